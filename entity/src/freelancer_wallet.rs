@@ -1,0 +1,25 @@
+//! A freelancer's wallet: the balance always equals the sum of its ledger rows.
+
+#[allow(unused_imports)]
+use crate::money::Money;
+#[allow(unused_imports)]
+use crate::status::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "freelancer_wallets")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub freelancer_id: Uuid,
+    pub currency: String,
+    pub balance: Money,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+//! SeaORM entities for paydesk's tables. They carry no GraphQL derives: API types live in the server crate,
+//! so a column never leaks into the API by accident.
+
+pub mod audit_log;
+pub mod freelancer_wallet;
+pub mod money;
+pub mod notification;
+pub mod payment;
+pub mod payment_webhook;
+pub mod payout_request;
+pub mod status;
+pub mod wallet_transaction;
+
+pub use money::Money;

@@ -1,0 +1,41 @@
+//! One client payment for a freelancer's work: created as an order, settled by Cashfree's webhook.
+
+#[allow(unused_imports)]
+use crate::money::Money;
+#[allow(unused_imports)]
+use crate::status::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Our order id, sent to Cashfree as `order_id`; unique.
+    #[sea_orm(unique)]
+    pub order_id: String,
+    pub freelancer_id: Uuid,
+    pub client_id: Option<String>,
+    pub purpose: Option<String>,
+    pub amount: Money,
+    pub currency: String,
+    pub status: PaymentStatus,
+    /// Set when the payment succeeds: the platform fee kept and the net credited.
+    pub platform_fee: Option<Money>,
+    pub net_amount: Option<Money>,
+    /// Cashfree's id of the attempt that settled (or last touched) the order.
+    pub cf_payment_id: Option<String>,
+    pub payment_method: Option<String>,
+    pub bank_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub paid_at: Option<DateTimeUtc>,
+    pub verified_at: Option<DateTimeUtc>,
+    pub verified_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

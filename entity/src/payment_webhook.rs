@@ -1,0 +1,34 @@
+//! Every Cashfree webhook delivery as received, valid or not, with what became of it.
+
+#[allow(unused_imports)]
+use crate::money::Money;
+#[allow(unused_imports)]
+use crate::status::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payment_webhooks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub received_at: DateTimeUtc,
+    pub event_type: Option<String>,
+    /// The key deliveries are deduplicated on; unique among the ones that were processed.
+    #[sea_orm(unique)]
+    pub idempotency_key: Option<String>,
+    pub signature_valid: bool,
+    pub outcome: WebhookOutcome,
+    pub error: Option<String>,
+    pub order_id: Option<String>,
+    pub cf_payment_id: Option<String>,
+    pub payment_id: Option<Uuid>,
+    /// The request headers that matter (`x-webhook-*`), as a JSON object.
+    pub headers: Json,
+    /// The body exactly as it arrived: the signature covers these bytes.
+    pub raw_body: Vec<u8>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,32 @@
+//! A freelancer's request to be paid out of their wallet, and the admin's decision on it.
+
+#[allow(unused_imports)]
+use crate::money::Money;
+#[allow(unused_imports)]
+use crate::status::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payout_requests")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub wallet_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub amount: Money,
+    pub currency: String,
+    pub status: PayoutStatus,
+    pub note: Option<String>,
+    pub requested_by: Uuid,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTimeUtc>,
+    /// The admin's note on approval, or the reason for a rejection or cancellation.
+    pub decision_note: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,105 @@
+//! The enumerations stored as lowercase strings: payment, payout and webhook states, ledger kinds, severities, roles.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Where a payment stands. `Success` is final but for a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "success")]
+    Success,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "user_dropped")]
+    UserDropped,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+}
+
+/// Where a payout request stands. Only `Pending` can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+/// What became of one webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookOutcome {
+    #[sea_orm(string_value = "processed")]
+    Processed,
+    #[sea_orm(string_value = "duplicate")]
+    Duplicate,
+    #[sea_orm(string_value = "rejected_signature")]
+    RejectedSignature,
+    #[sea_orm(string_value = "malformed")]
+    Malformed,
+    #[sea_orm(string_value = "unmatched")]
+    Unmatched,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+/// Why a ledger row moved a balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    #[sea_orm(string_value = "payment_credit")]
+    PaymentCredit,
+    #[sea_orm(string_value = "payout_debit")]
+    PayoutDebit,
+    #[sea_orm(string_value = "refund_debit")]
+    RefundDebit,
+    #[sea_orm(string_value = "adjustment")]
+    Adjustment,
+}
+
+/// How loud an alert or notification is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[sea_orm(string_value = "info")]
+    Info,
+    #[sea_orm(string_value = "warning")]
+    Warning,
+    #[sea_orm(string_value = "critical")]
+    Critical,
+}
+
+/// Who a caller is, as the JWT's `role` claim says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    #[sea_orm(string_value = "ops")]
+    Ops,
+    #[sea_orm(string_value = "freelancer")]
+    Freelancer,
+    /// paydesk itself: webhooks, background work.
+    #[sea_orm(string_value = "system")]
+    System,
+}

@@ -1,0 +1,115 @@
+//! The command line and environment: every setting has a flag, an environment variable and a default.
+
+use clap::{Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+use std::net::SocketAddr;
+
+/// paydesk: the GraphQL back end through which admins and ops run a marketplace's payments and payouts.
+#[derive(Debug, Parser)]
+#[command(name = "paydesk", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when left out.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply or inspect schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
+    Schema,
+    /// Mint a JWT signed with the configured `JWT_SECRET`.
+    Token(TokenArgs),
+    /// Fill the database with a realistic demo data set (wallets, payments, payouts, notifications).
+    SeedDemo,
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Do not run pending migrations at start.
+    #[arg(long)]
+    pub no_migrate: bool,
+}
+
+/// What `migrate` does.
+#[derive(Debug, Subcommand, Clone, Copy)]
+pub enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// List migrations and whether each is applied.
+    Status,
+    /// Roll back the last N migrations.
+    Down {
+        /// How many to roll back.
+        #[arg(default_value_t = 1)]
+        n: u32,
+    },
+}
+
+/// Flags of `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The caller's role: admin, ops or freelancer.
+    #[arg(long, value_parser = ["admin", "ops", "freelancer"])]
+    pub role: String,
+    /// The caller's id (the `sub` claim); a UUID.
+    #[arg(long)]
+    pub sub: uuid::Uuid,
+    /// How long the token is valid, e.g. `1h`, `30m`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: std::time::Duration,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database to use: `sqlite://FILE?mode=rwc` (embedded) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "PAYDESK_ADDR", default_value = "0.0.0.0:3000", global = true)]
+    pub addr: SocketAddr,
+    /// HS256 secret that signs and verifies JWTs; unset, `serve` makes a random one for this run.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Cashfree client secret(s) that sign webhooks; comma-separated during a key rotation.
+    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true, global = true)]
+    pub cashfree_client_secret: Vec<String>,
+    /// Largest accepted age of `x-webhook-timestamp`, in seconds; 0 turns the check off.
+    #[arg(long, env = "CASHFREE_WEBHOOK_TOLERANCE_SECS", default_value_t = 86_400, global = true)]
+    pub cashfree_webhook_tolerance_secs: u64,
+    /// The balance a payout may never take a wallet below, in the wallet's currency.
+    #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00", global = true)]
+    pub payout_reserve: Decimal,
+    /// The platform's share of each successful payment, in percent.
+    #[arg(long, env = "PLATFORM_FEE_PERCENT", default_value = "10", global = true)]
+    pub platform_fee_percent: Decimal,
+    /// Log format: `text` for people, `json` for log pipelines.
+    #[arg(long, env = "PAYDESK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+    /// Largest number of operations in one batched GraphQL request.
+    #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+}
+
+impl Config {
+    /// The defaults, as if no flag or variable were given (tests start from this).
+    pub fn defaults() -> Self {
+        Cli::parse_from(["paydesk"]).config
+    }
+
+    /// The webhook secrets that are actually set (empty entries dropped).
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        self.cashfree_client_secret.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    }
+}

@@ -1,0 +1,37 @@
+//! Connecting to SQLite or PostgreSQL and running migrations.
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens the database at `url`, counting every statement it runs into `statements`.
+///
+/// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
+/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool.
+pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let sqlite = url.starts_with("sqlite:");
+    opts.max_connections(if sqlite { 1 } else { 20 })
+        .min_connections(if sqlite { 1 } else { 2 })
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let mut db = Database::connect(opts).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+            .await?;
+    }
+    db.set_metric_callback(move |_| {
+        statements.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Domain rules that need no database: money parsing and the allowed status transitions.
+
+pub mod money;
+pub mod status;

@@ -1,0 +1,44 @@
+//! Turning a caller's decimal into `Money`, with errors a person can act on.
+
+use crate::error::AppError;
+pub use entity::Money;
+use rust_decimal::Decimal;
+
+/// A positive amount with at most two decimal places; `field` names the input in the message.
+pub fn positive_amount(field: &str, value: Decimal) -> Result<Money, AppError> {
+    let money = Money::from_decimal(value).map_err(|e| AppError::BadInput(format!("{field}: {e}")))?;
+    if !money.is_positive() {
+        return Err(AppError::BadInput(format!("{field} must be greater than zero, not {value}")));
+    }
+    Ok(money)
+}
+
+/// A three-letter ISO 4217 code, upper-cased.
+pub fn currency(value: &str) -> Result<String, AppError> {
+    let code = value.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(AppError::BadInput(format!("currency must be a three-letter ISO 4217 code such as INR, not {value:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn zero_negative_and_sub_paisa_amounts_are_refused() {
+        for bad in ["0", "-5", "10.001"] {
+            assert!(positive_amount("amount", Decimal::from_str(bad).unwrap()).is_err(), "{bad}");
+        }
+        assert_eq!(positive_amount("amount", Decimal::from_str("10.5").unwrap()).unwrap().to_string(), "10.50");
+    }
+
+    #[test]
+    fn currency_codes_are_normalised() {
+        assert_eq!(currency(" inr ").unwrap(), "INR");
+        assert!(currency("RUPEES").is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! `AppError`: the one error type of paydesk, mapped to an HTTP status and to GraphQL's `extensions.code`.
+//! Internal details are logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+
+/// Everything that can go wrong in a request, as the caller should see it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    ReserveViolation(String),
+    #[error("{0}")]
+    InvalidState(String),
+    /// Something we depend on is missing or down; retrying later can help.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Shorthand for results of service functions.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// The contract's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::ReserveViolation(_) => "RESERVE_VIOLATION",
+            Self::InvalidState(_) => "INVALID_STATE",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status for REST routes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadInput(_) => StatusCode::BAD_REQUEST,
+            Self::ReserveViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidState(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a caller sees; for internal errors the cause is logged here instead.
+    pub fn public_message(&self) -> String {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        self.to_string()
+    }
+
+    pub fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
+        Self::NotFound(format!("{what} {id} does not exist or is not visible to you"))
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable("the database is unavailable; try again shortly".into())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    /// As a GraphQL error with `extensions.code`.
+    pub fn to_graphql(&self) -> async_graphql::Error {
+        use async_graphql::ErrorExtensions;
+        let code = self.code();
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        e.to_graphql()
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.public_message() } });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

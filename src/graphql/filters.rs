@@ -1,0 +1,201 @@
+//! The `filter` arguments of the lists, each turned into a SQL condition in one place.
+
+use super::types::{PaymentStatus, PayoutStatus, WebhookOutcome};
+use async_graphql::InputObject;
+use chrono::{DateTime, Utc};
+use entity::{
+    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook, payout_request as payout,
+};
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
+
+/// Adds `col >= from` and `col < to` when given.
+fn range<C: ColumnTrait>(
+    mut c: Condition,
+    col: C,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Condition {
+    if let Some(from) = from {
+        c = c.add(col.gte(from));
+    }
+    if let Some(to) = to {
+        c = c.add(col.lt(to));
+    }
+    c
+}
+
+/// Narrows `payments`.
+#[derive(InputObject, Default)]
+pub struct PaymentFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<PaymentStatus>>,
+    pub freelancer_id: Option<Uuid>,
+    pub order_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Created at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before this instant.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl PaymentFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = self.status {
+            c = c.add(payment::Column::Status.is_in(s.into_iter().map(entity::status::PaymentStatus::from)));
+        }
+        if let Some(v) = self.freelancer_id {
+            c = c.add(payment::Column::FreelancerId.eq(v));
+        }
+        if let Some(v) = self.order_id {
+            c = c.add(payment::Column::OrderId.eq(v));
+        }
+        if let Some(v) = self.client_id {
+            c = c.add(payment::Column::ClientId.eq(v));
+        }
+        range(c, payment::Column::CreatedAt, self.created_from, self.created_to)
+    }
+}
+
+/// Narrows `wallets`.
+#[derive(InputObject, Default)]
+pub struct WalletFilter {
+    pub freelancer_id: Option<Uuid>,
+    pub currency: Option<String>,
+}
+
+impl WalletFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(v) = self.freelancer_id {
+            c = c.add(wallet::Column::FreelancerId.eq(v));
+        }
+        if let Some(v) = self.currency {
+            c = c.add(wallet::Column::Currency.eq(v.to_ascii_uppercase()));
+        }
+        c
+    }
+}
+
+/// Narrows `payoutRequests`.
+#[derive(InputObject, Default)]
+pub struct PayoutRequestFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<PayoutStatus>>,
+    pub freelancer_id: Option<Uuid>,
+    pub wallet_id: Option<Uuid>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl PayoutRequestFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = self.status {
+            c = c.add(payout::Column::Status.is_in(s.into_iter().map(entity::status::PayoutStatus::from)));
+        }
+        if let Some(v) = self.freelancer_id {
+            c = c.add(payout::Column::FreelancerId.eq(v));
+        }
+        if let Some(v) = self.wallet_id {
+            c = c.add(payout::Column::WalletId.eq(v));
+        }
+        range(c, payout::Column::CreatedAt, self.created_from, self.created_to)
+    }
+}
+
+/// Narrows `paymentWebhooks`.
+#[derive(InputObject, Default)]
+pub struct PaymentWebhookFilter {
+    /// Any of these outcomes.
+    pub outcome: Option<Vec<WebhookOutcome>>,
+    pub signature_valid: Option<bool>,
+    pub order_id: Option<String>,
+    pub payment_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
+}
+
+impl PaymentWebhookFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = self.outcome {
+            c = c.add(webhook::Column::Outcome.is_in(s.into_iter().map(entity::status::WebhookOutcome::from)));
+        }
+        if let Some(v) = self.signature_valid {
+            c = c.add(webhook::Column::SignatureValid.eq(v));
+        }
+        if let Some(v) = self.order_id {
+            c = c.add(webhook::Column::OrderId.eq(v));
+        }
+        if let Some(v) = self.payment_id {
+            c = c.add(webhook::Column::PaymentId.eq(v));
+        }
+        if let Some(v) = self.event_type {
+            c = c.add(webhook::Column::EventType.eq(v));
+        }
+        range(c, webhook::Column::ReceivedAt, self.received_from, self.received_to)
+    }
+}
+
+/// Narrows `notifications`.
+#[derive(InputObject, Default)]
+pub struct NotificationFilter {
+    /// Whose notifications (staff only; a freelancer always sees their own).
+    pub recipient_id: Option<Uuid>,
+    /// Only unread (true) or only read (false) ones.
+    pub unread: Option<bool>,
+    pub kind: Option<String>,
+}
+
+impl NotificationFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(v) = self.recipient_id {
+            c = c.add(notification::Column::RecipientId.eq(v));
+        }
+        match self.unread {
+            Some(true) => c = c.add(notification::Column::ReadAt.is_null()),
+            Some(false) => c = c.add(notification::Column::ReadAt.is_not_null()),
+            None => {}
+        }
+        if let Some(v) = self.kind {
+            c = c.add(notification::Column::Kind.eq(v));
+        }
+        c
+    }
+}
+
+/// Narrows `auditLog`.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    /// e.g. payout.approved.
+    pub action: Option<String>,
+    /// e.g. payout_request, payment.
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl AuditFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(v) = self.actor_id {
+            c = c.add(audit_log::Column::ActorId.eq(v));
+        }
+        if let Some(v) = self.action {
+            c = c.add(audit_log::Column::Action.eq(v));
+        }
+        if let Some(v) = self.entity_type {
+            c = c.add(audit_log::Column::EntityType.eq(v));
+        }
+        if let Some(v) = self.entity_id {
+            c = c.add(audit_log::Column::EntityId.eq(v));
+        }
+        range(c, audit_log::Column::CreatedAt, self.created_from, self.created_to)
+    }
+}

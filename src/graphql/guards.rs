@@ -1,0 +1,40 @@
+//! Deny by default: every field says which roles may use it, checked against the caller built at the edge.
+
+use crate::auth::{Caller, Principal};
+use crate::error::AppError;
+use crate::state::AppState;
+use async_graphql::{Context, Guard, Result};
+use entity::status::Role;
+
+/// Admin, ops and freelancers alike (rows are then scoped by the services).
+pub const ANYONE: &[Role] = &[Role::Admin, Role::Ops, Role::Freelancer];
+/// Admin and ops.
+pub const STAFF: &[Role] = &[Role::Admin, Role::Ops];
+/// Admin only.
+pub const ADMIN: &[Role] = &[Role::Admin];
+/// Admin, or a freelancer acting on their own wallet.
+pub const ADMIN_OR_FREELANCER: &[Role] = &[Role::Admin, Role::Freelancer];
+
+/// Lets a field run only for callers holding one of `roles`.
+pub struct RoleGuard(pub &'static [Role]);
+
+impl Guard for RoleGuard {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        let who = principal(ctx)?;
+        if self.0.contains(&who.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("the {:?} role may not do this", who.role).to_lowercase()).into())
+        }
+    }
+}
+
+/// The authenticated caller, or UNAUTHENTICATED.
+pub fn principal(ctx: &Context<'_>) -> Result<Principal, AppError> {
+    ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous).principal()
+}
+
+/// The shared application state.
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}

@@ -1,0 +1,157 @@
+//! DataLoaders: each nested relation costs one `IN (…)` query per page, however many rows the page holds.
+//! Nested lists are capped per parent with `ROW_NUMBER()`, which SQLite and PostgreSQL both have.
+
+use crate::error::AppError;
+use async_graphql::dataloader::Loader;
+use entity::status::PayoutStatus;
+use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger, Money};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Holds the connection; one `impl Loader<K>` per relation.
+pub struct Db(pub DatabaseConnection);
+
+type Res<T> = Result<T, Arc<AppError>>;
+
+fn fail(e: sea_orm::DbErr) -> Arc<AppError> {
+    Arc::new(e.into())
+}
+
+/// The wallet of a freelancer (`Payment.wallet`, `Viewer.wallet`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WalletOfFreelancer(pub Uuid);
+/// A wallet by id (`PayoutRequest.wallet`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WalletById(pub Uuid);
+/// A payment by id (`PaymentWebhook.payment`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentById(pub Uuid);
+/// Sum of a wallet's pending payout requests (`Wallet.available`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PendingOfWallet(pub Uuid);
+/// The newest `n` ledger rows of a wallet (`Wallet.transactions`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LedgerOfWallet(pub Uuid, pub u64);
+/// The newest `n` payout requests of a wallet (`Wallet.payoutRequests`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PayoutsOfWallet(pub Uuid, pub u64);
+/// The newest `n` payments of a freelancer (`Wallet.payments`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentsOfFreelancer(pub Uuid, pub u64);
+
+impl Loader<WalletOfFreelancer> for Db {
+    type Value = wallet::Model;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[WalletOfFreelancer]) -> Res<HashMap<WalletOfFreelancer, wallet::Model>> {
+        let rows = wallet::Entity::find()
+            .filter(wallet::Column::FreelancerId.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.0)
+            .await
+            .map_err(fail)?;
+        Ok(rows.into_iter().map(|w| (WalletOfFreelancer(w.freelancer_id), w)).collect())
+    }
+}
+
+impl Loader<WalletById> for Db {
+    type Value = wallet::Model;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[WalletById]) -> Res<HashMap<WalletById, wallet::Model>> {
+        let rows = wallet::Entity::find()
+            .filter(wallet::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.0)
+            .await
+            .map_err(fail)?;
+        Ok(rows.into_iter().map(|w| (WalletById(w.id), w)).collect())
+    }
+}
+
+impl Loader<PaymentById> for Db {
+    type Value = payment::Model;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[PaymentById]) -> Res<HashMap<PaymentById, payment::Model>> {
+        let rows = payment::Entity::find()
+            .filter(payment::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.0)
+            .await
+            .map_err(fail)?;
+        Ok(rows.into_iter().map(|p| (PaymentById(p.id), p)).collect())
+    }
+}
+
+impl Loader<PendingOfWallet> for Db {
+    type Value = Money;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[PendingOfWallet]) -> Res<HashMap<PendingOfWallet, Money>> {
+        let rows: Vec<(Uuid, Option<i64>)> = payout::Entity::find()
+            .select_only()
+            .column(payout::Column::WalletId)
+            .column_as(payout::Column::Amount.sum(), "total")
+            .filter(payout::Column::WalletId.is_in(keys.iter().map(|k| k.0)))
+            .filter(payout::Column::Status.eq(PayoutStatus::Pending))
+            .group_by(payout::Column::WalletId)
+            .into_tuple()
+            .all(&self.0)
+            .await
+            .map_err(fail)?;
+        let sums: HashMap<Uuid, i64> = rows.into_iter().map(|(w, t)| (w, t.unwrap_or(0))).collect();
+        Ok(keys.iter().map(|k| (*k, Money::from_minor(sums.get(&k.0).copied().unwrap_or(0)))).collect())
+    }
+}
+
+/// The newest `limit` rows of `E` for each parent in `parents`, in one statement.
+async fn latest_per_parent<E: EntityTrait>(
+    db: &DatabaseConnection,
+    parent_col: &'static str,
+    parents: Vec<Uuid>,
+    limit: u64,
+) -> Result<Vec<E::Model>, sea_orm::DbErr> {
+    let inner = Query::select()
+        .column(Asterisk)
+        .expr_as(
+            Expr::cust(format!("ROW_NUMBER() OVER (PARTITION BY {parent_col} ORDER BY created_at DESC, id DESC)")),
+            Alias::new("rn"),
+        )
+        .from(E::default())
+        .and_where(Expr::col(Alias::new(parent_col)).is_in(parents))
+        .to_owned();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("t"))
+        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
+        .order_by(Alias::new("created_at"), sea_orm::Order::Desc)
+        .order_by(Alias::new("id"), sea_orm::Order::Desc)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    E::find().from_raw_sql(stmt).all(db).await
+}
+
+/// Groups a page's nested-list keys by their limit: one statement per distinct limit (normally one).
+macro_rules! nested_loader {
+    ($key:ident, $module:ident, $parent:literal, $field:ident) => {
+        impl Loader<$key> for Db {
+            type Value = Vec<$module::Model>;
+            type Error = Arc<AppError>;
+            async fn load(&self, keys: &[$key]) -> Res<HashMap<$key, Vec<$module::Model>>> {
+                let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
+                for k in keys {
+                    by_limit.entry(k.1).or_default().push(k.0);
+                }
+                let mut out: HashMap<$key, Vec<$module::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+                for (limit, parents) in by_limit {
+                    let rows =
+                        latest_per_parent::<$module::Entity>(&self.0, $parent, parents, limit).await.map_err(fail)?;
+                    for row in rows {
+                        out.entry($key(row.$field, limit)).or_default().push(row);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+nested_loader!(LedgerOfWallet, ledger, "wallet_id", wallet_id);
+nested_loader!(PayoutsOfWallet, payout, "wallet_id", wallet_id);
+nested_loader!(PaymentsOfFreelancer, payment, "freelancer_id", freelancer_id);

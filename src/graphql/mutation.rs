@@ -1,0 +1,113 @@
+//! The `Mutation` root: each field parses, authorizes and calls one service function.
+
+use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER, ANYONE};
+use super::types::{Notification, Payment, PayoutRequest};
+use crate::domain::money::{currency, positive_amount};
+use crate::error::AppError;
+use crate::services::{notifications, payments, payouts};
+use async_graphql::{Context, InputObject, Object, Result};
+use entity::status::Role;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// Asks for a payout.
+#[derive(InputObject)]
+pub struct RequestPayoutInput {
+    /// Whose wallet: required for admins; a freelancer may leave it out (it is then their own).
+    pub freelancer_id: Option<Uuid>,
+    /// At most the wallet's balance less the reserve and other pending requests; two decimal places at most.
+    pub amount: Decimal,
+    pub note: Option<String>,
+}
+
+/// Approves a pending payout.
+#[derive(InputObject)]
+pub struct ApprovePayoutInput {
+    pub payout_request_id: Uuid,
+    /// Kept in the audit trail.
+    pub note: Option<String>,
+}
+
+/// Rejects a pending payout.
+#[derive(InputObject)]
+pub struct RejectPayoutInput {
+    pub payout_request_id: Uuid,
+    /// Required: the freelancer is told why.
+    pub reason: String,
+}
+
+/// Creates an order for a client to pay through Cashfree.
+#[derive(InputObject)]
+pub struct CreatePaymentOrderInput {
+    /// The freelancer whose wallet the payment credits (a wallet is opened if they have none).
+    pub freelancer_id: Uuid,
+    pub amount: Decimal,
+    /// ISO 4217 code.
+    #[graphql(default = "INR")]
+    pub currency: String,
+    /// Our order id; generated when left out. 3–45 letters, digits, `_` or `-`.
+    pub order_id: Option<String>,
+    /// The paying client's id in the marketplace.
+    pub client_id: Option<String>,
+    /// What the payment is for.
+    pub purpose: Option<String>,
+}
+
+/// Writes.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Asks for a payout from a wallet (a freelancer from their own; an admin names the freelancer).
+    #[graphql(guard = "RoleGuard(ADMIN_OR_FREELANCER)")]
+    async fn request_payout(&self, ctx: &Context<'_>, input: RequestPayoutInput) -> Result<PayoutRequest> {
+        let who = principal(ctx)?;
+        let freelancer_id = match (who.role, input.freelancer_id) {
+            (Role::Freelancer, id) => id.unwrap_or(who.id),
+            (_, Some(id)) => id,
+            (_, None) => {
+                return Err(AppError::BadInput("freelancerId is required when an admin requests a payout".into()).into())
+            }
+        };
+        let amount = positive_amount("amount", input.amount)?;
+        let s = state(ctx);
+        let req = payouts::NewRequest { freelancer_id, amount, note: input.note };
+        Ok(payouts::request(&s.db, who, s.settings.payout_reserve, req).await?.into())
+    }
+
+    /// Approves a pending payout and debits the wallet, which must keep its reserve (else RESERVE_VIOLATION).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn approve_payout(&self, ctx: &Context<'_>, input: ApprovePayoutInput) -> Result<PayoutRequest> {
+        let s = state(ctx);
+        Ok(payouts::approve(&s.db, principal(ctx)?, s.settings.payout_reserve, input.payout_request_id, input.note)
+            .await?
+            .into())
+    }
+
+    /// Rejects a pending payout, telling the freelancer why.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn reject_payout(&self, ctx: &Context<'_>, input: RejectPayoutInput) -> Result<PayoutRequest> {
+        let s = state(ctx);
+        Ok(payouts::reject(&s.db, principal(ctx)?, input.payout_request_id, input.reason, false).await?.into())
+    }
+
+    /// Creates a pending payment order for a freelancer.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn create_payment_order(&self, ctx: &Context<'_>, input: CreatePaymentOrderInput) -> Result<Payment> {
+        let order = payments::NewOrder {
+            freelancer_id: input.freelancer_id,
+            amount: positive_amount("amount", input.amount)?,
+            currency: currency(&input.currency)?,
+            order_id: input.order_id,
+            client_id: input.client_id,
+            purpose: input.purpose,
+        };
+        Ok(payments::create_order(&state(ctx).db, principal(ctx)?, order).await?.into())
+    }
+
+    /// Marks one of your notifications read.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn mark_notification_read(&self, ctx: &Context<'_>, id: Uuid) -> Result<Notification> {
+        Ok(notifications::mark_read(&state(ctx).db, principal(ctx)?, id).await?.into())
+    }
+}

@@ -1,0 +1,152 @@
+//! The `Query` root: every list is a keyset-paginated Relay connection, newest first, scoped to the caller.
+
+use super::filters::*;
+use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
+use super::types::*;
+use crate::services::read::{self, PageRequest};
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+/// Reads.
+pub struct Query;
+
+fn page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageRequest {
+    PageRequest { first, after, last, before, want_total: ctx.look_ahead().field("totalCount").exists() }
+}
+
+#[Object]
+impl Query {
+    /// Payments, newest first. Freelancers see only their own.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PaymentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Payment>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page = read::payments(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
+            .await?;
+        Ok(connection(page, |m| (m.created_at, m.id), Payment::from))
+    }
+
+    /// One payment, or null if it does not exist or is not yours.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn payment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Payment>> {
+        Ok(read::payment(&state(ctx).db, principal(ctx)?, id).await?.map(Payment::from))
+    }
+
+    /// Wallets, newest first. A freelancer sees only their own.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn wallets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WalletFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Wallet>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page =
+            read::wallets(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before)).await?;
+        Ok(connection(page, |m| (m.created_at, m.id), Wallet::from))
+    }
+
+    /// A freelancer's wallet, or null if they have none or it is not yours.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn wallet(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Wallet>> {
+        Ok(read::wallet(&state(ctx).db, principal(ctx)?, freelancer_id).await?.map(Wallet::from))
+    }
+
+    /// Payout requests, newest first. Freelancers see only their own.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn payout_requests(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PayoutRequestFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<PayoutRequest>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page =
+            read::payout_requests(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
+                .await?;
+        Ok(connection(page, |m| (m.created_at, m.id), PayoutRequest::from))
+    }
+
+    /// One payout request, or null if it does not exist or is not yours.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn payout_request(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutRequest>> {
+        Ok(read::payout_request(&state(ctx).db, principal(ctx)?, id).await?.map(PayoutRequest::from))
+    }
+
+    /// Every Cashfree webhook delivery, newest first, valid or not (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn payment_webhooks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PaymentWebhookFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<PaymentWebhook>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page = read::webhooks(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
+            .await?;
+        Ok(connection(page, |m| (m.received_at, m.id), PaymentWebhook::from))
+    }
+
+    /// Notifications, newest first. Freelancers see only their own.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NotificationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Notification>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page =
+            read::notifications(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
+                .await?;
+        Ok(connection(page, |m| (m.created_at, m.id), Notification::from))
+    }
+
+    /// The audit trail, newest first (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AuditEntry>> {
+        let cond = filter.unwrap_or_default().condition();
+        let page =
+            read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before)).await?;
+        Ok(connection(page, |m| (m.created_at, m.id), AuditEntry::from))
+    }
+
+    /// Who you are.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        Ok(Viewer(principal(ctx)?))
+    }
+}

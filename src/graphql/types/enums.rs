@@ -1,0 +1,74 @@
+//! The API's enums, mirrored from the stored ones (`remote`), so the two can never drift apart silently.
+
+use async_graphql::Enum;
+
+/// Where a payment stands. SUCCESS is final but for a refund.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::PaymentStatus")]
+pub enum PaymentStatus {
+    Pending,
+    Success,
+    Failed,
+    UserDropped,
+    Cancelled,
+    Refunded,
+}
+
+/// Where a payout request stands. Only PENDING can change.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::PayoutStatus")]
+pub enum PayoutStatus {
+    Pending,
+    Paid,
+    Rejected,
+    Failed,
+    Cancelled,
+}
+
+/// What became of a webhook delivery.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::WebhookOutcome")]
+pub enum WebhookOutcome {
+    /// Verified and applied (or deliberately ignored, see `error`).
+    Processed,
+    /// Already received; nothing changed.
+    Duplicate,
+    /// The signature or timestamp did not verify.
+    RejectedSignature,
+    /// Not a payload we can read.
+    Malformed,
+    /// No such order, or amount/currency differ from the order.
+    Unmatched,
+    /// Could not be processed (configuration or a passing fault).
+    Failed,
+}
+
+/// Why a ledger row moved a balance.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::LedgerKind")]
+pub enum LedgerKind {
+    PaymentCredit,
+    PayoutDebit,
+    RefundDebit,
+    Adjustment,
+}
+
+/// How loud an alert or notification is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::Severity")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// Who a caller (or an audit entry's actor) is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::Role")]
+pub enum Role {
+    Admin,
+    Ops,
+    Freelancer,
+    /// paydesk itself (webhooks).
+    System,
+}

@@ -1,0 +1,43 @@
+//! `WalletTransaction`: one ledger row.
+
+use super::LedgerKind;
+use async_graphql::SimpleObject;
+use chrono::{DateTime, Utc};
+use entity::wallet_transaction as ledger;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// One change of a wallet's balance. Rows are never edited; corrections are new rows.
+#[derive(SimpleObject, Clone)]
+pub struct WalletTransaction {
+    pub id: Uuid,
+    pub wallet_id: Uuid,
+    pub kind: LedgerKind,
+    /// Signed: credits positive, debits negative.
+    pub amount: Decimal,
+    /// The wallet's balance right after this row.
+    pub balance_after: Decimal,
+    /// What moved the money: `payment:<id>`, `payout:<id>`, `refund:<cf_refund_id>`, …
+    pub reference: String,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ledger::Model> for WalletTransaction {
+    fn from(m: ledger::Model) -> Self {
+        Self {
+            id: m.id,
+            wallet_id: m.wallet_id,
+            kind: m.kind.into(),
+            amount: m.amount.to_decimal(),
+            balance_after: m.balance_after.to_decimal(),
+            reference: m.reference,
+            payment_id: m.payment_id,
+            payout_request_id: m.payout_request_id,
+            description: m.description,
+            created_at: m.created_at,
+        }
+    }
+}

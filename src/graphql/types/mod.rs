@@ -1,0 +1,65 @@
+//! The API's object types: separate from the entities, converted from them in one place each.
+
+mod enums;
+mod ledger;
+mod notification;
+mod payment;
+mod payout;
+mod viewer;
+mod wallet;
+mod webhook;
+
+pub use enums::*;
+pub use ledger::WalletTransaction;
+pub use notification::{AuditEntry, Notification};
+pub use payment::Payment;
+pub use payout::PayoutRequest;
+pub use viewer::Viewer;
+pub use wallet::Wallet;
+pub use webhook::PaymentWebhook;
+
+use crate::error::AppError;
+use crate::services::read::{encode_cursor, Page};
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{OutputType, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Fields every connection has beside Relay's.
+#[derive(SimpleObject)]
+pub struct Totals {
+    /// How many rows match the filter, over all pages.
+    pub total_count: u64,
+}
+
+/// A Relay connection whose cursors are `(createdAt, id)` keys.
+pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
+
+/// Turns a page of models into a connection of API nodes.
+pub fn connection<M, N>(page: Page<M>, key: impl Fn(&M) -> (DateTime<Utc>, Uuid), node: impl Fn(M) -> N) -> Conn<N>
+where
+    N: OutputType,
+{
+    let mut conn = Connection::with_additional_fields(
+        page.has_previous,
+        page.has_next,
+        Totals { total_count: page.total.unwrap_or_default() },
+    );
+    conn.edges.extend(page.rows.into_iter().map(|m| Edge::new(encode_cursor(key(&m)), node(m))));
+    conn
+}
+
+/// A loader failure as a GraphQL error.
+pub(crate) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
+    e.to_graphql()
+}
+
+/// Nested lists take `first`, capped like top-level pages.
+pub(crate) fn nested_first(first: Option<i32>) -> Result<u64, AppError> {
+    let max = crate::services::read::MAX_PAGE;
+    match first {
+        None => Ok(crate::services::read::DEFAULT_PAGE),
+        Some(n) if n >= 0 && (n as u64) <= max => Ok(n as u64),
+        Some(n) => Err(AppError::BadInput(format!("first must be between 0 and {max}, not {n}"))),
+    }
+}

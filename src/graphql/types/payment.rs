@@ -1,0 +1,82 @@
+//! `Payment`: a client's payment for a freelancer's work.
+
+use super::{loader_error, PaymentStatus, Wallet};
+use crate::graphql::loaders::{Db, WalletOfFreelancer};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::payment;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A client's payment for a freelancer's work, as an order and what Cashfree reported of it.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Payment {
+    pub id: Uuid,
+    /// Our order id, as sent to Cashfree.
+    pub order_id: String,
+    /// The freelancer whose wallet is credited.
+    pub freelancer_id: Uuid,
+    /// The paying client's id in the marketplace.
+    pub client_id: Option<String>,
+    /// What the payment is for (a milestone, an invoice).
+    pub purpose: Option<String>,
+    /// Gross amount the client pays.
+    pub amount: Decimal,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub status: PaymentStatus,
+    /// The platform's share, set on success.
+    pub platform_fee: Option<Decimal>,
+    /// What the freelancer's wallet was credited, set on success.
+    pub net_amount: Option<Decimal>,
+    /// Cashfree's id of the attempt that settled (or last touched) the order.
+    pub cf_payment_id: Option<String>,
+    /// upi, card, net_banking, …
+    pub payment_method: Option<String>,
+    pub bank_reference: Option<String>,
+    /// Cashfree's explanation of the last failure.
+    pub failure_reason: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Set when an admin confirmed the payment by hand.
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verified_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<payment::Model> for Payment {
+    fn from(m: payment::Model) -> Self {
+        Self {
+            id: m.id,
+            order_id: m.order_id,
+            freelancer_id: m.freelancer_id,
+            client_id: m.client_id,
+            purpose: m.purpose,
+            amount: m.amount.to_decimal(),
+            currency: m.currency,
+            status: m.status.into(),
+            platform_fee: m.platform_fee.map(|x| x.to_decimal()),
+            net_amount: m.net_amount.map(|x| x.to_decimal()),
+            cf_payment_id: m.cf_payment_id,
+            payment_method: m.payment_method,
+            bank_reference: m.bank_reference,
+            failure_reason: m.failure_reason,
+            paid_at: m.paid_at,
+            verified_at: m.verified_at,
+            verified_by: m.verified_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Payment {
+    /// The wallet this payment credits.
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        Ok(loader.load_one(WalletOfFreelancer(self.freelancer_id)).await.map_err(loader_error)?.map(Wallet::from))
+    }
+}

@@ -1,0 +1,62 @@
+//! `PayoutRequest`: a freelancer's request to be paid out, and its decision.
+
+use super::{loader_error, PayoutStatus, Wallet};
+use crate::graphql::loaders::{Db, WalletById};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::payout_request as payout;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct PayoutRequest {
+    pub id: Uuid,
+    pub wallet_id: Uuid,
+    pub freelancer_id: Uuid,
+    pub amount: Decimal,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub status: PayoutStatus,
+    /// The requester's note.
+    pub note: Option<String>,
+    /// Who asked: the freelancer, or an admin on their behalf.
+    pub requested_by: Uuid,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The approval note, or the reason for a rejection or cancellation.
+    pub decision_note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<payout::Model> for PayoutRequest {
+    fn from(m: payout::Model) -> Self {
+        Self {
+            id: m.id,
+            wallet_id: m.wallet_id,
+            freelancer_id: m.freelancer_id,
+            amount: m.amount.to_decimal(),
+            currency: m.currency,
+            status: m.status.into(),
+            note: m.note,
+            requested_by: m.requested_by,
+            decided_by: m.decided_by,
+            decided_at: m.decided_at,
+            decision_note: m.decision_note,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl PayoutRequest {
+    /// The wallet paid out of.
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        Ok(loader.load_one(WalletById(self.wallet_id)).await.map_err(loader_error)?.map(Wallet::from))
+    }
+}

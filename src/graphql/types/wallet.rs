@@ -1,0 +1,89 @@
+//! `Wallet`: a freelancer's balance, its ledger, payouts and payments.
+
+use super::{loader_error, nested_first, Payment, PayoutRequest, WalletTransaction};
+use crate::graphql::guards::state;
+use crate::graphql::loaders::{Db, LedgerOfWallet, PaymentsOfFreelancer, PayoutsOfWallet, PendingOfWallet};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{freelancer_wallet as wallet, Money};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A freelancer's wallet. Its balance always equals the sum of its ledger rows.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Wallet {
+    pub id: Uuid,
+    pub freelancer_id: Uuid,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub balance: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub balance_money: Money,
+}
+
+impl From<wallet::Model> for Wallet {
+    fn from(m: wallet::Model) -> Self {
+        Self {
+            id: m.id,
+            freelancer_id: m.freelancer_id,
+            currency: m.currency,
+            balance: m.balance.to_decimal(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            balance_money: m.balance,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Wallet {
+    /// The balance a payout may never take this wallet below.
+    async fn reserve(&self, ctx: &Context<'_>) -> Decimal {
+        state(ctx).settings.payout_reserve.to_decimal()
+    }
+
+    /// The sum of pending payout requests.
+    async fn pending_payouts(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        Ok(self.pending(ctx).await?.to_decimal())
+    }
+
+    /// What can still be requested: balance less the reserve and pending requests (never below zero).
+    async fn available(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        let pending = self.pending(ctx).await?;
+        let reserve = state(ctx).settings.payout_reserve;
+        let left = self.balance_money.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or_default();
+        Ok(left.max(Money::ZERO).to_decimal())
+    }
+
+    /// The newest ledger rows, newest first (`first` at most 100).
+    async fn transactions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<WalletTransaction>> {
+        let key = LedgerOfWallet(self.id, nested_first(first)?);
+        let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
+
+    /// The newest payout requests, newest first (`first` at most 100).
+    async fn payout_requests(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<PayoutRequest>> {
+        let key = PayoutsOfWallet(self.id, nested_first(first)?);
+        let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
+
+    /// The newest payments to this freelancer, newest first (`first` at most 100).
+    async fn payments(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Payment>> {
+        let key = PaymentsOfFreelancer(self.freelancer_id, nested_first(first)?);
+        let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
+}
+
+impl Wallet {
+    async fn pending(&self, ctx: &Context<'_>) -> Result<Money> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        Ok(loader.load_one(PendingOfWallet(self.id)).await.map_err(loader_error)?.unwrap_or_default())
+    }
+}

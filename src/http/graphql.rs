@@ -1,0 +1,75 @@
+//! `/graphql`: queries and mutations over POST, GraphiQL (embedded, offline) over GET, subscriptions over
+//! WebSocket at `/graphql/ws` with the token in `connection_init`.
+
+use super::{caller, Http};
+use crate::auth::Caller;
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`).
+pub async fn execute(State(http): State<Http>, headers: HeaderMap, request: GraphQLBatchRequest) -> Response {
+    let batch = request.into_inner();
+    let max = http.state.settings.max_batch;
+    if let BatchRequest::Batch(ops) = &batch {
+        if ops.len() > max {
+            let body = serde_json::json!({ "errors": [{
+                "message": format!("a batch may hold at most {max} operations, not {}", ops.len()),
+                "extensions": { "code": "BAD_USER_INPUT" },
+            }]});
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+    }
+    let batch = batch.data(caller(&http.state, &headers));
+    GraphQLResponse::from(http.schema.execute_batch(batch).await).into_response()
+}
+
+const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
+
+/// GraphiQL, served from assets inside the binary.
+pub async fn graphiql() -> Html<&'static str> {
+    Html(GRAPHIQL_HTML)
+}
+
+/// The embedded GraphiQL and React files.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (body, mime): (&'static [u8], &str) = match file.as_str() {
+        "graphiql.min.js" => (include_bytes!("../../assets/graphiql/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.css" => (include_bytes!("../../assets/graphiql/graphiql.min.css"), "text/css"),
+        "react.production.min.js" => {
+            (include_bytes!("../../assets/graphiql/react.production.min.js"), "text/javascript")
+        }
+        "react-dom.production.min.js" => {
+            (include_bytes!("../../assets/graphiql/react-dom.production.min.js"), "text/javascript")
+        }
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+}
+
+/// Subscriptions over `graphql-transport-ws` or the legacy `graphql-ws`; the token comes in `connection_init`.
+pub async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let jwt = http.state.jwt.clone();
+        GraphQLWebSocket::new(socket, http.schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+                match jwt.caller(token.as_deref()) {
+                    Caller::Invalid(why) => Err(async_graphql::Error::new(why)),
+                    Caller::Anonymous => Err(async_graphql::Error::new(
+                        "send {\"Authorization\": \"Bearer <JWT>\"} in connection_init's payload",
+                    )),
+                    user => {
+                        let mut data = Data::default();
+                        data.insert(user);
+                        Ok(data)
+                    }
+                }
+            })
+            .serve()
+    })
+}

@@ -1,0 +1,33 @@
+//! paydesk: a GraphQL API server through which a freelance marketplace's admins and ops run payments
+//! (Cashfree webhooks) and payouts (with a reserve), with a ledger and an audit trail.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// Connects to the database (migrating unless told not to) and assembles the shared state.
+pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
+    let settings = state::Settings::from_config(config)?;
+    let sql_statements = Arc::new(AtomicU64::new(0));
+    let db = db::connect(&config.database_url, sql_statements.clone()).await?;
+    if migrate {
+        db::migrate(&db).await?;
+    }
+    Ok(state::AppState {
+        db,
+        settings: Arc::new(settings),
+        jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
+        sql_statements,
+    })
+}

@@ -1,0 +1,73 @@
+//! The ledger: the one place a wallet balance changes, always together with its ledger row.
+
+use crate::error::{AppError, AppResult};
+use entity::status::LedgerKind;
+use entity::{freelancer_wallet as wallet, wallet_transaction as ledger, Money};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+/// One movement of money on one wallet.
+pub struct Posting<'a> {
+    pub wallet_id: Uuid,
+    pub kind: LedgerKind,
+    /// Signed: positive credits, negative debits.
+    pub amount: Money,
+    /// Unique: posting the same reference twice fails instead of moving money twice.
+    pub reference: String,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub description: &'a str,
+    /// The balance may not end below this; `None` lets it go anywhere (credits, adjustments).
+    pub floor: Option<Money>,
+}
+
+/// What a posting did: the wallet after it and the ledger row it wrote.
+pub struct Posted {
+    pub wallet: wallet::Model,
+    pub entry: ledger::Model,
+}
+
+/// Moves the balance with one conditional UPDATE (so concurrent postings can never pass the floor, as the
+/// database re-checks the condition under its row lock) and writes the ledger row. Run it in a transaction.
+pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted> {
+    let now = super::now();
+    let mut update = wallet::Entity::update_many()
+        .col_expr(wallet::Column::Balance, Expr::col(wallet::Column::Balance).add(p.amount.minor()))
+        .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
+        .filter(wallet::Column::Id.eq(p.wallet_id));
+    if let Some(floor) = p.floor {
+        let needed = floor.checked_sub(p.amount).ok_or_else(|| AppError::BadInput("amount out of range".into()))?;
+        update = update.filter(wallet::Column::Balance.gte(needed.minor()));
+    }
+    if update.exec(db).await?.rows_affected != 1 {
+        let current = wallet::Entity::find_by_id(p.wallet_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
+        let floor = p.floor.unwrap_or(Money::ZERO);
+        return Err(AppError::ReserveViolation(format!(
+            "wallet balance is {} {}; moving {} would leave it below the reserve of {}",
+            current.balance, current.currency, p.amount, floor
+        )));
+    }
+    let wallet = wallet::Entity::find_by_id(p.wallet_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
+    let entry = ledger::ActiveModel {
+        id: Set(super::new_id()),
+        wallet_id: Set(p.wallet_id),
+        kind: Set(p.kind),
+        amount: Set(p.amount),
+        balance_after: Set(wallet.balance),
+        reference: Set(p.reference),
+        payment_id: Set(p.payment_id),
+        payout_request_id: Set(p.payout_request_id),
+        description: Set(p.description.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(Posted { wallet, entry })
+}

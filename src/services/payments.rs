@@ -1,0 +1,303 @@
+//! Payments: creating orders, and applying what Cashfree reports about them (success credits the wallet net
+//! of the platform fee; failures never undo a success; a successful refund debits).
+
+use super::audit::{self, Actor};
+use super::{ledger, notifications, wallets};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use entity::status::{LedgerKind, PaymentStatus, Severity};
+use entity::{payment, Money};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+/// An order to create.
+pub struct NewOrder {
+    pub freelancer_id: Uuid,
+    pub amount: Money,
+    pub currency: String,
+    pub order_id: Option<String>,
+    pub client_id: Option<String>,
+    pub purpose: Option<String>,
+}
+
+fn valid_order_id(id: &str) -> bool {
+    (3..=45).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Creates a pending payment (and the freelancer's wallet if they have none yet).
+#[tracing::instrument(skip(db, order), fields(freelancer = %order.freelancer_id, amount = %order.amount))]
+pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrder) -> AppResult<payment::Model> {
+    let id = super::new_id();
+    let order_id = match order.order_id.map(|s| s.trim().to_owned()) {
+        Some(o) if valid_order_id(&o) => o,
+        Some(o) => {
+            return Err(AppError::BadInput(format!(
+                "orderId {o:?} must be 3 to 45 letters, digits, `_` or `-` (Cashfree's rule)"
+            )))
+        }
+        None => format!("order_{}", id.simple()),
+    };
+    let txn = db.begin().await?;
+    if payment::Entity::find().filter(payment::Column::OrderId.eq(&order_id)).one(&txn).await?.is_some() {
+        return Err(AppError::InvalidState(format!("an order with orderId {order_id} already exists")));
+    }
+    let wallet = wallets::open(&txn, order.freelancer_id, &order.currency).await?;
+    if wallet.currency != order.currency {
+        return Err(AppError::BadInput(format!(
+            "the freelancer's wallet holds {}; an order in {} cannot be credited to it",
+            wallet.currency, order.currency
+        )));
+    }
+    let now = super::now();
+    let created = payment::ActiveModel {
+        id: Set(id),
+        order_id: Set(order_id),
+        freelancer_id: Set(order.freelancer_id),
+        client_id: Set(order.client_id),
+        purpose: Set(order.purpose),
+        amount: Set(order.amount),
+        currency: Set(order.currency),
+        status: Set(PaymentStatus::Pending),
+        platform_fee: Set(None),
+        net_amount: Set(None),
+        cf_payment_id: Set(None),
+        payment_method: Set(None),
+        bank_reference: Set(None),
+        failure_reason: Set(None),
+        paid_at: Set(None),
+        verified_at: Set(None),
+        verified_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "payment.order_created",
+            entity_type: "payment",
+            entity_id: id,
+            before: None,
+            after: Some(serde_json::json!({
+                "orderId": created.order_id, "amount": created.amount.to_string(), "currency": created.currency,
+            })),
+            reason: created.purpose.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// One payment attempt as Cashfree reported it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub cf_payment_id: String,
+    pub status: PaymentStatus,
+    pub amount: Decimal,
+    pub currency: String,
+    pub method: Option<String>,
+    pub bank_reference: Option<String>,
+    pub message: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// What applying an attempt did.
+#[derive(Debug)]
+pub enum Applied {
+    /// The payment succeeded now and the wallet was credited.
+    Credited(payment::Model),
+    /// A non-final status was recorded.
+    Updated(payment::Model),
+    /// The payment was already final; nothing changed.
+    AlreadyFinal(PaymentStatus),
+}
+
+/// Why an attempt cannot be applied to its order.
+#[derive(Debug)]
+pub struct Mismatch(pub String);
+
+/// Checks an attempt against its order: same amount, same currency.
+pub fn check_attempt(p: &payment::Model, a: &Attempt) -> Result<(), Mismatch> {
+    if a.currency.to_ascii_uppercase() != p.currency || Money::from_decimal(a.amount).ok() != Some(p.amount) {
+        return Err(Mismatch(format!(
+            "order {} is for {} {} but Cashfree reported {} {}",
+            p.order_id, p.amount, p.currency, a.amount, a.currency
+        )));
+    }
+    Ok(())
+}
+
+/// Applies a checked attempt inside the caller's transaction: on SUCCESS, books fee and net and credits the
+/// wallet; any other status is recorded unless the payment is already final.
+pub async fn apply_attempt(
+    db: &impl ConnectionTrait,
+    fee_percent: Decimal,
+    p: &payment::Model,
+    a: &Attempt,
+) -> AppResult<Applied> {
+    let now = super::now();
+    let not_final = payment::Column::Status.is_not_in([PaymentStatus::Success, PaymentStatus::Refunded]);
+    let mut update = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(a.status))
+        .col_expr(payment::Column::CfPaymentId, Expr::value(a.cf_payment_id.clone()))
+        .col_expr(payment::Column::PaymentMethod, Expr::value(a.method.clone()))
+        .col_expr(payment::Column::BankReference, Expr::value(a.bank_reference.clone()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(p.id))
+        .filter(not_final);
+    let credit = if a.status == PaymentStatus::Success {
+        let fee = p.amount.percent(fee_percent).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
+        let net = p.amount.checked_sub(fee).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
+        update = update
+            .col_expr(payment::Column::PlatformFee, Expr::value(fee))
+            .col_expr(payment::Column::NetAmount, Expr::value(net))
+            .col_expr(payment::Column::PaidAt, Expr::value(a.paid_at.unwrap_or(now)))
+            .col_expr(payment::Column::FailureReason, Expr::value(Option::<String>::None));
+        Some(net)
+    } else {
+        update = update.col_expr(payment::Column::FailureReason, Expr::value(a.message.clone()));
+        None
+    };
+    if update.exec(db).await?.rows_affected == 0 {
+        let current = payment::Entity::find_by_id(p.id).one(db).await?.map(|m| m.status).unwrap_or(p.status);
+        return Ok(Applied::AlreadyFinal(current));
+    }
+    let after = payment::Entity::find_by_id(p.id).one(db).await?.ok_or_else(|| AppError::not_found("payment", p.id))?;
+    let Some(net) = credit else {
+        return Ok(Applied::Updated(after));
+    };
+    let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
+    let posted = ledger::post(
+        db,
+        ledger::Posting {
+            wallet_id: wallet.id,
+            kind: LedgerKind::PaymentCredit,
+            amount: net,
+            reference: format!("payment:{}", p.id),
+            payment_id: Some(p.id),
+            payout_request_id: None,
+            description: "payment received, net of platform fee",
+            floor: None,
+        },
+    )
+    .await?;
+    notifications::notify(
+        db,
+        notifications::New {
+            recipient_id: p.freelancer_id,
+            kind: "payment_received",
+            severity: Severity::Info,
+            title: format!("Payment of {} {} received", p.amount, p.currency),
+            body: format!(
+                "Order {}: {} {} credited after the platform fee of {}. Balance: {} {}.",
+                p.order_id,
+                net,
+                p.currency,
+                after.platform_fee.unwrap_or_default(),
+                posted.wallet.balance,
+                p.currency
+            ),
+            payment_id: Some(p.id),
+            payout_request_id: None,
+        },
+    )
+    .await?;
+    audit::record(
+        db,
+        audit::Entry {
+            actor: Actor::System,
+            action: "payment.succeeded",
+            entity_type: "payment",
+            entity_id: p.id,
+            before: Some(serde_json::json!({ "status": p.status })),
+            after: Some(serde_json::json!({
+                "status": after.status, "cfPaymentId": after.cf_payment_id,
+                "platformFee": after.platform_fee.map(|m| m.to_string()),
+                "netAmount": after.net_amount.map(|m| m.to_string()),
+                "walletBalance": posted.wallet.balance.to_string(),
+            })),
+            reason: None,
+        },
+    )
+    .await?;
+    Ok(Applied::Credited(after))
+}
+
+/// A refund as Cashfree reported it.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub cf_refund_id: String,
+    pub amount: Money,
+}
+
+/// Applies a successful refund: debits the freelancer's share of it (the refund less the platform's fee on it)
+/// and marks the payment refunded once refunds reach its amount. Idempotent on `cf_refund_id`.
+pub async fn apply_refund(
+    db: &impl ConnectionTrait,
+    fee_percent: Decimal,
+    p: &payment::Model,
+    r: &Refund,
+) -> AppResult<bool> {
+    if p.status != PaymentStatus::Success && p.status != PaymentStatus::Refunded {
+        return Err(AppError::InvalidState(format!("payment {} was never credited; nothing to refund", p.order_id)));
+    }
+    if r.amount > p.amount {
+        return Err(AppError::BadInput(format!("refund {} exceeds the payment's {}", r.amount, p.amount)));
+    }
+    let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
+    let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
+    let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
+    let reference = format!("refund:{}", r.cf_refund_id);
+    if entity::wallet_transaction::Entity::find()
+        .filter(entity::wallet_transaction::Column::Reference.eq(&reference))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    ledger::post(
+        db,
+        ledger::Posting {
+            wallet_id: wallet.id,
+            kind: LedgerKind::RefundDebit,
+            amount: debit.negate(),
+            reference,
+            payment_id: Some(p.id),
+            payout_request_id: None,
+            description: "refund to the client",
+            floor: None,
+        },
+    )
+    .await?;
+    if r.amount == p.amount {
+        payment::Entity::update_many()
+            .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Refunded))
+            .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+            .filter(payment::Column::Id.eq(p.id))
+            .exec(db)
+            .await?;
+    }
+    audit::record(
+        db,
+        audit::Entry {
+            actor: Actor::System,
+            action: "payment.refunded",
+            entity_type: "payment",
+            entity_id: p.id,
+            before: Some(serde_json::json!({ "status": p.status })),
+            after: Some(serde_json::json!({ "refund": r.amount.to_string(), "debited": debit.to_string() })),
+            reason: Some(format!("Cashfree refund {}", r.cf_refund_id)),
+        },
+    )
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,262 @@
+//! Payout requests: asking (within balance − reserve − pending), approving (debit, never below the reserve)
+//! and rejecting. Each decision is one transaction with its ledger row, notification and audit entry.
+
+use super::audit::{self, Actor};
+use super::{ledger, notifications};
+use crate::auth::Principal;
+use crate::domain::status::payout_can_move;
+use crate::error::{AppError, AppResult};
+use entity::status::{LedgerKind, PayoutStatus, Role, Severity};
+use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+/// A request to be paid out.
+pub struct NewRequest {
+    /// Whose wallet; a freelancer may only name themselves.
+    pub freelancer_id: Uuid,
+    pub amount: Money,
+    pub note: Option<String>,
+}
+
+fn snapshot(p: &payout::Model) -> serde_json::Value {
+    serde_json::json!({ "status": p.status, "amount": p.amount.to_string(), "decisionNote": p.decision_note })
+}
+
+/// Sum of the wallet's pending requests.
+async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<Money> {
+    let total: Option<Option<i64>> = payout::Entity::find()
+        .select_only()
+        .column_as(payout::Column::Amount.sum(), "total")
+        .filter(payout::Column::WalletId.eq(wallet_id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(Money::from_minor(total.flatten().unwrap_or(0)))
+}
+
+/// Files a payout request if the wallet can cover it on top of its reserve and its other pending requests.
+#[tracing::instrument(skip(db, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
+pub async fn request(
+    db: &DatabaseConnection,
+    who: Principal,
+    reserve: Money,
+    req: NewRequest,
+) -> AppResult<payout::Model> {
+    if who.role == Role::Freelancer && who.id != req.freelancer_id {
+        return Err(AppError::Forbidden("freelancers may request payouts only from their own wallet".into()));
+    }
+    let txn = db.begin().await?;
+    // Touching the row takes its lock (PostgreSQL) so concurrent requests on one wallet queue up here and
+    // each sees the others' pending amounts.
+    let touched = wallet::Entity::update_many()
+        .col_expr(wallet::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(wallet::Column::FreelancerId.eq(req.freelancer_id))
+        .exec(&txn)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Err(AppError::NotFound(format!("freelancer {} has no wallet yet", req.freelancer_id)));
+    }
+    let w = super::wallets::by_freelancer(&txn, req.freelancer_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("wallet of freelancer", req.freelancer_id))?;
+    let pending = pending_total(&txn, w.id).await?;
+    let available = w.balance.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or(Money::ZERO);
+    if req.amount > available {
+        return Err(AppError::ReserveViolation(format!(
+            "at most {available} {cur} can be requested: balance {bal} less the reserve of {reserve} and {pending} \
+             already pending",
+            cur = w.currency,
+            bal = w.balance
+        )));
+    }
+    let now = super::now();
+    let created = payout::ActiveModel {
+        id: Set(super::new_id()),
+        wallet_id: Set(w.id),
+        freelancer_id: Set(req.freelancer_id),
+        amount: Set(req.amount),
+        currency: Set(w.currency.clone()),
+        status: Set(PayoutStatus::Pending),
+        note: Set(req.note.filter(|n| !n.trim().is_empty())),
+        requested_by: Set(who.id),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        decision_note: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "payout.requested",
+            entity_type: "payout_request",
+            entity_id: created.id,
+            before: None,
+            after: Some(snapshot(&created)),
+            reason: created.note.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Moves a pending request to `to` (conditionally, so two deciders cannot both win) and returns before/after.
+async fn decide(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    id: Uuid,
+    to: PayoutStatus,
+    note: Option<String>,
+) -> AppResult<(payout::Model, payout::Model)> {
+    let before =
+        payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
+    if !payout_can_move(before.status, to) {
+        return Err(AppError::InvalidState(format!(
+            "payout request {id} is already {:?}; only a pending request can be decided",
+            before.status
+        )));
+    }
+    let now = super::now();
+    let moved = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(to))
+        .col_expr(payout::Column::DecidedBy, Expr::value(who.id))
+        .col_expr(payout::Column::DecidedAt, Expr::value(now))
+        .col_expr(payout::Column::DecisionNote, Expr::value(note))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(now))
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
+        .exec(db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::InvalidState(format!("payout request {id} was decided by someone else just now")));
+    }
+    let after =
+        payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
+    Ok((before, after))
+}
+
+/// Approves and pays a pending request: debits the wallet, which must keep at least `reserve`.
+#[tracing::instrument(skip(db))]
+pub async fn approve(
+    db: &DatabaseConnection,
+    who: Principal,
+    reserve: Money,
+    id: Uuid,
+    note: Option<String>,
+) -> AppResult<payout::Model> {
+    let txn = db.begin().await?;
+    let note = note.filter(|n| !n.trim().is_empty());
+    let (before, after) = decide(&txn, who, id, PayoutStatus::Paid, note.clone()).await?;
+    let posted = ledger::post(
+        &txn,
+        ledger::Posting {
+            wallet_id: after.wallet_id,
+            kind: LedgerKind::PayoutDebit,
+            amount: after.amount.negate(),
+            reference: format!("payout:{id}"),
+            payment_id: None,
+            payout_request_id: Some(id),
+            description: "payout approved",
+            floor: Some(reserve),
+        },
+    )
+    .await?;
+    notifications::notify(
+        &txn,
+        notifications::New {
+            recipient_id: after.freelancer_id,
+            kind: "payout_paid",
+            severity: Severity::Info,
+            title: format!("Payout of {} {} approved", after.amount, after.currency),
+            body: format!("Your wallet balance is now {} {}.", posted.wallet.balance, after.currency),
+            payment_id: None,
+            payout_request_id: Some(id),
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "payout.approved",
+            entity_type: "payout_request",
+            entity_id: id,
+            before: Some(snapshot(&before)),
+            after: Some(serde_json::json!({
+                "status": after.status,
+                "amount": after.amount.to_string(),
+                "decisionNote": after.decision_note,
+                "walletBalance": posted.wallet.balance.to_string(),
+            })),
+            reason: note,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Rejects (or, with `cancel`, withdraws) a pending request; `reason` is required and shown to the freelancer.
+#[tracing::instrument(skip(db))]
+pub async fn reject(
+    db: &DatabaseConnection,
+    who: Principal,
+    id: Uuid,
+    reason: String,
+    cancel: bool,
+) -> AppResult<payout::Model> {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(AppError::BadInput("reason must not be empty: the freelancer is told why".into()));
+    }
+    let (to, action, kind) = if cancel {
+        (PayoutStatus::Cancelled, "payout.cancelled", "payout_cancelled")
+    } else {
+        (PayoutStatus::Rejected, "payout.rejected", "payout_rejected")
+    };
+    let txn = db.begin().await?;
+    let (before, after) = decide(&txn, who, id, to, Some(reason.clone())).await?;
+    notifications::notify(
+        &txn,
+        notifications::New {
+            recipient_id: after.freelancer_id,
+            kind,
+            severity: Severity::Warning,
+            title: format!(
+                "Payout of {} {} {}",
+                after.amount,
+                after.currency,
+                if cancel { "cancelled" } else { "rejected" }
+            ),
+            body: reason.clone(),
+            payment_id: None,
+            payout_request_id: Some(id),
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action,
+            entity_type: "payout_request",
+            entity_id: id,
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+            reason: Some(reason),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,239 @@
+//! Reading lists and rows, scoped to the caller: keyset pagination on `(created_at, id)`, newest first, with
+//! opaque cursors, and the rule that a freelancer only ever sees their own rows.
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use entity::status::Role;
+use entity::{
+    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
+    payout_request as payout, wallet_transaction as ledger,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
+/// Largest page a caller may ask for.
+pub const MAX_PAGE: u64 = 100;
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE: u64 = 20;
+
+/// An entity listed newest first by `(created_at, id)`.
+pub trait Keyset: EntityTrait {
+    fn created() -> Self::Column;
+    fn id() -> Self::Column;
+    fn key(m: &Self::Model) -> (DateTime<Utc>, Uuid);
+}
+
+macro_rules! keyset {
+    ($module:ident, $created:ident, $field:ident) => {
+        impl Keyset for $module::Entity {
+            fn created() -> Self::Column {
+                $module::Column::$created
+            }
+            fn id() -> Self::Column {
+                $module::Column::Id
+            }
+            fn key(m: &Self::Model) -> (DateTime<Utc>, Uuid) {
+                (m.$field, m.id)
+            }
+        }
+    };
+}
+keyset!(payment, CreatedAt, created_at);
+keyset!(webhook, ReceivedAt, received_at);
+keyset!(wallet, CreatedAt, created_at);
+keyset!(ledger, CreatedAt, created_at);
+keyset!(payout, CreatedAt, created_at);
+keyset!(notification, CreatedAt, created_at);
+keyset!(audit_log, CreatedAt, created_at);
+
+/// The opaque cursor of a row.
+pub fn encode_cursor((at, id): (DateTime<Utc>, Uuid)) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_micros()))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
+    let bad = || AppError::BadInput(format!("cursor {cursor:?} is not one this API issued"));
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = text.split_once(':').ok_or_else(bad)?;
+    let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// What page the caller asks for (Relay's `first`/`after` and `last`/`before`).
+#[derive(Debug, Default, Clone)]
+pub struct PageRequest {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+    /// Whether `totalCount` was selected (it costs a COUNT).
+    pub want_total: bool,
+}
+
+/// One page of rows, newest first.
+pub struct Page<M> {
+    pub rows: Vec<M>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Option<u64>,
+}
+
+fn size(n: Option<i32>, name: &str) -> AppResult<u64> {
+    match n {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => Ok(n as u64),
+        Some(n) => Err(AppError::BadInput(format!("{name} must be between 0 and {MAX_PAGE}, not {n}"))),
+    }
+}
+
+/// Fetches one page of `select` by keyset: `limit + 1` rows tell whether another page follows.
+pub async fn page<E>(db: &impl ConnectionTrait, select: Select<E>, req: PageRequest) -> AppResult<Page<E::Model>>
+where
+    E: Keyset,
+    E::Model: Sync,
+{
+    if req.first.is_some() && req.last.is_some() {
+        return Err(AppError::BadInput("pass either first or last, not both".into()));
+    }
+    let backward = req.last.is_some() || (req.before.is_some() && req.first.is_none());
+    let limit = if backward { size(req.last, "last")? } else { size(req.first, "first")? };
+    let total = if req.want_total { Some(select.clone().count(db).await?) } else { None };
+    let (created, id) = (E::created(), E::id());
+    let mut q = select;
+    for (cursor, older) in [(&req.after, true), (&req.before, false)] {
+        if let Some(c) = cursor {
+            let (at, key) = decode_cursor(c)?;
+            let (time, tie) = if older { (created.lt(at), id.lt(key)) } else { (created.gt(at), id.gt(key)) };
+            q = q.filter(Condition::any().add(time).add(Condition::all().add(created.eq(at)).add(tie)));
+        }
+    }
+    let order = if backward { Order::Asc } else { Order::Desc };
+    let mut rows = q.order_by(created, order.clone()).order_by(id, order).limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+    }
+    let (has_next, has_previous) = if backward { (req.before.is_some(), more) } else { (more, req.after.is_some()) };
+    Ok(Page { rows, has_next, has_previous, total })
+}
+
+/// Only staff (admin, ops) may read this.
+pub fn require_staff(who: Principal) -> AppResult<()> {
+    if who.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only admin and ops may read this".into()))
+    }
+}
+
+/// Narrows `cond` to the caller's own rows when the caller is a freelancer; `owner` is the owning column.
+pub fn scoped<C: ColumnTrait>(who: Principal, owner: C, cond: Condition) -> Condition {
+    if who.role == Role::Freelancer {
+        cond.add(owner.eq(who.id))
+    } else {
+        cond
+    }
+}
+
+pub async fn payments(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<payment::Model>> {
+    let cond = scoped(who, payment::Column::FreelancerId, cond);
+    page(db, payment::Entity::find().filter(cond), req).await
+}
+
+pub async fn wallets(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<wallet::Model>> {
+    let cond = scoped(who, wallet::Column::FreelancerId, cond);
+    page(db, wallet::Entity::find().filter(cond), req).await
+}
+
+pub async fn payout_requests(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<payout::Model>> {
+    let cond = scoped(who, payout::Column::FreelancerId, cond);
+    page(db, payout::Entity::find().filter(cond), req).await
+}
+
+pub async fn notifications(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<notification::Model>> {
+    let cond = scoped(who, notification::Column::RecipientId, cond);
+    page(db, notification::Entity::find().filter(cond), req).await
+}
+
+pub async fn webhooks(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<webhook::Model>> {
+    require_staff(who)?;
+    page(db, webhook::Entity::find().filter(cond), req).await
+}
+
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<audit_log::Model>> {
+    require_staff(who)?;
+    page(db, audit_log::Entity::find().filter(cond), req).await
+}
+
+/// One payment, if the caller may see it.
+pub async fn payment(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<payment::Model>> {
+    let cond = scoped(who, payment::Column::FreelancerId, Condition::all().add(payment::Column::Id.eq(id)));
+    Ok(payment::Entity::find().filter(cond).one(db).await?)
+}
+
+/// A freelancer's wallet, if the caller may see it.
+pub async fn wallet(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    freelancer_id: Uuid,
+) -> AppResult<Option<wallet::Model>> {
+    if who.role == Role::Freelancer && who.id != freelancer_id {
+        return Ok(None);
+    }
+    super::wallets::by_freelancer(db, freelancer_id).await
+}
+
+/// One payout request, if the caller may see it.
+pub async fn payout_request(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<payout::Model>> {
+    let cond = scoped(who, payout::Column::FreelancerId, Condition::all().add(payout::Column::Id.eq(id)));
+    Ok(payout::Entity::find().filter(cond).one(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let key = (DateTime::from_timestamp_micros(1_732_000_000_123_456).unwrap(), Uuid::now_v7());
+        assert_eq!(decode_cursor(&encode_cursor(key)).unwrap(), key);
+        assert!(matches!(decode_cursor("not-a-cursor"), Err(AppError::BadInput(_))));
+    }
+}

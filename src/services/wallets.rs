@@ -1,0 +1,28 @@
+//! Wallets: opened on first use, one per freelancer.
+
+use crate::error::AppResult;
+use entity::{freelancer_wallet as wallet, Money};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+/// The freelancer's wallet, opened empty in `currency` if they have none (safe under races).
+pub async fn open(db: &impl ConnectionTrait, freelancer_id: Uuid, currency: &str) -> AppResult<wallet::Model> {
+    let now = super::now();
+    let fresh = wallet::ActiveModel {
+        id: Set(super::new_id()),
+        freelancer_id: Set(freelancer_id),
+        currency: Set(currency.to_owned()),
+        balance: Set(Money::ZERO),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    wallet::Entity::insert(fresh).on_conflict_do_nothing_on([wallet::Column::FreelancerId]).exec(db).await?;
+    by_freelancer(db, freelancer_id).await?.ok_or_else(|| {
+        crate::error::AppError::Internal(anyhow::anyhow!("wallet of {freelancer_id} vanished after insert"))
+    })
+}
+
+/// The freelancer's wallet, if any.
+pub async fn by_freelancer(db: &impl ConnectionTrait, freelancer_id: Uuid) -> AppResult<Option<wallet::Model>> {
+    Ok(wallet::Entity::find().filter(wallet::Column::FreelancerId.eq(freelancer_id)).one(db).await?)
+}

@@ -1,0 +1,392 @@
+//! Cashfree webhook deliveries: verify the signature over the raw bytes, record every delivery (invalid ones
+//! too), deduplicate on a unique key inside the same transaction that moves the money, and answer so that
+//! Cashfree retries only when a retry can help.
+
+use super::payments::{self, Applied, Attempt, Refund};
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use entity::status::{PaymentStatus, WebhookOutcome};
+use entity::{payment, payment_webhook as webhook, Money};
+use hmac::{Hmac, Mac};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    TransactionTrait, TryInsertResult,
+};
+use serde_json::Value;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// What the route answers.
+pub struct Reply {
+    pub status: StatusCode,
+    pub outcome: WebhookOutcome,
+    pub webhook_id: Option<Uuid>,
+    pub message: String,
+}
+
+/// `Base64(HMAC-SHA256(secret, timestamp ‖ body))` matches `signature` for one of `secrets`; constant time.
+pub fn signature_matches(secrets: &[String], timestamp: &str, body: &[u8], signature: &str) -> bool {
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    secrets.iter().any(|secret| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(timestamp.as_bytes());
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    })
+}
+
+/// The `x-webhook-*` headers (and the idempotency key) as a JSON object, for the record.
+fn headers_json(headers: &HeaderMap) -> Value {
+    let kept: serde_json::Map<String, Value> = headers
+        .iter()
+        .filter(|(name, _)| {
+            let n = name.as_str();
+            n.starts_with("x-webhook-") || n == "x-idempotency-key" || n == "content-type" || n == "user-agent"
+        })
+        .map(|(name, value)| {
+            (name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()))
+        })
+        .collect();
+    Value::Object(kept)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Why a delivery's signature or timestamp does not hold, if it does not.
+fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    let signature = header(headers, "x-webhook-signature").ok_or("missing x-webhook-signature header")?;
+    let timestamp = header(headers, "x-webhook-timestamp").ok_or("missing x-webhook-timestamp header")?;
+    let millis: i64 = timestamp.parse().map_err(|_| "x-webhook-timestamp must be epoch milliseconds")?;
+    if !signature_matches(&state.settings.webhook_secrets, timestamp, body, signature) {
+        return Err("signature does not match any configured client secret".into());
+    }
+    let tolerance = state.settings.webhook_tolerance_secs;
+    if tolerance > 0 {
+        let age = (Utc::now().timestamp_millis() - millis).abs() / 1000;
+        if age.unsigned_abs() > tolerance {
+            return Err(format!("x-webhook-timestamp is {age} s away from now; at most {tolerance} s is accepted"));
+        }
+    }
+    Ok(())
+}
+
+/// A decimal from a JSON number or string, never through a float.
+fn decimal(v: &Value) -> Option<Decimal> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return None,
+    };
+    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
+}
+
+/// An id that Cashfree sends as a string or (before 2023-08-01) a number.
+fn id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA").map(str::to_owned)
+}
+
+fn payment_status(s: &str) -> Option<PaymentStatus> {
+    Some(match s {
+        "SUCCESS" => PaymentStatus::Success,
+        "FAILED" => PaymentStatus::Failed,
+        "USER_DROPPED" => PaymentStatus::UserDropped,
+        "CANCELLED" | "VOID" => PaymentStatus::Cancelled,
+        "PENDING" | "NOT_ATTEMPTED" | "FLAGGED" => PaymentStatus::Pending,
+        _ => return None,
+    })
+}
+
+/// A delivery's event, parsed leniently: unknown fields are ignored.
+#[derive(Debug)]
+enum Event {
+    Payment { order_id: String, attempt: Attempt },
+    Refund { order_id: String, status: String, refund: Refund },
+    Other,
+}
+
+struct Parsed {
+    event_type: String,
+    order_id: Option<String>,
+    cf_payment_id: Option<String>,
+    dedupe_key: String,
+    event: Event,
+}
+
+fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
+    let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let event_type = root["type"].as_str().ok_or("`type` is missing")?.to_owned();
+    let data = &root["data"];
+    let key = |parts: &[&str]| idempotency_key.map(str::to_owned).unwrap_or_else(|| parts.join(":"));
+    if event_type == "REFUND_STATUS_WEBHOOK" {
+        let r = &data["refund"];
+        let cf_refund_id = id(&r["cf_refund_id"]).ok_or("data.refund.cf_refund_id is missing")?;
+        let order_id = id(&r["order_id"]).ok_or("data.refund.order_id is missing")?;
+        let status = r["refund_status"].as_str().ok_or("data.refund.refund_status is missing")?.to_owned();
+        let amount = decimal(&r["refund_amount"]).ok_or("data.refund.refund_amount is not a number")?;
+        let amount = Money::from_decimal(amount).map_err(|e| format!("data.refund.refund_amount: {e}"))?;
+        return Ok(Parsed {
+            dedupe_key: key(&[&event_type, &cf_refund_id, &status]),
+            order_id: Some(order_id.clone()),
+            cf_payment_id: id(&r["cf_payment_id"]),
+            event_type,
+            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount } },
+        });
+    }
+    if !event_type.starts_with("PAYMENT_") {
+        let order_id = id(&data["order"]["order_id"]);
+        return Ok(Parsed {
+            dedupe_key: key(&[&event_type, &String::from_utf8_lossy(&sha_hex(body))]),
+            order_id,
+            cf_payment_id: None,
+            event_type,
+            event: Event::Other,
+        });
+    }
+    let (order, pay) = (&data["order"], &data["payment"]);
+    let order_id = id(&order["order_id"]).ok_or("data.order.order_id is missing")?;
+    let cf_payment_id = id(&pay["cf_payment_id"]).ok_or("data.payment.cf_payment_id is missing")?;
+    let raw_status = pay["payment_status"].as_str().ok_or("data.payment.payment_status is missing")?;
+    let status = payment_status(raw_status).ok_or_else(|| format!("unknown payment_status {raw_status:?}"))?;
+    let amount = decimal(&pay["payment_amount"]).ok_or("data.payment.payment_amount is not a number")?;
+    let currency = text(&pay["payment_currency"]).ok_or("data.payment.payment_currency is missing")?;
+    let method = text(&pay["payment_group"])
+        .or_else(|| pay["payment_method"].as_object().and_then(|m| m.keys().next().cloned()));
+    let paid_at = pay["payment_time"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc());
+    let message = text(&data["error_details"]["error_description"]).or_else(|| text(&pay["payment_message"]));
+    Ok(Parsed {
+        dedupe_key: key(&[&event_type, &cf_payment_id, raw_status]),
+        order_id: Some(order_id.clone()),
+        cf_payment_id: Some(cf_payment_id.clone()),
+        event_type,
+        event: Event::Payment {
+            order_id,
+            attempt: Attempt {
+                cf_payment_id,
+                status,
+                amount,
+                currency,
+                method,
+                bank_reference: text(&pay["bank_reference"]),
+                message,
+                paid_at: paid_at.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
+            },
+        },
+    })
+}
+
+fn sha_hex(body: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    digest.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes()
+}
+
+/// The delivery's row, before its outcome is known.
+fn row(headers: &HeaderMap, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
+    webhook::ActiveModel {
+        id: Set(super::new_id()),
+        received_at: Set(super::now()),
+        event_type: Set(None),
+        idempotency_key: Set(None),
+        signature_valid: Set(signature_valid),
+        outcome: Set(WebhookOutcome::Processed),
+        error: Set(None),
+        order_id: Set(None),
+        cf_payment_id: Set(None),
+        payment_id: Set(None),
+        headers: Set(headers_json(headers)),
+        raw_body: Set(body.to_vec()),
+    }
+}
+
+/// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
+async fn record(
+    db: &DatabaseConnection,
+    mut r: webhook::ActiveModel,
+    outcome: WebhookOutcome,
+    error: String,
+) -> Option<Uuid> {
+    r.outcome = Set(outcome);
+    r.error = Set(Some(error));
+    match r.insert(db).await {
+        Ok(m) => Some(m.id),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a webhook delivery");
+            None
+        }
+    }
+}
+
+/// Handles one delivery end to end.
+#[tracing::instrument(skip_all, fields(bytes = body.len()))]
+pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Reply {
+    let db = &state.db;
+    let reply = |status, outcome, webhook_id, message: String| Reply { status, outcome, webhook_id, message };
+    if state.settings.webhook_secrets.is_empty() {
+        let msg = "CASHFREE_CLIENT_SECRET is not configured; the delivery was recorded but not processed".to_owned();
+        let id = record(db, row(headers, body, false), WebhookOutcome::Failed, msg.clone()).await;
+        return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, id, msg);
+    }
+    if let Err(why) = authenticate(state, headers, body) {
+        tracing::warn!(%why, "webhook signature rejected");
+        let id = record(db, row(headers, body, false), WebhookOutcome::RejectedSignature, why.clone()).await;
+        return reply(StatusCode::UNAUTHORIZED, WebhookOutcome::RejectedSignature, id, why);
+    }
+    let parsed = match parse(body, header(headers, "x-idempotency-key")) {
+        Ok(p) => p,
+        Err(why) => {
+            let id = record(db, row(headers, body, true), WebhookOutcome::Malformed, why.clone()).await;
+            return reply(StatusCode::BAD_REQUEST, WebhookOutcome::Malformed, id, why);
+        }
+    };
+    let mut base = row(headers, body, true);
+    base.event_type = Set(Some(parsed.event_type.clone()));
+    base.order_id = Set(parsed.order_id.clone());
+    base.cf_payment_id = Set(parsed.cf_payment_id.clone());
+    match process(state, base.clone(), &parsed).await {
+        Ok(done) => done,
+        Err(e) => {
+            let status = if matches!(e, AppError::Unavailable(_)) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            let msg = e.public_message();
+            let id = record(db, base, WebhookOutcome::Failed, format!("processing failed, Cashfree will retry: {msg}"))
+                .await;
+            reply(status, WebhookOutcome::Failed, id, msg)
+        }
+    }
+}
+
+/// Claims the dedupe key and applies the event, all in one transaction.
+async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Parsed) -> Result<Reply, AppError> {
+    let txn = state.db.begin().await?;
+    base.idempotency_key = Set(Some(parsed.dedupe_key.clone()));
+    let claim = webhook::Entity::insert(base.clone())
+        .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
+        .exec(&txn)
+        .await?;
+    if matches!(claim, TryInsertResult::Conflicted) {
+        txn.rollback().await?;
+        let msg = format!("already received as {}", parsed.dedupe_key);
+        let mut dup = base;
+        dup.id = Set(super::new_id());
+        dup.idempotency_key = Set(None);
+        let id = record(&state.db, dup, WebhookOutcome::Duplicate, msg.clone()).await;
+        return Ok(Reply { status: StatusCode::OK, outcome: WebhookOutcome::Duplicate, webhook_id: id, message: msg });
+    }
+    let fee = state.settings.platform_fee_percent;
+    let found = match &parsed.event {
+        Event::Payment { order_id, .. } | Event::Refund { order_id, .. } => {
+            payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&txn).await?
+        }
+        Event::Other => None,
+    };
+    let (outcome, error, payment_id) = match (&parsed.event, found) {
+        (Event::Other, _) => (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None),
+        (_, None) => (
+            WebhookOutcome::Unmatched,
+            Some(format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"))),
+            None,
+        ),
+        (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
+            Err(m) => (WebhookOutcome::Unmatched, Some(m.0), Some(p.id)),
+            Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
+                Applied::Credited(_) | Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id)),
+                Applied::AlreadyFinal(now) if now == attempt.status => (
+                    WebhookOutcome::Duplicate,
+                    Some(format!("payment already {now:?} through another delivery")),
+                    Some(p.id),
+                ),
+                Applied::AlreadyFinal(now) => (
+                    WebhookOutcome::Processed,
+                    Some(format!("ignored: payment is already {now:?}, which a {:?} cannot undo", attempt.status)),
+                    Some(p.id),
+                ),
+            },
+        },
+        (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
+            match payments::apply_refund(&txn, fee, &p, refund).await {
+                Ok(true) => (WebhookOutcome::Processed, None, Some(p.id)),
+                Ok(false) => (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id)),
+                Err(e @ (AppError::InvalidState(_) | AppError::BadInput(_))) => {
+                    (WebhookOutcome::Failed, Some(e.to_string()), Some(p.id))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        (Event::Refund { status, .. }, Some(p)) => {
+            (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id))
+        }
+    };
+    let mut stored = webhook::Entity::find_by_id(base.id.clone().unwrap())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("claimed webhook row vanished")))?
+        .into_active_model();
+    stored.outcome = Set(outcome);
+    stored.error = Set(error.clone());
+    stored.payment_id = Set(payment_id);
+    let stored = stored.update(&txn).await?;
+    txn.commit().await?;
+    if outcome == WebhookOutcome::Unmatched {
+        tracing::warn!(webhook = %stored.id, error = ?error, "webhook does not match an order");
+    }
+    Ok(Reply {
+        status: StatusCode::OK,
+        outcome,
+        webhook_id: Some(stored.id),
+        message: error.unwrap_or_else(|| "processed".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../../tests/fixtures/payload_success.json");
+
+    #[test]
+    fn cashfree_documented_signature_verifies() {
+        let body = SAMPLE.trim_end_matches('\n');
+        let secrets = vec!["cfsk_ma_test_dummy_secret_123".to_owned()];
+        assert!(signature_matches(
+            &secrets,
+            "1741935031000",
+            body.as_bytes(),
+            "uESDnfZ3Oa/rzubqQ2gscirM2xqOLW6RwQ8WDm+4W/M="
+        ));
+        assert!(!signature_matches(
+            &secrets,
+            "1741935031001",
+            body.as_bytes(),
+            "uESDnfZ3Oa/rzubqQ2gscirM2xqOLW6RwQ8WDm+4W/M="
+        ));
+    }
+
+    #[test]
+    fn amounts_parse_exactly_and_ids_may_be_numbers() {
+        let body = br#"{"type":"PAYMENT_SUCCESS_WEBHOOK","data":{"order":{"order_id":"o1"},"payment":{"cf_payment_id":12345,"payment_status":"SUCCESS","payment_amount":12345678901234.56,"payment_currency":"INR"}}}"#;
+        let p = parse(body, None).unwrap();
+        let Event::Payment { attempt, .. } = p.event else { panic!("not a payment") };
+        assert_eq!(attempt.amount.to_string(), "12345678901234.56");
+        assert_eq!(attempt.cf_payment_id, "12345");
+        assert_eq!(p.dedupe_key, "PAYMENT_SUCCESS_WEBHOOK:12345:SUCCESS");
+    }
+}

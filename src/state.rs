@@ -1,0 +1,49 @@
+//! `AppState`: what every handler shares. Nothing in it is per-process truth: all state lives in the database.
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use entity::Money;
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// Settings the services read, parsed and checked once at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub payout_reserve: Money,
+    pub platform_fee_percent: Decimal,
+    pub webhook_secrets: Vec<String>,
+    pub webhook_tolerance_secs: u64,
+    pub max_batch: usize,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let payout_reserve =
+            Money::from_decimal(config.payout_reserve).map_err(|e| anyhow::anyhow!("PAYOUT_RESERVE: {e}"))?;
+        anyhow::ensure!(!payout_reserve.to_decimal().is_sign_negative(), "PAYOUT_RESERVE must not be negative");
+        let fee = config.platform_fee_percent;
+        anyhow::ensure!(
+            fee >= Decimal::ZERO && fee <= Decimal::ONE_HUNDRED,
+            "PLATFORM_FEE_PERCENT must be between 0 and 100, not {fee}"
+        );
+        Ok(Self {
+            payout_reserve,
+            platform_fee_percent: fee,
+            webhook_secrets: config.webhook_secrets(),
+            webhook_tolerance_secs: config.cashfree_webhook_tolerance_secs,
+            max_batch: config.max_batch.max(1),
+        })
+    }
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    /// SQL statements run since start (every connection, every transaction).
+    pub sql_statements: Arc<AtomicU64>,
+}
