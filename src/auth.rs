@@ -82,6 +82,7 @@ impl JwtKeys {
                 ErrorKind::InvalidSignature => "the token's signature does not verify".to_owned(),
                 ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
                 ErrorKind::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
+                ErrorKind::Json(e) => format!("the token's claims are incomplete: {e}"),
                 _ => "the token is not a valid JWT".to_owned(),
             })?;
         if data.claims.role == Role::System {

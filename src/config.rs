@@ -97,6 +97,10 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log pipelines.
     #[arg(long, env = "PAYDESK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
     pub log_format: String,
+    /// How long a DataLoader collects keys before it queries, in milliseconds: long enough that a page's
+    /// nested relations load in one statement each even on a busy machine.
+    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 3, global = true)]
+    pub dataloader_delay_ms: u64,
     /// Largest number of operations in one batched GraphQL request.
     #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,

@@ -16,6 +16,7 @@ pub struct Settings {
     pub webhook_secrets: Vec<String>,
     pub webhook_tolerance_secs: u64,
     pub max_batch: usize,
+    pub dataloader_delay: std::time::Duration,
 }
 
 impl Settings {
@@ -34,6 +35,7 @@ impl Settings {
             webhook_secrets: config.webhook_secrets(),
             webhook_tolerance_secs: config.cashfree_webhook_tolerance_secs,
             max_batch: config.max_batch.max(1),
+            dataloader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
         })
     }
 }

@@ -88,7 +88,7 @@ impl Loader<PendingOfWallet> for Db {
         let rows: Vec<(Uuid, Option<i64>)> = payout::Entity::find()
             .select_only()
             .column(payout::Column::WalletId)
-            .column_as(payout::Column::Amount.sum(), "total")
+            .expr_as(crate::services::ledger::sum_minor(payout::Column::Amount), "total")
             .filter(payout::Column::WalletId.is_in(keys.iter().map(|k| k.0)))
             .filter(payout::Column::Status.eq(PayoutStatus::Pending))
             .group_by(payout::Column::WalletId)

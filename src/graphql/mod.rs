@@ -31,7 +31,7 @@ pub fn schema_only() -> AppSchema {
 
 /// The schema with the state and the loaders every request uses.
 pub fn build(state: AppState) -> AppSchema {
-    let loader = DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn);
+    let loader = DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
     Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

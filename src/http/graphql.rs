@@ -33,6 +33,11 @@ pub async fn graphiql() -> Html<&'static str> {
     Html(GRAPHIQL_HTML)
 }
 
+/// The served schema as SDL, for codegen and for diffing against `schema.graphql`.
+pub async fn sdl(State(http): State<Http>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], http.schema.sdl()).into_response()
+}
+
 /// The embedded GraphiQL and React files.
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, mime): (&'static [u8], &str) = match file.as_str() {

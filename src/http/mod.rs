@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::graphiql).post(graphql::execute))
         .route("/graphql/assets/{file}", get(graphql::asset))
+        .route("/graphql/schema.graphql", get(graphql::sdl))
         .route("/graphql/ws", get(graphql::websocket))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/admin/approve-payout", post(admin::approve_payout))

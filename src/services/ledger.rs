@@ -7,6 +7,12 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+/// `SUM(col)` of a money column as BIGINT minor units: PostgreSQL widens a bigint sum to NUMERIC, which
+/// would not decode as `i64`; the cast keeps both backends alike (and exact).
+pub fn sum_minor(col: impl ColumnTrait) -> sea_orm::sea_query::SimpleExpr {
+    Expr::expr(col.sum()).cast_as(sea_orm::sea_query::Alias::new("BIGINT"))
+}
+
 /// One movement of money on one wallet.
 pub struct Posting<'a> {
     pub wallet_id: Uuid,

@@ -31,7 +31,7 @@ fn snapshot(p: &payout::Model) -> serde_json::Value {
 async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<Money> {
     let total: Option<Option<i64>> = payout::Entity::find()
         .select_only()
-        .column_as(payout::Column::Amount.sum(), "total")
+        .expr_as(ledger::sum_minor(payout::Column::Amount), "total")
         .filter(payout::Column::WalletId.eq(wallet_id))
         .filter(payout::Column::Status.eq(PayoutStatus::Pending))
         .into_tuple()

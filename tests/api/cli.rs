@@ -1,0 +1,114 @@
+//! The `paydesk` binary as a newcomer uses it: start with nothing configured, mint tokens, seed, print the schema.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_paydesk");
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `paydesk` on a free port; returns the child, the GraphiQL URL and the printed token (if any).
+fn start(db_url: &str, jwt_secret: Option<&str>) -> (Killed, String, Option<String>) {
+    let mut cmd = Command::new(BIN);
+    cmd.env("DATABASE_URL", db_url).env("PAYDESK_ADDR", "127.0.0.1:0").env_remove("CASHFREE_CLIENT_SECRET");
+    match jwt_secret {
+        Some(s) => cmd.env("JWT_SECRET", s),
+        None => cmd.env_remove("JWT_SECRET"),
+    };
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(u) = line.strip_prefix("GraphiQL: ") {
+            url = Some(u.trim().to_owned());
+            if jwt_secret.is_some() {
+                break;
+            }
+        }
+        if let Some((_, rest)) = line.split_once("Bearer ") {
+            token = Some(rest.trim_end_matches(['"', '}', ' ']).to_owned());
+            break;
+        }
+    }
+    (Killed(child), url.expect("the server prints the GraphiQL URL"), token)
+}
+
+async fn query(url: &str, token: &str, q: &str) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({ "query": q }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_start_migrates_and_prints_a_working_admin_token() {
+    let (db_url, _dir) = fresh_database().await;
+    let (_child, url, token) = start(&db_url, None);
+    let token = token.expect("with JWT_SECRET unset the server prints a dev admin token");
+    let body = query(&url, &token, "{ me { role } payments { totalCount } }").await;
+    assert_eq!(body["data"]["me"]["role"], "ADMIN", "{body}");
+    assert_eq!(body["data"]["payments"]["totalCount"], 0);
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("GraphiQL"));
+}
+
+#[tokio::test]
+async fn seeded_demo_data_can_be_browsed_with_a_minted_token() {
+    let (db_url, _dir) = fresh_database().await;
+    for expect in ["seeded 4 freelancers", "already present"] {
+        let out = Command::new(BIN).arg("seed-demo").env("DATABASE_URL", &db_url).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(expect));
+    }
+    let minted = Command::new(BIN)
+        .args(["token", "--role", "ops", "--sub", "0193a000-0000-7000-8000-0000000000aa", "--ttl", "10m"])
+        .env("JWT_SECRET", "cli-secret")
+        .output()
+        .unwrap();
+    assert!(minted.status.success());
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let (_child, url, _) = start(&db_url, Some("cli-secret"));
+    let body = query(
+        &url,
+        &token,
+        "{ me { role } wallets { totalCount } payoutRequests(filter: { status: [PENDING] }) { totalCount }
+           payments(filter: { status: [SUCCESS] }) { totalCount } }",
+    )
+    .await;
+    assert_eq!(body["data"]["me"]["role"], "OPS", "{body}");
+    assert_eq!(body["data"]["wallets"]["totalCount"], 4);
+    assert_eq!(body["data"]["payoutRequests"]["totalCount"], 4);
+    assert!(body["data"]["payments"]["totalCount"].as_u64().unwrap() >= 10);
+}
+
+#[tokio::test]
+async fn token_refuses_to_mint_without_a_secret_and_schema_prints_the_sdl() {
+    let out = Command::new(BIN)
+        .args(["token", "--role", "admin", "--sub", "0193a000-0000-7000-8000-0000000000aa"])
+        .env_remove("JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
+
+    let out = Command::new(BIN).arg("schema").output().unwrap();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), file);
+}

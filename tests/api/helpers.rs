@@ -1,0 +1,223 @@
+//! The test harness: a real paydesk server on a free port, over a fresh database of its own (a temporary
+//! SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set), and clients that speak to it.
+
+use base64::Engine;
+use entity::status::Role;
+use hmac::{Hmac, Mac};
+use paydesk::config::Config;
+use paydesk::state::AppState;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-jwt-secret";
+pub const CF_SECRET: &str = "cfsk_ma_test_dummy_secret_123";
+pub const SAMPLE_SUCCESS: &str = include_str!("../fixtures/payload_success.json");
+pub const SAMPLE_FAILED: &str = include_str!("../fixtures/payload_failed.json");
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Whether this run is against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
+}
+
+/// A fresh database: a temp SQLite file, or `CREATE DATABASE` on the server `TEST_DATABASE_URL` names.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sea_orm::{ConnectionTrait, Database};
+            let admin = Database::connect(&base).await.expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+            drop_stale_databases(&admin).await;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let name = format!("paydesk_t_{now}_{}", Uuid::new_v4().simple());
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL ends in /DBNAME");
+            (format!("{prefix}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            (format!("sqlite://{}?mode=rwc", dir.path().join("paydesk.db").display()), Some(dir))
+        }
+    }
+}
+
+/// Test databases older than an hour are left-overs of earlier runs.
+async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let cutoff = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 3600;
+    let rows = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'paydesk_t_%'",
+        ))
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let name: String = row.try_get("", "datname").unwrap_or_default();
+        let born: u64 = name.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
+        if born < cutoff {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        }
+    }
+}
+
+impl TestApp {
+    /// A server with the default settings, the test JWT secret and the Cashfree test secret.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose settings `tweak` adjusts first.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let (db_url, dir) = fresh_database().await;
+        let mut config = Config::defaults();
+        config.database_url = db_url;
+        config.cashfree_client_secret = vec![CF_SECRET.into()];
+        config.cashfree_webhook_tolerance_secs = 0;
+        tweak(&mut config);
+        let state = paydesk::build_state(&config, JWT_SECRET.as_bytes(), true).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = paydesk::http::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        TestApp { addr, http, state, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A valid token for `sub` in `role`.
+    pub fn token(&self, role: Role, sub: Uuid) -> String {
+        self.state.jwt.mint(sub, role, Duration::from_secs(600)).unwrap()
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, Uuid::new_v4())
+    }
+
+    /// POSTs one GraphQL operation and returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// Like `gql`, but the operation must succeed; returns `data`.
+    pub async fn gql_ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Delivers a webhook body with the given timestamp and signature headers.
+    pub async fn deliver(&self, body: &str, headers: &[(&str, String)]) -> (u16, Value) {
+        let mut req = self.http.post(self.url("/api/webhooks/cashfree")).body(body.to_owned());
+        req = req.header("content-type", "application/json").header("x-webhook-version", "2025-01-01");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Delivers `body` signed with the Cashfree test secret, as Cashfree would.
+    pub async fn deliver_signed(&self, body: &str) -> (u16, Value) {
+        let ts = chrono::Utc::now().timestamp_millis().to_string();
+        let sig = sign(CF_SECRET, &ts, body);
+        self.deliver(body, &[("x-webhook-timestamp", ts), ("x-webhook-signature", sig)]).await
+    }
+
+    /// SQL statements the server has run so far.
+    pub fn statements(&self) -> u64 {
+        self.state.sql_statements.load(Ordering::SeqCst)
+    }
+
+    /// Creates a payment order and returns its id.
+    pub async fn create_order(&self, freelancer: Uuid, amount: &str, order_id: &str) -> String {
+        let data = self
+            .gql_ok(
+                &self.admin(),
+                "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }",
+                json!({ "i": { "freelancerId": freelancer, "amount": amount, "currency": "INR", "orderId": order_id } }),
+            )
+            .await;
+        data["createPaymentOrder"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Gives `freelancer` a wallet credited with `amount` net, through an order and a signed SUCCESS webhook.
+    /// (With the default 10% fee, `gross` 1000.00 credits 900.00.)
+    pub async fn fund(&self, freelancer: Uuid, gross: &str) -> String {
+        let order_id = format!("ord_{}", Uuid::new_v4().simple());
+        self.create_order(freelancer, gross, &order_id).await;
+        let body =
+            payment_body("PAYMENT_SUCCESS_WEBHOOK", &order_id, &format!("cf{}", rand_digits()), "SUCCESS", gross);
+        let (status, reply) = self.deliver_signed(&body).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["outcome"], "PROCESSED", "{reply}");
+        order_id
+    }
+
+    /// The freelancer's wallet balance as the API reports it.
+    pub async fn balance(&self, freelancer: Uuid) -> String {
+        let d = self
+            .gql_ok(
+                &self.admin(),
+                "query($f: UUID!) { wallet(freelancerId: $f) { balance } }",
+                json!({ "f": freelancer }),
+            )
+            .await;
+        d["wallet"]["balance"].as_str().unwrap_or("none").to_owned()
+    }
+
+    /// Requests a payout as the freelancer; returns the response body.
+    pub async fn request_payout(&self, freelancer: Uuid, amount: &str) -> Value {
+        let t = self.token(Role::Freelancer, freelancer);
+        self.gql(
+            Some(&t),
+            "mutation($i: RequestPayoutInput!) { requestPayout(input: $i) { id status amount } }",
+            json!({ "i": { "amount": amount } }),
+        )
+        .await
+    }
+}
+
+/// Cashfree's signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
+pub fn sign(secret: &str, ts: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(ts.as_bytes());
+    mac.update(body.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A compact Cashfree payment webhook body (amount written as a JSON number, as Cashfree does).
+pub fn payment_body(kind: &str, order_id: &str, cf_payment_id: &str, status: &str, amount: &str) -> String {
+    format!(
+        r#"{{"data":{{"order":{{"order_id":"{order_id}","order_amount":{amount},"order_currency":"INR"}},"payment":{{"cf_payment_id":"{cf_payment_id}","payment_status":"{status}","payment_amount":{amount},"payment_currency":"INR","payment_message":"msg","payment_group":"upi"}}}},"event_time":"2025-03-14T12:20:31+05:30","type":"{kind}"}}"#
+    )
+}
+
+/// Digits for unique Cashfree ids.
+pub fn rand_digits() -> String {
+    (Uuid::new_v4().as_u128() % 10_000_000_000).to_string()
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no code>")
+}

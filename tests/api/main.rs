@@ -1,0 +1,12 @@
+//! paydesk's integration tests: each starts a real server over its own fresh database and uses only the
+//! public surface (HTTP, GraphQL, WebSocket, the binary). Set `TEST_DATABASE_URL=postgres://…` to run them
+//! all on PostgreSQL.
+
+mod auth;
+mod cli;
+mod graphql_reads;
+mod helpers;
+mod money;
+mod payouts;
+mod schema;
+mod webhooks;

@@ -1,0 +1,111 @@
+//! The served surface itself: the schema file, GraphiQL, health, batching, the WebSocket endpoint.
+
+use crate::helpers::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+#[tokio::test]
+async fn schema_graphql_equals_the_schema_the_server_serves() {
+    let app = TestApp::spawn().await;
+    let served = app.http.get(app.url("/graphql/schema.graphql")).send().await.unwrap().text().await.unwrap();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(
+        served == file,
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql` and commit it with a migration note"
+    );
+    for name in
+        ["type PaymentConnection", "type AuditEntryConnection", "scalar Decimal", "scalar UUID", "enum WebhookOutcome"]
+    {
+        assert!(served.contains(name), "served schema lacks {name}");
+    }
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_inside_the_binary() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
+        let path = format!("/graphql/assets/{asset}");
+        assert!(html.contains(&path), "page does not load {path}");
+        let res = app.http.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.bytes().await.unwrap().len() > 10_000, "{path} is not the real asset");
+    }
+    assert!(!html.contains("cdn") && !html.contains("https://"), "GraphiQL must not need the internet");
+}
+
+#[tokio::test]
+async fn graphiql_introspection_passes_the_depth_limit() {
+    let app = TestApp::spawn().await;
+    let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let q = format!("{{ __schema {{ queryType {{ name }} types {{ name fields(includeDeprecated: true) {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}");
+    let body = app.gql(None, &q, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn liveness_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    let live = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn batches_run_up_to_the_limit_and_are_refused_beyond_it() {
+    let app = TestApp::spawn().await;
+    let op = json!({ "query": "{ me { role } }" });
+    let ok = app.http.post(app.url("/graphql")).bearer_auth(app.admin()).json(&json!([op, op])).send().await.unwrap();
+    let results: Vec<Value> = ok.json().await.unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["data"]["me"]["role"], "ADMIN");
+
+    let too_many: Vec<Value> = (0..11).map(|_| op.clone()).collect();
+    let res = app.http.post(app.url("/graphql")).bearer_auth(app.admin()).json(&too_many).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("at most 10"));
+}
+
+#[tokio::test]
+async fn syntax_errors_carry_bad_user_input() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(Some(&app.admin()), "{ payments { nodes { id } ", json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let body = app.gql(Some(&app.admin()), "{ payments { nodes { nope } } }", json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+}
+
+async fn ws_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
+    let mut req = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket upgrade");
+    ws.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await.unwrap();
+    let deadline = tokio::time::Duration::from_secs(5);
+    match tokio::time::timeout(deadline, ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(&t).unwrap(),
+        Ok(Some(Ok(Message::Close(frame)))) => json!({ "closed": frame.map(|f| u16::from(f.code)) }),
+        other => json!({ "other": format!("{other:?}") }),
+    }
+}
+
+#[tokio::test]
+async fn websocket_accepts_a_valid_token_on_both_subprotocols_and_refuses_others() {
+    let app = TestApp::spawn().await;
+    let bearer = json!({ "Authorization": format!("Bearer {}", app.admin()) });
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let ack = ws_init(&app, protocol, bearer.clone()).await;
+        assert_eq!(ack["type"], "connection_ack", "{protocol}: {ack}");
+    }
+    let refused = ws_init(&app, "graphql-transport-ws", json!({})).await;
+    assert_ne!(refused["type"], "connection_ack", "{refused}");
+    let forged = ws_init(&app, "graphql-transport-ws", json!({ "Authorization": "Bearer not.a.jwt" })).await;
+    assert_ne!(forged["type"], "connection_ack", "{forged}");
+}
