@@ -106,10 +106,28 @@ pub struct Config {
     pub max_batch: usize,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_contracts_whatever_the_environment() {
+        let c = Config::defaults();
+        assert_eq!(c.payout_reserve.to_string(), "100.00");
+        assert_eq!(c.platform_fee_percent.to_string(), "10");
+        assert_eq!(c.addr.to_string(), "0.0.0.0:3000");
+        assert_eq!(c.database_url, "sqlite://paydesk.db?mode=rwc");
+        assert_eq!(c.cashfree_webhook_tolerance_secs, 86_400);
+    }
+}
+
 impl Config {
-    /// The defaults, as if no flag or variable were given (tests start from this).
+    /// The defaults, as if no flag or variable were given: the environment is ignored (tests start from this).
     pub fn defaults() -> Self {
-        Cli::parse_from(["paydesk"]).config
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+        let matches = command.get_matches_from(["paydesk"]);
+        Cli::from_arg_matches(&matches).expect("the defaults parse").config
     }
 
     /// The webhook secrets that are actually set (empty entries dropped).

@@ -23,6 +23,25 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     _dir: Option<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+impl Drop for TestApp {
+    /// Drops the test's PostgreSQL database (its own thread and runtime: Drop cannot await).
+    fn drop(&mut self) {
+        let (Some(name), Ok(base)) = (self.pg_database.take(), std::env::var("TEST_DATABASE_URL")) else { return };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sea_orm::ConnectionTrait;
+                if let Ok(admin) = sea_orm::Database::connect(&base).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin.close().await;
+                }
+            })
+        })
+        .join();
+    }
 }
 
 /// Whether this run is against PostgreSQL.
@@ -91,7 +110,8 @@ impl TestApp {
         let router = paydesk::http::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        TestApp { addr, http, state, _dir: dir }
+        let pg_database = on_postgres().then(|| db_url_name(&config.database_url));
+        TestApp { addr, http, state, _dir: dir, pg_database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -195,6 +215,10 @@ impl TestApp {
         )
         .await
     }
+}
+
+fn db_url_name(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned()
 }
 
 /// Cashfree's signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
