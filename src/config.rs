@@ -101,6 +101,9 @@ pub struct Config {
     /// nested relations load in one statement each even on a busy machine.
     #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 3, global = true)]
     pub dataloader_delay_ms: u64,
+    /// Events buffered per instance for the slowest subscriber; one that falls further behind is told what it missed.
+    #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024, global = true)]
+    pub event_buffer: usize,
     /// Largest number of operations in one batched GraphQL request.
     #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod seed;
@@ -24,7 +25,10 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     if migrate {
         db::migrate(&db).await?;
     }
+    let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
+    events.listen(&db).await?;
     Ok(state::AppState {
+        events,
         db,
         settings: Arc::new(settings),
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),

@@ -29,7 +29,6 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
     }
     let admin = Principal { id: ADMIN_ID.parse()?, role: Role::Admin };
     let fee = state.settings.platform_fee_percent;
-    let reserve = state.settings.payout_reserve;
     let mut n = 0u32;
     for (i, (name, id)) in FREELANCERS.iter().enumerate() {
         let freelancer: Uuid = id.parse()?;
@@ -74,13 +73,13 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
             amount: Money::from_minor(minor),
             note: Some(note.into()),
         };
-        let paid = payouts::request(db, me, reserve, ask(40_000, "Monthly withdrawal")).await?;
-        payouts::approve(db, admin, reserve, paid.id, Some("Verified bank details".into())).await?;
+        let paid = payouts::request(state, me, ask(40_000, "Monthly withdrawal")).await?;
+        payouts::approve(state, admin, paid.id, Some("Verified bank details".into())).await?;
         if i % 2 == 0 {
-            let rejected = payouts::request(db, me, reserve, ask(25_000, "Urgent")).await?;
-            payouts::reject(db, admin, rejected.id, "Bank account name does not match KYC".into(), false).await?;
+            let rejected = payouts::request(state, me, ask(25_000, "Urgent")).await?;
+            payouts::reject(state, admin, rejected.id, "Bank account name does not match KYC".into(), false).await?;
         }
-        payouts::request(db, me, reserve, ask(20_000 + 5_000 * i as i64, "Next withdrawal")).await?;
+        payouts::request(state, me, ask(20_000 + 5_000 * i as i64, "Next withdrawal")).await?;
     }
     println!("seeded {} freelancers, {n} payments, payouts paid / rejected / pending", FREELANCERS.len());
     println!("freelancer ids: {}", FREELANCERS.map(|(_, id)| id).join(", "));

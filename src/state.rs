@@ -48,4 +48,6 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// SQL statements run since start (every connection, every transaction).
     pub sql_statements: Arc<AtomicU64>,
+    /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
+    pub events: crate::events::EventBus,
 }

@@ -100,6 +100,21 @@ impl fmt::Display for Money {
     }
 }
 
+/// Serialised as a decimal string (`"1500.00"`), never as a float.
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let dec: Decimal = text.parse().map_err(serde::de::Error::custom)?;
+        Money::from_decimal(dec).map_err(serde::de::Error::custom)
+    }
+}
+
 impl From<Money> for Value {
     fn from(m: Money) -> Self {
         Value::BigInt(Some(m.0))
@@ -169,6 +184,14 @@ mod tests {
     #[test]
     fn refuses_amounts_beyond_bigint() {
         assert!(matches!(Money::from_decimal(dec("99999999999999999999")), Err(MoneyError::OutOfRange(_))));
+    }
+
+    #[test]
+    fn serialises_as_an_exact_string() {
+        let m = Money::from_minor(123_456_789_012_345_678);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, "\"1234567890123456.78\"");
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
     }
 
     #[test]

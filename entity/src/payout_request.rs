@@ -6,7 +6,7 @@ use crate::money::Money;
 use crate::status::*;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "payout_requests")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

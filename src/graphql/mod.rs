@@ -5,16 +5,17 @@ pub mod guards;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
-use async_graphql::{EmptySubscription, Response, Schema};
+use async_graphql::{Response, Schema};
 use std::sync::Arc;
 
 /// The served schema.
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Limits that keep one request from costing the server too much.
 const MAX_DEPTH: usize = 24;
@@ -22,7 +23,7 @@ const MAX_COMPLEXITY: usize = 5_000;
 
 /// The schema without data: enough to print the SDL.
 pub fn schema_only() -> AppSchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(ErrorCodes)
@@ -32,7 +33,7 @@ pub fn schema_only() -> AppSchema {
 /// The schema with the state and the loaders every request uses.
 pub fn build(state: AppState) -> AppSchema {
     let loader = DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(ErrorCodes)

@@ -72,23 +72,21 @@ impl Mutation {
         let amount = positive_amount("amount", input.amount)?;
         let s = state(ctx);
         let req = payouts::NewRequest { freelancer_id, amount, note: input.note };
-        Ok(payouts::request(&s.db, who, s.settings.payout_reserve, req).await?.into())
+        Ok(payouts::request(s, who, req).await?.into())
     }
 
     /// Approves a pending payout and debits the wallet, which must keep its reserve (else RESERVE_VIOLATION).
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn approve_payout(&self, ctx: &Context<'_>, input: ApprovePayoutInput) -> Result<PayoutRequest> {
         let s = state(ctx);
-        Ok(payouts::approve(&s.db, principal(ctx)?, s.settings.payout_reserve, input.payout_request_id, input.note)
-            .await?
-            .into())
+        Ok(payouts::approve(s, principal(ctx)?, input.payout_request_id, input.note).await?.into())
     }
 
     /// Rejects a pending payout, telling the freelancer why.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn reject_payout(&self, ctx: &Context<'_>, input: RejectPayoutInput) -> Result<PayoutRequest> {
         let s = state(ctx);
-        Ok(payouts::reject(&s.db, principal(ctx)?, input.payout_request_id, input.reason, false).await?.into())
+        Ok(payouts::reject(s, principal(ctx)?, input.payout_request_id, input.reason, false).await?.into())
     }
 
     /// Creates a pending payment order for a freelancer.

@@ -32,7 +32,7 @@ pub async fn approve_payout(
     let body: ApproveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadInput(format!("body must be {{\"payoutRequestId\": \"<uuid>\"}}: {e}")))?;
     let s = &http.state;
-    let p = payouts::approve(&s.db, who, s.settings.payout_reserve, body.payout_request_id, body.note).await?;
+    let p = payouts::approve(s, who, body.payout_request_id, body.note).await?;
     Ok(Json(json!({ "payoutRequest": {
         "id": p.id, "walletId": p.wallet_id, "freelancerId": p.freelancer_id,
         "amount": p.amount.to_string(), "currency": p.currency, "status": "PAID",

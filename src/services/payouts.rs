@@ -6,12 +6,13 @@ use super::{ledger, notifications};
 use crate::auth::Principal;
 use crate::domain::status::payout_can_move;
 use crate::error::{AppError, AppResult};
+use crate::events::{Alert, Event};
+use crate::state::AppState;
 use entity::status::{LedgerKind, PayoutStatus, Role, Severity};
 use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -21,6 +22,19 @@ pub struct NewRequest {
     pub freelancer_id: Uuid,
     pub amount: Money,
     pub note: Option<String>,
+}
+
+/// Longest note or reason accepted (events carry them, and a NOTIFY payload is at most 8000 bytes).
+const MAX_TEXT: usize = 1000;
+
+fn check_text(field: &str, text: &Option<String>) -> AppResult<()> {
+    match text {
+        Some(t) if t.chars().count() > MAX_TEXT => Err(AppError::BadInput(format!(
+            "{field} is {} characters long; at most {MAX_TEXT} are kept",
+            t.chars().count()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn snapshot(p: &payout::Model) -> serde_json::Value {
@@ -41,13 +55,10 @@ async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<
 }
 
 /// Files a payout request if the wallet can cover it on top of its reserve and its other pending requests.
-#[tracing::instrument(skip(db, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
-pub async fn request(
-    db: &DatabaseConnection,
-    who: Principal,
-    reserve: Money,
-    req: NewRequest,
-) -> AppResult<payout::Model> {
+#[tracing::instrument(skip(state, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
+pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppResult<payout::Model> {
+    let (db, reserve) = (&state.db, state.settings.payout_reserve);
+    check_text("note", &req.note)?;
     if who.role == Role::Freelancer && who.id != req.freelancer_id {
         return Err(AppError::Forbidden("freelancers may request payouts only from their own wallet".into()));
     }
@@ -106,7 +117,10 @@ pub async fn request(
         },
     )
     .await?;
+    let event = Event::PayoutRequested { payout: created.clone() };
+    state.events.stage(&txn, &event).await?;
     txn.commit().await?;
+    state.events.committed([event]);
     Ok(created)
 }
 
@@ -146,15 +160,24 @@ async fn decide(
 }
 
 /// Approves and pays a pending request: debits the wallet, which must keep at least `reserve`.
-#[tracing::instrument(skip(db))]
-pub async fn approve(
-    db: &DatabaseConnection,
-    who: Principal,
-    reserve: Money,
-    id: Uuid,
-    note: Option<String>,
-) -> AppResult<payout::Model> {
-    let txn = db.begin().await?;
+/// A reserve violation is also raised as an alert (after the rollback, so nothing else changed).
+#[tracing::instrument(skip(state))]
+pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
+    check_text("note", &note)?;
+    match approve_in_txn(state, who, id, note).await {
+        Err(AppError::ReserveViolation(why)) => {
+            let mut alert = Alert::new(Severity::Warning, "reserve_violation", format!("payout {id} refused: {why}"));
+            alert.payout_request_id = Some(id);
+            state.events.alert(&state.db, alert).await;
+            Err(AppError::ReserveViolation(why))
+        }
+        other => other,
+    }
+}
+
+async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
+    let reserve = state.settings.payout_reserve;
+    let txn = state.db.begin().await?;
     let note = note.filter(|n| !n.trim().is_empty());
     let (before, after) = decide(&txn, who, id, PayoutStatus::Paid, note.clone()).await?;
     let posted = ledger::post(
@@ -202,20 +225,24 @@ pub async fn approve(
         },
     )
     .await?;
+    let event = Event::PayoutStatusChanged { payout: after.clone() };
+    state.events.stage(&txn, &event).await?;
     txn.commit().await?;
+    state.events.committed([event]);
     Ok(after)
 }
 
 /// Rejects (or, with `cancel`, withdraws) a pending request; `reason` is required and shown to the freelancer.
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(state))]
 pub async fn reject(
-    db: &DatabaseConnection,
+    state: &AppState,
     who: Principal,
     id: Uuid,
     reason: String,
     cancel: bool,
 ) -> AppResult<payout::Model> {
     let reason = reason.trim().to_owned();
+    check_text("reason", &Some(reason.clone()))?;
     if reason.is_empty() {
         return Err(AppError::BadInput("reason must not be empty: the freelancer is told why".into()));
     }
@@ -224,7 +251,7 @@ pub async fn reject(
     } else {
         (PayoutStatus::Rejected, "payout.rejected", "payout_rejected")
     };
-    let txn = db.begin().await?;
+    let txn = state.db.begin().await?;
     let (before, after) = decide(&txn, who, id, to, Some(reason.clone())).await?;
     notifications::notify(
         &txn,
@@ -257,6 +284,9 @@ pub async fn reject(
         },
     )
     .await?;
+    let event = Event::PayoutStatusChanged { payout: after.clone() };
+    state.events.stage(&txn, &event).await?;
     txn.commit().await?;
+    state.events.committed([event]);
     Ok(after)
 }

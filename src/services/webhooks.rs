@@ -4,11 +4,12 @@
 
 use super::payments::{self, Applied, Attempt, Refund};
 use crate::error::AppError;
+use crate::events::Alert;
 use crate::state::AppState;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use entity::status::{PaymentStatus, WebhookOutcome};
+use entity::status::{PaymentStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
@@ -245,6 +246,9 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     if let Err(why) = authenticate(state, headers, body) {
         tracing::warn!(%why, "webhook signature rejected");
         let id = record(db, row(headers, body, false), WebhookOutcome::RejectedSignature, why.clone()).await;
+        let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("webhook refused: {why}"));
+        alert.webhook_id = id;
+        state.events.alert(db, alert).await;
         return reply(StatusCode::UNAUTHORIZED, WebhookOutcome::RejectedSignature, id, why);
     }
     let parsed = match parse(body, header(headers, "x-idempotency-key")) {
@@ -269,6 +273,10 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
             let msg = e.public_message();
             let id = record(db, base, WebhookOutcome::Failed, format!("processing failed, Cashfree will retry: {msg}"))
                 .await;
+            let mut alert =
+                Alert::new(Severity::Critical, "webhook_failed", format!("webhook processing failed: {msg}"));
+            alert.webhook_id = id;
+            state.events.alert(db, alert).await;
             reply(status, WebhookOutcome::Failed, id, msg)
         }
     }
@@ -346,7 +354,12 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
     let stored = stored.update(&txn).await?;
     txn.commit().await?;
     if outcome == WebhookOutcome::Unmatched {
-        tracing::warn!(webhook = %stored.id, error = ?error, "webhook does not match an order");
+        let why = error.clone().unwrap_or_default();
+        let mut alert =
+            Alert::new(Severity::Critical, "webhook_unmatched", format!("money arrived that matches no order: {why}"));
+        alert.webhook_id = Some(stored.id);
+        alert.payment_id = payment_id;
+        state.events.alert(&state.db, alert).await;
     }
     Ok(Reply {
         status: StatusCode::OK,

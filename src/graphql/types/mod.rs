@@ -1,5 +1,6 @@
 //! The API's object types: separate from the entities, converted from them in one place each.
 
+mod alert;
 mod enums;
 mod ledger;
 mod notification;
@@ -9,6 +10,7 @@ mod viewer;
 mod wallet;
 mod webhook;
 
+pub use alert::Alert;
 pub use enums::*;
 pub use ledger::WalletTransaction;
 pub use notification::{AuditEntry, Notification};

@@ -1,0 +1,36 @@
+//! `Alert`: something ops should look at, as it happens.
+
+use super::Severity;
+use async_graphql::SimpleObject;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Something ops should look at: a refused signature, money that matches no order, a refused payout, …
+#[derive(SimpleObject, Clone)]
+pub struct Alert {
+    pub id: Uuid,
+    pub severity: Severity,
+    /// signature_rejected, webhook_unmatched, webhook_failed, reserve_violation, …
+    pub kind: String,
+    pub message: String,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    /// The webhook delivery it concerns (see `paymentWebhooks`).
+    pub webhook_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<crate::events::Alert> for Alert {
+    fn from(a: crate::events::Alert) -> Self {
+        Alert {
+            id: a.id,
+            severity: a.severity.into(),
+            kind: a.kind,
+            message: a.message,
+            payment_id: a.payment_id,
+            payout_request_id: a.payout_request_id,
+            webhook_id: a.webhook_id,
+            created_at: a.created_at,
+        }
+    }
+}
