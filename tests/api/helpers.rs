@@ -22,6 +22,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub state: AppState,
+    pub db_url: String,
     _dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
 }
@@ -99,6 +100,18 @@ impl TestApp {
     /// A server whose settings `tweak` adjusts first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let (db_url, dir) = fresh_database().await;
+        let mut app = Self::serve(db_url, tweak).await;
+        app.pg_database = on_postgres().then(|| db_url_name(&app.db_url));
+        app._dir = dir;
+        app
+    }
+
+    /// Another server process on this one's database (as a second instance behind a load balancer).
+    pub async fn spawn_second(&self) -> Self {
+        Self::serve(self.db_url.clone(), |_| {}).await
+    }
+
+    async fn serve(db_url: String, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
         config.database_url = db_url;
         config.cashfree_client_secret = vec![CF_SECRET.into()];
@@ -110,8 +123,7 @@ impl TestApp {
         let router = paydesk::http::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        let pg_database = on_postgres().then(|| db_url_name(&config.database_url));
-        TestApp { addr, http, state, _dir: dir, pg_database }
+        TestApp { addr, http, state, db_url: config.database_url, _dir: None, pg_database: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -244,4 +256,78 @@ pub fn rand_digits() -> String {
 /// The `extensions.code` of the first error.
 pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no code>")
+}
+
+/// A GraphQL-over-WebSocket client speaking `graphql-transport-ws` or the legacy `graphql-ws`.
+pub struct Subscriber {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    legacy: bool,
+}
+
+impl Subscriber {
+    /// Connects with `token` and waits for `connection_ack`.
+    pub async fn connect(app: &TestApp, token: &str, protocol: &str) -> Self {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+        let mut req = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+        req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket upgrade");
+        let mut s = Subscriber { ws, legacy: protocol == "graphql-ws" };
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+        s.ws.send(Message::text(init.to_string())).await.unwrap();
+        let ack = s.raw(Duration::from_secs(10)).await.expect("an answer to connection_init");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        s
+    }
+
+    /// Starts operation `id` and gives the server a moment to register it.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let kind = if self.legacy { "start" } else { "subscribe" };
+        let msg = json!({ "type": kind, "id": id, "payload": { "query": query, "variables": variables } });
+        self.ws.send(Message::text(msg.to_string())).await.unwrap();
+        // The protocol acknowledges no subscribe; let the server poll the new stream before events fire.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// The next protocol message that is not a keep-alive, or None after `wait`.
+    pub async fn raw(&mut self, wait: Duration) -> Option<Value> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
+            let text = match msg {
+                Message::Text(t) => t.to_string(),
+                Message::Close(frame) => {
+                    return Some(json!({ "type": "closed", "code": frame.map(|f| u16::from(f.code)) }))
+                }
+                _ => continue,
+            };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            match v["type"].as_str() {
+                Some("ka") | Some("pong") => continue,
+                Some("ping") => {
+                    self.ws.send(Message::text(json!({ "type": "pong" }).to_string())).await.ok();
+                    continue;
+                }
+                _ => return Some(v),
+            }
+        }
+    }
+
+    /// The next event's payload (`{"data": …}` or `{"errors": …}`) with the operation id, or None after `wait`.
+    pub async fn event(&mut self, wait: Duration) -> Option<(String, Value)> {
+        let mut v = self.raw(wait).await?;
+        while v["type"] == "complete" {
+            v = self.raw(wait).await?;
+        }
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        match v["type"].as_str() {
+            Some("next") | Some("data") => Some((id, v["payload"].clone())),
+            Some("error") => Some((id, json!({ "errors": v["payload"] }))),
+            _ => Some((id, v)),
+        }
+    }
 }

@@ -9,4 +9,5 @@ mod helpers;
 mod money;
 mod payouts;
 mod schema;
+mod subscriptions;
 mod webhooks;
