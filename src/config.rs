@@ -31,6 +31,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Fill the database with a realistic demo data set (wallets, payments, payouts, notifications).
     SeedDemo,
+    /// Check the books: every balance equals its ledger, the reserve always held. Exits 1 on a mismatch.
+    Reconcile,
 }
 
 /// Flags of `serve`.
@@ -109,21 +111,6 @@ pub struct Config {
     pub max_batch: usize,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_the_contracts_whatever_the_environment() {
-        let c = Config::defaults();
-        assert_eq!(c.payout_reserve.to_string(), "100.00");
-        assert_eq!(c.platform_fee_percent.to_string(), "10");
-        assert_eq!(c.addr.to_string(), "0.0.0.0:3000");
-        assert_eq!(c.database_url, "sqlite://paydesk.db?mode=rwc");
-        assert_eq!(c.cashfree_webhook_tolerance_secs, 86_400);
-    }
-}
-
 impl Config {
     /// The defaults, as if no flag or variable were given: the environment is ignored (tests start from this).
     pub fn defaults() -> Self {
@@ -136,5 +123,20 @@ impl Config {
     /// The webhook secrets that are actually set (empty entries dropped).
     pub fn webhook_secrets(&self) -> Vec<String> {
         self.cashfree_client_secret.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_contracts_whatever_the_environment() {
+        let c = Config::defaults();
+        assert_eq!(c.payout_reserve.to_string(), "100.00");
+        assert_eq!(c.platform_fee_percent.to_string(), "10");
+        assert_eq!(c.addr.to_string(), "0.0.0.0:3000");
+        assert_eq!(c.database_url, "sqlite://paydesk.db?mode=rwc");
+        assert_eq!(c.cashfree_webhook_tolerance_secs, 86_400);
     }
 }

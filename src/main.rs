@@ -33,6 +33,15 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", paydesk::auth::JwtKeys::new(secret.as_bytes()).mint(args.sub, role, args.ttl)?);
             Ok(())
         }
+        Command::Reconcile => {
+            let state = paydesk::build_state(&cli.config, b"reconcile", false).await?;
+            let report = paydesk::services::reconcile::run(&state.db, state.settings.payout_reserve).await?;
+            print!("{report}");
+            if !report.is_clean() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::SeedDemo => {
             let state = paydesk::build_state(&cli.config, b"seed", true).await?;
             paydesk::seed::demo(&state).await

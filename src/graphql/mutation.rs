@@ -1,10 +1,10 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
 use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER, ANYONE};
-use super::types::{Notification, Payment, PayoutRequest};
+use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
 use crate::domain::money::{currency, positive_amount};
 use crate::error::AppError;
-use crate::services::{notifications, payments, payouts};
+use crate::services::{interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
 use rust_decimal::Decimal;
@@ -51,6 +51,40 @@ pub struct CreatePaymentOrderInput {
     pub client_id: Option<String>,
     /// What the payment is for.
     pub purpose: Option<String>,
+}
+
+/// Withdraws a pending payout (a manual intervention).
+#[derive(InputObject)]
+pub struct CancelPayoutInput {
+    pub payout_request_id: Uuid,
+    /// Required: kept in the audit trail and told to the freelancer.
+    pub reason: String,
+}
+
+/// Confirms a payment after checking it by hand; settles it (crediting the wallet) if it was not yet successful.
+#[derive(InputObject)]
+pub struct VerifyPaymentInput {
+    pub payment_id: Uuid,
+    /// Required: what was checked, and where.
+    pub reason: String,
+    /// Cashfree's payment id, if the check found one.
+    pub cf_payment_id: Option<String>,
+}
+
+/// Runs a stored webhook delivery again (only one whose signature verified and that moved no money).
+#[derive(InputObject)]
+pub struct ReprocessWebhookInput {
+    pub webhook_id: Uuid,
+    pub reason: String,
+}
+
+/// Corrects a wallet by a signed amount; a debit may not take it below zero.
+#[derive(InputObject)]
+pub struct AdjustLedgerInput {
+    pub freelancer_id: Uuid,
+    /// Positive credits, negative debits; two decimal places at most.
+    pub amount: Decimal,
+    pub reason: String,
 }
 
 /// Writes.
@@ -101,6 +135,37 @@ impl Mutation {
             purpose: input.purpose,
         };
         Ok(payments::create_order(&state(ctx).db, principal(ctx)?, order).await?.into())
+    }
+
+    /// Withdraws a pending payout, telling the freelancer why.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn cancel_payout(&self, ctx: &Context<'_>, input: CancelPayoutInput) -> Result<PayoutRequest> {
+        let s = state(ctx);
+        Ok(payouts::reject(s, principal(ctx)?, input.payout_request_id, input.reason, true).await?.into())
+    }
+
+    /// Marks a payment verified after a manual check, settling and crediting it if it was not yet successful.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn verify_payment(&self, ctx: &Context<'_>, input: VerifyPaymentInput) -> Result<Payment> {
+        let s = state(ctx);
+        let p = interventions::verify_payment(s, principal(ctx)?, input.payment_id, &input.reason, input.cf_payment_id);
+        Ok(p.await?.into())
+    }
+
+    /// Runs a stored webhook delivery again; returns the new delivery record.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn reprocess_webhook(&self, ctx: &Context<'_>, input: ReprocessWebhookInput) -> Result<PaymentWebhook> {
+        let s = state(ctx);
+        Ok(interventions::reprocess_webhook(s, principal(ctx)?, input.webhook_id, &input.reason).await?.into())
+    }
+
+    /// Corrects a wallet with an ADJUSTMENT ledger row.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn adjust_ledger(&self, ctx: &Context<'_>, input: AdjustLedgerInput) -> Result<WalletTransaction> {
+        let amount =
+            entity::Money::from_decimal(input.amount).map_err(|e| AppError::BadInput(format!("amount: {e}")))?;
+        let s = state(ctx);
+        Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
     }
 
     /// Marks one of your notifications read.

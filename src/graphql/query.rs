@@ -144,6 +144,13 @@ impl Query {
         Ok(connection(page, |m| (m.created_at, m.id), AuditEntry::from))
     }
 
+    /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the
+    /// audit entries and the notifications about it (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn payout_investigation(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutInvestigation>> {
+        Ok(read::investigate(&state(ctx).db, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
+    }
+
     /// Who you are.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {

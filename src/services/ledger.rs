@@ -24,8 +24,10 @@ pub struct Posting<'a> {
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
     pub description: &'a str,
-    /// The balance may not end below this; `None` lets it go anywhere (credits, adjustments).
+    /// The balance may not end below this; `None` lets it go anywhere (credits, refunds).
     pub floor: Option<Money>,
+    /// What the floor is, for the refusal message ("the reserve", "zero").
+    pub floor_name: &'static str,
 }
 
 /// What a posting did: the wallet after it and the ledger row it wrote.
@@ -53,8 +55,8 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
         let floor = p.floor.unwrap_or(Money::ZERO);
         return Err(AppError::ReserveViolation(format!(
-            "wallet balance is {} {}; moving {} would leave it below the reserve of {}",
-            current.balance, current.currency, p.amount, floor
+            "wallet balance is {} {}; moving {} would leave it below {} of {}",
+            current.balance, current.currency, p.amount, p.floor_name, floor
         )));
     }
     let wallet = wallet::Entity::find_by_id(p.wallet_id)

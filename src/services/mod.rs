@@ -1,11 +1,13 @@
 //! Services: the only place with business logic and SQL. Handlers and resolvers parse, authorize, and call one.
 
 pub mod audit;
+pub mod interventions;
 pub mod ledger;
 pub mod notifications;
 pub mod payments;
 pub mod payouts;
 pub mod read;
+pub mod reconcile;
 pub mod wallets;
 pub mod webhooks;
 

@@ -186,6 +186,7 @@ pub async fn apply_attempt(
             payout_request_id: None,
             description: "payment received, net of platform fee",
             floor: None,
+            floor_name: "",
         },
     )
     .await?;
@@ -275,6 +276,7 @@ pub async fn apply_refund(
             payout_request_id: None,
             description: "refund to the client",
             floor: None,
+            floor_name: "",
         },
     )
     .await?;

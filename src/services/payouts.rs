@@ -191,6 +191,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
             payout_request_id: Some(id),
             description: "payout approved",
             floor: Some(reserve),
+            floor_name: "the reserve",
         },
     )
     .await?;

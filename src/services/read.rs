@@ -226,6 +226,43 @@ pub async fn payout_request(db: &impl ConnectionTrait, who: Principal, id: Uuid)
     Ok(payout::Entity::find().filter(cond).one(db).await?)
 }
 
+/// A payout with what explains it.
+pub struct Investigation {
+    pub payout: payout::Model,
+    pub wallet: Option<wallet::Model>,
+    pub ledger: Vec<ledger::Model>,
+    pub audit: Vec<audit_log::Model>,
+    pub notifications: Vec<notification::Model>,
+}
+
+/// Ledger rows an investigation shows (the newest).
+const INVESTIGATION_LEDGER: u64 = 50;
+
+/// Gathers a payout's investigation view (staff only).
+pub async fn investigate(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<Investigation>> {
+    require_staff(who)?;
+    let Some(payout) = payout::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let wallet = wallet::Entity::find_by_id(payout.wallet_id).one(db).await?;
+    let ledger = ledger::Entity::find()
+        .filter(ledger::Column::WalletId.eq(payout.wallet_id))
+        .order_by_desc(ledger::Column::CreatedAt)
+        .order_by_desc(ledger::Column::Id)
+        .limit(INVESTIGATION_LEDGER)
+        .all(db)
+        .await?;
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::EntityId.eq(id))
+        .order_by_asc(audit_log::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let notifications = notification::Entity::find()
+        .filter(notification::Column::PayoutRequestId.eq(id))
+        .order_by_asc(notification::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(Some(Investigation { payout, wallet, ledger, audit, notifications }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

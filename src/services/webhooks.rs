@@ -282,6 +282,45 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     }
 }
 
+/// Runs a stored delivery again, after an admin fixed what left it unmatched or failed. Only deliveries whose
+/// signature verified are trusted; the old row gives up its dedupe key (it moved no money) and a new row records
+/// the new outcome.
+pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Reply, AppError> {
+    if !stored.signature_valid {
+        return Err(AppError::InvalidState("only a delivery whose signature verified can be reprocessed".into()));
+    }
+    if matches!(stored.outcome, WebhookOutcome::Processed | WebhookOutcome::Duplicate) {
+        return Err(AppError::InvalidState(format!("delivery {} was already {:?}", stored.id, stored.outcome)));
+    }
+    let key = stored.headers.get("x-idempotency-key").and_then(Value::as_str);
+    let parsed =
+        parse(&stored.raw_body, key).map_err(|why| AppError::InvalidState(format!("still malformed: {why}")))?;
+    webhook::Entity::update_many()
+        .col_expr(webhook::Column::IdempotencyKey, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .filter(webhook::Column::Id.eq(stored.id))
+        .exec(&state.db)
+        .await?;
+    let mut headers = stored.headers.clone();
+    if let Value::Object(map) = &mut headers {
+        map.insert("x-paydesk-reprocessed-from".into(), Value::String(stored.id.to_string()));
+    }
+    let base = webhook::ActiveModel {
+        id: Set(super::new_id()),
+        received_at: Set(super::now()),
+        event_type: Set(Some(parsed.event_type.clone())),
+        idempotency_key: Set(None),
+        signature_valid: Set(true),
+        outcome: Set(WebhookOutcome::Processed),
+        error: Set(None),
+        order_id: Set(parsed.order_id.clone()),
+        cf_payment_id: Set(parsed.cf_payment_id.clone()),
+        payment_id: Set(None),
+        headers: Set(headers),
+        raw_body: Set(stored.raw_body.clone()),
+    };
+    process(state, base, &parsed).await
+}
+
 /// Claims the dedupe key and applies the event, all in one transaction.
 async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Parsed) -> Result<Reply, AppError> {
     let txn = state.db.begin().await?;

@@ -7,6 +7,7 @@ mod cli;
 mod graphql_reads;
 mod helpers;
 mod money;
+mod operations;
 mod payouts;
 mod schema;
 mod subscriptions;

@@ -2,6 +2,7 @@
 
 mod alert;
 mod enums;
+mod investigation;
 mod ledger;
 mod notification;
 mod payment;
@@ -12,6 +13,7 @@ mod webhook;
 
 pub use alert::Alert;
 pub use enums::*;
+pub use investigation::PayoutInvestigation;
 pub use ledger::WalletTransaction;
 pub use notification::{AuditEntry, Notification};
 pub use payment::Payment;

@@ -1,0 +1,160 @@
+//! Manual interventions (admin only): each needs a reason, and leaves an audit entry saying who, why,
+//! before and after.
+
+use super::audit::{self, Actor};
+use super::{ledger, payments, webhooks};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use entity::status::{LedgerKind, PaymentStatus};
+use entity::{freelancer_wallet as wallet, payment, payment_webhook as webhook, Money};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A reason is required for every intervention, and kept in the audit trail.
+pub fn reason(text: &str) -> AppResult<String> {
+    let r = text.trim();
+    if r.is_empty() {
+        return Err(AppError::BadInput("reason must not be empty: the audit trail keeps why".into()));
+    }
+    if r.chars().count() > 1000 {
+        return Err(AppError::BadInput("reason may be at most 1000 characters".into()));
+    }
+    Ok(r.to_owned())
+}
+
+/// Marks a payment verified after a manual check (e.g. on Cashfree's dashboard). A payment not yet
+/// successful is settled now, crediting the wallet exactly as a SUCCESS webhook would.
+#[tracing::instrument(skip(state))]
+pub async fn verify_payment(
+    state: &AppState,
+    who: Principal,
+    id: Uuid,
+    why: &str,
+    cf_payment_id: Option<String>,
+) -> AppResult<payment::Model> {
+    let why = reason(why)?;
+    let txn = state.db.begin().await?;
+    let p = payment::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payment", id))?;
+    if p.verified_at.is_some() {
+        return Err(AppError::InvalidState(format!("payment {} was already verified", p.order_id)));
+    }
+    let settles = !matches!(p.status, PaymentStatus::Success | PaymentStatus::Refunded);
+    if settles {
+        let attempt = payments::Attempt {
+            cf_payment_id: cf_payment_id.unwrap_or_else(|| format!("manual:{}", p.id.simple())),
+            status: PaymentStatus::Success,
+            amount: p.amount.to_decimal(),
+            currency: p.currency.clone(),
+            method: p.payment_method.clone(),
+            bank_reference: p.bank_reference.clone(),
+            message: None,
+            paid_at: None,
+        };
+        payments::apply_attempt(&txn, state.settings.platform_fee_percent, &p, &attempt).await?;
+    }
+    let mut row = payment::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("payment", id))?
+        .into_active_model();
+    row.verified_at = Set(Some(super::now()));
+    row.verified_by = Set(Some(who.id));
+    let after = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "payment.verified",
+            entity_type: "payment",
+            entity_id: id,
+            before: Some(json!({ "status": p.status, "verified": false })),
+            after: Some(json!({ "status": after.status, "verified": true, "credited": settles })),
+            reason: Some(why),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Runs a stored webhook delivery again (e.g. once the order it named exists).
+#[tracing::instrument(skip(state))]
+pub async fn reprocess_webhook(state: &AppState, who: Principal, id: Uuid, why: &str) -> AppResult<webhook::Model> {
+    let why = reason(why)?;
+    let stored = webhook::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("webhook delivery", id))?;
+    let reply = webhooks::reprocess(state, &stored).await?;
+    let new_id =
+        reply.webhook_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("reprocessed delivery not recorded")))?;
+    audit::record(
+        &state.db,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "webhook.reprocessed",
+            entity_type: "payment_webhook",
+            entity_id: id,
+            before: Some(json!({ "outcome": stored.outcome, "error": stored.error })),
+            after: Some(json!({ "outcome": reply.outcome, "webhookId": new_id, "message": reply.message })),
+            reason: Some(why),
+        },
+    )
+    .await?;
+    webhook::Entity::find_by_id(new_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("webhook delivery", new_id))
+}
+
+/// Corrects a wallet by a signed amount, with a ledger row of kind ADJUSTMENT. A debit may not take the
+/// wallet below zero.
+#[tracing::instrument(skip(state))]
+pub async fn adjust_ledger(
+    state: &AppState,
+    who: Principal,
+    freelancer_id: Uuid,
+    amount: Money,
+    why: &str,
+) -> AppResult<entity::wallet_transaction::Model> {
+    let why = reason(why)?;
+    if amount == Money::ZERO {
+        return Err(AppError::BadInput("amount must not be zero".into()));
+    }
+    let txn = state.db.begin().await?;
+    let before: wallet::Model = super::wallets::by_freelancer(&txn, freelancer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("freelancer {freelancer_id} has no wallet")))?;
+    let posted = ledger::post(
+        &txn,
+        ledger::Posting {
+            wallet_id: before.id,
+            kind: LedgerKind::Adjustment,
+            amount,
+            reference: format!("adjustment:{}", super::new_id()),
+            payment_id: None,
+            payout_request_id: None,
+            description: &why,
+            floor: (!amount.is_positive()).then_some(Money::ZERO),
+            floor_name: "zero",
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "ledger.adjusted",
+            entity_type: "wallet",
+            entity_id: before.id,
+            before: Some(json!({ "balance": before.balance })),
+            after: Some(json!({ "balance": posted.wallet.balance, "amount": amount, "entryId": posted.entry.id })),
+            reason: Some(why),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(posted.entry)
+}

@@ -1,0 +1,120 @@
+//! Reconciliation: the books must balance. Every wallet's ledger sums to its balance, no payout ever took a
+//! wallet below the reserve, and every paid payout has exactly one debit.
+
+use crate::error::AppResult;
+use entity::Money;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use std::fmt;
+
+/// One thing that does not add up.
+#[derive(Debug)]
+pub struct Finding {
+    pub subject: String,
+    pub problem: String,
+}
+
+/// What reconciliation checked and found.
+#[derive(Debug)]
+pub struct Report {
+    pub wallets: u64,
+    pub ledger_rows: u64,
+    pub paid_payouts: u64,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "checked {} wallets, {} ledger rows, {} paid payouts",
+            self.wallets, self.ledger_rows, self.paid_payouts
+        )?;
+        if self.findings.is_empty() {
+            return writeln!(f, "OK: every balance equals its ledger, and the reserve always held");
+        }
+        writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
+        for x in &self.findings {
+            writeln!(f, "  {}: {}", x.subject, x.problem)?;
+        }
+        Ok(())
+    }
+}
+
+async fn rows(db: &DatabaseConnection, sql: &str) -> AppResult<Vec<sea_orm::QueryResult>> {
+    Ok(db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await?)
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> AppResult<u64> {
+    let r = rows(db, sql).await?;
+    Ok(r.first().and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or(0) as u64)
+}
+
+/// Runs every check over the whole database.
+pub async fn run(db: &DatabaseConnection, reserve: Money) -> AppResult<Report> {
+    let mut findings = Vec::new();
+    let wallets = rows(
+        db,
+        "SELECT w.freelancer_id AS freelancer, w.balance AS balance, \
+                CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) AS ledger \
+         FROM freelancer_wallets w LEFT JOIN wallet_transactions t ON t.wallet_id = w.id \
+         GROUP BY w.id, w.freelancer_id, w.balance",
+    )
+    .await?;
+    for w in &wallets {
+        let freelancer: uuid::Uuid = w.try_get("", "freelancer")?;
+        let balance = Money::from_minor(w.try_get("", "balance")?);
+        let ledger = Money::from_minor(w.try_get("", "ledger")?);
+        if balance != ledger {
+            findings.push(Finding {
+                subject: format!("wallet of {freelancer}"),
+                problem: format!("balance {balance} but its ledger sums to {ledger}"),
+            });
+        }
+    }
+    let below = rows(
+        db,
+        &format!(
+            "SELECT t.payout_request_id AS payout, t.balance_after AS after FROM wallet_transactions t \
+             WHERE t.kind = 'payout_debit' AND t.balance_after < {}",
+            reserve.minor()
+        ),
+    )
+    .await?;
+    for r in &below {
+        let payout: Option<uuid::Uuid> = r.try_get("", "payout")?;
+        let after = Money::from_minor(r.try_get("", "after")?);
+        findings.push(Finding {
+            subject: format!("payout {}", payout.map(|p| p.to_string()).unwrap_or_default()),
+            problem: format!("left the wallet at {after}, below the reserve of {reserve}"),
+        });
+    }
+    let unbooked = rows(
+        db,
+        "SELECT p.id AS id, (SELECT COUNT(*) FROM wallet_transactions t \
+                WHERE t.payout_request_id = p.id AND t.kind = 'payout_debit') AS debits \
+         FROM payout_requests p WHERE p.status = 'paid'",
+    )
+    .await?;
+    for r in &unbooked {
+        let debits: i64 = r.try_get("", "debits")?;
+        if debits != 1 {
+            let id: uuid::Uuid = r.try_get("", "id")?;
+            findings.push(Finding {
+                subject: format!("payout {id}"),
+                problem: format!("paid with {debits} debits, not 1"),
+            });
+        }
+    }
+    Ok(Report {
+        wallets: wallets.len() as u64,
+        ledger_rows: count(db, "SELECT COUNT(*) AS n FROM wallet_transactions").await?,
+        paid_payouts: unbooked.len() as u64,
+        findings,
+    })
+}
