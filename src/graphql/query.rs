@@ -4,7 +4,9 @@ use super::filters::*;
 use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
 use crate::services::read::{self, PageRequest};
+use crate::services::reports::{self, Range};
 use async_graphql::{Context, Object, Result};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Reads.
@@ -149,6 +151,61 @@ impl Query {
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn payout_investigation(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutInvestigation>> {
         Ok(read::investigate(&state(ctx).db, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
+    }
+
+    /// What happened to the orders created in `[from, to)`: counts by status, success rate, gross, fees and
+    /// net, and the same by payment method (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn payment_stats(&self, ctx: &Context<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<PaymentStats> {
+        Ok(reports::payment_stats(&state(ctx).db, principal(ctx)?, Range::new(from, to)?).await?.into())
+    }
+
+    /// What happened to the payout requests made in `[from, to)`, the pending backlog now, and how long
+    /// decisions took (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn payout_stats(&self, ctx: &Context<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<PayoutStats> {
+        Ok(reports::payout_stats(&state(ctx).db, principal(ctx)?, Range::new(from, to)?).await?.into())
+    }
+
+    /// Money moved in `[from, to)` by day, week (from Monday) or month, in UTC: payments by when they were
+    /// paid, refunds by when booked, payouts by when paid. Only periods where money moved (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn financial_report(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        #[graphql(default_with = "Granularity::Day")] granularity: Granularity,
+    ) -> Result<Vec<FinancialPeriod>> {
+        let periods =
+            reports::financial(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, granularity.into()).await?;
+        Ok(periods.into_iter().map(Into::into).collect())
+    }
+
+    /// Freelancers credited the most (net) by payments paid in `[from, to)` (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn top_freelancers(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        #[graphql(default = 10)] limit: u64,
+    ) -> Result<Vec<RankedParty>> {
+        let top = reports::top(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, false, limit).await?;
+        Ok(top.into_iter().map(Into::into).collect())
+    }
+
+    /// Clients who paid the most (gross) in `[from, to)` (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn top_clients(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        #[graphql(default = 10)] limit: u64,
+    ) -> Result<Vec<RankedParty>> {
+        let top = reports::top(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, true, limit).await?;
+        Ok(top.into_iter().map(Into::into).collect())
     }
 
     /// Who you are.

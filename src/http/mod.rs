@@ -3,6 +3,7 @@
 mod admin;
 mod graphql;
 mod health;
+mod reports;
 mod webhooks;
 
 use crate::graphql::AppSchema;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/admin/approve-payout", post(admin::approve_payout))
+        .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

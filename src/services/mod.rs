@@ -8,6 +8,7 @@ pub mod payments;
 pub mod payouts;
 pub mod read;
 pub mod reconcile;
+pub mod reports;
 pub mod wallets;
 pub mod webhooks;
 

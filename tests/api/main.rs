@@ -9,6 +9,7 @@ mod helpers;
 mod money;
 mod operations;
 mod payouts;
+mod reports;
 mod schema;
 mod subscriptions;
 mod webhooks;

@@ -1,0 +1,173 @@
+//! Report types: statistics and the financial report, converted from the reports service.
+
+use super::PaymentStatus;
+use crate::services::reports as r;
+use async_graphql::{Enum, SimpleObject};
+use rust_decimal::Decimal;
+
+/// A count and a sum.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Tally {
+    pub count: u64,
+    pub amount: Decimal,
+}
+
+impl From<r::Tally> for Tally {
+    fn from(t: r::Tally) -> Self {
+        Tally { count: t.count, amount: t.amount.to_decimal() }
+    }
+}
+
+/// Orders of one status.
+#[derive(SimpleObject)]
+pub struct PaymentStatusTally {
+    pub status: PaymentStatus,
+    pub count: u64,
+    pub amount: Decimal,
+}
+
+/// Payments by method (upi, card, net_banking, …).
+#[derive(SimpleObject)]
+pub struct PaymentMethodStats {
+    pub method: String,
+    /// Orders with an outcome (not pending).
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub gross: Decimal,
+    /// Percent, two decimals; null without attempts.
+    pub success_rate: Option<Decimal>,
+}
+
+/// What happened to the orders created in a range.
+#[derive(SimpleObject)]
+pub struct PaymentStats {
+    pub total: u64,
+    pub by_status: Vec<PaymentStatusTally>,
+    /// Succeeded (or later refunded) ÷ orders with an outcome, in percent; null when none had one.
+    pub success_rate: Option<Decimal>,
+    /// What clients paid on successful orders.
+    pub gross: Decimal,
+    /// Platform fees collected.
+    pub fees: Decimal,
+    /// What freelancers were credited.
+    pub net: Decimal,
+    pub by_method: Vec<PaymentMethodStats>,
+}
+
+impl From<r::PaymentStats> for PaymentStats {
+    fn from(s: r::PaymentStats) -> Self {
+        PaymentStats {
+            total: s.total,
+            by_status: s
+                .by_status
+                .into_iter()
+                .map(|(status, t)| PaymentStatusTally {
+                    status: status.into(),
+                    count: t.count,
+                    amount: t.amount.to_decimal(),
+                })
+                .collect(),
+            success_rate: s.success_rate,
+            gross: s.gross.to_decimal(),
+            fees: s.fees.to_decimal(),
+            net: s.net.to_decimal(),
+            by_method: s
+                .by_method
+                .into_iter()
+                .map(|m| PaymentMethodStats {
+                    method: m.method,
+                    attempts: m.attempts,
+                    succeeded: m.succeeded,
+                    gross: m.gross.to_decimal(),
+                    success_rate: m.success_rate,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What happened to the payout requests made in a range.
+#[derive(SimpleObject)]
+pub struct PayoutStats {
+    pub requested: Tally,
+    pub paid: Tally,
+    pub rejected: Tally,
+    pub cancelled: Tally,
+    pub failed: Tally,
+    /// Pending right now, whenever requested.
+    pub pending_backlog: Tally,
+    /// Seconds from request to decision, over the decided requests of the range.
+    pub average_decision_seconds: Option<u64>,
+    pub max_decision_seconds: Option<u64>,
+}
+
+impl From<r::PayoutStats> for PayoutStats {
+    fn from(s: r::PayoutStats) -> Self {
+        PayoutStats {
+            requested: s.requested.into(),
+            paid: s.paid.into(),
+            rejected: s.rejected.into(),
+            cancelled: s.cancelled.into(),
+            failed: s.failed.into(),
+            pending_backlog: s.pending_backlog.into(),
+            average_decision_seconds: s.average_decision_seconds,
+            max_decision_seconds: s.max_decision_seconds,
+        }
+    }
+}
+
+/// How the financial report groups time (weeks start on Monday; all in UTC).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::services::reports::Granularity")]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+}
+
+/// One period of the financial report: money that moved in it.
+#[derive(SimpleObject)]
+pub struct FinancialPeriod {
+    /// First day of the period, `YYYY-MM-DD`.
+    pub period_start: String,
+    /// Payments received (by when they were paid).
+    pub payments: u64,
+    pub gross: Decimal,
+    pub fees: Decimal,
+    pub net: Decimal,
+    /// Debited from wallets for refunds.
+    pub refunds: Decimal,
+    /// Payouts paid (by when they were approved).
+    pub payouts: u64,
+    pub payouts_paid: Decimal,
+}
+
+impl From<r::Period> for FinancialPeriod {
+    fn from(p: r::Period) -> Self {
+        FinancialPeriod {
+            period_start: p.start,
+            payments: p.payments,
+            gross: p.gross.to_decimal(),
+            fees: p.fees.to_decimal(),
+            net: p.net.to_decimal(),
+            refunds: p.refunds.to_decimal(),
+            payouts: p.payouts,
+            payouts_paid: p.payouts_paid.to_decimal(),
+        }
+    }
+}
+
+/// A freelancer (by net credited) or client (by gross paid), ranked by volume.
+#[derive(SimpleObject)]
+pub struct RankedParty {
+    /// The freelancer's UUID or the client's id.
+    pub id: String,
+    pub payments: u64,
+    pub amount: Decimal,
+}
+
+impl From<r::Ranked> for RankedParty {
+    fn from(x: r::Ranked) -> Self {
+        RankedParty { id: x.id, payments: x.payments, amount: x.amount.to_decimal() }
+    }
+}
