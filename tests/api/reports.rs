@@ -198,18 +198,11 @@ async fn payout_stats_match_the_hand_computed_figures() {
 const FINANCIAL: &str = "query($g: Granularity!) { financialReport(from: \"2026-10-01T00:00:00Z\", to: \"2026-12-01T00:00:00Z\", granularity: $g) {
     periodStart payments gross fees net refunds payouts payoutsPaid } }";
 
-fn period(
-    start: &str,
-    payments: u64,
-    gross: &str,
-    fees: &str,
-    net: &str,
-    refunds: &str,
-    payouts: u64,
-    paid: &str,
-) -> serde_json::Value {
-    json!({ "periodStart": start, "payments": payments, "gross": gross, "fees": fees, "net": net,
-            "refunds": refunds, "payouts": payouts, "payoutsPaid": paid })
+/// One expected period, written as its CSV row with spaces: start payments gross fees net refunds payouts paid.
+fn period(row: &str) -> serde_json::Value {
+    let f: Vec<&str> = row.split_whitespace().collect();
+    json!({ "periodStart": f[0], "payments": f[1].parse::<u64>().unwrap(), "gross": f[2], "fees": f[3], "net": f[4],
+            "refunds": f[5], "payouts": f[6].parse::<u64>().unwrap(), "payoutsPaid": f[7] })
 }
 
 #[tokio::test]
@@ -220,25 +213,25 @@ async fn the_financial_report_buckets_by_day_week_and_month() {
     assert_eq!(
         day["financialReport"],
         json!([
-            period("2026-10-30", 1, "2000.00", "200.00", "1800.00", "0.00", 0, "0.00"),
-            period("2026-11-02", 1, "1000.00", "100.00", "900.00", "0.00", 0, "0.00"),
-            period("2026-11-03", 1, "500.00", "50.00", "450.00", "90.00", 1, "200.00"),
+            period("2026-10-30 1 2000.00 200.00 1800.00 0.00 0 0.00"),
+            period("2026-11-02 1 1000.00 100.00 900.00 0.00 0 0.00"),
+            period("2026-11-03 1 500.00 50.00 450.00 90.00 1 200.00"),
         ])
     );
     let week = app.gql_ok(&admin, FINANCIAL, json!({ "g": "WEEK" })).await;
     assert_eq!(
         week["financialReport"],
         json!([
-            period("2026-10-26", 1, "2000.00", "200.00", "1800.00", "0.00", 0, "0.00"),
-            period("2026-11-02", 2, "1500.00", "150.00", "1350.00", "90.00", 1, "200.00"),
+            period("2026-10-26 1 2000.00 200.00 1800.00 0.00 0 0.00"),
+            period("2026-11-02 2 1500.00 150.00 1350.00 90.00 1 200.00"),
         ])
     );
     let month = app.gql_ok(&admin, FINANCIAL, json!({ "g": "MONTH" })).await;
     assert_eq!(
         month["financialReport"],
         json!([
-            period("2026-10-01", 1, "2000.00", "200.00", "1800.00", "0.00", 0, "0.00"),
-            period("2026-11-01", 2, "1500.00", "150.00", "1350.00", "90.00", 1, "200.00"),
+            period("2026-10-01 1 2000.00 200.00 1800.00 0.00 0 0.00"),
+            period("2026-11-01 2 1500.00 150.00 1350.00 90.00 1 200.00"),
         ])
     );
     let backwards = app
