@@ -1,16 +1,15 @@
 //! Connecting to SQLite or PostgreSQL and running migrations.
 
 use migration::{Migrator, MigratorTrait};
+use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Opens the database at `url`, counting every statement it runs into `statements`.
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
 /// `database is locked` failures into orderly waiting. PostgreSQL gets a pool.
-pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     opts.max_connections(if sqlite { 1 } else { 20 })
@@ -25,7 +24,7 @@ pub async fn connect(url: &str, statements: Arc<AtomicU64>) -> anyhow::Result<Da
             .await?;
     }
     db.set_metric_callback(move |_| {
-        statements.fetch_add(1, Ordering::Relaxed);
+        statements.inc();
     });
     Ok(db)
 }

@@ -9,19 +9,19 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod seed;
 pub mod services;
 pub mod state;
 pub mod telemetry;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// Connects to the database (migrating unless told not to) and assembles the shared state.
 pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
-    let sql_statements = Arc::new(AtomicU64::new(0));
-    let db = db::connect(&config.database_url, sql_statements.clone()).await?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let db = db::connect(&config.database_url, metrics.sql_statements.clone()).await?;
     if migrate {
         db::migrate(&db).await?;
     }
@@ -32,6 +32,6 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         db,
         settings: Arc::new(settings),
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
-        sql_statements,
+        metrics,
     })
 }

@@ -5,7 +5,6 @@ use crate::config::Config;
 use entity::Money;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// Settings the services read, parsed and checked once at start.
@@ -46,8 +45,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
-    /// SQL statements run since start (every connection, every transaction).
-    pub sql_statements: Arc<AtomicU64>,
+    /// This instance's Prometheus metrics (SQL statements run, requests, money moved, …).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
     pub events: crate::events::EventBus,
 }

@@ -10,8 +10,10 @@ pub mod types;
 
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Response, Schema};
+use async_graphql::{ServerResult, Variables};
 use std::sync::Arc;
 
 /// The served schema.
@@ -37,6 +39,7 @@ pub fn build(state: AppState) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(ErrorCodes)
+        .extension(OperationMetrics(state.metrics.clone()))
         .data(loader)
         .data(state)
         .finish()
@@ -67,6 +70,55 @@ impl Extension for ErrorCodes {
                 ext.set("code", "BAD_USER_INPUT");
             }
         }
+        response
+    }
+}
+
+/// Counts queries and mutations by type and outcome for `/metrics`.
+struct OperationMetrics(Arc<crate::metrics::Metrics>);
+
+impl ExtensionFactory for OperationMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationMetricsExt { metrics: self.0.clone(), kind: std::sync::Mutex::new("invalid") })
+    }
+}
+
+struct OperationMetricsExt {
+    metrics: Arc<crate::metrics::Metrics>,
+    /// The operation's type once parsed; "invalid" if it never parsed.
+    kind: std::sync::Mutex<&'static str>,
+}
+
+#[async_trait::async_trait]
+impl Extension for OperationMetricsExt {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let ty = match &doc.operations {
+            DocumentOperations::Single(op) => Some(op.node.ty),
+            DocumentOperations::Multiple(ops) => ops.values().next().map(|op| op.node.ty),
+        };
+        let kind = match ty {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "invalid",
+        };
+        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = kind;
+        Ok(doc)
+    }
+
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let response = next.run(ctx).await;
+        let kind = *self.kind.lock().unwrap_or_else(|e| e.into_inner());
+        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+        let labels = crate::metrics::OperationLabels { operation: kind.into(), outcome: outcome.into() };
+        self.metrics.graphql_operations.get_or_create(&labels).inc();
         response
     }
 }

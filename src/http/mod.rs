@@ -3,6 +3,7 @@
 mod admin;
 mod graphql;
 mod health;
+mod metrics;
 mod reports;
 mod webhooks;
 
@@ -34,8 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/admin/approve-payout", post(admin::approve_payout))
         .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
+        .route("/metrics", get(metrics::scrape))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(Http { state, schema })

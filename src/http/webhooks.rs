@@ -15,6 +15,8 @@ pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Bytes)
     let reply = webhooks::receive(&http.state, &headers, &body).await;
     let outcome = serde_json::to_value(reply.outcome).unwrap_or_default();
     let outcome = outcome.as_str().unwrap_or_default().to_ascii_uppercase();
+    let labels = crate::metrics::OutcomeLabels { outcome: outcome.to_ascii_lowercase() };
+    http.state.metrics.webhooks.get_or_create(&labels).inc();
     let body = if reply.status == StatusCode::OK {
         json!({ "outcome": outcome, "webhookId": reply.webhook_id, "message": reply.message })
     } else {

@@ -121,6 +121,7 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
     state.events.stage(&txn, &event).await?;
     txn.commit().await?;
     state.events.committed([event]);
+    state.metrics.payout("requested");
     Ok(created)
 }
 
@@ -230,6 +231,8 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
     state.events.stage(&txn, &event).await?;
     txn.commit().await?;
     state.events.committed([event]);
+    state.metrics.payout("paid");
+    state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
     Ok(after)
 }
 
@@ -289,5 +292,6 @@ pub async fn reject(
     state.events.stage(&txn, &event).await?;
     txn.commit().await?;
     state.events.committed([event]);
+    state.metrics.payout(if cancel { "cancelled" } else { "rejected" });
     Ok(after)
 }

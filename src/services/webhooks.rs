@@ -345,6 +345,7 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         }
         Event::Other => None,
     };
+    let mut credited = None;
     let (outcome, error, payment_id) = match (&parsed.event, found) {
         (Event::Other, _) => (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None),
         (_, None) => (
@@ -355,7 +356,11 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
             Err(m) => (WebhookOutcome::Unmatched, Some(m.0), Some(p.id)),
             Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
-                Applied::Credited(_) | Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id)),
+                Applied::Credited(after) => {
+                    credited = Some(after);
+                    (WebhookOutcome::Processed, None, Some(p.id))
+                }
+                Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id)),
                 Applied::AlreadyFinal(now) if now == attempt.status => (
                     WebhookOutcome::Duplicate,
                     Some(format!("payment already {now:?} through another delivery")),
@@ -392,6 +397,12 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
     stored.payment_id = Set(payment_id);
     let stored = stored.update(&txn).await?;
     txn.commit().await?;
+    if let Some(p) = credited {
+        let m = &state.metrics;
+        m.money_moved("payments_gross", &p.currency, p.amount);
+        m.money_moved("platform_fees", &p.currency, p.platform_fee.unwrap_or_default());
+        m.money_moved("net_credited", &p.currency, p.net_amount.unwrap_or_default());
+    }
     if outcome == WebhookOutcome::Unmatched {
         let why = error.clone().unwrap_or_default();
         let mut alert =

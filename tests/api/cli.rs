@@ -112,3 +112,33 @@ async fn token_refuses_to_mint_without_a_secret_and_schema_prints_the_sdl() {
     let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), file);
 }
+
+#[tokio::test]
+async fn json_logs_are_one_json_object_per_line() {
+    let (db_url, _dir) = fresh_database().await;
+    let mut child = Command::new(BIN)
+        .env("DATABASE_URL", &db_url)
+        .env("PAYDESK_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", "x")
+        .env("PAYDESK_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let child = Killed(child);
+    let mut logged = None;
+    for line in lines.take(20) {
+        let line = line.unwrap();
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v["fields"]["message"].as_str().is_some_and(|m| m.contains("listening")) {
+                logged = Some(v);
+                break;
+            }
+        }
+    }
+    drop(child);
+    let v = logged.expect("a JSON log line announcing the listener");
+    assert_eq!(v["level"], "INFO");
+    assert!(v["timestamp"].is_string());
+}

@@ -8,7 +8,6 @@ use paydesk::config::Config;
 use paydesk::state::AppState;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -177,7 +176,7 @@ impl TestApp {
 
     /// SQL statements the server has run so far.
     pub fn statements(&self) -> u64 {
-        self.state.sql_statements.load(Ordering::SeqCst)
+        self.state.metrics.sql_statements.get()
     }
 
     /// Creates a payment order and returns its id.

@@ -193,3 +193,50 @@ async fn reconcile_passes_on_sound_books_and_fails_loudly_on_a_tampered_balance(
     assert_eq!(bad.status.code(), Some(1), "{text}");
     assert!(text.contains(&format!("wallet of {f}: balance 600.01 but its ledger sums to 600.00")), "{text}");
 }
+
+/// The value of the sample `series` (name with labels, as exposed) in a Prometheus text page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+}
+
+#[tokio::test]
+async fn metrics_count_requests_operations_webhooks_payouts_and_money() {
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    let id = app.request_payout(f, "200.00").await["data"]["requestPayout"]["id"].clone();
+    app.gql_ok(
+        &app.admin(),
+        "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) { id } }",
+        json!({ "i": { "payoutRequestId": id } }),
+    )
+    .await;
+    app.request_payout(f, "50.00").await;
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    app.deliver("{}", &[("x-webhook-timestamp", ts), ("x-webhook-signature", "bad".into())]).await;
+    app.gql(None, "{ me { id } }", json!({})).await;
+
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let expect = [
+        ("paydesk_webhook_deliveries_total{outcome=\"processed\"}", 1.0),
+        ("paydesk_webhook_deliveries_total{outcome=\"rejected_signature\"}", 1.0),
+        ("paydesk_payouts_total{status=\"requested\"}", 2.0),
+        ("paydesk_payouts_total{status=\"paid\"}", 1.0),
+        ("paydesk_money_total{flow=\"payments_gross\",currency=\"INR\"}", 1000.0),
+        ("paydesk_money_total{flow=\"platform_fees\",currency=\"INR\"}", 100.0),
+        ("paydesk_money_total{flow=\"net_credited\",currency=\"INR\"}", 900.0),
+        ("paydesk_money_total{flow=\"payouts_paid\",currency=\"INR\"}", 200.0),
+        ("paydesk_wallet_balance", 700.0),
+        ("paydesk_pending_payouts_amount", 50.0),
+        ("paydesk_graphql_operations_total{operation=\"query\",outcome=\"error\"}", 1.0),
+        ("paydesk_http_requests_total{method=\"POST\",route=\"/api/webhooks/cashfree\",status=\"401\"}", 1.0),
+    ];
+    for (series, value) in expect {
+        assert_eq!(sample(&page, series), Some(value), "{series} in:\n{page}");
+    }
+    assert!(sample(&page, "paydesk_graphql_operations_total{operation=\"mutation\",outcome=\"ok\"}").unwrap() >= 4.0);
+    assert!(sample(&page, "paydesk_sql_statements_total").unwrap() > 10.0);
+    assert!(page.contains("paydesk_http_request_duration_seconds_bucket{le="), "{page}");
+}

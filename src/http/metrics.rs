@@ -1,0 +1,46 @@
+//! `GET /metrics` (Prometheus text format) and the middleware that counts and times every request.
+
+use super::Http;
+use crate::metrics::{HttpLabels, Metrics, RouteLabels};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sea_orm::{ConnectionTrait, Statement};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Counts and times a request under its route pattern (never the raw path: ids would explode the labels).
+pub async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = matched.map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    metrics.http_requests.get_or_create(&HttpLabels { method, route: route.clone(), status }).inc();
+    metrics.http_seconds.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    res
+}
+
+/// The metrics, with the database-wide money totals read now.
+pub async fn scrape(State(http): State<Http>) -> Response {
+    let s = &http.state;
+    let sql = "SELECT CAST(COALESCE((SELECT SUM(balance) FROM freelancer_wallets), 0) AS BIGINT) AS balances, \
+                      CAST(COALESCE((SELECT SUM(amount) FROM payout_requests WHERE status = 'pending'), 0) AS BIGINT) AS pending";
+    match s.db.query_one_raw(Statement::from_string(s.db.get_database_backend(), sql)).await {
+        Ok(Some(row)) => {
+            let minor = |col: &str| row.try_get::<i64>("", col).unwrap_or(0) as f64 / 100.0;
+            s.metrics.wallet_balances.set(minor("balances"));
+            s.metrics.pending_payouts.set(minor("pending"));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read money totals"),
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+        .into_response()
+}

@@ -1,0 +1,131 @@
+//! Prometheus metrics of this instance, served at `GET /metrics`: HTTP requests, GraphQL operations, webhook
+//! outcomes, payout decisions, money moved, SQL statements, and, read from the database at each scrape (so every
+//! instance reports the same), the money held in wallets and the pending payout backlog.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// query, mutation or subscription.
+    pub operation: String,
+    /// ok or error.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FlowLabels {
+    /// payments_gross, platform_fees, net_credited, payouts_paid.
+    pub flow: String,
+    pub currency: String,
+}
+
+fn http_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 14))
+}
+
+/// The instance's metrics and the registry that encodes them.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub graphql_operations: Family<OperationLabels, Counter>,
+    pub webhooks: Family<OutcomeLabels, Counter>,
+    pub payouts: Family<StatusLabels, Counter>,
+    pub money: Family<FlowLabels, Counter<f64, AtomicU64>>,
+    pub sql_statements: Counter,
+    pub wallet_balances: Gauge<f64, AtomicU64>,
+    pub pending_payouts: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("paydesk");
+        let m = Metrics {
+            http_requests: Family::default(),
+            http_seconds: Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            graphql_operations: Family::default(),
+            webhooks: Family::default(),
+            payouts: Family::default(),
+            money: Family::default(),
+            sql_statements: Counter::default(),
+            wallet_balances: Gauge::default(),
+            pending_payouts: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "HTTP requests by method, route and status", m.http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", m.http_seconds.clone());
+        registry.register(
+            "graphql_operations",
+            "GraphQL queries and mutations by outcome",
+            m.graphql_operations.clone(),
+        );
+        registry.register("webhook_deliveries", "Cashfree webhook deliveries by outcome", m.webhooks.clone());
+        registry.register("payouts", "Payout requests and decisions by status", m.payouts.clone());
+        registry.register(
+            "money",
+            "Money moved by this instance, in major units, by flow and currency",
+            m.money.clone(),
+        );
+        registry.register("sql_statements", "SQL statements run", m.sql_statements.clone());
+        registry.register(
+            "wallet_balance",
+            "Sum of all wallet balances (database-wide, at scrape)",
+            m.wallet_balances.clone(),
+        );
+        registry.register(
+            "pending_payouts_amount",
+            "Sum of pending payout requests (database-wide, at scrape)",
+            m.pending_payouts.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Counts money moved; `minor` is in minor units.
+    pub fn money_moved(&self, flow: &str, currency: &str, amount: entity::Money) {
+        let major = amount.minor() as f64 / 100.0;
+        self.money.get_or_create(&FlowLabels { flow: flow.into(), currency: currency.into() }).inc_by(major);
+    }
+
+    pub fn payout(&self, status: &str) {
+        self.payouts.get_or_create(&StatusLabels { status: status.into() }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "could not encode metrics");
+        }
+        out
+    }
+}
