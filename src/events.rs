@@ -95,6 +95,14 @@ impl EventBus {
         }
     }
 
+    /// Commits `txn` with `event` published by it: staged inside (PostgreSQL), delivered after (SQLite).
+    pub async fn commit_with(&self, txn: sea_orm::DatabaseTransaction, event: Event) -> AppResult<()> {
+        self.stage(&txn, &event).await?;
+        txn.commit().await?;
+        self.committed([event]);
+        Ok(())
+    }
+
     /// Outside any transaction (an alert about something that was rolled back): publish at once.
     pub async fn publish(&self, db: &DatabaseConnection, event: Event) {
         if let Err(e) = self.stage(db, &event).await {

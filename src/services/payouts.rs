@@ -117,10 +117,7 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
         },
     )
     .await?;
-    let event = Event::PayoutRequested { payout: created.clone() };
-    state.events.stage(&txn, &event).await?;
-    txn.commit().await?;
-    state.events.committed([event]);
+    state.events.commit_with(txn, Event::PayoutRequested { payout: created.clone() }).await?;
     state.metrics.payout("requested");
     Ok(created)
 }
@@ -227,10 +224,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
         },
     )
     .await?;
-    let event = Event::PayoutStatusChanged { payout: after.clone() };
-    state.events.stage(&txn, &event).await?;
-    txn.commit().await?;
-    state.events.committed([event]);
+    state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
     state.metrics.payout("paid");
     state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
     Ok(after)
@@ -288,10 +282,7 @@ pub async fn reject(
         },
     )
     .await?;
-    let event = Event::PayoutStatusChanged { payout: after.clone() };
-    state.events.stage(&txn, &event).await?;
-    txn.commit().await?;
-    state.events.committed([event]);
+    state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
     state.metrics.payout(if cancel { "cancelled" } else { "rejected" });
     Ok(after)
 }
