@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve(ServeArgs),
+    Serve,
     /// Apply or inspect schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -33,14 +33,6 @@ pub enum Command {
     SeedDemo,
     /// Check the books: every balance equals its ledger, the reserve always held. Exits 1 on a mismatch.
     Reconcile,
-}
-
-/// Flags of `serve`.
-#[derive(Debug, Args, Default)]
-pub struct ServeArgs {
-    /// Do not run pending migrations at start.
-    #[arg(long)]
-    pub no_migrate: bool,
 }
 
 /// What `migrate` does.
@@ -106,6 +98,9 @@ pub struct Config {
     /// Events buffered per instance for the slowest subscriber; one that falls further behind is told what it missed.
     #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024, global = true)]
     pub event_buffer: usize,
+    /// Do not run pending migrations when the server starts.
+    #[arg(long, global = true)]
+    pub no_migrate: bool,
     /// Largest number of operations in one batched GraphQL request.
     #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,

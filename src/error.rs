@@ -31,7 +31,15 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    /// The contract's error code.
+    /// The code a REST error carries: the GraphQL code, or UNAVAILABLE for a 503.
+    pub fn rest_code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "UNAVAILABLE",
+            other => other.code(),
+        }
+    }
+
+    /// The contract's GraphQL error code (a passing outage is INTERNAL there, with a message saying to retry).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
@@ -40,8 +48,7 @@ impl AppError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::ReserveViolation(_) => "RESERVE_VIOLATION",
             Self::InvalidState(_) => "INVALID_STATE",
-            Self::Unavailable(_) => "UNAVAILABLE",
-            Self::Internal(_) => "INTERNAL",
+            Self::Unavailable(_) | Self::Internal(_) => "INTERNAL",
         }
     }
 
@@ -72,15 +79,34 @@ impl AppError {
     }
 }
 
+/// Whether `e` means the database could not be reached (a retry later can help), not that a statement is wrong.
+fn is_outage(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    let runtime = match e {
+        // Not even a connection: whatever the server said (gone, restarting, refusing), later may work.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(s) => match s.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+            // SQLSTATE class 08 (connection exception) and 57P0x (server shutting down, connection terminated).
+            Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
+        },
+        RuntimeErr::Internal(_) => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable("the database is unavailable; try again shortly".into())
-            }
-            other => Self::Internal(other.into()),
+        if is_outage(&e) {
+            tracing::error!(error = %e, "database unavailable");
+            return Self::Unavailable("the database is unavailable; try again shortly".into());
         }
+        Self::Internal(e.into())
     }
 }
 
@@ -101,7 +127,7 @@ impl From<AppError> for async_graphql::Error {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.public_message() } });
+        let body = serde_json::json!({ "error": { "code": self.rest_code(), "message": self.public_message() } });
         (self.status(), axum::Json(body)).into_response()
     }
 }

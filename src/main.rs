@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use paydesk::config::{Cli, Command, Config, MigrateAction, ServeArgs};
+use paydesk::config::{Cli, Command, Config, MigrateAction};
 use rand::RngCore;
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ use std::time::Duration;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     paydesk::telemetry::init(&cli.config.log_format);
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => serve(cli.config, args).await,
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
         Command::Migrate { action } => migrate(cli.config, action.unwrap_or(MigrateAction::Up)).await,
         Command::Schema => {
             print!("{}", paydesk::graphql::sdl());
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(config: Config) -> anyhow::Result<()> {
     let secret = match &config.jwt_secret {
         Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
         _ => {
@@ -58,7 +58,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             bytes.to_vec()
         }
     };
-    let state = paydesk::build_state(&config, &secret, !args.no_migrate)
+    let state = paydesk::build_state(&config, &secret, !config.no_migrate)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url))?;
     let listener = tokio::net::TcpListener::bind(config.addr)

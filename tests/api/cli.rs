@@ -18,7 +18,13 @@ impl Drop for Killed {
 
 /// Starts `paydesk` on a free port; returns the child, the GraphiQL URL and the printed token (if any).
 fn start(db_url: &str, jwt_secret: Option<&str>) -> (Killed, String, Option<String>) {
+    start_with(db_url, jwt_secret, &[])
+}
+
+/// Like `start`, with extra arguments for `paydesk`.
+fn start_with(db_url: &str, jwt_secret: Option<&str>, args: &[&str]) -> (Killed, String, Option<String>) {
     let mut cmd = Command::new(BIN);
+    cmd.args(args);
     cmd.env("DATABASE_URL", db_url).env("PAYDESK_ADDR", "127.0.0.1:0").env_remove("CASHFREE_CLIENT_SECRET");
     match jwt_secret {
         Some(s) => cmd.env("JWT_SECRET", s),
@@ -141,4 +147,25 @@ async fn json_logs_are_one_json_object_per_line() {
     let v = logged.expect("a JSON log line announcing the listener");
     assert_eq!(v["level"], "INFO");
     assert!(v["timestamp"].is_string());
+}
+
+#[tokio::test]
+async fn migrate_reports_status_rolls_back_and_reapplies() {
+    let (db_url, _dir) = fresh_database().await;
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("DATABASE_URL", &db_url).env("RUST_LOG", "info").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    run(&["migrate"]);
+    assert!(run(&["migrate", "status"]).contains("m20261124_000001_initial"));
+    run(&["migrate", "down", "1"]);
+    run(&["migrate", "up"]);
+    // The schema is whole again: a server starts on it without migrating and answers.
+    let (_child, url, _) = start_with(&db_url, Some("s"), &["--no-migrate"]);
+    let token = paydesk::auth::JwtKeys::new(b"s")
+        .mint(uuid::Uuid::new_v4(), entity::status::Role::Admin, Duration::from_secs(60))
+        .unwrap();
+    let body = query(&url, &token, "{ payments { totalCount } }").await;
+    assert_eq!(body["data"]["payments"]["totalCount"], 0, "{body}");
 }

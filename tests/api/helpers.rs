@@ -111,6 +111,9 @@ impl TestApp {
     }
 
     async fn serve(db_url: String, tweak: impl FnOnce(&mut Config)) -> Self {
+        if std::env::var_os("PAYDESK_TEST_LOG").is_some() {
+            paydesk::telemetry::init("text");
+        }
         let mut config = Config::defaults();
         config.database_url = db_url;
         config.cashfree_client_secret = vec![CF_SECRET.into()];

@@ -286,3 +286,26 @@ async fn a_successful_refund_debits_the_freelancers_share_once() {
     let d = app.gql_ok(&app.token(Role::Ops, Uuid::new_v4()), "{ payments { nodes { status } } }", json!({})).await;
     assert_eq!(d["payments"]["nodes"][0]["status"], "REFUNDED");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL=postgres://… and --include-ignored"]
+async fn with_the_database_gone_deliveries_get_503_so_cashfree_retries() {
+    assert!(on_postgres(), "set TEST_DATABASE_URL to a PostgreSQL server");
+    let app = TestApp::spawn().await;
+    app.create_order(Uuid::new_v4(), "1500.00", "order_ms_1001").await;
+    // Pull the database out from under the running server.
+    use sea_orm::ConnectionTrait;
+    let base = std::env::var("TEST_DATABASE_URL").unwrap();
+    let admin = sea_orm::Database::connect(&base).await.unwrap();
+    let name = app.db_url.rsplit('/').next().unwrap().to_owned();
+    admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+
+    let (status, reply) = app.deliver_signed(sample_success()).await;
+    assert_eq!(status, 503, "a retry can help, so Cashfree must retry: {reply}");
+    assert_eq!(reply["error"]["code"], "UNAVAILABLE");
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body = app.gql(Some(&app.admin()), "{ payments { totalCount } }", json!({})).await;
+    assert_eq!(code(&body), "INTERNAL", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("try again"), "{body}");
+}
