@@ -1,6 +1,6 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
-use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER, ANYONE};
+use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
 use crate::domain::money::{currency, positive_amount};
 use crate::error::AppError;
@@ -168,8 +168,8 @@ impl Mutation {
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
     }
 
-    /// Marks one of your notifications read.
-    #[graphql(guard = "RoleGuard(ANYONE)")]
+    /// Marks one of your notifications read (ops change nothing, so admins and freelancers only).
+    #[graphql(guard = "RoleGuard(ADMIN_OR_FREELANCER)")]
     async fn mark_notification_read(&self, ctx: &Context<'_>, id: Uuid) -> Result<Notification> {
         Ok(notifications::mark_read(&state(ctx).db, principal(ctx)?, id).await?.into())
     }

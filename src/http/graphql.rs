@@ -4,22 +4,32 @@
 use super::{caller, Http};
 use crate::auth::Caller;
 use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+/// A request-level error in GraphQL's response shape, with status 400.
+fn bad_request(message: String) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
 /// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`).
-pub async fn execute(State(http): State<Http>, headers: HeaderMap, request: GraphQLBatchRequest) -> Response {
-    let batch = request.into_inner();
+pub async fn execute(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    request: Result<GraphQLBatchRequest, GraphQLRejection>,
+) -> Response {
+    let batch = match request {
+        Ok(r) => r.into_inner(),
+        Err(rejection) => return bad_request(format!("the request is not a GraphQL request: {}", rejection.0)),
+    };
     let max = http.state.settings.max_batch;
     if let BatchRequest::Batch(ops) = &batch {
         if ops.len() > max {
-            let body = serde_json::json!({ "errors": [{
-                "message": format!("a batch may hold at most {max} operations, not {}", ops.len()),
-                "extensions": { "code": "BAD_USER_INPUT" },
-            }]});
-            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            return bad_request(format!("a batch may hold at most {max} operations, not {}", ops.len()));
         }
     }
     let batch = batch.data(caller(&http.state, &headers));

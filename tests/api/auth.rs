@@ -60,22 +60,23 @@ async fn ops_read_everything_but_change_nothing() {
         let body = app.gql(Some(&ops), q, json!({})).await;
         assert!(body.get("errors").is_none(), "{q}: {body}");
     }
-    let body = app
-        .gql(
-            Some(&ops),
-            "mutation { createPaymentOrder(input: { freelancerId: \"0193a000-0000-7000-8000-000000000001\", amount: \"10\" }) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
-    let body = app
-        .gql(
-            Some(&ops),
-            "mutation { approvePayout(input: { payoutRequestId: \"0193a000-0000-7000-8000-000000000001\" }) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    // Every mutation there is, refused to ops before it touches anything.
+    let id = "\"0193a000-0000-7000-8000-000000000001\"";
+    let mutations = [
+        format!("createPaymentOrder(input: {{ freelancerId: {id}, amount: \"10\" }}) {{ id }}"),
+        format!("requestPayout(input: {{ freelancerId: {id}, amount: \"10\" }}) {{ id }}"),
+        format!("approvePayout(input: {{ payoutRequestId: {id} }}) {{ id }}"),
+        format!("rejectPayout(input: {{ payoutRequestId: {id}, reason: \"r\" }}) {{ id }}"),
+        format!("cancelPayout(input: {{ payoutRequestId: {id}, reason: \"r\" }}) {{ id }}"),
+        format!("verifyPayment(input: {{ paymentId: {id}, reason: \"r\" }}) {{ id }}"),
+        format!("reprocessWebhook(input: {{ webhookId: {id}, reason: \"r\" }}) {{ id }}"),
+        format!("adjustLedger(input: {{ freelancerId: {id}, amount: \"1\", reason: \"r\" }}) {{ id }}"),
+        format!("markNotificationRead(id: {id}) {{ id }}"),
+    ];
+    for m in mutations {
+        let body = app.gql(Some(&ops), &format!("mutation {{ {m} }}"), json!({})).await;
+        assert_eq!(code(&body), "FORBIDDEN", "{m}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -109,3 +109,22 @@ async fn websocket_accepts_a_valid_token_on_both_subprotocols_and_refuses_others
     let forged = ws_init(&app, "graphql-transport-ws", json!({ "Authorization": "Bearer not.a.jwt" })).await;
     assert_ne!(forged["type"], "connection_ack", "{forged}");
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_graphql_gets_a_json_error_not_a_crash() {
+    let app = TestApp::spawn().await;
+    for (body, status) in [("not json", 400), ("", 400), ("{\"nope\": 1}", 200)] {
+        let res = app
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(app.admin())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{body:?}");
+        let json: Value = res.json().await.expect("a JSON error body");
+        assert_eq!(code(&json), "BAD_USER_INPUT", "{body:?}: {json}");
+    }
+}
