@@ -6,9 +6,11 @@ use crate::auth::Caller;
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
 
 /// A request-level error in GraphQL's response shape, with status 400.
 fn bad_request(message: String) -> Response {
@@ -64,20 +66,37 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
 }
 
+/// Starts every refusal of `connection_init`, so the close frame can be told apart from protocol errors.
+const REFUSED: &str = "unauthorized: ";
+
+/// async-graphql closes a refused `graphql-transport-ws` connection with 1002 (protocol error); the protocol
+/// says 4403 Forbidden, which clients act on (re-authenticate rather than report a bug).
+fn forbidden_close(msg: Message) -> Message {
+    match msg {
+        Message::Close(Some(frame)) if frame.code == 1002 && frame.reason.starts_with(REFUSED) => {
+            Message::Close(Some(CloseFrame { code: 4403, reason: frame.reason }))
+        }
+        other => other,
+    }
+}
+
 /// Subscriptions over `graphql-transport-ws` or the legacy `graphql-ws`; the token comes in `connection_init`.
+/// Without a valid one the connection is refused: close 4403, or `connection_error` on the legacy protocol.
 pub async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let jwt = http.state.jwt.clone();
-        GraphQLWebSocket::new(socket, http.schema, protocol)
+        let (sink, stream) = socket.split();
+        let sink = sink.with(|msg| std::future::ready(Ok::<_, axum::Error>(forbidden_close(msg))));
+        GraphQLWebSocket::new_with_pair(sink, stream, http.schema, protocol)
             .on_connection_init(move |payload| async move {
                 let token = ["Authorization", "authorization"]
                     .iter()
                     .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
                 match jwt.caller(token.as_deref()) {
-                    Caller::Invalid(why) => Err(async_graphql::Error::new(why)),
-                    Caller::Anonymous => Err(async_graphql::Error::new(
-                        "send {\"Authorization\": \"Bearer <JWT>\"} in connection_init's payload",
-                    )),
+                    Caller::Invalid(why) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
+                    Caller::Anonymous => Err(async_graphql::Error::new(format!(
+                        "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
+                    ))),
                     user => {
                         let mut data = Data::default();
                         data.insert(user);

@@ -105,9 +105,12 @@ async fn websocket_accepts_a_valid_token_on_both_subprotocols_and_refuses_others
         assert_eq!(ack["type"], "connection_ack", "{protocol}: {ack}");
     }
     let refused = ws_init(&app, "graphql-transport-ws", json!({})).await;
-    assert_ne!(refused["type"], "connection_ack", "{refused}");
+    assert_eq!(refused["closed"], 4403, "no token: Forbidden, per graphql-transport-ws: {refused}");
     let forged = ws_init(&app, "graphql-transport-ws", json!({ "Authorization": "Bearer not.a.jwt" })).await;
-    assert_ne!(forged["type"], "connection_ack", "{forged}");
+    assert_eq!(forged["closed"], 4403, "{forged}");
+    let legacy = ws_init(&app, "graphql-ws", json!({ "Authorization": "Bearer not.a.jwt" })).await;
+    assert_eq!(legacy["type"], "connection_error", "{legacy}");
+    assert!(legacy["payload"]["message"].as_str().unwrap().contains("not a valid JWT"), "{legacy}");
 }
 
 #[tokio::test]
