@@ -116,7 +116,7 @@ async fn token_refuses_to_mint_without_a_secret_and_schema_prints_the_sdl() {
 
     let out = Command::new(BIN).arg("schema").output().unwrap();
     let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), file);
+    assert!(String::from_utf8(out.stdout).unwrap() == file, "`paydesk schema` differs from schema.graphql");
 }
 
 #[tokio::test]
