@@ -1,26 +1,33 @@
-//! `paydesk seed-demo`: a realistic demo data set, made through the same services as real traffic so every
-//! balance matches its ledger. Safe to run twice: it does nothing if the demo data is already there.
+//! `paydesk seed-demo`: a realistic demo data set spread over the last 60 days, made through the same services
+//! as real traffic (so every balance matches its ledger and the reports have history to show). Safe to run
+//! twice: it does nothing if the demo data is already there.
 
 use crate::auth::Principal;
 use crate::services::payments::{self, Attempt};
-use crate::services::payouts;
+use crate::services::{at_time, payouts};
 use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
 use entity::status::{PaymentStatus, Role};
 use entity::{payment, Money};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 /// The demo freelancers (fixed ids, so tokens can be minted for them).
-pub const FREELANCERS: [(&str, &str); 4] = [
+pub const FREELANCERS: [(&str, &str); 6] = [
     ("Asha Verma", "0193a000-0000-7000-8000-000000000001"),
     ("Ravi Kumar", "0193a000-0000-7000-8000-000000000002"),
     ("Meera Iyer", "0193a000-0000-7000-8000-000000000003"),
     ("Kabir Shah", "0193a000-0000-7000-8000-000000000004"),
+    ("Nisha Rao", "0193a000-0000-7000-8000-000000000005"),
+    ("Arjun Mehta", "0193a000-0000-7000-8000-000000000006"),
 ];
 /// The demo admin.
 pub const ADMIN_ID: &str = "0193a000-0000-7000-8000-0000000000ad";
+/// Days of history the demo covers.
+const DAYS: i64 = 60;
 
-/// Creates wallets, payments (most successful, some failed), payout requests (paid, rejected, pending).
+/// Creates wallets and, over the last 60 days, payments (most successful; some failed, dropped or pending) and
+/// payout requests (paid, rejected, and one pending per freelancer).
 pub async fn demo(state: &AppState) -> anyhow::Result<()> {
     let db = &state.db;
     if payment::Entity::find().filter(payment::Column::OrderId.starts_with("demo_")).one(db).await?.is_some() {
@@ -29,11 +36,18 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
     }
     let admin = Principal { id: ADMIN_ID.parse()?, role: Role::Admin };
     let fee = state.settings.platform_fee_percent;
+    let start = Utc::now() - Duration::days(DAYS);
     let mut n = 0u32;
     for (i, (name, id)) in FREELANCERS.iter().enumerate() {
         let freelancer: Uuid = id.parse()?;
-        for j in 0..(3 + i as u32) {
+        let me = Principal { id: freelancer, role: Role::Freelancer };
+        let payments = 5 + i as u32;
+        for j in 0..payments {
             n += 1;
+            // Spread each freelancer's payments over the period, a few hours apart between freelancers.
+            let day = |extra_hours: i64| -> DateTime<Utc> {
+                start + Duration::hours(i64::from(j) * DAYS * 24 / i64::from(payments) + i as i64 * 5 + extra_hours)
+            };
             let amount = Money::from_minor(i64::from(50_000 + 37_500 * ((n * 7) % 9)));
             let order = payments::NewOrder {
                 freelancer_id: freelancer,
@@ -43,10 +57,11 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                 client_id: Some(format!("cl_{}", 40 + (n % 5))),
                 purpose: Some(format!("Milestone {} for {name}", j + 1)),
             };
-            let p = payments::create_order(db, admin, order).await?;
-            let status = match n % 6 {
+            let p = at_time(day(0), payments::create_order(db, admin, order)).await?;
+            let status = match n % 7 {
                 0 => PaymentStatus::Failed,
-                5 => PaymentStatus::Pending,
+                3 => PaymentStatus::UserDropped,
+                _ if j == payments - 1 && i % 2 == 0 => PaymentStatus::Pending,
                 _ => PaymentStatus::Success,
             };
             if status == PaymentStatus::Pending {
@@ -57,31 +72,47 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                 status,
                 amount: amount.to_decimal(),
                 currency: "INR".into(),
-                method: Some(["upi", "card", "net_banking"][(n % 3) as usize].into()),
+                method: Some(["upi", "card", "net_banking", "upi"][(n % 4) as usize].into()),
                 bank_reference: Some(format!("BR{n:08}")),
-                message: (status == PaymentStatus::Failed)
+                message: (status != PaymentStatus::Success)
                     .then(|| "transaction is rejected at the remitter bank end".into()),
                 paid_at: None,
             };
-            let txn = db.begin().await?;
-            payments::apply_attempt(&txn, fee, &p, &attempt).await?;
-            txn.commit().await?;
+            at_time(day(2), async {
+                let txn = db.begin().await?;
+                payments::apply_attempt(&txn, fee, &p, &attempt).await?;
+                txn.commit().await?;
+                anyhow::Ok(())
+            })
+            .await?;
+            // Every few payments the freelancer withdraws some of it; the admin decides a day or two later.
+            if j % 3 == 2 {
+                let ask = payouts::NewRequest {
+                    freelancer_id: freelancer,
+                    amount: Money::from_minor(30_000 + 2_500 * i64::from(j)),
+                    note: Some("Withdrawal to my bank account".into()),
+                };
+                let req = at_time(day(6), payouts::request(state, me, ask)).await?;
+                if (n + i as u32) % 4 == 0 {
+                    let why = "Bank account name does not match KYC".to_owned();
+                    at_time(day(30), payouts::reject(state, admin, req.id, why, false)).await?;
+                } else {
+                    at_time(day(20 + 4 * i as i64), payouts::approve(state, admin, req.id, Some("Verified".into())))
+                        .await?;
+                }
+            }
         }
-        let me = Principal { id: freelancer, role: Role::Freelancer };
-        let ask = |minor: i64, note: &str| payouts::NewRequest {
+        let ask = payouts::NewRequest {
             freelancer_id: freelancer,
-            amount: Money::from_minor(minor),
-            note: Some(note.into()),
+            amount: Money::from_minor(20_000 + 5_000 * i as i64),
+            note: Some("Next withdrawal".into()),
         };
-        let paid = payouts::request(state, me, ask(40_000, "Monthly withdrawal")).await?;
-        payouts::approve(state, admin, paid.id, Some("Verified bank details".into())).await?;
-        if i % 2 == 0 {
-            let rejected = payouts::request(state, me, ask(25_000, "Urgent")).await?;
-            payouts::reject(state, admin, rejected.id, "Bank account name does not match KYC".into(), false).await?;
-        }
-        payouts::request(state, me, ask(20_000 + 5_000 * i as i64, "Next withdrawal")).await?;
+        payouts::request(state, me, ask).await?;
     }
-    println!("seeded {} freelancers, {n} payments, payouts paid / rejected / pending", FREELANCERS.len());
+    println!(
+        "seeded {} freelancers, {n} payments over {DAYS} days, payouts paid / rejected / pending",
+        FREELANCERS.len()
+    );
     println!("freelancer ids: {}", FREELANCERS.map(|(_, id)| id).join(", "));
     println!("mint a token: paydesk token --role freelancer --sub {}", FREELANCERS[0].1);
     Ok(())

@@ -78,7 +78,7 @@ async fn a_fresh_start_migrates_and_prints_a_working_admin_token() {
 #[tokio::test]
 async fn seeded_demo_data_can_be_browsed_with_a_minted_token() {
     let (db_url, _dir) = fresh_database().await;
-    for expect in ["seeded 4 freelancers", "already present"] {
+    for expect in ["seeded 6 freelancers", "already present"] {
         let out = Command::new(BIN).arg("seed-demo").env("DATABASE_URL", &db_url).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains(expect));
@@ -99,9 +99,21 @@ async fn seeded_demo_data_can_be_browsed_with_a_minted_token() {
     )
     .await;
     assert_eq!(body["data"]["me"]["role"], "OPS", "{body}");
-    assert_eq!(body["data"]["wallets"]["totalCount"], 4);
-    assert_eq!(body["data"]["payoutRequests"]["totalCount"], 4);
-    assert!(body["data"]["payments"]["totalCount"].as_u64().unwrap() >= 10);
+    assert_eq!(body["data"]["wallets"]["totalCount"], 6);
+    assert_eq!(body["data"]["payoutRequests"]["totalCount"], 6);
+    assert!(body["data"]["payments"]["totalCount"].as_u64().unwrap() >= 20);
+
+    // The demo has history: money moved in most weeks of the last two months, and the books balance.
+    let from = (chrono::Utc::now() - chrono::Duration::days(70)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let q =
+        format!("{{ financialReport(from: \"{from}\", to: \"{to}\", granularity: WEEK) {{ periodStart payouts }} }}");
+    let weeks = query(&url, &token, &q).await;
+    let periods = weeks["data"]["financialReport"].as_array().unwrap_or_else(|| panic!("{weeks}"));
+    assert!(periods.len() >= 8, "{weeks}");
+    assert!(periods.iter().any(|p| p["payouts"].as_u64() > Some(0)), "{weeks}");
+    let reconcile = Command::new(BIN).arg("reconcile").env("DATABASE_URL", &db_url).output().unwrap();
+    assert!(reconcile.status.success(), "{}", String::from_utf8_lossy(&reconcile.stdout));
 }
 
 #[tokio::test]
