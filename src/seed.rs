@@ -93,7 +93,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                     note: Some("Withdrawal to my bank account".into()),
                 };
                 let req = at_time(day(6), payouts::request(state, me, ask)).await?;
-                if (n + i as u32) % 4 == 0 {
+                if (n + i as u32).is_multiple_of(4) {
                     let why = "Bank account name does not match KYC".to_owned();
                     at_time(day(30), payouts::reject(state, admin, req.id, why, false)).await?;
                 } else {
