@@ -28,6 +28,8 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&db).await?;
     Ok(state::AppState {
+        shutdown: tokio::sync::watch::channel(false).0,
+        sockets: tokio_util::task::TaskTracker::new(),
         events,
         db,
         settings: Arc::new(settings),

@@ -79,7 +79,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if state.settings.webhook_secrets.is_empty() {
         tracing::warn!("CASHFREE_CLIENT_SECRET is not set: webhook deliveries are recorded and answered 503");
     }
-    axum::serve(listener, paydesk::http::router(state)).with_graceful_shutdown(shutdown()).await?;
+    let (stop, sockets) = (state.shutdown.clone(), state.sockets.clone());
+    let stopping = async move {
+        shutdown().await;
+        let _ = stop.send(true);
+    };
+    axum::serve(listener, paydesk::http::router(state)).with_graceful_shutdown(stopping).await?;
+    // Give WebSocket subscribers a moment to receive their 1001 goodbye.
+    sockets.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await;
     Ok(())
 }
 

@@ -82,28 +82,59 @@ fn forbidden_close(msg: Message) -> Message {
 
 /// Subscriptions over `graphql-transport-ws` or the legacy `graphql-ws`; the token comes in `connection_init`.
 /// Without a valid one the connection is refused: close 4403, or `connection_error` on the legacy protocol.
+/// When the server shuts down, every connection is closed with 1001 so clients reconnect (to another instance).
 pub async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let jwt = http.state.jwt.clone();
-        let (sink, stream) = socket.split();
-        let sink = sink.with(|msg| std::future::ready(Ok::<_, axum::Error>(forbidden_close(msg))));
-        GraphQLWebSocket::new_with_pair(sink, stream, http.schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let token = ["Authorization", "authorization"]
-                    .iter()
-                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-                match jwt.caller(token.as_deref()) {
-                    Caller::Invalid(why) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
-                    Caller::Anonymous => Err(async_graphql::Error::new(format!(
-                        "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
-                    ))),
-                    user => {
-                        let mut data = Data::default();
-                        data.insert(user);
-                        Ok(data)
+        let sockets = http.state.sockets.clone();
+        sockets.track_future(serve_socket(http, protocol, socket))
+    })
+}
+
+/// async-graphql writes into a channel; this task owns the socket, so it can still say goodbye on shutdown.
+async fn serve_socket(http: Http, protocol: GraphQLProtocol, socket: axum::extract::ws::WebSocket) {
+    let (mut socket_sink, socket_stream) = socket.split();
+    let (tx, mut rx) = futures_channel::mpsc::channel::<Message>(32);
+    let jwt = http.state.jwt.clone();
+    let graphql = GraphQLWebSocket::new_with_pair(tx, socket_stream, http.schema, protocol)
+        .on_connection_init(move |payload| async move {
+            let token = ["Authorization", "authorization"]
+                .iter()
+                .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+            match jwt.caller(token.as_deref()) {
+                Caller::Invalid(why) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
+                Caller::Anonymous => Err(async_graphql::Error::new(format!(
+                    "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
+                ))),
+                user => {
+                    let mut data = Data::default();
+                    data.insert(user);
+                    Ok(data)
+                }
+            }
+        })
+        .serve();
+    let graphql = tokio::spawn(graphql);
+    let mut shutdown = http.state.shutdown.subscribe();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|down| *down).await.map(|_| ());
+    };
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            msg = rx.next() => match msg {
+                Some(m) => {
+                    if socket_sink.send(forbidden_close(m)).await.is_err() {
+                        break;
                     }
                 }
-            })
-            .serve()
-    })
+                None => break, // the client went away and async-graphql finished
+            },
+            () = &mut stopping => {
+                let bye = CloseFrame { code: 1001, reason: "server shutting down; reconnect".into() };
+                let _ = socket_sink.send(Message::Close(Some(bye))).await;
+                break;
+            }
+        }
+    }
+    graphql.abort();
 }

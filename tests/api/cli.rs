@@ -181,3 +181,43 @@ async fn migrate_reports_status_rolls_back_and_reapplies() {
     let body = query(&url, &token, "{ payments { totalCount } }").await;
     assert_eq!(body["data"]["payments"]["totalCount"], 0, "{body}");
 }
+
+#[tokio::test]
+async fn on_sigterm_subscribers_are_told_to_reconnect_and_the_server_exits() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let (db_url, _dir) = fresh_database().await;
+    let (mut child, url, _) = start(&db_url, Some("term-secret"));
+    let token = paydesk::auth::JwtKeys::new(b"term-secret")
+        .mint(uuid::Uuid::new_v4(), entity::status::Role::Ops, Duration::from_secs(60))
+        .unwrap();
+    let ws_url = url.replace("http://", "ws://").replace("/graphql", "/graphql/ws");
+    let mut req = ws_url.into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))), "connection_ack");
+    let sub = json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription { alerts { kind } }" } });
+    ws.send(Message::text(sub.to_string())).await.unwrap();
+
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(msg) = ws.next().await {
+            if let Ok(Message::Close(frame)) = msg {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("a close frame before the deadline")
+    .expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 1001, "{frame:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
