@@ -7,7 +7,7 @@ pub fn init(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if format == "json" {
-        registry.with(fmt::layer().json().with_current_span(false)).try_init()
+        registry.with(fmt::layer().json().with_current_span(true).with_span_list(false)).try_init()
     } else {
         registry.with(fmt::layer()).try_init()
     };

@@ -131,3 +131,25 @@ async fn a_body_that_is_not_graphql_gets_a_json_error_not_a_crash() {
         assert_eq!(code(&json), "BAD_USER_INPUT", "{body:?}: {json}");
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_for_the_logs() {
+    let app = TestApp::spawn().await;
+    let given = app.http.get(app.url("/healthz")).header("x-request-id", "ops-ticket-42").send().await.unwrap();
+    assert_eq!(given.headers()["x-request-id"], "ops-ticket-42");
+    let made = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let id = made.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "a fresh UUID when none is sent: {id}");
+}
+
+#[tokio::test]
+async fn absurdly_deep_queries_are_refused_before_they_run() {
+    let app = TestApp::spawn().await;
+    let mut q = String::from("id");
+    for _ in 0..15 {
+        q = format!("wallet {{ payments(first: 1) {{ {q} }} }}");
+    }
+    let body = app.gql(Some(&app.admin()), &format!("{{ payments(first: 1) {{ nodes {{ {q} }} }} }}"), json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+}
