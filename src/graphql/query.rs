@@ -4,13 +4,25 @@ use super::filters::*;
 use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
 use crate::services::read::{self, PageRequest};
-use crate::services::reports::{self, Range};
+use crate::services::reports::{self, Party, Range};
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Reads.
 pub struct Query;
+
+/// The top freelancers or clients of a range.
+async fn ranked(
+    ctx: &Context<'_>,
+    party: Party,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<RankedParty>> {
+    let top = reports::top(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, party, limit).await?;
+    Ok(top.into_iter().map(Into::into).collect())
+}
 
 fn page_request(
     ctx: &Context<'_>,
@@ -191,8 +203,7 @@ impl Query {
         to: DateTime<Utc>,
         #[graphql(default = 10)] limit: u64,
     ) -> Result<Vec<RankedParty>> {
-        let top = reports::top(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, false, limit).await?;
-        Ok(top.into_iter().map(Into::into).collect())
+        ranked(ctx, Party::Freelancers, from, to, limit).await
     }
 
     /// Clients who paid the most (gross) in `[from, to)` (admin, ops).
@@ -204,8 +215,7 @@ impl Query {
         to: DateTime<Utc>,
         #[graphql(default = 10)] limit: u64,
     ) -> Result<Vec<RankedParty>> {
-        let top = reports::top(&state(ctx).db, principal(ctx)?, Range::new(from, to)?, true, limit).await?;
-        Ok(top.into_iter().map(Into::into).collect())
+        ranked(ctx, Party::Clients, from, to, limit).await
     }
 
     /// Who you are.

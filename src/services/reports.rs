@@ -344,14 +344,24 @@ pub struct Ranked {
     pub amount: Money,
 }
 
+/// Whom a ranking is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// Ranked by net credited.
+    Freelancers,
+    /// Ranked by gross paid.
+    Clients,
+}
+
 /// Who moved the most money in `range`: freelancers by net credited, or clients by gross paid.
 pub async fn top(
     db: &DatabaseConnection,
     who: Principal,
     range: Range,
-    clients: bool,
+    party: Party,
     limit: u64,
 ) -> AppResult<Vec<Ranked>> {
+    let clients = party == Party::Clients;
     super::read::require_staff(who)?;
     if !(1..=100).contains(&limit) {
         return Err(AppError::BadInput(format!("limit must be between 1 and 100, not {limit}")));
