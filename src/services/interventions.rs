@@ -4,6 +4,7 @@
 use super::audit::{self, Actor};
 use super::{ledger, payments, webhooks};
 use crate::auth::Principal;
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use entity::status::{LedgerKind, PaymentStatus};
@@ -11,18 +12,6 @@ use entity::{freelancer_wallet as wallet, payment, payment_webhook as webhook, M
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
-
-/// A reason is required for every intervention, and kept in the audit trail.
-pub fn reason(text: &str) -> AppResult<String> {
-    let r = text.trim();
-    if r.is_empty() {
-        return Err(AppError::BadInput("reason must not be empty: the audit trail keeps why".into()));
-    }
-    if r.chars().count() > 1000 {
-        return Err(AppError::BadInput("reason may be at most 1000 characters".into()));
-    }
-    Ok(r.to_owned())
-}
 
 /// Marks a payment verified after a manual check (e.g. on Cashfree's dashboard). A payment not yet
 /// successful is settled now, crediting the wallet exactly as a SUCCESS webhook would.
@@ -34,7 +23,7 @@ pub async fn verify_payment(
     why: &str,
     cf_payment_id: Option<String>,
 ) -> AppResult<payment::Model> {
-    let why = reason(why)?;
+    let why = text::reason("reason", why)?;
     let txn = state.db.begin().await?;
     let p = payment::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payment", id))?;
     if p.verified_at.is_some() {
@@ -82,7 +71,7 @@ pub async fn verify_payment(
 /// Runs a stored webhook delivery again (e.g. once the order it named exists).
 #[tracing::instrument(skip(state))]
 pub async fn reprocess_webhook(state: &AppState, who: Principal, id: Uuid, why: &str) -> AppResult<webhook::Model> {
-    let why = reason(why)?;
+    let why = text::reason("reason", why)?;
     let stored = webhook::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -119,7 +108,7 @@ pub async fn adjust_ledger(
     amount: Money,
     why: &str,
 ) -> AppResult<entity::wallet_transaction::Model> {
-    let why = reason(why)?;
+    let why = text::reason("reason", why)?;
     if amount == Money::ZERO {
         return Err(AppError::BadInput("amount must not be zero".into()));
     }

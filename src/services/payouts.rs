@@ -5,6 +5,7 @@ use super::audit::{self, Actor};
 use super::{ledger, notifications};
 use crate::auth::Principal;
 use crate::domain::status::payout_can_move;
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
 use crate::state::AppState;
@@ -22,19 +23,6 @@ pub struct NewRequest {
     pub freelancer_id: Uuid,
     pub amount: Money,
     pub note: Option<String>,
-}
-
-/// Longest note or reason accepted (events carry them, and a NOTIFY payload is at most 8000 bytes).
-const MAX_TEXT: usize = 1000;
-
-fn check_text(field: &str, text: &Option<String>) -> AppResult<()> {
-    match text {
-        Some(t) if t.chars().count() > MAX_TEXT => Err(AppError::BadInput(format!(
-            "{field} is {} characters long; at most {MAX_TEXT} are kept",
-            t.chars().count()
-        ))),
-        _ => Ok(()),
-    }
 }
 
 fn snapshot(p: &payout::Model) -> serde_json::Value {
@@ -58,7 +46,7 @@ async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<
 #[tracing::instrument(skip(state, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
 pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppResult<payout::Model> {
     let (db, reserve) = (&state.db, state.settings.payout_reserve);
-    check_text("note", &req.note)?;
+    let note = text::note("note", req.note)?;
     if who.role == Role::Freelancer && who.id != req.freelancer_id {
         return Err(AppError::Forbidden("freelancers may request payouts only from their own wallet".into()));
     }
@@ -94,7 +82,7 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
         amount: Set(req.amount),
         currency: Set(w.currency.clone()),
         status: Set(PayoutStatus::Pending),
-        note: Set(req.note.filter(|n| !n.trim().is_empty())),
+        note: Set(note),
         requested_by: Set(who.id),
         decided_by: Set(None),
         decided_at: Set(None),
@@ -161,7 +149,7 @@ async fn decide(
 /// A reserve violation is also raised as an alert (after the rollback, so nothing else changed).
 #[tracing::instrument(skip(state))]
 pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
-    check_text("note", &note)?;
+    let note = text::note("note", note)?;
     match approve_in_txn(state, who, id, note).await {
         Err(AppError::ReserveViolation(why)) => {
             let mut alert = Alert::new(Severity::Warning, "reserve_violation", format!("payout {id} refused: {why}"));
@@ -176,7 +164,6 @@ pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<St
 async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
     let reserve = state.settings.payout_reserve;
     let txn = state.db.begin().await?;
-    let note = note.filter(|n| !n.trim().is_empty());
     let (before, after) = decide(&txn, who, id, PayoutStatus::Paid, note.clone()).await?;
     let posted = ledger::post(
         &txn,
@@ -239,11 +226,7 @@ pub async fn reject(
     reason: String,
     cancel: bool,
 ) -> AppResult<payout::Model> {
-    let reason = reason.trim().to_owned();
-    check_text("reason", &Some(reason.clone()))?;
-    if reason.is_empty() {
-        return Err(AppError::BadInput("reason must not be empty: the freelancer is told why".into()));
-    }
+    let reason = text::reason("reason", &reason)?;
     let (to, action, kind) = if cancel {
         (PayoutStatus::Cancelled, "payout.cancelled", "payout_cancelled")
     } else {
