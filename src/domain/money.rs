@@ -4,9 +4,14 @@ use crate::error::AppError;
 pub use entity::Money;
 use rust_decimal::Decimal;
 
+/// An amount of either sign with at most two decimal places; `field` names the input in the message.
+pub fn amount(field: &str, value: Decimal) -> Result<Money, AppError> {
+    Money::from_decimal(value).map_err(|e| AppError::BadInput(format!("{field}: {e}")))
+}
+
 /// A positive amount with at most two decimal places; `field` names the input in the message.
 pub fn positive_amount(field: &str, value: Decimal) -> Result<Money, AppError> {
-    let money = Money::from_decimal(value).map_err(|e| AppError::BadInput(format!("{field}: {e}")))?;
+    let money = amount(field, value)?;
     if !money.is_positive() {
         return Err(AppError::BadInput(format!("{field} must be greater than zero, not {value}")));
     }

@@ -2,7 +2,7 @@
 
 use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
-use crate::domain::money::{currency, positive_amount};
+use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::services::{interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
@@ -162,8 +162,7 @@ impl Mutation {
     /// Corrects a wallet with an ADJUSTMENT ledger row.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn adjust_ledger(&self, ctx: &Context<'_>, input: AdjustLedgerInput) -> Result<WalletTransaction> {
-        let amount =
-            entity::Money::from_decimal(input.amount).map_err(|e| AppError::BadInput(format!("amount: {e}")))?;
+        let amount = amount("amount", input.amount)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
     }
