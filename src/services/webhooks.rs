@@ -198,7 +198,7 @@ fn sha_hex(body: &[u8]) -> Vec<u8> {
 }
 
 /// The delivery's row, before its outcome is known.
-fn row(headers: &HeaderMap, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
+fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
     webhook::ActiveModel {
         id: Set(super::new_id()),
         received_at: Set(super::now()),
@@ -210,9 +210,18 @@ fn row(headers: &HeaderMap, body: &[u8], signature_valid: bool) -> webhook::Acti
         order_id: Set(None),
         cf_payment_id: Set(None),
         payment_id: Set(None),
-        headers: Set(headers_json(headers)),
+        headers: Set(headers),
         raw_body: Set(body.to_vec()),
     }
+}
+
+/// The row of a delivery whose signature verified and whose body parsed.
+fn parsed_row(headers: Value, body: &[u8], parsed: &Parsed) -> webhook::ActiveModel {
+    let mut r = row(headers, body, true);
+    r.event_type = Set(Some(parsed.event_type.clone()));
+    r.order_id = Set(parsed.order_id.clone());
+    r.cf_payment_id = Set(parsed.cf_payment_id.clone());
+    r
 }
 
 /// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
@@ -240,12 +249,13 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     let reply = |status, outcome, webhook_id, message: String| Reply { status, outcome, webhook_id, message };
     if state.settings.webhook_secrets.is_empty() {
         let msg = "CASHFREE_CLIENT_SECRET is not configured; the delivery was recorded but not processed".to_owned();
-        let id = record(db, row(headers, body, false), WebhookOutcome::Failed, msg.clone()).await;
+        let id = record(db, row(headers_json(headers), body, false), WebhookOutcome::Failed, msg.clone()).await;
         return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, id, msg);
     }
     if let Err(why) = authenticate(state, headers, body) {
         tracing::warn!(%why, "webhook signature rejected");
-        let id = record(db, row(headers, body, false), WebhookOutcome::RejectedSignature, why.clone()).await;
+        let id =
+            record(db, row(headers_json(headers), body, false), WebhookOutcome::RejectedSignature, why.clone()).await;
         let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("webhook refused: {why}"));
         alert.webhook_id = id;
         state.events.alert(db, alert).await;
@@ -254,14 +264,11 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     let parsed = match parse(body, header(headers, "x-idempotency-key")) {
         Ok(p) => p,
         Err(why) => {
-            let id = record(db, row(headers, body, true), WebhookOutcome::Malformed, why.clone()).await;
+            let id = record(db, row(headers_json(headers), body, true), WebhookOutcome::Malformed, why.clone()).await;
             return reply(StatusCode::BAD_REQUEST, WebhookOutcome::Malformed, id, why);
         }
     };
-    let mut base = row(headers, body, true);
-    base.event_type = Set(Some(parsed.event_type.clone()));
-    base.order_id = Set(parsed.order_id.clone());
-    base.cf_payment_id = Set(parsed.cf_payment_id.clone());
+    let base = parsed_row(headers_json(headers), body, &parsed);
     match process(state, base.clone(), &parsed).await {
         Ok(done) => done,
         Err(e) => {
@@ -304,20 +311,7 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Repl
     if let Value::Object(map) = &mut headers {
         map.insert("x-paydesk-reprocessed-from".into(), Value::String(stored.id.to_string()));
     }
-    let base = webhook::ActiveModel {
-        id: Set(super::new_id()),
-        received_at: Set(super::now()),
-        event_type: Set(Some(parsed.event_type.clone())),
-        idempotency_key: Set(None),
-        signature_valid: Set(true),
-        outcome: Set(WebhookOutcome::Processed),
-        error: Set(None),
-        order_id: Set(parsed.order_id.clone()),
-        cf_payment_id: Set(parsed.cf_payment_id.clone()),
-        payment_id: Set(None),
-        headers: Set(headers),
-        raw_body: Set(stored.raw_body.clone()),
-    };
+    let base = parsed_row(headers, &stored.raw_body, &parsed);
     process(state, base, &parsed).await
 }
 
