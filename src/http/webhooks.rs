@@ -13,10 +13,12 @@ use serde_json::json;
 /// 503 when no secret is configured, 5xx only when a retry can help.
 pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
     let reply = webhooks::receive(&http.state, &headers, &body).await;
-    let outcome = serde_json::to_value(reply.outcome).unwrap_or_default();
-    let outcome = outcome.as_str().unwrap_or_default().to_ascii_uppercase();
-    let labels = crate::metrics::OutcomeLabels { outcome: outcome.to_ascii_lowercase() };
+    // The stored name ("processed") labels the metric; the API's enum value ("PROCESSED") goes in the reply.
+    let stored = serde_json::to_value(reply.outcome).unwrap_or_default();
+    let stored = stored.as_str().unwrap_or_default();
+    let labels = crate::metrics::OutcomeLabels { outcome: stored.to_owned() };
     http.state.metrics.webhooks.get_or_create(&labels).inc();
+    let outcome = stored.to_ascii_uppercase();
     let body = if reply.status == StatusCode::OK {
         json!({ "outcome": outcome, "webhookId": reply.webhook_id, "message": reply.message })
     } else {
