@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let state = paydesk::build_state(&config, b"bench-secret", true).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = paydesk::http::router(state.clone());
+    let router = paydesk::http::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     // One freelancer with enough money for every request.

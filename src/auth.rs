@@ -62,6 +62,7 @@ impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
@@ -73,37 +74,50 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// Checks signature, algorithm and expiry; only HS256 with admin, ops or freelancer passes.
-    pub fn verify(&self, token: &str) -> Result<Principal, String> {
+    /// Checks signature, algorithm, expiry and `nbf`; only HS256 with admin, ops or freelancer passes.
+    /// The reason given is safe to show; what the decoder said in detail goes to the log only.
+    pub fn verify(&self, token: &str) -> Result<(Principal, i64), String> {
         use jsonwebtoken::errors::ErrorKind;
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired; get a new one".to_owned(),
+                ErrorKind::ImmatureSignature => "the token is not valid yet (its `nbf` is in the future)".to_owned(),
                 ErrorKind::InvalidSignature => "the token's signature does not verify".to_owned(),
                 ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
                 ErrorKind::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
-                ErrorKind::Json(e) => format!("the token's claims are incomplete: {e}"),
-                _ => "the token is not a valid JWT".to_owned(),
+                ErrorKind::Json(detail) => {
+                    tracing::info!(%detail, "refused a token whose claims do not decode");
+                    "the token's claims must be `sub` (a UUID), `role` (admin, ops or freelancer) and `exp`".to_owned()
+                }
+                other => {
+                    tracing::info!(detail = ?other, "refused a token that does not decode");
+                    "the token is not a valid JWT".to_owned()
+                }
             })?;
         if data.claims.role == Role::System {
             return Err("the token's role must be admin, ops or freelancer".into());
         }
-        Ok(Principal { id: data.claims.sub, role: data.claims.role })
+        Ok((Principal { id: data.claims.sub, role: data.claims.role }, data.claims.exp))
+    }
+
+    /// The caller an `Authorization` header value describes, and when its token expires (epoch seconds).
+    pub fn session(&self, authorization: Option<&str>) -> (Caller, Option<i64>) {
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return (Caller::Anonymous, None);
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return (Caller::Invalid("the Authorization header must be `Bearer <JWT>`".into()), None),
+        };
+        match self.verify(token) {
+            Ok((p, exp)) => (Caller::User(p), Some(exp)),
+            Err(why) => (Caller::Invalid(why), None),
+        }
     }
 
     /// The caller an `Authorization` header value describes.
     pub fn caller(&self, authorization: Option<&str>) -> Caller {
-        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
-            return Caller::Anonymous;
-        };
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Caller::Invalid("the Authorization header must be `Bearer <JWT>`".into()),
-        };
-        match self.verify(token) {
-            Ok(p) => Caller::User(p),
-            Err(why) => Caller::Invalid(why),
-        }
+        self.session(authorization).0
     }
 }
 
@@ -117,7 +131,7 @@ mod tests {
         let other = JwtKeys::new(b"another secret");
         let id = Uuid::new_v4();
         let token = keys.mint(id, Role::Ops, Duration::from_secs(60)).unwrap();
-        assert_eq!(keys.verify(&token), Ok(Principal { id, role: Role::Ops }));
+        assert_eq!(keys.verify(&token).map(|(p, _)| p), Ok(Principal { id, role: Role::Ops }));
         assert!(other.verify(&token).unwrap_err().contains("signature"));
     }
 

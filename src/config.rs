@@ -104,6 +104,24 @@ pub struct Config {
     /// Largest number of operations in one batched GraphQL request.
     #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,
+    /// Longest a GraphQL request may run, in milliseconds; then its work is stopped and it answers TIMEOUT.
+    #[arg(long, env = "PAYDESK_REQUEST_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub request_timeout_ms: u64,
+    /// Largest GraphQL response sent, in bytes; a larger one is replaced by an error asking for less.
+    #[arg(long, env = "PAYDESK_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    pub max_response_bytes: usize,
+    /// Most WebSocket connections open at once on this instance.
+    #[arg(long, env = "PAYDESK_MAX_SOCKETS", default_value_t = 10_000, global = true)]
+    pub max_sockets: usize,
+    /// Most WebSocket connections open at once from one client address.
+    #[arg(long, env = "PAYDESK_MAX_SOCKETS_PER_IP", default_value_t = 100, global = true)]
+    pub max_sockets_per_ip: usize,
+    /// How long a new WebSocket may take to send `connection_init`, in milliseconds; then it is closed (4408).
+    #[arg(long, env = "PAYDESK_WS_INIT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub ws_init_timeout_ms: u64,
+    /// Bearer token that `/metrics` requires (a staff JWT works too); unset, only a staff JWT opens it.
+    #[arg(long, env = "PAYDESK_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Config {

@@ -84,7 +84,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown().await;
         let _ = stop.send(true);
     };
-    axum::serve(listener, paydesk::http::router(state)).with_graceful_shutdown(stopping).await?;
+    axum::serve(listener, paydesk::http::app(state)).with_graceful_shutdown(stopping).await?;
     // Give WebSocket subscribers a moment to receive their 1001 goodbye.
     sockets.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await;

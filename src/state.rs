@@ -16,6 +16,12 @@ pub struct Settings {
     pub webhook_tolerance_secs: u64,
     pub max_batch: usize,
     pub dataloader_delay: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub max_response_bytes: usize,
+    pub max_sockets: usize,
+    pub max_sockets_per_ip: usize,
+    pub ws_init_timeout: std::time::Duration,
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -35,6 +41,12 @@ impl Settings {
             webhook_tolerance_secs: config.cashfree_webhook_tolerance_secs,
             max_batch: config.max_batch.max(1),
             dataloader_delay: std::time::Duration::from_millis(config.dataloader_delay_ms),
+            request_timeout: std::time::Duration::from_millis(config.request_timeout_ms.max(1)),
+            max_response_bytes: config.max_response_bytes,
+            max_sockets: config.max_sockets,
+            max_sockets_per_ip: config.max_sockets_per_ip,
+            ws_init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms.max(1)),
+            metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod filters;
 pub mod guards;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -19,30 +20,42 @@ use std::sync::Arc;
 /// The served schema.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Limits that keep one request from costing the server too much.
+/// Nesting deeper than any dashboard needs is refused.
 const MAX_DEPTH: usize = 24;
-const MAX_COMPLEXITY: usize = 5_000;
+
+/// The schema's shape and limits, before data is attached.
+fn builder() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_directives(8)
+        .extension(limits::Limits)
+        .extension(ErrorCodes)
+}
 
 /// The schema without data: enough to print the SDL.
 pub fn schema_only() -> AppSchema {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(ErrorCodes)
-        .finish()
+    builder().finish()
+}
+
+/// The schemas every request uses: one for signed-in callers, and one for anonymous callers that offers no
+/// introspection and no "did you mean" suggestions (every field needs a caller anyway, so nothing else differs).
+pub struct Schemas {
+    pub signed_in: AppSchema,
+    pub anonymous: AppSchema,
 }
 
 /// The schema with the state and the loaders every request uses.
-pub fn build(state: AppState) -> AppSchema {
-    let loader = DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(ErrorCodes)
-        .extension(OperationMetrics(state.metrics.clone()))
-        .data(loader)
-        .data(state)
-        .finish()
+pub fn build(state: AppState) -> Schemas {
+    let with_data = |b: async_graphql::SchemaBuilder<_, _, _>| {
+        let loader =
+            DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
+        b.extension(OperationMetrics(state.metrics.clone())).data(loader).data(state.clone()).finish()
+    };
+    Schemas {
+        signed_in: with_data(builder()),
+        anonymous: with_data(builder().disable_introspection().disable_suggestions()),
+    }
 }
 
 /// The SDL that `schema.graphql` holds.

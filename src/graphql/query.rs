@@ -37,7 +37,10 @@ fn page_request(
 #[Object]
 impl Query {
     /// Payments, newest first. Freelancers see only their own.
-    #[graphql(guard = "RoleGuard(ANYONE)")]
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
     async fn payments(
         &self,
         ctx: &Context<'_>,
@@ -60,7 +63,10 @@ impl Query {
     }
 
     /// Wallets, newest first. A freelancer sees only their own.
-    #[graphql(guard = "RoleGuard(ANYONE)")]
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
     async fn wallets(
         &self,
         ctx: &Context<'_>,
@@ -83,7 +89,10 @@ impl Query {
     }
 
     /// Payout requests, newest first. Freelancers see only their own.
-    #[graphql(guard = "RoleGuard(ANYONE)")]
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
     async fn payout_requests(
         &self,
         ctx: &Context<'_>,
@@ -107,7 +116,7 @@ impl Query {
     }
 
     /// Every Cashfree webhook delivery, newest first, valid or not (admin, ops).
-    #[graphql(guard = "RoleGuard(STAFF)")]
+    #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, last, child_complexity)")]
     async fn payment_webhooks(
         &self,
         ctx: &Context<'_>,
@@ -124,7 +133,10 @@ impl Query {
     }
 
     /// Notifications, newest first. Freelancers see only their own.
-    #[graphql(guard = "RoleGuard(ANYONE)")]
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -142,7 +154,7 @@ impl Query {
     }
 
     /// The audit trail, newest first (admin, ops).
-    #[graphql(guard = "RoleGuard(STAFF)")]
+    #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

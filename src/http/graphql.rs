@@ -1,41 +1,80 @@
 //! `/graphql`: queries and mutations over POST, GraphiQL (embedded, offline) over GET, subscriptions over
 //! WebSocket at `/graphql/ws` with the token in `connection_init`.
 
+use super::sockets::Slot;
 use super::{caller, Http};
 use crate::auth::Caller;
+use crate::graphql::limits::{Budget, MAX_COMPLEXITY};
 use async_graphql::{BatchRequest, Data};
-use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::GraphQLProtocol;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{CloseFrame, Message};
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
 
-/// A request-level error in GraphQL's response shape, with status 400.
-fn bad_request(message: String) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+/// Largest `/graphql` body: ten documents of 16 KB with their variables fit many times over.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// A request-level error in GraphQL's response shape.
+fn refuse(status: StatusCode, code: &str, message: String) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, axum::Json(body)).into_response()
 }
 
-/// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`).
-pub async fn execute(
-    State(http): State<Http>,
-    headers: HeaderMap,
-    request: Result<GraphQLBatchRequest, GraphQLRejection>,
-) -> Response {
-    let batch = match request {
-        Ok(r) => r.into_inner(),
-        Err(rejection) => return bad_request(format!("the request is not a GraphQL request: {}", rejection.0)),
+/// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`) within one complexity budget, the request
+/// timeout and the response-size cap. Anonymous callers get the schema without introspection.
+pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let msg = format!("the request body is larger than {} KiB; send smaller documents", BODY_LIMIT / 1024);
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", msg);
+        }
+        Err(r) => return refuse(r.status(), "BAD_USER_INPUT", r.body_text()),
     };
-    let max = http.state.settings.max_batch;
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!(
+                "the request is not a GraphQL request: send JSON {{\"query\": \"…\", \"variables\": {{…}}}} ({e})"
+            );
+            return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
+        }
+    };
+    let settings = &http.state.settings;
+    let max = settings.max_batch;
     if let BatchRequest::Batch(ops) = &batch {
         if ops.len() > max {
-            return bad_request(format!("a batch may hold at most {max} operations, not {}", ops.len()));
+            let msg = format!("a batch may hold at most {max} operations, not {}", ops.len());
+            return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
         }
     }
-    let batch = batch.data(caller(&http.state, &headers));
-    GraphQLResponse::from(http.schema.execute_batch(batch).await).into_response()
+    let who = caller(&http.state, &headers);
+    let schema = if matches!(who, Caller::User(_)) { &http.schemas.signed_in } else { &http.schemas.anonymous };
+    let batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
+    // Dropping the execution (on timeout, or when the client goes away and the connection closes) stops it.
+    let Ok(response) = tokio::time::timeout(settings.request_timeout, schema.execute_batch(batch)).await else {
+        let ms = settings.request_timeout.as_millis();
+        let msg = format!("the request ran longer than {ms} ms and was stopped; ask for fewer rows or fields");
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", msg);
+    };
+    let bytes = match serde_json::to_vec(&response) {
+        Ok(b) => b,
+        Err(e) => return crate::error::AppError::Internal(e.into()).into_response(),
+    };
+    if bytes.len() > settings.max_response_bytes {
+        let msg = format!(
+            "the response would be {} bytes; at most {} are sent: ask for fewer rows (`first`) or fields",
+            bytes.len(),
+            settings.max_response_bytes
+        );
+        return refuse(StatusCode::OK, "BAD_USER_INPUT", msg);
+    }
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
@@ -47,7 +86,7 @@ pub async fn graphiql() -> Html<&'static str> {
 
 /// The served schema as SDL, for codegen and for diffing against `schema.graphql`.
 pub async fn sdl(State(http): State<Http>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], http.schema.sdl()).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], http.schemas.signed_in.sdl()).into_response()
 }
 
 /// The embedded GraphiQL and React files.
@@ -69,69 +108,152 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 /// Starts every refusal of `connection_init`, so the close frame can be told apart from protocol errors.
 const REFUSED: &str = "unauthorized: ";
 
+/// A close frame: the reason cut to the 123 bytes a close frame can carry (on a character boundary), so a long
+/// reason never turns a refusal into a protocol error.
+fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame { code, reason: reason[..end].into() }))
+}
+
 /// async-graphql closes a refused `graphql-transport-ws` connection with 1002 (protocol error); the protocol
 /// says 4403 Forbidden, which clients act on (re-authenticate rather than report a bug).
 fn forbidden_close(msg: Message) -> Message {
     match msg {
         Message::Close(Some(frame)) if frame.code == 1002 && frame.reason.starts_with(REFUSED) => {
-            Message::Close(Some(CloseFrame { code: 4403, reason: frame.reason }))
+            close(4403, &frame.reason)
         }
+        Message::Close(Some(frame)) => close(frame.code, &frame.reason),
         other => other,
     }
 }
 
-/// Subscriptions over `graphql-transport-ws` or the legacy `graphql-ws`; the token comes in `connection_init`.
-/// Without a valid one the connection is refused: close 4403, or `connection_error` on the legacy protocol.
-/// When the server shuts down, every connection is closed with 1001 so clients reconnect (to another instance).
-pub async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let sockets = http.state.sockets.clone();
-        sockets.track_future(serve_socket(http, protocol, socket))
-    })
+/// Whether `msg` is the legacy protocol's refusal, after which the connection must end.
+fn is_connection_error(msg: &Message) -> bool {
+    matches!(msg, Message::Text(t) if t.as_str().contains("\"connection_error\""))
 }
 
-/// async-graphql writes into a channel; this task owns the socket, so it can still say goodbye on shutdown.
-async fn serve_socket(http: Http, protocol: GraphQLProtocol, socket: axum::extract::ws::WebSocket) {
+/// Whether the client chose the legacy `graphql-ws` protocol (the first GraphQL protocol it offers wins).
+fn is_legacy(headers: &HeaderMap) -> bool {
+    let offered = headers.get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    offered.split(',').map(str::trim).find(|p| *p == "graphql-ws" || *p == "graphql-transport-ws") == Some("graphql-ws")
+}
+
+/// Subscriptions over `graphql-transport-ws` or the legacy `graphql-ws`; the token comes in `connection_init`.
+/// Without a valid one the connection is refused: close 4403, or `connection_error` then close 4403 on the
+/// legacy protocol. A socket that sends no `connection_init` in time is closed with 4408; one whose token
+/// expires is closed with 4403 at that moment. Sockets are capped overall and per client address, and each
+/// keeps small buffers. When the server shuts down, every connection is closed with 1001 so clients reconnect.
+pub async fn websocket(
+    State(http): State<Http>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let legacy = is_legacy(&headers);
+    let slot = match http.sockets.open(peer.ip()) {
+        Ok(slot) => slot,
+        Err(why) => return refuse(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_SOCKETS", why),
+    };
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .on_upgrade(move |socket| {
+            let sockets = http.state.sockets.clone();
+            sockets.track_future(serve_socket(http, (protocol, legacy), socket, slot))
+        })
+}
+
+/// async-graphql writes into a channel; this task owns the socket, so it can still say goodbye on shutdown,
+/// on a token's expiry, or when `connection_init` never came.
+async fn serve_socket(
+    http: Http,
+    (protocol, legacy): (GraphQLProtocol, bool),
+    socket: axum::extract::ws::WebSocket,
+    _slot: Slot,
+) {
     let (mut socket_sink, socket_stream) = socket.split();
     let (tx, mut rx) = futures_channel::mpsc::channel::<Message>(32);
     let jwt = http.state.jwt.clone();
-    let graphql = GraphQLWebSocket::new_with_pair(tx, socket_stream, http.schema, protocol)
-        .on_connection_init(move |payload| async move {
-            let token = ["Authorization", "authorization"]
-                .iter()
-                .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-            match jwt.caller(token.as_deref()) {
-                Caller::Invalid(why) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
-                Caller::Anonymous => Err(async_graphql::Error::new(format!(
-                    "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
-                ))),
-                user => {
-                    let mut data = Data::default();
-                    data.insert(user);
-                    Ok(data)
-                }
+    let (expiry_tx, mut expiry) = tokio::sync::watch::channel::<Option<i64>>(None);
+    let graphql = async_graphql_axum::GraphQLWebSocket::new_with_pair(
+        tx,
+        socket_stream,
+        http.schemas.signed_in.clone(),
+        protocol,
+    )
+    .on_connection_init(move |payload| async move {
+        let token = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+        match jwt.session(token.as_deref()) {
+            (Caller::Invalid(why), _) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
+            (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
+                "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
+            ))),
+            (user, exp) => {
+                let _ = expiry_tx.send(exp);
+                let mut data = Data::default();
+                data.insert(user);
+                Ok(data)
             }
-        })
-        .serve();
+        }
+    })
+    .serve();
     let graphql = tokio::spawn(graphql);
     let mut shutdown = http.state.shutdown.subscribe();
     let stopping = async move {
         let _ = shutdown.wait_for(|down| *down).await.map(|_| ());
     };
     tokio::pin!(stopping);
+    // Until `connection_init` succeeds the deadline is the init timeout; afterwards, the token's expiry.
+    let init_deadline = tokio::time::Instant::now() + http.state.settings.ws_init_timeout;
+    let deadline = tokio::time::sleep_until(init_deadline);
+    tokio::pin!(deadline);
+    let (mut waiting_for_init, mut authenticated) = (true, false);
     loop {
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(m) => {
+                    let refused = legacy && is_connection_error(&m);
                     if socket_sink.send(forbidden_close(m)).await.is_err() {
+                        break;
+                    }
+                    if refused {
+                        let _ = socket_sink.send(close(4403, "unauthorized")).await;
                         break;
                     }
                 }
                 None => break, // the client went away and async-graphql finished
             },
+            changed = expiry.changed(), if waiting_for_init => {
+                waiting_for_init = false;
+                if changed.is_err() {
+                    continue; // refused: async-graphql closes the socket itself
+                }
+                authenticated = true;
+                let exp = expiry.borrow_and_update().unwrap_or(i64::MAX);
+                let left = exp.saturating_sub(chrono::Utc::now().timestamp()).max(0) as u64;
+                let left = std::time::Duration::from_secs(left.min(366 * 24 * 3600));
+                deadline.as_mut().reset(tokio::time::Instant::now() + left);
+            }
+            () = &mut deadline => {
+                let bye = if authenticated {
+                    close(4403, "the token has expired; reconnect with a new one")
+                } else {
+                    close(4408, "connection initialisation timeout")
+                };
+                let _ = socket_sink.send(bye).await;
+                break;
+            }
             () = &mut stopping => {
-                let bye = CloseFrame { code: 1001, reason: "server shutting down; reconnect".into() };
-                let _ = socket_sink.send(Message::Close(Some(bye))).await;
+                let _ = socket_sink.send(close(1001, "server shutting down; reconnect")).await;
                 break;
             }
         }

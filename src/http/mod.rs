@@ -5,13 +5,16 @@ mod graphql;
 mod health;
 mod metrics;
 mod reports;
+pub mod sockets;
 mod webhooks;
 
-use crate::graphql::AppSchema;
+use crate::graphql::Schemas;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -19,17 +22,27 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct Http {
     pub state: AppState,
-    pub schema: AppSchema,
+    pub schemas: Arc<Schemas>,
+    pub sockets: Arc<sockets::Sockets>,
 }
 
 /// Largest request body accepted (GraphQL documents and webhook payloads are far smaller).
 const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The service to serve: the router, with each connection's peer address (WebSocket caps are per address).
+pub fn app(state: AppState) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    router(state).into_make_service_with_connect_info::<SocketAddr>()
+}
+
 /// All routes of the contract.
 pub fn router(state: AppState) -> Router {
-    let schema = crate::graphql::build(state.clone());
+    let schemas = Arc::new(crate::graphql::build(state.clone()));
+    let sockets = sockets::Sockets::new(state.settings.max_sockets, state.settings.max_sockets_per_ip);
     Router::new()
-        .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route(
+            "/graphql",
+            get(graphql::graphiql).post(graphql::execute).layer(DefaultBodyLimit::max(graphql::BODY_LIMIT)),
+        )
         .route("/graphql/assets/{file}", get(graphql::asset))
         .route("/graphql/schema.graphql", get(graphql::sdl))
         .route("/graphql/ws", get(graphql::websocket))
@@ -51,7 +64,7 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
-        .with_state(Http { state, schema })
+        .with_state(Http { state, schemas, sockets })
 }
 
 /// The caller named by a request's `Authorization` header.

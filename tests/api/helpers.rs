@@ -122,7 +122,7 @@ impl TestApp {
         let state = paydesk::build_state(&config, JWT_SECRET.as_bytes(), true).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = paydesk::http::router(state.clone());
+        let router = paydesk::http::app(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         TestApp { addr, http, state, db_url: config.database_url, _dir: None, pg_database: None }
@@ -330,6 +330,52 @@ impl Subscriber {
             Some("next") | Some("data") => Some((id, v["payload"].clone())),
             Some("error") => Some((id, json!({ "errors": v["payload"] }))),
             _ => Some((id, v)),
+        }
+    }
+}
+
+/// Opens a WebSocket on `protocol`, sends `connection_init` with `payload`, and returns the first answer:
+/// the message, or `{"closed": code, "reason": …}`.
+pub async fn ws_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
+    let mut ws = ws_open(app, protocol).await;
+    ws_send(&mut ws, json!({ "type": "connection_init", "payload": payload })).await;
+    ws_next(&mut ws, Duration::from_secs(5)).await
+}
+
+/// A raw WebSocket to `/graphql/ws` on `protocol`.
+pub async fn ws_open(app: &TestApp, protocol: &str) -> RawSocket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.expect("websocket upgrade").0
+}
+
+pub type RawSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn ws_send(ws: &mut RawSocket, msg: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(msg.to_string())).await.unwrap();
+}
+
+/// The next message (keep-alives skipped) or `{"closed": code, "reason": …}`, within `wait`.
+pub async fn ws_next(ws: &mut RawSocket, wait: Duration) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] != "ka" {
+                    return v;
+                }
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or_default();
+                return json!({ "closed": code, "reason": reason });
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => return json!({ "other": format!("{other:?}") }),
         }
     }
 }

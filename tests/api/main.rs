@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod graphql_reads;
 mod helpers;
+mod limits;
 mod money;
 mod operations;
 mod payouts;

@@ -1,9 +1,7 @@
 //! The served surface itself: the schema file, GraphiQL, health, batching, the WebSocket endpoint.
 
 use crate::helpers::*;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 #[tokio::test]
 async fn schema_graphql_equals_the_schema_the_server_serves() {
@@ -42,7 +40,7 @@ async fn graphiql_introspection_passes_the_depth_limit() {
     let app = TestApp::spawn().await;
     let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
     let q = format!("{{ __schema {{ queryType {{ name }} types {{ name fields(includeDeprecated: true) {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}");
-    let body = app.gql(None, &q, json!({})).await;
+    let body = app.gql(Some(&app.admin()), &q, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
 }
@@ -81,19 +79,6 @@ async fn syntax_errors_carry_bad_user_input() {
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     let body = app.gql(Some(&app.admin()), "{ payments { nodes { nope } } }", json!({})).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
-}
-
-async fn ws_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
-    let mut req = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket upgrade");
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await.unwrap();
-    let deadline = tokio::time::Duration::from_secs(5);
-    match tokio::time::timeout(deadline, ws.next()).await {
-        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(&t).unwrap(),
-        Ok(Some(Ok(Message::Close(frame)))) => json!({ "closed": frame.map(|f| u16::from(f.code)) }),
-        other => json!({ "other": format!("{other:?}") }),
-    }
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ impl Wallet {
     }
 
     /// The newest ledger rows, newest first (`first` at most 100).
+    #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn transactions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<WalletTransaction>> {
         let key = LedgerOfWallet(self.id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
@@ -67,6 +68,7 @@ impl Wallet {
     }
 
     /// The newest payout requests, newest first (`first` at most 100).
+    #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn payout_requests(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<PayoutRequest>> {
         let key = PayoutsOfWallet(self.id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
@@ -74,6 +76,7 @@ impl Wallet {
     }
 
     /// The newest payments to this freelancer, newest first (`first` at most 100).
+    #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn payments(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Payment>> {
         let key = PaymentsOfFreelancer(self.freelancer_id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;

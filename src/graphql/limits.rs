@@ -1,0 +1,226 @@
+//! What one GraphQL request may cost, checked as early as each can be: the document's size before it is parsed,
+//! its size once every fragment is spread (memoised per fragment, so `...F` ten times over seven levels is
+//! counted in microseconds, not expanded) and its directives before it is validated, and the complexity of a
+//! whole batch against one budget after validation. Nothing here waits for the work it is meant to prevent.
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Pos, Positioned, ServerError, ServerResult, ValidationResult, Variables};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The longest document accepted, in bytes (the longest dashboard query is a few KB).
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
+/// The most fields a document may select once its fragments are spread.
+pub const MAX_FIELDS: u64 = 2_000;
+/// The complexity one request, or one whole batch, may add up to. A list field costs its page size times
+/// what it selects, so `wallets(first: 100) { payoutRequests(first: 100) { … } }` is priced as 10,000 rows.
+pub const MAX_COMPLEXITY: usize = 10_000;
+/// The directives an executable document may use.
+const KNOWN_DIRECTIVES: [&str; 2] = ["skip", "include"];
+
+/// The complexity of a list field: its page size (`first`, else `last`, else the default page) times what each
+/// row selects. Used by every field that returns a page.
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.or(last).map_or(crate::services::read::DEFAULT_PAGE as usize, |n| n.max(1) as usize);
+    rows.saturating_mul(child_complexity.max(1)).saturating_add(1)
+}
+
+/// The complexity left for the rest of a batch; shared by every operation in it.
+#[derive(Clone)]
+pub struct Budget(Arc<AtomicUsize>);
+
+impl Budget {
+    pub fn new(total: usize) -> Self {
+        Budget(Arc::new(AtomicUsize::new(total)))
+    }
+
+    /// Takes `cost` from the budget, or says why the operation is refused.
+    fn charge(&self, cost: usize) -> Result<(), String> {
+        self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(cost)).map(|_| ()).map_err(
+            |left| {
+                format!(
+                    "this operation's complexity is {cost} but only {left} of the request's {MAX_COMPLEXITY} is \
+                     left: ask for fewer rows (`first`) or fields, or send the operations separately"
+                )
+            },
+        )
+    }
+}
+
+/// Counts what a document selects with every fragment spread, and refuses unknown directives.
+struct Walk<'a> {
+    doc: &'a ExecutableDocument,
+    /// Fields per fragment, once counted; `None` while being counted (a cycle, which validation reports).
+    fragments: HashMap<&'a str, Option<u64>>,
+}
+
+impl<'a> Walk<'a> {
+    fn directives(&self, list: &[Positioned<async_graphql::parser::types::Directive>]) -> Result<(), String> {
+        match list.iter().find(|d| !KNOWN_DIRECTIVES.contains(&d.node.name.node.as_str())) {
+            Some(d) => Err(format!("unknown directive @{}: only @skip and @include are supported", d.node.name.node)),
+            None => Ok(()),
+        }
+    }
+
+    fn fields(&mut self, set: &'a SelectionSet) -> Result<u64, String> {
+        let mut total = 0u64;
+        for item in &set.items {
+            let n = match &item.node {
+                Selection::Field(f) => {
+                    self.directives(&f.node.directives)?;
+                    1 + self.fields(&f.node.selection_set.node)?
+                }
+                Selection::InlineFragment(f) => {
+                    self.directives(&f.node.directives)?;
+                    self.fields(&f.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(s) => {
+                    self.directives(&s.node.directives)?;
+                    self.fragment(s.node.fragment_name.node.as_str())?
+                }
+            };
+            total = total.saturating_add(n);
+            if total > MAX_FIELDS {
+                return Ok(total); // already refused; no need to count on
+            }
+        }
+        Ok(total)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Result<u64, String> {
+        match self.fragments.get(name) {
+            Some(Some(n)) => return Ok(*n),
+            Some(None) => return Ok(0),
+            None => {}
+        }
+        let Some((key, def)) = self.doc.fragments.get_key_value(name) else {
+            return Ok(0); // unknown: validation says so
+        };
+        self.fragments.insert(key.as_str(), None);
+        self.directives(&def.node.directives)?;
+        let n = self.fields(&def.node.selection_set.node)?;
+        self.fragments.insert(key.as_str(), Some(n));
+        Ok(n)
+    }
+}
+
+/// Refuses a document that selects more than `MAX_FIELDS` fields once spread, or uses an unknown directive.
+pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
+    let mut walk = Walk { doc, fragments: HashMap::new() };
+    let mut total = 0u64;
+    for (_, op) in doc.operations.iter() {
+        walk.directives(&op.node.directives)?;
+        for var in &op.node.variable_definitions {
+            walk.directives(&var.node.directives)?;
+        }
+        total = total.saturating_add(walk.fields(&op.node.selection_set.node)?);
+    }
+    for name in doc.fragments.keys() {
+        walk.fragment(name.as_str())?;
+    }
+    if total > MAX_FIELDS {
+        return Err(format!(
+            "the document selects more than {MAX_FIELDS} fields once its fragments are spread; ask for less"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether any operation asks for `__schema` or `__type` at its top level.
+fn introspects(doc: &ExecutableDocument) -> bool {
+    doc.operations.iter().any(|(_, op)| {
+        op.node.selection_set.node.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+            _ => false,
+        })
+    })
+}
+
+/// The schema extension that applies these limits.
+pub struct Limits;
+
+impl ExtensionFactory for Limits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Limits)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Limits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if query.len() > MAX_DOCUMENT_BYTES {
+            return Err(ServerError::new(
+                format!("the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted", query.len()),
+                None,
+            ));
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        check_document(&doc).map_err(|why| ServerError::new(why, None))?;
+        let signed_in = matches!(ctx.data_opt::<crate::auth::Caller>(), Some(crate::auth::Caller::User(_)));
+        if !signed_in && introspects(&doc) {
+            let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
+            return Err(crate::error::AppError::Unauthenticated(why.into())
+                .to_graphql()
+                .into_server_error(Pos::default()));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if let Some(budget) = ctx.data_opt::<Budget>() {
+            budget.charge(result.complexity).map_err(|why| vec![ServerError::new(why, None)])?;
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(query: &str) -> Result<(), String> {
+        check_document(&async_graphql::parser::parse_query(query).unwrap())
+    }
+
+    #[test]
+    fn nested_fragment_spreads_are_counted_without_expanding_them() {
+        // Ten spreads a level over nine levels: 10^9 fields if expanded, which would not finish.
+        let mut doc = String::from("query { ...F9 }\nfragment F0 on Query { me { id } }\n");
+        for level in 1..=9 {
+            let spreads = format!("...F{} ", level - 1).repeat(10);
+            doc.push_str(&format!("fragment F{level} on Query {{ {spreads} }}\n"));
+        }
+        let err = check(&doc).unwrap_err();
+        assert!(err.contains("more than 2000 fields"), "{err}");
+    }
+
+    #[test]
+    fn ordinary_documents_and_cycles_pass_to_validation() {
+        check("query { payments(first: 10) { nodes { id amount } } }").unwrap();
+        check("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }").unwrap();
+        assert!(check("query @evil { me { id } }").unwrap_err().contains("@evil"));
+        assert!(check("query { me { id @skip(if: true) name @include(if: false) } }").is_ok());
+    }
+
+    #[test]
+    fn a_batch_shares_one_budget() {
+        let budget = Budget::new(100);
+        let other = budget.clone();
+        budget.charge(60).unwrap();
+        assert!(other.charge(50).unwrap_err().contains("only 40"));
+        other.charge(40).unwrap();
+    }
+}
