@@ -260,3 +260,16 @@ async fn serve_socket(
     }
     graphql.abort();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame_and_stay_valid_utf8() {
+        let Message::Close(Some(frame)) = close(4403, &"é".repeat(100)) else { panic!("not a close frame") };
+        assert_eq!(frame.code, 4403);
+        assert!(frame.reason.len() <= 123);
+        assert_eq!(frame.reason.as_str(), "é".repeat(61));
+    }
+}

@@ -12,5 +12,6 @@ mod operations;
 mod payouts;
 mod reports;
 mod schema;
+mod sockets;
 mod subscriptions;
 mod webhooks;
