@@ -6,10 +6,16 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
 /// Opens the database at `url`, counting every statement it runs into `statements`.
+pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
+    Ok(connect_pair(url, statements).await?.0)
+}
+
+/// Opens the database at `url`: one handle that counts every statement it runs into `statements` (for the work
+/// of requests), and one on the same pool that counts nothing (for background work such as the event reader).
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
 /// `database is locked` failures into orderly waiting. PostgreSQL gets a pool.
-pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_pair(url: &str, statements: Counter) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     let mut opts = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     opts.max_connections(if sqlite { 1 } else { 20 })
@@ -23,10 +29,11 @@ pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseC
         db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
             .await?;
     }
+    let background = db.clone();
     db.set_metric_callback(move |_| {
         statements.inc();
     });
-    Ok(db)
+    Ok((db, background))
 }
 
 /// Applies every pending migration.

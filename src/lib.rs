@@ -21,12 +21,12 @@ use std::sync::Arc;
 pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let db = db::connect(&config.database_url, metrics.sql_statements.clone()).await?;
+    let (db, background) = db::connect_pair(&config.database_url, metrics.sql_statements.clone()).await?;
     if migrate {
         db::migrate(&db).await?;
     }
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
-    events.listen(&db).await?;
+    events.listen(&background).await?;
     Ok(state::AppState {
         shutdown: tokio::sync::watch::channel(false).0,
         sockets: tokio_util::task::TaskTracker::new(),

@@ -23,6 +23,8 @@ pub struct Model {
     /// Set when the payment succeeds: the platform fee kept and the net credited.
     pub platform_fee: Option<Money>,
     pub net_amount: Option<Money>,
+    /// How much of the payment has been refunded to the client so far; never more than `amount`.
+    pub refunded_amount: Money,
     /// Cashfree's id of the attempt that settled (or last touched) the order.
     pub cf_payment_id: Option<String>,
     pub payment_method: Option<String>,

@@ -96,7 +96,7 @@ mod tests {
         }));
         let alerts = (0..10)
             .map(|i| Event::Alert(crate::events::Alert::new(entity::status::Severity::Info, "t", format!("{i}"))));
-        bus.committed(alerts); // never blocks, however far behind the subscriber is
+        bus.deliver(alerts); // never blocks, however far behind the subscriber is
         let first = stream.next().await.unwrap().unwrap_err();
         assert!(first.message.contains("missed 6 events"), "{}", first.message);
         let rest: Vec<String> = stream.take(4).map(|r| r.unwrap()).collect().await;

@@ -2,17 +2,43 @@
 
 use super::Http;
 use crate::services::webhooks;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::StreamExt;
 use serde_json::json;
 
+/// Largest webhook body read whole; Cashfree's are a few KB.
+pub const BODY_LIMIT: usize = 256 * 1024;
+/// How much of a larger body is kept for the record.
+const KEPT_PREFIX: usize = 64 * 1024;
+
+/// The body, or (if it is larger than `BODY_LIMIT`) its first `KEPT_PREFIX` bytes, unread beyond the limit.
+async fn read_body(body: Body) -> Result<Vec<u8>, Vec<u8>> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { break }; // the client went away: process what arrived, which fails to parse
+        if bytes.len() + chunk.len() > BODY_LIMIT {
+            bytes.extend_from_slice(&chunk[..chunk.len().min(KEPT_PREFIX.saturating_sub(bytes.len()))]);
+            bytes.truncate(KEPT_PREFIX);
+            return Err(bytes);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Answers 200 for accepted and duplicate deliveries, 401 for a bad signature, 400 for a malformed body,
-/// 503 when no secret is configured, 5xx only when a retry can help.
-pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
-    let reply = webhooks::receive(&http.state, &headers, &body).await;
+/// 413 (still recorded) for a body over the limit, 503 when no secret is configured, 5xx only when a retry
+/// can help.
+pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
+    let reply = match read_body(body).await {
+        Ok(body) => webhooks::receive(&http.state, &headers, &body).await,
+        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
+    };
     // The stored name ("processed") labels the metric; the API's enum value ("PROCESSED") goes in the reply.
     let stored = serde_json::to_value(reply.outcome).unwrap_or_default();
     let stored = stored.as_str().unwrap_or_default();
@@ -24,7 +50,7 @@ pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Bytes)
     } else {
         let code = match reply.status {
             StatusCode::UNAUTHORIZED => "INVALID_SIGNATURE",
-            StatusCode::BAD_REQUEST => "BAD_USER_INPUT",
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => "BAD_USER_INPUT",
             StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
             _ => "INTERNAL",
         };

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::status::{LedgerKind, PaymentStatus, Severity};
 use entity::{payment, Money};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -65,6 +65,7 @@ pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrd
         status: Set(PaymentStatus::Pending),
         platform_fee: Set(None),
         net_amount: Set(None),
+        refunded_amount: Set(Money::ZERO),
         cf_payment_id: Set(None),
         payment_method: Set(None),
         bank_reference: Set(None),
@@ -239,23 +240,35 @@ pub struct Refund {
     pub amount: Money,
 }
 
-/// Applies a successful refund: debits the freelancer's share of it (the refund less the platform's fee on it)
-/// and marks the payment refunded once refunds reach its amount. Idempotent on `cf_refund_id`.
+/// What applying a refund did.
+#[derive(Debug)]
+pub enum Refunded {
+    /// Booked now: the freelancer's share debited, the payment's refunded amount raised.
+    Booked,
+    /// This refund was booked before (same `cf_refund_id`).
+    AlreadyBooked,
+    /// The payment was never paid: nothing was booked (why, for the record and the alert).
+    NotPaid(String),
+    /// The refund would take the payment's refunds beyond its amount: nothing was booked.
+    TooMuch(String),
+}
+
+/// Applies a successful refund: raises the payment's refunded amount (one conditional UPDATE, so concurrent
+/// refunds can never add up to more than the payment), marks it REFUNDED once refunds reach its amount, and
+/// debits the freelancer's share of the refund (the refund less the platform's fee on it). Idempotent on
+/// `cf_refund_id`.
 pub async fn apply_refund(
     db: &impl ConnectionTrait,
     fee_percent: Decimal,
     p: &payment::Model,
     r: &Refund,
-) -> AppResult<bool> {
+) -> AppResult<Refunded> {
     if p.status != PaymentStatus::Success && p.status != PaymentStatus::Refunded {
-        return Err(AppError::InvalidState(format!("payment {} was never credited; nothing to refund", p.order_id)));
+        return Ok(Refunded::NotPaid(format!(
+            "Cashfree refunded {} {} on order {}, which was never paid here; nothing was booked",
+            r.amount, p.currency, p.order_id
+        )));
     }
-    if r.amount > p.amount {
-        return Err(AppError::BadInput(format!("refund {} exceeds the payment's {}", r.amount, p.amount)));
-    }
-    let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
-    let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
-    let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
     let reference = format!("refund:{}", r.cf_refund_id);
     if entity::wallet_transaction::Entity::find()
         .filter(entity::wallet_transaction::Column::Reference.eq(&reference))
@@ -263,8 +276,31 @@ pub async fn apply_refund(
         .await?
         .is_some()
     {
-        return Ok(false);
+        return Ok(Refunded::AlreadyBooked);
     }
+    let refunded_after = Expr::col(payment::Column::RefundedAmount).add(r.amount.minor());
+    let status_after = sea_orm::sea_query::CaseStatement::new()
+        .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
+        .finally(Expr::col(payment::Column::Status));
+    let raised = payment::Entity::update_many()
+        .col_expr(payment::Column::RefundedAmount, refunded_after.clone())
+        .col_expr(payment::Column::Status, status_after.into())
+        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(payment::Column::Id.eq(p.id))
+        .filter(refunded_after.lte(Expr::col(payment::Column::Amount)))
+        .exec(db)
+        .await?;
+    if raised.rows_affected != 1 {
+        let now = payment::Entity::find_by_id(p.id).one(db).await?.map_or(p.refunded_amount, |m| m.refunded_amount);
+        return Ok(Refunded::TooMuch(format!(
+            "refund {} of {} {} on order {} would take its refunds from {} to more than the {} paid; \
+             nothing was booked",
+            r.cf_refund_id, r.amount, p.currency, p.order_id, now, p.amount
+        )));
+    }
+    let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
+    let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
+    let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
     ledger::post(
         db,
         ledger::Posting {
@@ -280,14 +316,6 @@ pub async fn apply_refund(
         },
     )
     .await?;
-    if r.amount == p.amount {
-        payment::Entity::update_many()
-            .col_expr(payment::Column::Status, Expr::value(PaymentStatus::Refunded))
-            .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
-            .filter(payment::Column::Id.eq(p.id))
-            .exec(db)
-            .await?;
-    }
     audit::record(
         db,
         audit::Entry {
@@ -301,5 +329,5 @@ pub async fn apply_refund(
         },
     )
     .await?;
-    Ok(true)
+    Ok(Refunded::Booked)
 }

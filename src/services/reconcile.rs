@@ -1,5 +1,6 @@
 //! Reconciliation: the books must balance. Every wallet's ledger sums to its balance, no payout ever took a
-//! wallet below the reserve, and every paid payout has exactly one debit.
+//! wallet below the reserve, every paid payout has exactly one debit, and no payment was refunded beyond its
+//! amount (a fully refunded one, and only that, is REFUNDED).
 
 use crate::error::AppResult;
 use entity::Money;
@@ -36,7 +37,10 @@ impl fmt::Display for Report {
             self.wallets, self.ledger_rows, self.paid_payouts
         )?;
         if self.findings.is_empty() {
-            return writeln!(f, "OK: every balance equals its ledger, and the reserve always held");
+            return writeln!(
+                f,
+                "OK: every balance equals its ledger, the reserve always held, refunds within payments"
+            );
         }
         writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
         for x in &self.findings {
@@ -110,6 +114,24 @@ pub async fn run(db: &DatabaseConnection, reserve: Money) -> AppResult<Report> {
                 problem: format!("paid with {debits} debits, not 1"),
             });
         }
+    }
+    let refunds = rows(
+        db,
+        "SELECT order_id, amount, refunded_amount, status FROM payments \
+         WHERE refunded_amount > amount OR (refunded_amount = amount) <> (status = 'refunded')",
+    )
+    .await?;
+    for r in &refunds {
+        let order: String = r.try_get("", "order_id")?;
+        let amount = Money::from_minor(r.try_get("", "amount")?);
+        let refunded = Money::from_minor(r.try_get("", "refunded_amount")?);
+        let status: String = r.try_get("", "status")?;
+        let problem = if refunded > amount {
+            format!("refunded {refunded}, more than the {amount} paid")
+        } else {
+            format!("refunded {refunded} of {amount} but its status is {}", status.to_ascii_uppercase())
+        };
+        findings.push(Finding { subject: format!("payment {order}"), problem });
     }
     Ok(Report {
         wallets: wallets.len() as u64,

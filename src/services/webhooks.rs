@@ -2,7 +2,7 @@
 //! too), deduplicate on a unique key inside the same transaction that moves the money, and answer so that
 //! Cashfree retries only when a retry can help.
 
-use super::payments::{self, Applied, Attempt, Refund};
+use super::payments::{self, Applied, Attempt, Refund, Refunded};
 use crate::error::AppError;
 use crate::events::Alert;
 use crate::state::AppState;
@@ -89,17 +89,47 @@ fn decimal(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
 }
 
-/// An id that Cashfree sends as a string or (before 2023-08-01) a number.
-fn id(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// Longest id accepted from a delivery (Cashfree's are at most 50 characters).
+const MAX_ID: usize = 100;
+/// Longest free text kept from a delivery (messages, references), in characters.
+const MAX_TEXT: usize = 500;
+/// Longest dedupe key stored as it is; a longer one is stored as its SHA-256.
+const MAX_KEY: usize = 200;
+
+/// An id that Cashfree sends as a string or (before 2023-08-01) a number; `field` names it in the refusal.
+/// Control characters (a NUL cannot even be stored in PostgreSQL text) and absurd lengths are refused.
+fn id(field: &str, v: &Value) -> Result<String, String> {
+    let s = match v {
+        Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(format!("{field} is missing")),
+    };
+    if s.chars().any(char::is_control) {
+        return Err(format!("{field} contains control characters"));
     }
+    if s.chars().count() > MAX_ID {
+        return Err(format!("{field} is longer than {MAX_ID} characters"));
+    }
+    Ok(s)
 }
 
+/// Free text, trimmed, without control characters, at most `MAX_TEXT` characters; "NA" counts as none.
 fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA").map(str::to_owned)
+    let s = v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA")?;
+    Some(s.chars().filter(|c| !c.is_control()).take(MAX_TEXT).collect())
+}
+
+/// The key a delivery is deduplicated on, short enough for its column whatever Cashfree (or anyone) sent.
+fn storable_key(key: String) -> String {
+    if key.len() <= MAX_KEY {
+        return key;
+    }
+    format!("sha256:{}", String::from_utf8_lossy(&sha_hex(key.as_bytes())))
+}
+
+/// A payment status as the API names it (`SUCCESS`), for messages people read.
+fn api_name(status: PaymentStatus) -> String {
+    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_ascii_uppercase)).unwrap_or_default()
 }
 
 fn payment_status(s: &str) -> Option<PaymentStatus> {
@@ -131,26 +161,26 @@ struct Parsed {
 
 fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let event_type = root["type"].as_str().ok_or("`type` is missing")?.to_owned();
+    let event_type = id("type", &root["type"])?;
     let data = &root["data"];
-    let key = |parts: &[&str]| idempotency_key.map(str::to_owned).unwrap_or_else(|| parts.join(":"));
+    let key = |parts: &[&str]| storable_key(idempotency_key.map(str::to_owned).unwrap_or_else(|| parts.join(":")));
     if event_type == "REFUND_STATUS_WEBHOOK" {
         let r = &data["refund"];
-        let cf_refund_id = id(&r["cf_refund_id"]).ok_or("data.refund.cf_refund_id is missing")?;
-        let order_id = id(&r["order_id"]).ok_or("data.refund.order_id is missing")?;
-        let status = r["refund_status"].as_str().ok_or("data.refund.refund_status is missing")?.to_owned();
+        let cf_refund_id = id("data.refund.cf_refund_id", &r["cf_refund_id"])?;
+        let order_id = id("data.refund.order_id", &r["order_id"])?;
+        let status = id("data.refund.refund_status", &r["refund_status"])?;
         let amount = decimal(&r["refund_amount"]).ok_or("data.refund.refund_amount is not a number")?;
         let amount = Money::from_decimal(amount).map_err(|e| format!("data.refund.refund_amount: {e}"))?;
         return Ok(Parsed {
             dedupe_key: key(&[&event_type, &cf_refund_id, &status]),
             order_id: Some(order_id.clone()),
-            cf_payment_id: id(&r["cf_payment_id"]),
+            cf_payment_id: id("", &r["cf_payment_id"]).ok(),
             event_type,
             event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount } },
         });
     }
     if !event_type.starts_with("PAYMENT_") {
-        let order_id = id(&data["order"]["order_id"]);
+        let order_id = id("", &data["order"]["order_id"]).ok();
         return Ok(Parsed {
             dedupe_key: key(&[&event_type, &String::from_utf8_lossy(&sha_hex(body))]),
             order_id,
@@ -160,10 +190,11 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
         });
     }
     let (order, pay) = (&data["order"], &data["payment"]);
-    let order_id = id(&order["order_id"]).ok_or("data.order.order_id is missing")?;
-    let cf_payment_id = id(&pay["cf_payment_id"]).ok_or("data.payment.cf_payment_id is missing")?;
+    let order_id = id("data.order.order_id", &order["order_id"])?;
+    let cf_payment_id = id("data.payment.cf_payment_id", &pay["cf_payment_id"])?;
     let raw_status = pay["payment_status"].as_str().ok_or("data.payment.payment_status is missing")?;
     let status = payment_status(raw_status).ok_or_else(|| format!("unknown payment_status {raw_status:?}"))?;
+    let raw_status = raw_status.to_owned();
     let amount = decimal(&pay["payment_amount"]).ok_or("data.payment.payment_amount is not a number")?;
     let currency = text(&pay["payment_currency"]).ok_or("data.payment.payment_currency is missing")?;
     let method = text(&pay["payment_group"])
@@ -171,7 +202,7 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     let paid_at = pay["payment_time"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc());
     let message = text(&data["error_details"]["error_description"]).or_else(|| text(&pay["payment_message"]));
     Ok(Parsed {
-        dedupe_key: key(&[&event_type, &cf_payment_id, raw_status]),
+        dedupe_key: key(&[&event_type, &cf_payment_id, &raw_status]),
         order_id: Some(order_id.clone()),
         cf_payment_id: Some(cf_payment_id.clone()),
         event_type,
@@ -289,6 +320,18 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     }
 }
 
+/// Records a delivery whose body was larger than `limit` bytes: its first bytes are kept (`prefix`), it is
+/// MALFORMED, and nothing else is done with it (its signature cannot be checked over a body not read whole).
+pub async fn receive_too_large(state: &AppState, headers: &HeaderMap, prefix: &[u8], limit: usize) -> Reply {
+    let msg = format!(
+        "too large: the body is over {} KiB (Cashfree's are a few KB); its first {} bytes are stored",
+        limit / 1024,
+        prefix.len()
+    );
+    let id = record(&state.db, row(headers_json(headers), prefix, false), WebhookOutcome::Malformed, msg.clone()).await;
+    Reply { status: StatusCode::PAYLOAD_TOO_LARGE, outcome: WebhookOutcome::Malformed, webhook_id: id, message: msg }
+}
+
 /// Runs a stored delivery again, after an admin fixed what left it unmatched or failed. Only deliveries whose
 /// signature verified are trusted; the old row gives up its dedupe key (it moved no money) and a new row records
 /// the new outcome.
@@ -340,47 +383,80 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         Event::Other => None,
     };
     let mut credited = None;
-    let (outcome, error, payment_id) = match (&parsed.event, found) {
-        (Event::Other, _) => (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None),
-        (_, None) => (
-            WebhookOutcome::Unmatched,
-            Some(format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"))),
-            None,
-        ),
-        (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
-            Err(m) => (WebhookOutcome::Unmatched, Some(m.0), Some(p.id)),
-            Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
-                Applied::Credited(after) => {
-                    credited = Some(after);
-                    (WebhookOutcome::Processed, None, Some(p.id))
-                }
-                Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id)),
-                Applied::AlreadyFinal(now) if now == attempt.status => (
-                    WebhookOutcome::Duplicate,
-                    Some(format!("payment already {now:?} through another delivery")),
-                    Some(p.id),
-                ),
-                Applied::AlreadyFinal(now) => (
-                    WebhookOutcome::Processed,
-                    Some(format!("ignored: payment is already {now:?}, which a {:?} cannot undo", attempt.status)),
-                    Some(p.id),
-                ),
-            },
-        },
-        (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
-            match payments::apply_refund(&txn, fee, &p, refund).await {
-                Ok(true) => (WebhookOutcome::Processed, None, Some(p.id)),
-                Ok(false) => (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id)),
-                Err(e @ (AppError::InvalidState(_) | AppError::BadInput(_))) => {
-                    (WebhookOutcome::Failed, Some(e.to_string()), Some(p.id))
-                }
-                Err(e) => return Err(e),
+    // What the delivery did, and the CRITICAL alert it calls for, if any (kind, what to say).
+    let (outcome, error, payment_id, alarm): (_, Option<String>, _, Option<(&str, String)>) =
+        match (&parsed.event, found) {
+            (Event::Other, _) => {
+                (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
             }
-        }
-        (Event::Refund { status, .. }, Some(p)) => {
-            (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id))
-        }
-    };
+            (_, None) => {
+                let why = format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"));
+                let alarm = ("webhook_unmatched", format!("money arrived that matches no order: {why}"));
+                (WebhookOutcome::Unmatched, Some(why), None, Some(alarm))
+            }
+            (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
+                Err(m) => {
+                    let alarm = ("webhook_unmatched", format!("money arrived that matches no order: {}", m.0));
+                    (WebhookOutcome::Unmatched, Some(m.0), Some(p.id), Some(alarm))
+                }
+                Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
+                    Applied::Credited(after) => {
+                        credited = Some(after);
+                        (WebhookOutcome::Processed, None, Some(p.id), None)
+                    }
+                    Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id), None),
+                    Applied::AlreadyFinal(now)
+                        if attempt.status == PaymentStatus::Success
+                            && p.cf_payment_id.as_deref() != Some(attempt.cf_payment_id.as_str()) =>
+                    {
+                        let why = format!(
+                            "order {} was already paid (Cashfree payment {}); payment {} of {} {} is a second \
+                             charge to the client and was not credited: refund it (the order is {})",
+                            p.order_id,
+                            p.cf_payment_id.as_deref().unwrap_or("?"),
+                            attempt.cf_payment_id,
+                            attempt.amount,
+                            attempt.currency,
+                            api_name(now)
+                        );
+                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some(("double_charge", why)))
+                    }
+                    Applied::AlreadyFinal(now) if now == attempt.status => (
+                        WebhookOutcome::Duplicate,
+                        Some(format!("payment already {} through another delivery", api_name(now))),
+                        Some(p.id),
+                        None,
+                    ),
+                    Applied::AlreadyFinal(now) => (
+                        WebhookOutcome::Processed,
+                        Some(format!(
+                            "ignored: payment is already {}, which a {} cannot undo",
+                            api_name(now),
+                            api_name(attempt.status)
+                        )),
+                        Some(p.id),
+                        None,
+                    ),
+                },
+            },
+            (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
+                match payments::apply_refund(&txn, fee, &p, refund).await? {
+                    Refunded::Booked => (WebhookOutcome::Processed, None, Some(p.id), None),
+                    Refunded::AlreadyBooked => {
+                        (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id), None)
+                    }
+                    Refunded::NotPaid(why) => {
+                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some(("refund_unpaid", why)))
+                    }
+                    Refunded::TooMuch(why) => {
+                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some(("over_refund", why)))
+                    }
+                }
+            }
+            (Event::Refund { status, .. }, Some(p)) => {
+                (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id), None)
+            }
+        };
     let mut stored = webhook::Entity::find_by_id(base.id.clone().unwrap())
         .one(&txn)
         .await?
@@ -397,10 +473,8 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         m.money_moved("platform_fees", &p.currency, p.platform_fee.unwrap_or_default());
         m.money_moved("net_credited", &p.currency, p.net_amount.unwrap_or_default());
     }
-    if outcome == WebhookOutcome::Unmatched {
-        let why = error.clone().unwrap_or_default();
-        let mut alert =
-            Alert::new(Severity::Critical, "webhook_unmatched", format!("money arrived that matches no order: {why}"));
+    if let Some((kind, message)) = alarm {
+        let mut alert = Alert::new(Severity::Critical, kind, message);
         alert.webhook_id = Some(stored.id);
         alert.payment_id = payment_id;
         state.events.alert(&state.db, alert).await;

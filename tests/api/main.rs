@@ -4,14 +4,17 @@
 
 mod auth;
 mod cli;
+mod events;
 mod graphql_reads;
 mod helpers;
 mod limits;
 mod money;
 mod operations;
 mod payouts;
+mod refunds;
 mod reports;
 mod schema;
 mod sockets;
 mod subscriptions;
+mod webhook_input;
 mod webhooks;

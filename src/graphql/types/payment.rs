@@ -31,6 +31,8 @@ pub struct Payment {
     pub platform_fee: Option<Decimal>,
     /// What the freelancer's wallet was credited, set on success.
     pub net_amount: Option<Decimal>,
+    /// How much of the payment has been refunded to the client; never more than `amount`.
+    pub refunded_amount: Decimal,
     /// Cashfree's id of the attempt that settled (or last touched) the order.
     pub cf_payment_id: Option<String>,
     /// upi, card, net_banking, …
@@ -59,6 +61,7 @@ impl From<payment::Model> for Payment {
             status: m.status.into(),
             platform_fee: m.platform_fee.map(|x| x.to_decimal()),
             net_amount: m.net_amount.map(|x| x.to_decimal()),
+            refunded_amount: m.refunded_amount.to_decimal(),
             cf_payment_id: m.cf_payment_id,
             payment_method: m.payment_method,
             bank_reference: m.bank_reference,
