@@ -4,9 +4,22 @@ use crate::error::AppError;
 pub use entity::Money;
 use rust_decimal::Decimal;
 
-/// An amount of either sign with at most two decimal places; `field` names the input in the message.
+/// The largest amount one order, payout or adjustment may move: far above any real invoice, and far enough
+/// below what a balance can hold that no sum of them overflows.
+pub const MAX_AMOUNT: Money = Money::from_minor(100_000_000_000); // 1,000,000,000.00
+
+/// An amount of either sign with at most two decimal places and at most `MAX_AMOUNT`; `field` names the input
+/// in the message.
 pub fn amount(field: &str, value: Decimal) -> Result<Money, AppError> {
-    Money::from_decimal(value).map_err(|e| AppError::BadInput(format!("{field}: {e}")))
+    let too_large = || AppError::BadInput(format!("{field} {value} is too large: at most {MAX_AMOUNT} per amount"));
+    let money = Money::from_decimal(value).map_err(|e| match e {
+        entity::money::MoneyError::OutOfRange(_) => too_large(),
+        e => AppError::BadInput(format!("{field}: {e}")),
+    })?;
+    if money > MAX_AMOUNT || money.negate() > MAX_AMOUNT {
+        return Err(too_large());
+    }
+    Ok(money)
 }
 
 /// A positive amount with at most two decimal places; `field` names the input in the message.
@@ -39,6 +52,15 @@ mod tests {
             assert!(positive_amount("amount", Decimal::from_str(bad).unwrap()).is_err(), "{bad}");
         }
         assert_eq!(positive_amount("amount", Decimal::from_str("10.5").unwrap()).unwrap().to_string(), "10.50");
+    }
+
+    #[test]
+    fn amounts_beyond_the_business_maximum_are_refused_not_overflowed() {
+        assert!(amount("amount", Decimal::from_str("1000000000.00").unwrap()).is_ok());
+        for bad in ["1000000000.01", "-1000000000.01", "79228162514264337593543950335"] {
+            let e = amount("amount", Decimal::from_str(bad).unwrap()).unwrap_err().to_string();
+            assert!(e.contains("too large: at most 1000000000.00"), "{bad}: {e}");
+        }
     }
 
     #[test]

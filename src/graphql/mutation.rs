@@ -4,10 +4,10 @@ use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
+use crate::graphql::scalars::Decimal;
 use crate::services::{interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// Asks for a payout.
@@ -103,7 +103,7 @@ impl Mutation {
                 return Err(AppError::BadInput("freelancerId is required when an admin requests a payout".into()).into())
             }
         };
-        let amount = positive_amount("amount", input.amount)?;
+        let amount = positive_amount("amount", input.amount.0)?;
         let s = state(ctx);
         let req = payouts::NewRequest { freelancer_id, amount, note: input.note };
         Ok(payouts::request(s, who, req).await?.into())
@@ -128,7 +128,7 @@ impl Mutation {
     async fn create_payment_order(&self, ctx: &Context<'_>, input: CreatePaymentOrderInput) -> Result<Payment> {
         let order = payments::NewOrder {
             freelancer_id: input.freelancer_id,
-            amount: positive_amount("amount", input.amount)?,
+            amount: positive_amount("amount", input.amount.0)?,
             currency: currency(&input.currency)?,
             order_id: input.order_id,
             client_id: input.client_id,
@@ -162,7 +162,7 @@ impl Mutation {
     /// Corrects a wallet with an ADJUSTMENT ledger row.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn adjust_ledger(&self, ctx: &Context<'_>, input: AdjustLedgerInput) -> Result<WalletTransaction> {
-        let amount = amount("amount", input.amount)?;
+        let amount = amount("amount", input.amount.0)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
     }

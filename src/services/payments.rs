@@ -4,6 +4,7 @@
 use super::audit::{self, Actor};
 use super::{ledger, notifications, wallets};
 use crate::auth::Principal;
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::status::{LedgerKind, PaymentStatus, Severity};
@@ -42,6 +43,8 @@ pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrd
         }
         None => format!("order_{}", id.simple()),
     };
+    let client_id = text::label("clientId", order.client_id, 100)?;
+    let purpose = text::label("purpose", order.purpose, 200)?;
     let txn = db.begin().await?;
     if payment::Entity::find().filter(payment::Column::OrderId.eq(&order_id)).one(&txn).await?.is_some() {
         return Err(AppError::InvalidState(format!("an order with orderId {order_id} already exists")));
@@ -58,8 +61,8 @@ pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrd
         id: Set(id),
         order_id: Set(order_id),
         freelancer_id: Set(order.freelancer_id),
-        client_id: Set(order.client_id),
-        purpose: Set(order.purpose),
+        client_id: Set(client_id),
+        purpose: Set(purpose),
         amount: Set(order.amount),
         currency: Set(order.currency),
         status: Set(PaymentStatus::Pending),

@@ -1,10 +1,10 @@
 //! `WalletTransaction`: one ledger row.
 
 use super::LedgerKind;
+use crate::graphql::scalars::Decimal;
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use entity::wallet_transaction as ledger;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// One change of a wallet's balance. Rows are never edited; corrections are new rows.
@@ -31,8 +31,8 @@ impl From<ledger::Model> for WalletTransaction {
             id: m.id,
             wallet_id: m.wallet_id,
             kind: m.kind.into(),
-            amount: m.amount.to_decimal(),
-            balance_after: m.balance_after.to_decimal(),
+            amount: m.amount.into(),
+            balance_after: m.balance_after.into(),
             reference: m.reference,
             payment_id: m.payment_id,
             payout_request_id: m.payout_request_id,

@@ -2,11 +2,11 @@
 
 use super::{loader_error, PaymentStatus, Wallet};
 use crate::graphql::loaders::{Db, WalletOfFreelancer};
+use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::payment;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// A client's payment for a freelancer's work, as an order and what Cashfree reported of it.
@@ -56,12 +56,12 @@ impl From<payment::Model> for Payment {
             freelancer_id: m.freelancer_id,
             client_id: m.client_id,
             purpose: m.purpose,
-            amount: m.amount.to_decimal(),
+            amount: m.amount.into(),
             currency: m.currency,
             status: m.status.into(),
-            platform_fee: m.platform_fee.map(|x| x.to_decimal()),
-            net_amount: m.net_amount.map(|x| x.to_decimal()),
-            refunded_amount: m.refunded_amount.to_decimal(),
+            platform_fee: m.platform_fee.map(|x| x.into()),
+            net_amount: m.net_amount.map(|x| x.into()),
+            refunded_amount: m.refunded_amount.into(),
             cf_payment_id: m.cf_payment_id,
             payment_method: m.payment_method,
             bank_reference: m.bank_reference,

@@ -2,11 +2,11 @@
 
 use super::{loader_error, PayoutStatus, Wallet};
 use crate::graphql::loaders::{Db, WalletById};
+use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::payout_request as payout;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled.
@@ -38,7 +38,7 @@ impl From<payout::Model> for PayoutRequest {
             id: m.id,
             wallet_id: m.wallet_id,
             freelancer_id: m.freelancer_id,
-            amount: m.amount.to_decimal(),
+            amount: m.amount.into(),
             currency: m.currency,
             status: m.status.into(),
             note: m.note,

@@ -1,9 +1,9 @@
 //! Report types: statistics and the financial report, converted from the reports service.
 
 use super::PaymentStatus;
+use crate::graphql::scalars::Decimal;
 use crate::services::reports as r;
 use async_graphql::{Enum, SimpleObject};
-use rust_decimal::Decimal;
 
 /// A count and a sum.
 #[derive(SimpleObject, Clone, Copy)]
@@ -14,7 +14,7 @@ pub struct Tally {
 
 impl From<r::Tally> for Tally {
     fn from(t: r::Tally) -> Self {
-        Tally { count: t.count, amount: t.amount.to_decimal() }
+        Tally { count: t.count, amount: t.amount.into() }
     }
 }
 
@@ -64,13 +64,13 @@ impl From<r::PaymentStats> for PaymentStats {
                 .map(|(status, t)| PaymentStatusTally {
                     status: status.into(),
                     count: t.count,
-                    amount: t.amount.to_decimal(),
+                    amount: t.amount.into(),
                 })
                 .collect(),
-            success_rate: s.success_rate,
-            gross: s.gross.to_decimal(),
-            fees: s.fees.to_decimal(),
-            net: s.net.to_decimal(),
+            success_rate: s.success_rate.map(Into::into),
+            gross: s.gross.into(),
+            fees: s.fees.into(),
+            net: s.net.into(),
             by_method: s
                 .by_method
                 .into_iter()
@@ -78,8 +78,8 @@ impl From<r::PaymentStats> for PaymentStats {
                     method: m.method,
                     attempts: m.attempts,
                     succeeded: m.succeeded,
-                    gross: m.gross.to_decimal(),
-                    success_rate: m.success_rate,
+                    gross: m.gross.into(),
+                    success_rate: m.success_rate.map(Into::into),
                 })
                 .collect(),
         }
@@ -147,12 +147,12 @@ impl From<r::Period> for FinancialPeriod {
         FinancialPeriod {
             period_start: p.start,
             payments: p.payments,
-            gross: p.gross.to_decimal(),
-            fees: p.fees.to_decimal(),
-            net: p.net.to_decimal(),
-            refunds: p.refunds.to_decimal(),
+            gross: p.gross.into(),
+            fees: p.fees.into(),
+            net: p.net.into(),
+            refunds: p.refunds.into(),
             payouts: p.payouts,
-            payouts_paid: p.payouts_paid.to_decimal(),
+            payouts_paid: p.payouts_paid.into(),
         }
     }
 }
@@ -168,6 +168,6 @@ pub struct RankedParty {
 
 impl From<r::Ranked> for RankedParty {
     fn from(x: r::Ranked) -> Self {
-        RankedParty { id: x.id, payments: x.payments, amount: x.amount.to_decimal() }
+        RankedParty { id: x.id, payments: x.payments, amount: x.amount.into() }
     }
 }

@@ -3,11 +3,11 @@
 use super::{loader_error, nested_first, Payment, PayoutRequest, WalletTransaction};
 use crate::graphql::guards::state;
 use crate::graphql::loaders::{Db, LedgerOfWallet, PaymentsOfFreelancer, PayoutsOfWallet, PendingOfWallet};
+use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{freelancer_wallet as wallet, Money};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// A freelancer's wallet. Its balance always equals the sum of its ledger rows.
@@ -31,7 +31,7 @@ impl From<wallet::Model> for Wallet {
             id: m.id,
             freelancer_id: m.freelancer_id,
             currency: m.currency,
-            balance: m.balance.to_decimal(),
+            balance: m.balance.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
             balance_money: m.balance,
@@ -43,12 +43,12 @@ impl From<wallet::Model> for Wallet {
 impl Wallet {
     /// The balance a payout may never take this wallet below.
     async fn reserve(&self, ctx: &Context<'_>) -> Decimal {
-        state(ctx).settings.payout_reserve.to_decimal()
+        state(ctx).settings.payout_reserve.into()
     }
 
     /// The sum of pending payout requests.
     async fn pending_payouts(&self, ctx: &Context<'_>) -> Result<Decimal> {
-        Ok(self.pending(ctx).await?.to_decimal())
+        Ok(self.pending(ctx).await?.into())
     }
 
     /// What can still be requested: balance less the reserve and pending requests (never below zero).
@@ -56,7 +56,7 @@ impl Wallet {
         let pending = self.pending(ctx).await?;
         let reserve = state(ctx).settings.payout_reserve;
         let left = self.balance_money.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or_default();
-        Ok(left.max(Money::ZERO).to_decimal())
+        Ok(left.max(Money::ZERO).into())
     }
 
     /// The newest ledger rows, newest first (`first` at most 100).
