@@ -20,8 +20,10 @@ pub async fn connect_pair(url: &str, statements: Counter) -> anyhow::Result<(Dat
     let sqlite = url.starts_with("sqlite:");
     opts.max_connections(if sqlite { 1 } else { 20 })
         .min_connections(if sqlite { 1 } else { 2 })
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
+        // A server that is down must answer UNAVAILABLE in seconds, not hang requests; a SQLite file cannot be
+        // down, and its one connection may be busy with a queue of writes, so it waits longer.
+        .acquire_timeout(if sqlite { Duration::from_secs(10) } else { Duration::from_secs(2) })
+        .connect_timeout(Duration::from_secs(2))
         .sqlx_logging(false);
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
@@ -36,8 +38,35 @@ pub async fn connect_pair(url: &str, statements: Counter) -> anyhow::Result<(Dat
     Ok((db, background))
 }
 
+/// `url` with its password (if any) replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => "<a database URL that does not parse>".to_owned(),
+    }
+}
+
+/// The migrations not yet applied, by name.
+pub async fn pending_migrations(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    Ok(Migrator::get_pending_migrations(db).await?.iter().map(|m| m.name().to_owned()).collect())
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_leave_in_a_url() {
+        let shown = super::redact("postgres://paydesk:s3cret@db.internal:5432/paydesk");
+        assert_eq!(shown, "postgres://paydesk:***@db.internal:5432/paydesk");
+        assert_eq!(super::redact("sqlite://paydesk.db?mode=rwc"), "sqlite://paydesk.db?mode=rwc");
+    }
 }

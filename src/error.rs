@@ -31,15 +31,7 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    /// The code a REST error carries: the GraphQL code, or UNAVAILABLE for a 503.
-    pub fn rest_code(&self) -> &'static str {
-        match self {
-            Self::Unavailable(_) => "UNAVAILABLE",
-            other => other.code(),
-        }
-    }
-
-    /// The contract's GraphQL error code (a passing outage is INTERNAL there, with a message saying to retry).
+    /// The error code, on REST and GraphQL alike; UNAVAILABLE means "retry later".
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
@@ -48,7 +40,8 @@ impl AppError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::ReserveViolation(_) => "RESERVE_VIOLATION",
             Self::InvalidState(_) => "INVALID_STATE",
-            Self::Unavailable(_) | Self::Internal(_) => "INTERNAL",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
         }
     }
 
@@ -127,7 +120,7 @@ impl From<AppError> for async_graphql::Error {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.rest_code(), "message": self.public_message() } });
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.public_message() } });
         (self.status(), axum::Json(body)).into_response()
     }
 }

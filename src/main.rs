@@ -60,7 +60,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = paydesk::build_state(&config, &secret, !config.no_migrate)
         .await
-        .with_context(|| format!("opening the database at {}", config.database_url))?;
+        .with_context(|| format!("opening the database at {}", paydesk::db::redact(&config.database_url)))?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {} (set PAYDESK_ADDR to use another address)", config.addr))?;

@@ -1,4 +1,4 @@
-//! Liveness and readiness.
+//! Liveness and readiness (the database answers in time and its schema is current).
 
 use super::Http;
 use axum::extract::State;
@@ -11,13 +11,30 @@ pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers.
+/// How long readiness may take before it answers "not ready": a load balancer's probe must not hang.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The database answers within a second and every migration is applied.
 pub async fn ready(State(http): State<Http>) -> (StatusCode, Json<Value>) {
-    match http.state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unreachable" })))
+    let db = &http.state.db;
+    let check = async {
+        db.ping().await?;
+        crate::db::pending_migrations(db).await
+    };
+    let unready = |status: &str, extra: Value| {
+        let mut body = json!({ "status": status });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
         }
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+    };
+    match tokio::time::timeout(READY_WITHIN, check).await {
+        Ok(Ok(pending)) if pending.is_empty() => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Ok(pending)) => unready("migrations pending", json!({ "pending": pending })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            unready("database unreachable", json!({}))
+        }
+        Err(_) => unready("database did not answer within 1 s", json!({})),
     }
 }

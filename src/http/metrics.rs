@@ -3,7 +3,7 @@
 use super::Http;
 use crate::metrics::{HttpLabels, Metrics, RouteLabels};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::{ConnectionTrait, Statement};
@@ -27,9 +27,30 @@ pub async fn track(
     res
 }
 
+/// Whether the request may read the metrics (they show money totals): the `PAYDESK_METRICS_TOKEN` as a bearer
+/// token, or a staff JWT.
+fn may_scrape(state: &crate::state::AppState, headers: &HeaderMap) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    if let (Some(expected), Some(given)) = (&state.settings.metrics_token, bearer) {
+        if bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes())) {
+            return true;
+        }
+    }
+    matches!(super::caller(state, headers), crate::auth::Caller::User(p) if p.is_staff())
+}
+
 /// The metrics, with the database-wide money totals read now.
-pub async fn scrape(State(http): State<Http>) -> Response {
+pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
     let s = &http.state;
+    if !may_scrape(s, &headers) {
+        let why = "metrics need `Authorization: Bearer <PAYDESK_METRICS_TOKEN>` or an admin or ops JWT";
+        return crate::error::AppError::Unauthenticated(why.into()).into_response();
+    }
     let sql = "SELECT CAST(COALESCE((SELECT SUM(balance) FROM freelancer_wallets), 0) AS BIGINT) AS balances, \
                       CAST(COALESCE((SELECT SUM(amount) FROM payout_requests WHERE status = 'pending'), 0) AS BIGINT) AS pending";
     match s.db.query_one_raw(Statement::from_string(s.db.get_database_backend(), sql)).await {

@@ -10,6 +10,7 @@ mod helpers;
 mod limits;
 mod money;
 mod operations;
+mod ops_security;
 mod payouts;
 mod refunds;
 mod reports;

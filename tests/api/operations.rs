@@ -215,8 +215,10 @@ async fn metrics_count_requests_operations_webhooks_payouts_and_money() {
     let ts = chrono::Utc::now().timestamp_millis().to_string();
     app.deliver("{}", &[("x-webhook-timestamp", ts), ("x-webhook-signature", "bad".into())]).await;
     app.gql(None, "{ me { id } }", json!({})).await;
+    assert_eq!(app.http.get(app.url("/metrics")).send().await.unwrap().status(), 401, "money totals are not public");
 
-    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let ops = app.token(entity::status::Role::Ops, Uuid::new_v4());
+    let res = app.http.get(app.url("/metrics")).bearer_auth(ops).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     let expect = [
@@ -231,6 +233,7 @@ async fn metrics_count_requests_operations_webhooks_payouts_and_money() {
         ("paydesk_wallet_balance", 700.0),
         ("paydesk_pending_payouts_amount", 50.0),
         ("paydesk_graphql_operations_total{operation=\"query\",outcome=\"error\"}", 1.0),
+        ("paydesk_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"}", 1.0),
         ("paydesk_http_requests_total{method=\"POST\",route=\"/api/webhooks/cashfree\",status=\"401\"}", 1.0),
     ];
     for (series, value) in expect {

@@ -1,0 +1,54 @@
+//! What operators rely on: metrics are not public, readiness answers quickly and knows about migrations, and
+//! the database password never reaches an error message.
+
+use crate::helpers::*;
+use entity::status::Role;
+use migration::{Migrator, MigratorTrait};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn metrics_need_the_metrics_token_or_a_staff_token() {
+    let app = TestApp::spawn_with(|c| c.metrics_token = Some("scrape-me".into())).await;
+    let get = |token: Option<String>| {
+        let mut req = app.http.get(app.url("/metrics"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(None).await, 401);
+    assert_eq!(get(Some("wrong".into())).await, 401);
+    assert_eq!(get(Some(app.token(Role::Freelancer, Uuid::new_v4()))).await, 401);
+    assert_eq!(get(Some("scrape-me".into())).await, 200);
+    assert_eq!(get(Some(app.token(Role::Ops, Uuid::new_v4()))).await, 200);
+}
+
+#[tokio::test]
+async fn readiness_is_false_while_migrations_are_pending() {
+    let app = TestApp::spawn().await;
+    let ready = || async { app.http.get(app.url("/readyz")).send().await.unwrap() };
+    assert_eq!(ready().await.status(), 200);
+    Migrator::down(&app.state.db, Some(1)).await.unwrap();
+    let res = ready().await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "migrations pending", "{body}");
+    assert_eq!(body["pending"][0], "m20261125_000001_events_and_refunds", "{body}");
+    Migrator::up(&app.state.db, None).await.unwrap();
+    assert_eq!(ready().await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_database_password_never_appears_in_what_the_server_says() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .env("DATABASE_URL", "postgres://paydesk:s3cr3t-pw@127.0.0.1:1/paydesk")
+        .env("PAYDESK_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", "x")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("postgres://paydesk:***@127.0.0.1:1/paydesk"), "{said}");
+    assert!(!said.contains("s3cr3t-pw"), "{said}");
+}
