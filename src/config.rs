@@ -79,6 +79,27 @@ pub struct Config {
     /// Cashfree client secret(s) that sign webhooks; comma-separated during a key rotation.
     #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true, global = true)]
     pub cashfree_client_secret: Vec<String>,
+    /// Cashfree Payment Gateway client id; with it (and `CASHFREE_CLIENT_SECRET`) orders are created at Cashfree.
+    #[arg(long, env = "CASHFREE_CLIENT_ID", global = true)]
+    pub cashfree_client_id: Option<String>,
+    /// Cashfree Payouts client id; with it and its secret, approving a payout sends a transfer.
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID", global = true)]
+    pub cashfree_payout_client_id: Option<String>,
+    /// Cashfree Payouts client secret (also verifies payout webhooks).
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub cashfree_payout_client_secret: Option<String>,
+    /// Which Cashfree: `sandbox` or `production`.
+    #[arg(long, env = "CASHFREE_ENV", default_value = "sandbox", value_parser = ["sandbox", "production"], global = true)]
+    pub cashfree_env: String,
+    /// Cashfree's address, overriding `CASHFREE_ENV` (for the local double: `http://127.0.0.1:4000`).
+    #[arg(long, env = "CASHFREE_BASE_URL", global = true)]
+    pub cashfree_base_url: Option<String>,
+    /// How long one call to Cashfree may take, in milliseconds.
+    #[arg(long, env = "CASHFREE_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub cashfree_timeout_ms: u64,
+    /// How often payouts whose transfer is still PROCESSING are checked with Cashfree, in seconds.
+    #[arg(long, env = "PAYDESK_TRANSFER_POLL_SECS", default_value_t = 30, global = true)]
+    pub transfer_poll_secs: u64,
     /// Largest accepted age of `x-webhook-timestamp`, in seconds; 0 turns the check off.
     #[arg(long, env = "CASHFREE_WEBHOOK_TOLERANCE_SECS", default_value_t = 86_400, global = true)]
     pub cashfree_webhook_tolerance_secs: u64,

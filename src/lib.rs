@@ -2,6 +2,7 @@
 //! (Cashfree webhooks) and payouts (with a reserve), with a ledger and an audit trail.
 
 pub mod auth;
+pub mod cashfree;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -27,7 +28,9 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     }
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background).await?;
+    let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
     Ok(state::AppState {
+        cashfree,
         shutdown: tokio::sync::watch::channel(false).0,
         sockets: tokio_util::task::TaskTracker::new(),
         events,

@@ -47,6 +47,19 @@ pub struct FlowLabels {
     pub currency: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CashfreeLabels {
+    /// pg or payouts.
+    pub api: String,
+    /// ok (an answer, even a refusal), failed (no answer, 5xx, timeout) or short_circuited (breaker open).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiLabels {
+    pub api: String,
+}
+
 fn http_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 14))
 }
@@ -63,6 +76,8 @@ pub struct Metrics {
     pub sql_statements: Counter,
     pub wallet_balances: Gauge<f64, AtomicU64>,
     pub pending_payouts: Gauge<f64, AtomicU64>,
+    pub cashfree_calls: Family<CashfreeLabels, Counter>,
+    pub cashfree_up: Family<ApiLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -78,6 +93,8 @@ impl Default for Metrics {
             sql_statements: Counter::default(),
             wallet_balances: Gauge::default(),
             pending_payouts: Gauge::default(),
+            cashfree_calls: Family::default(),
+            cashfree_up: Family::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests by method, route and status", m.http_requests.clone());
@@ -104,6 +121,12 @@ impl Default for Metrics {
             "pending_payouts_amount",
             "Sum of pending payout requests (database-wide, at scrape)",
             m.pending_payouts.clone(),
+        );
+        registry.register("cashfree_calls", "Calls to Cashfree by API and outcome", m.cashfree_calls.clone());
+        registry.register(
+            "cashfree_up",
+            "1 while this instance reaches the Cashfree API, 0 while not",
+            m.cashfree_up.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -22,6 +22,7 @@ pub struct Settings {
     pub max_sockets_per_ip: usize,
     pub ws_init_timeout: std::time::Duration,
     pub metrics_token: Option<String>,
+    pub transfer_poll: std::time::Duration,
 }
 
 impl Settings {
@@ -47,6 +48,7 @@ impl Settings {
             max_sockets_per_ip: config.max_sockets_per_ip,
             ws_init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms.max(1)),
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+            transfer_poll: std::time::Duration::from_secs(config.transfer_poll_secs.max(1)),
         })
     }
 }
@@ -59,6 +61,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// This instance's Prometheus metrics (SQL statements run, requests, money moved, …).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Calls to Cashfree, with their circuit breakers.
+    pub cashfree: Arc<crate::cashfree::Cashfree>,
     /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
     pub events: crate::events::EventBus,
     /// Flips to true when the server starts shutting down: WebSocket subscribers are told to reconnect.

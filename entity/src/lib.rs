@@ -2,6 +2,7 @@
 //! so a column never leaks into the API by accident.
 
 pub mod audit_log;
+pub mod beneficiary;
 pub mod freelancer_wallet;
 pub mod money;
 pub mod notification;

@@ -33,6 +33,11 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<Uuid>,
+    /// Cashfree's id of the order and the session a checkout opens with (when created through Cashfree).
+    pub cf_order_id: Option<String>,
+    pub payment_session_id: Option<String>,
+    /// The Cashfree payment link for this order, if one was asked for.
+    pub link_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -22,6 +22,8 @@ pub struct Model {
     pub order_id: Option<String>,
     pub cf_payment_id: Option<String>,
     pub payment_id: Option<Uuid>,
+    /// For payout (transfer) webhooks: the payout request it is about.
+    pub payout_request_id: Option<Uuid>,
     /// The request headers that matter (`x-webhook-*`), as a JSON object.
     pub headers: Json,
     /// The body exactly as it arrived: the signature covers these bytes.

@@ -22,6 +22,11 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     /// The admin's note on approval, or the reason for a rejection or cancellation.
     pub decision_note: Option<String>,
+    /// Cashfree's id of the transfer that pays this request, and its last reported status.
+    pub cf_transfer_id: Option<String>,
+    pub transfer_status: Option<String>,
+    /// Why the transfer failed or was reversed.
+    pub failure_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

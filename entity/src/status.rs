@@ -29,6 +29,9 @@ pub enum PaymentStatus {
 pub enum PayoutStatus {
     #[sea_orm(string_value = "pending")]
     Pending,
+    /// Approved and debited; the Cashfree transfer is under way.
+    #[sea_orm(string_value = "processing")]
+    Processing,
     #[sea_orm(string_value = "paid")]
     Paid,
     #[sea_orm(string_value = "rejected")]
@@ -37,6 +40,9 @@ pub enum PayoutStatus {
     Failed,
     #[sea_orm(string_value = "cancelled")]
     Cancelled,
+    /// Paid, then returned by the bank: the money is back in the wallet.
+    #[sea_orm(string_value = "reversed")]
+    Reversed,
 }
 
 /// What became of one webhook delivery.
@@ -71,6 +77,9 @@ pub enum LedgerKind {
     RefundDebit,
     #[sea_orm(string_value = "adjustment")]
     Adjustment,
+    /// A payout's debit credited back: its transfer failed or was reversed.
+    #[sea_orm(string_value = "payout_return")]
+    PayoutReturn,
 }
 
 /// How loud an alert or notification is.

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261125_000001_events_and_refunds;
+mod m20261125_000002_cashfree;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -11,6 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration), Box::new(m20261125_000001_events_and_refunds::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261125_000001_events_and_refunds::Migration),
+            Box::new(m20261125_000002_cashfree::Migration),
+        ]
     }
 }

@@ -2,10 +2,15 @@
 
 use entity::status::{PaymentStatus, PayoutStatus};
 
-/// Whether a payout request may move from `from` to `to`: only a pending request is ever decided.
+/// Whether a payout request may move from `from` to `to`: an admin decides a pending request (paid at once in
+/// manual mode, or PROCESSING while a Cashfree transfer runs); a transfer ends PAID or FAILED; a paid transfer
+/// can still be reversed by the bank.
 pub fn payout_can_move(from: PayoutStatus, to: PayoutStatus) -> bool {
     use PayoutStatus::*;
-    matches!((from, to), (Pending, Paid | Rejected | Cancelled | Failed))
+    matches!(
+        (from, to),
+        (Pending, Processing | Paid | Rejected | Cancelled | Failed) | (Processing, Paid | Failed) | (Paid, Reversed)
+    )
 }
 
 /// Whether a payment may move from `from` to `to` when Cashfree reports it.
@@ -26,10 +31,17 @@ mod tests {
     use sea_orm::Iterable;
 
     #[test]
-    fn only_pending_payouts_are_decided() {
+    fn payouts_move_forward_only() {
+        use PayoutStatus::*;
         for from in PayoutStatus::iter() {
             for to in PayoutStatus::iter() {
-                assert_eq!(payout_can_move(from, to), from == PayoutStatus::Pending && to != PayoutStatus::Pending);
+                let expected = match from {
+                    Pending => !matches!(to, Pending | Reversed),
+                    Processing => matches!(to, Paid | Failed),
+                    Paid => to == Reversed,
+                    Rejected | Failed | Cancelled | Reversed => false,
+                };
+                assert_eq!(payout_can_move(from, to), expected, "{from:?} -> {to:?}");
             }
         }
     }

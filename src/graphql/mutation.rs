@@ -5,7 +5,7 @@ use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletT
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::scalars::Decimal;
-use crate::services::{interventions, notifications, payments, payouts};
+use crate::services::{gateway, interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
 use uuid::Uuid;
@@ -51,6 +51,11 @@ pub struct CreatePaymentOrderInput {
     pub client_id: Option<String>,
     /// What the payment is for.
     pub purpose: Option<String>,
+    /// The paying customer's phone; required when paydesk creates orders at Cashfree.
+    pub customer_phone: Option<String>,
+    /// Also create a Cashfree payment link (`Payment.linkUrl`) to send to the client.
+    #[graphql(default)]
+    pub payment_link: bool,
 }
 
 /// Withdraws a pending payout (a manual intervention).
@@ -123,7 +128,8 @@ impl Mutation {
         Ok(payouts::reject(s, principal(ctx)?, input.payout_request_id, input.reason, false).await?.into())
     }
 
-    /// Creates a pending payment order for a freelancer.
+    /// Creates a pending payment order for a freelancer: at Cashfree too when paydesk has Payment Gateway
+    /// credentials (then `paymentSessionId`, and with `paymentLink` a `linkUrl`, are set).
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn create_payment_order(&self, ctx: &Context<'_>, input: CreatePaymentOrderInput) -> Result<Payment> {
         let order = payments::NewOrder {
@@ -134,7 +140,8 @@ impl Mutation {
             client_id: input.client_id,
             purpose: input.purpose,
         };
-        Ok(payments::create_order(&state(ctx).db, principal(ctx)?, order).await?.into())
+        let checkout = gateway::Checkout { customer_phone: input.customer_phone, link: input.payment_link };
+        Ok(gateway::open_order(state(ctx), principal(ctx)?, order, checkout).await?.into())
     }
 
     /// Withdraws a pending payout, telling the freelancer why.

@@ -24,6 +24,26 @@ pub async fn verify_payment(
     cf_payment_id: Option<String>,
 ) -> AppResult<payment::Model> {
     let why = text::reason("reason", why)?;
+    // With Cashfree credentials, verification rests on what Cashfree reports, applied as a webhook would be.
+    let evidence = if state.cashfree.configured(crate::cashfree::Api::Pg) {
+        let p = super::gateway::reload(state, id).await?;
+        if p.verified_at.is_none() {
+            let reported = super::gateway::pull_payments(state, &p).await?;
+            let now = super::gateway::reload(state, id).await?;
+            if !matches!(now.status, PaymentStatus::Success | PaymentStatus::Refunded) {
+                return Err(AppError::InvalidState(format!(
+                    "Cashfree reports no successful payment for order {} ({}); nothing was verified",
+                    p.order_id,
+                    if reported.is_empty() { "no attempts".to_owned() } else { reported.join(", ") }
+                )));
+            }
+            Some(reported)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
     let txn = state.db.begin().await?;
     let p = payment::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payment", id))?;
     if p.verified_at.is_some() {
@@ -59,7 +79,9 @@ pub async fn verify_payment(
             entity_type: "payment",
             entity_id: id,
             before: Some(json!({ "status": p.status, "verified": false })),
-            after: Some(json!({ "status": after.status, "verified": true, "credited": settles })),
+            after: Some(json!({
+                "status": after.status, "verified": true, "credited": settles, "cashfreeReported": evidence,
+            })),
             reason: Some(why),
         },
     )

@@ -1,6 +1,7 @@
 //! Services: the only place with business logic and SQL. Handlers and resolvers parse, authorize, and call one.
 
 pub mod audit;
+pub mod gateway;
 pub mod interventions;
 pub mod ledger;
 pub mod notifications;

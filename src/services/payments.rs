@@ -76,6 +76,9 @@ pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrd
         paid_at: Set(None),
         verified_at: Set(None),
         verified_by: Set(None),
+        cf_order_id: Set(None),
+        payment_session_id: Set(None),
+        link_url: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -87,6 +87,9 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
         decided_by: Set(None),
         decided_at: Set(None),
         decision_note: Set(None),
+        cf_transfer_id: Set(None),
+        transfer_status: Set(None),
+        failure_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

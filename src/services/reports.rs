@@ -200,6 +200,8 @@ pub struct PayoutStats {
     pub rejected: Tally,
     pub cancelled: Tally,
     pub failed: Tally,
+    pub processing: Tally,
+    pub reversed: Tally,
     /// Still pending now, whenever requested.
     pub pending_backlog: Tally,
     /// Seconds from request to decision, over the requests in the range that were decided.
@@ -228,6 +230,8 @@ pub async fn payout_stats(db: &DatabaseConnection, who: Principal, range: Range)
             PayoutStatus::Rejected => stats.rejected.add(n, amount),
             PayoutStatus::Cancelled => stats.cancelled.add(n, amount),
             PayoutStatus::Failed => stats.failed.add(n, amount),
+            PayoutStatus::Processing => stats.processing.add(n, amount),
+            PayoutStatus::Reversed => stats.reversed.add(n, amount),
             PayoutStatus::Pending => {}
         }
     }

@@ -241,6 +241,7 @@ fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveMod
         order_id: Set(None),
         cf_payment_id: Set(None),
         payment_id: Set(None),
+        payout_request_id: Set(None),
         headers: Set(headers),
         raw_body: Set(body.to_vec()),
     }
@@ -330,6 +331,14 @@ pub async fn receive_too_large(state: &AppState, headers: &HeaderMap, prefix: &[
     );
     let id = record(&state.db, row(headers_json(headers), prefix, false), WebhookOutcome::Malformed, msg.clone()).await;
     Reply { status: StatusCode::PAYLOAD_TOO_LARGE, outcome: WebhookOutcome::Malformed, webhook_id: id, message: msg }
+}
+
+/// Applies what paydesk pulled from Cashfree's API (an order's payments) exactly as the same report by webhook
+/// would be: recorded (headers say it was pulled; the API call was authenticated), deduplicated, applied.
+pub async fn apply_pulled(state: &AppState, body: &[u8]) -> Result<Reply, AppError> {
+    let parsed = parse(body, None).map_err(|why| AppError::Internal(anyhow::anyhow!("Cashfree's answer: {why}")))?;
+    let headers = serde_json::json!({ "x-paydesk-source": "pulled from Cashfree's API" });
+    process(state, parsed_row(headers, body, &parsed), &parsed).await
 }
 
 /// Runs a stored delivery again, after an admin fixed what left it unmatched or failed. Only deliveries whose

@@ -44,6 +44,39 @@ impl Drop for TestApp {
     }
 }
 
+pub const CF_CLIENT_ID: &str = "cf_test_client";
+pub const CF_PAYOUT_ID: &str = "cf_test_payout_client";
+pub const CF_PAYOUT_SECRET: &str = "cfsk_payout_test_secret";
+
+/// A server wired to a Cashfree double of its own (Payment Gateway and Payouts credentials set); the double
+/// sends its webhooks to the server.
+pub async fn spawn_with_double(
+    tweak: impl FnOnce(&mut Config),
+) -> (TestApp, std::sync::Arc<paydesk::cashfree::double::Double>) {
+    use paydesk::cashfree::double::{Double, DoubleConfig};
+    let config = DoubleConfig {
+        pg_client_id: CF_CLIENT_ID.into(),
+        pg_secret: CF_SECRET.into(),
+        payout_client_id: CF_PAYOUT_ID.into(),
+        payout_secret: CF_PAYOUT_SECRET.into(),
+        paydesk_url: String::new(),
+        complete_transfers_after: None,
+    };
+    let double = Double::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("the double starts");
+    let url = double.url().to_owned();
+    let app = TestApp::spawn_with(|c| {
+        c.cashfree_client_id = Some(CF_CLIENT_ID.into());
+        c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
+        c.cashfree_payout_client_secret = Some(CF_PAYOUT_SECRET.into());
+        c.cashfree_base_url = Some(url);
+        c.cashfree_timeout_ms = 1_000;
+        tweak(c);
+    })
+    .await;
+    double.send_webhooks_to(&app.url(""));
+    (app, double)
+}
+
 /// Whether this run is against PostgreSQL.
 pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))

@@ -3,6 +3,7 @@
 //! all on PostgreSQL.
 
 mod auth;
+mod cashfree_payments;
 mod cli;
 mod events;
 mod graphql_reads;

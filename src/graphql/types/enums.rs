@@ -14,15 +14,21 @@ pub enum PaymentStatus {
     Refunded,
 }
 
-/// Where a payout request stands. Only PENDING can change.
+/// Where a payout request stands: PENDING is decided by an admin; PROCESSING (approved and debited, the Cashfree
+/// transfer under way) ends as PAID or FAILED; a PAID transfer the bank returns becomes REVERSED.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::status::PayoutStatus")]
 pub enum PayoutStatus {
     Pending,
+    /// Approved and debited; the Cashfree transfer is under way.
+    Processing,
     Paid,
     Rejected,
+    /// The transfer failed; the debit was credited back.
     Failed,
     Cancelled,
+    /// Paid, then returned by the bank; the money was credited back.
+    Reversed,
 }
 
 /// What became of a webhook delivery.
@@ -51,6 +57,8 @@ pub enum LedgerKind {
     PayoutDebit,
     RefundDebit,
     Adjustment,
+    /// A payout's debit credited back after its transfer failed or was reversed.
+    PayoutReturn,
 }
 
 /// How loud an alert or notification is.

@@ -44,6 +44,12 @@ pub struct Payment {
     /// Set when an admin confirmed the payment by hand.
     pub verified_at: Option<DateTime<Utc>>,
     pub verified_by: Option<Uuid>,
+    /// Cashfree's id of the order, when it was created there.
+    pub cf_order_id: Option<String>,
+    /// What a Cashfree checkout opens with.
+    pub payment_session_id: Option<String>,
+    /// The Cashfree payment link to send to the client, if one was asked for.
+    pub link_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,6 +75,9 @@ impl From<payment::Model> for Payment {
             paid_at: m.paid_at,
             verified_at: m.verified_at,
             verified_by: m.verified_by,
+            cf_order_id: m.cf_order_id,
+            payment_session_id: m.payment_session_id,
+            link_url: m.link_url,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -94,6 +94,10 @@ pub struct PayoutStats {
     pub rejected: Tally,
     pub cancelled: Tally,
     pub failed: Tally,
+    /// Approved, with the Cashfree transfer under way.
+    pub processing: Tally,
+    /// Paid, then returned by the bank (the money is back in the wallet).
+    pub reversed: Tally,
     /// Pending right now, whenever requested.
     pub pending_backlog: Tally,
     /// Seconds from request to decision, over the decided requests of the range.
@@ -109,6 +113,8 @@ impl From<r::PayoutStats> for PayoutStats {
             rejected: s.rejected.into(),
             cancelled: s.cancelled.into(),
             failed: s.failed.into(),
+            processing: s.processing.into(),
+            reversed: s.reversed.into(),
             pending_backlog: s.pending_backlog.into(),
             average_decision_seconds: s.average_decision_seconds,
             max_decision_seconds: s.max_decision_seconds,

@@ -1,0 +1,380 @@
+//! A local stand-in for Cashfree, for tests and for running the whole loop on one machine (`paydesk
+//! cashfree-double`). It speaks the subset paydesk uses (create order, payment link, an order's payments,
+//! beneficiary, create and look up a transfer) with Cashfree's auth headers, and plays Cashfree's part afterwards:
+//! a customer paying (`pay`, or the link's page), a transfer ending (`complete_transfer`, or by itself after a
+//! delay), each sent back as a signed webhook and retried on any answer but 200. It can be told to fail, delay,
+//! time out or answer 5xx.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Who the double accepts and where it sends webhooks.
+#[derive(Clone, Debug)]
+pub struct DoubleConfig {
+    pub pg_client_id: String,
+    pub pg_secret: String,
+    pub payout_client_id: String,
+    pub payout_secret: String,
+    /// paydesk's base URL (`http://127.0.0.1:3000`): webhooks go to its Cashfree routes.
+    pub paydesk_url: String,
+    /// Transfers end SUCCESS by themselves after this long (for a person trying the loop); `None`: only when told.
+    pub complete_transfers_after: Option<Duration>,
+}
+
+/// A fault to inject on calls whose path starts with `path`.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer this status without doing anything.
+    Status(u16),
+    /// Do the work, then answer this status (the caller cannot tell it happened).
+    StatusAfter(u16),
+    /// Do nothing for this long before answering (longer than the caller's timeout: a timeout).
+    Delay(Duration),
+}
+
+#[derive(Default)]
+struct Store {
+    orders: HashMap<String, Value>,
+    payments: HashMap<String, Vec<Value>>,
+    links: HashMap<String, String>,
+    transfers: HashMap<String, Value>,
+    faults: Vec<(String, Fault, u32)>,
+    calls: Vec<String>,
+    seq: u64,
+}
+
+/// The running double.
+pub struct Double {
+    config: DoubleConfig,
+    store: Mutex<Store>,
+    http: reqwest::Client,
+    url: String,
+    /// paydesk's base URL, settable after start (a test's server may start after its double).
+    paydesk_url: Mutex<String>,
+}
+
+impl Double {
+    /// Starts the double on `addr` (port 0 for any) and returns it once it listens.
+    pub async fn start(config: DoubleConfig, addr: SocketAddr) -> anyhow::Result<Arc<Double>> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+        let paydesk_url = Mutex::new(config.paydesk_url.clone());
+        let double = Arc::new(Double { config, store: Mutex::new(Store::default()), http, url, paydesk_url });
+        let app = Router::new()
+            .route("/pg/orders", post(create_order))
+            .route("/pg/links", post(create_link))
+            .route("/pg/orders/{order_id}/payments", get(order_payments))
+            .route("/payout/beneficiary", post(create_beneficiary))
+            .route("/payout/transfers", post(create_transfer).get(get_transfer))
+            .layer(axum::middleware::from_fn_with_state(double.clone(), authenticate))
+            .route("/links/{link_id}", get(link_page))
+            .route("/links/{link_id}/pay", post(link_pay))
+            .route("/__double/orders/{order_id}/pay", post(control_pay))
+            .route("/__double/transfers/{transfer_id}/{status}", post(control_transfer))
+            .with_state(double.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(double)
+    }
+
+    /// The double's base URL, for `CASHFREE_BASE_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends webhooks to the paydesk at `url` from now on.
+    pub fn send_webhooks_to(&self, url: &str) {
+        *self.paydesk_url.lock().unwrap_or_else(|e| e.into_inner()) = url.trim_end_matches('/').to_owned();
+    }
+
+    fn paydesk(&self) -> String {
+        self.paydesk_url.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next `times` calls whose path starts with `path` meet `fault`.
+    pub fn fail_next(&self, path: &str, fault: Fault, times: u32) {
+        self.store().faults.push((path.to_owned(), fault, times));
+    }
+
+    /// How many calls were made whose `METHOD path` starts with `prefix` (e.g. `POST /payout/transfers`).
+    pub fn calls(&self, prefix: &str) -> usize {
+        self.store().calls.iter().filter(|c| c.starts_with(prefix)).count()
+    }
+
+    /// The transfers Cashfree holds, by transfer id.
+    pub fn transfer(&self, transfer_id: &str) -> Option<Value> {
+        self.store().transfers.get(transfer_id).cloned()
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut s = self.store();
+        s.seq += 1;
+        5_000_000 + s.seq
+    }
+
+    /// A customer pays `order_id` (`SUCCESS`, `FAILED` or `USER_DROPPED`): the payment is recorded and its
+    /// webhook sent to paydesk. Returns paydesk's last answer.
+    pub async fn pay(&self, order_id: &str, status: &str) -> Result<u16, String> {
+        let body = self.record_payment(order_id, status)?;
+        let url = format!("{}/api/webhooks/cashfree", self.paydesk());
+        self.send_webhook(&url, &self.config.pg_secret, &body).await
+    }
+
+    /// Records a payment attempt on `order_id` without telling paydesk (a webhook that never arrived);
+    /// returns the webhook body that would have been sent.
+    pub fn record_payment(&self, order_id: &str, status: &str) -> Result<Value, String> {
+        let order = self.store().orders.get(order_id).cloned().ok_or_else(|| format!("no order {order_id}"))?;
+        let cf_payment_id = self.next_id().to_string();
+        let payment = json!({
+            "cf_payment_id": cf_payment_id, "payment_status": status,
+            "payment_amount": order["order_amount"], "payment_currency": order["order_currency"],
+            "payment_message": if status == "SUCCESS" { "Transaction successful" } else { "Payment failed" },
+            "payment_time": chrono::Utc::now().to_rfc3339(), "bank_reference": format!("UTR{cf_payment_id}"),
+            "payment_group": "upi",
+        });
+        self.store().payments.entry(order_id.to_owned()).or_default().push(payment.clone());
+        let kind = match status {
+            "SUCCESS" => "PAYMENT_SUCCESS_WEBHOOK",
+            "USER_DROPPED" => "PAYMENT_USER_DROPPED_WEBHOOK",
+            _ => "PAYMENT_FAILED_WEBHOOK",
+        };
+        Ok(json!({
+            "data": { "order": { "order_id": order_id, "order_amount": order["order_amount"],
+                                  "order_currency": order["order_currency"] },
+                      "payment": payment },
+            "event_time": chrono::Utc::now().to_rfc3339(), "type": kind,
+        }))
+    }
+
+    /// A transfer ends with `status` (`SUCCESS`, `FAILED`, `REJECTED` or `REVERSED`): recorded, and its
+    /// webhook sent to paydesk. Returns paydesk's last answer.
+    pub async fn complete_transfer(&self, transfer_id: &str, status: &str) -> Result<u16, String> {
+        let transfer = {
+            let mut s = self.store();
+            let t = s.transfers.get_mut(transfer_id).ok_or_else(|| format!("no transfer {transfer_id}"))?;
+            t["status"] = json!(status);
+            t["status_code"] = json!(if status == "SUCCESS" { "COMPLETED" } else { status });
+            t["status_description"] = json!(match status {
+                "SUCCESS" => "Transfer completed",
+                "REVERSED" => "The beneficiary bank returned the transfer",
+                _ => "The beneficiary bank declined the transfer",
+            });
+            if status == "SUCCESS" {
+                t["transfer_utr"] = json!(format!("UTR{}", t["cf_transfer_id"].as_str().unwrap_or_default()));
+            }
+            t.clone()
+        };
+        let body = json!({ "data": transfer, "event_time": chrono::Utc::now().to_rfc3339(),
+                           "type": format!("TRANSFER_{status}") });
+        let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
+        self.send_webhook(&url, &self.config.payout_secret, &body).await
+    }
+
+    /// Signs and posts a webhook as Cashfree does, trying up to four times while the answer is not 200.
+    async fn send_webhook(&self, url: &str, secret: &str, body: &Value) -> Result<u16, String> {
+        let raw = body.to_string();
+        let key = format!("whk_{}", self.next_id());
+        let mut last = Err("never sent".to_owned());
+        for attempt in 1..=4u32 {
+            let ts = chrono::Utc::now().timestamp_millis().to_string();
+            let signature = sign(secret, &ts, raw.as_bytes());
+            let sent = self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-webhook-timestamp", &ts)
+                .header("x-webhook-signature", signature)
+                .header("x-webhook-version", "2025-01-01")
+                .header("x-webhook-attempt", attempt.to_string())
+                .header("x-idempotency-key", &key)
+                .body(raw.clone())
+                .send()
+                .await;
+            last = sent.map(|r| r.status().as_u16()).map_err(|e| e.to_string());
+            if last == Ok(200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+        }
+        last
+    }
+}
+
+/// Cashfree's webhook signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
+fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(timestamp.as_bytes());
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "message": message, "code": code, "type": "invalid_request_error" }))).into_response()
+}
+
+/// Cashfree's auth headers, then any fault planned for the path; records every call.
+async fn authenticate(State(d): State<Arc<Double>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let (id, secret) = if path.starts_with("/pg") {
+        (&d.config.pg_client_id, &d.config.pg_secret)
+    } else {
+        (&d.config.payout_client_id, &d.config.payout_secret)
+    };
+    let given: Vec<String> = ["x-client-id", "x-client-secret", "x-api-version"]
+        .iter()
+        .map(|name| req.headers().get(*name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
+        .collect();
+    if given[0] != *id || given[1] != *secret || given[2].is_empty() {
+        return error(StatusCode::UNAUTHORIZED, "authentication_error", "authentication Failed");
+    }
+    let fault = {
+        let mut s = d.store();
+        s.calls.push(format!("{} {path}", req.method()));
+        let hit = s.faults.iter_mut().find(|(p, _, n)| path.starts_with(p.as_str()) && *n > 0);
+        hit.map(|(_, f, n)| {
+            *n -= 1;
+            f.clone()
+        })
+    };
+    match fault {
+        Some(Fault::Status(code)) => {
+            error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected")
+        }
+        Some(Fault::Delay(wait)) => {
+            tokio::time::sleep(wait).await;
+            next.run(req).await
+        }
+        Some(Fault::StatusAfter(code)) => {
+            let _ = next.run(req).await;
+            error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected after the work")
+        }
+        None => next.run(req).await,
+    }
+}
+
+async fn create_order(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(order_id) = body["order_id"].as_str().map(str::to_owned) else {
+        return error(StatusCode::BAD_REQUEST, "order_id_missing", "order_id is missing in the request");
+    };
+    if d.store().orders.contains_key(&order_id) {
+        return error(StatusCode::CONFLICT, "order_already_exists", "order with same id is already present");
+    }
+    let cf_order_id = d.next_id().to_string();
+    let order = json!({
+        "cf_order_id": cf_order_id, "order_id": order_id, "order_amount": body["order_amount"],
+        "order_currency": body["order_currency"], "order_status": "ACTIVE",
+        "payment_session_id": format!("session_{cf_order_id}"), "customer_details": body["customer_details"],
+    });
+    d.store().orders.insert(order_id, order.clone());
+    Json(order).into_response()
+}
+
+async fn create_link(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(link_id) = body["link_id"].as_str().map(str::to_owned) else {
+        return error(StatusCode::BAD_REQUEST, "link_id_missing", "link_id is missing in the request");
+    };
+    let order =
+        json!({ "order_id": link_id, "order_amount": body["link_amount"], "order_currency": body["link_currency"] });
+    let mut s = d.store();
+    s.orders.entry(link_id.clone()).or_insert(order);
+    s.links.insert(link_id.clone(), link_id.clone());
+    let url = format!("{}/links/{link_id}", d.url);
+    Json(json!({ "link_id": link_id, "link_url": url, "link_status": "ACTIVE", "link_amount": body["link_amount"] }))
+        .into_response()
+}
+
+async fn order_payments(State(d): State<Arc<Double>>, Path(order_id): Path<String>) -> Response {
+    let s = d.store();
+    if !s.orders.contains_key(&order_id) {
+        return error(StatusCode::NOT_FOUND, "order_not_found", "order does not exist");
+    }
+    Json(Value::Array(s.payments.get(&order_id).cloned().unwrap_or_default())).into_response()
+}
+
+async fn create_beneficiary(Json(body): Json<Value>) -> Response {
+    Json(json!({ "beneficiary_id": body["beneficiary_id"], "beneficiary_status": "VERIFIED" })).into_response()
+}
+
+async fn create_transfer(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(transfer_id) = body["transfer_id"].as_str().map(str::to_owned) else {
+        return error(StatusCode::BAD_REQUEST, "transfer_id_missing", "transfer_id is missing");
+    };
+    if d.store().transfers.contains_key(&transfer_id) {
+        return error(StatusCode::CONFLICT, "transfer_id_already_exists", "transfer with same transfer_id exists");
+    }
+    let transfer = json!({
+        "transfer_id": transfer_id, "cf_transfer_id": d.next_id().to_string(), "status": "RECEIVED",
+        "status_code": "RECEIVED", "status_description": "Transfer received", "transfer_amount": body["transfer_amount"],
+        "transfer_currency": body["transfer_currency"], "transfer_mode": body["transfer_mode"],
+        "beneficiary_details": body["beneficiary_details"],
+    });
+    d.store().transfers.insert(transfer_id.clone(), transfer.clone());
+    if let Some(after) = d.config.complete_transfers_after {
+        let d = d.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = d.complete_transfer(&transfer_id, "SUCCESS").await;
+        });
+    }
+    Json(transfer).into_response()
+}
+
+async fn get_transfer(State(d): State<Arc<Double>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    match q.get("transfer_id").and_then(|id| d.transfer(id)) {
+        Some(t) => Json(t).into_response(),
+        None => error(StatusCode::NOT_FOUND, "transfer_not_found", "transfer does not exist"),
+    }
+}
+
+async fn link_page(State(d): State<Arc<Double>>, Path(link_id): Path<String>) -> Response {
+    let Some(order) = d.store().orders.get(&link_id).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such link").into_response();
+    };
+    let amount = format!("{} {}", order["order_amount"], order["order_currency"].as_str().unwrap_or_default());
+    Html(format!(
+        "<!doctype html><title>Pay {amount}</title><h1>Cashfree double</h1><p>Order <b>{link_id}</b>: {amount}</p>\
+         <form method=post action=\"/links/{link_id}/pay\"><button>Pay {amount}</button></form>"
+    ))
+    .into_response()
+}
+
+async fn link_pay(State(d): State<Arc<Double>>, Path(link_id): Path<String>) -> Response {
+    match d.pay(&link_id, "SUCCESS").await {
+        Ok(status) => Html(format!("<p>Paid. paydesk answered the webhook with {status}.</p>")).into_response(),
+        Err(why) => (StatusCode::NOT_FOUND, why).into_response(),
+    }
+}
+
+async fn control_pay(
+    State(d): State<Arc<Double>>,
+    Path(order_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let status = q.get("status").map(String::as_str).unwrap_or("SUCCESS");
+    match d.pay(&order_id, status).await {
+        Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
+        Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
+    }
+}
+
+async fn control_transfer(State(d): State<Arc<Double>>, Path((id, status)): Path<(String, String)>) -> Response {
+    match d.complete_transfer(&id, &status.to_ascii_uppercase()).await {
+        Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
+        Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
+    }
+}

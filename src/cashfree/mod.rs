@@ -1,0 +1,246 @@
+//! Calls to Cashfree: the Payment Gateway (orders, links, an order's payments) and Payouts V2 (beneficiaries,
+//! transfers). Every call has a timeout; calls that are safe to repeat are retried a bounded number of times with
+//! backoff, as is any call Cashfree refused with 429; a call that is not safe to repeat (creating a transfer) is
+//! never resent blindly: an unanswered one is `Unknown` and must be looked up. Each API has a circuit breaker:
+//! after repeated failures calls fail fast for a while, a CRITICAL alert says Cashfree is down, and an INFO
+//! alert says when it answers again.
+
+pub mod double;
+mod health;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::metrics::{CashfreeLabels, Metrics};
+pub use health::{ApiHealth, HealthReport};
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `x-api-version` paydesk speaks to the Payment Gateway and to Payouts.
+const PG_VERSION: &str = "2025-01-01";
+const PAYOUT_VERSION: &str = "2024-01-01";
+/// Attempts of a call that may be repeated (the first included).
+const ATTEMPTS: u32 = 3;
+
+/// Which of Cashfree's APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Pg,
+    Payouts,
+}
+
+impl Api {
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Pg => "pg",
+            Api::Payouts => "payouts",
+        }
+    }
+}
+
+/// A client id and secret.
+#[derive(Clone)]
+struct Credentials {
+    id: String,
+    secret: String,
+}
+
+/// Why a call did not succeed.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// Cashfree answered and refused (4xx other than 429): definitive, the call had no effect.
+    Refused { status: u16, code: String, message: String },
+    /// No definitive answer (timeout, connection error, 5xx): the call may or may not have taken effect.
+    Unknown(String),
+    /// Not sent: the API is not configured, or its circuit breaker is open.
+    NotSent(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Refused { status, code, message } => write!(f, "Cashfree refused ({status} {code}): {message}"),
+            CallError::Unknown(why) => write!(f, "Cashfree did not answer definitively: {why}"),
+            CallError::NotSent(why) => write!(f, "not sent to Cashfree: {why}"),
+        }
+    }
+}
+
+/// Whether a call may be sent again after an unclear outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Safe to repeat (reads, or writes Cashfree deduplicates by our id).
+    Safe,
+    /// Never resent after an unclear outcome (a transfer): only a 429, which Cashfree did not act on.
+    Once,
+}
+
+/// The Cashfree client of this instance.
+pub struct Cashfree {
+    http: reqwest::Client,
+    base: String,
+    pg: Option<Credentials>,
+    payouts: Option<Credentials>,
+    pub health: health::Health,
+}
+
+impl Cashfree {
+    /// From the configuration; an API without credentials stays unconfigured (local orders, manual payouts).
+    pub fn new(config: &Config, events: EventBus, db: sea_orm::DatabaseConnection, metrics: Arc<Metrics>) -> Self {
+        let base = config.cashfree_base_url.clone().unwrap_or_else(|| {
+            if config.cashfree_env == "production" {
+                "https://api.cashfree.com"
+            } else {
+                "https://sandbox.cashfree.com"
+            }
+            .to_owned()
+        });
+        let pg_secret = config.webhook_secrets().into_iter().next();
+        let pg = match (config.cashfree_client_id.clone(), pg_secret) {
+            (Some(id), Some(secret)) if !id.trim().is_empty() => Some(Credentials { id, secret }),
+            _ => None,
+        };
+        let payouts = match (config.cashfree_payout_client_id.clone(), config.cashfree_payout_client_secret.clone()) {
+            (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
+                Some(Credentials { id, secret })
+            }
+            _ => None,
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.cashfree_timeout_ms.max(1)))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("a TLS-capable HTTP client");
+        let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some());
+        Cashfree { http, base: base.trim_end_matches('/').to_owned(), pg, payouts, health }
+    }
+
+    /// Whether calls to `api` are configured.
+    pub fn configured(&self, api: Api) -> bool {
+        self.credentials(api).is_some()
+    }
+
+    /// The secret payout webhooks are signed with, if Payouts is configured.
+    pub fn payout_secret(&self) -> Option<String> {
+        self.payouts.as_ref().map(|c| c.secret.clone())
+    }
+
+    fn credentials(&self, api: Api) -> Option<&Credentials> {
+        match api {
+            Api::Pg => self.pg.as_ref(),
+            Api::Payouts => self.payouts.as_ref(),
+        }
+    }
+
+    /// Sends one call and returns Cashfree's JSON answer; `path` starts after `/pg` or `/payout`.
+    pub async fn call(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+        repeat: Repeat,
+    ) -> Result<Value, CallError> {
+        let creds =
+            self.credentials(api).ok_or_else(|| CallError::NotSent(format!("{} is not configured", api.name())))?;
+        if let Err(why) = self.health.admit(api) {
+            self.count(api, "short_circuited");
+            return Err(CallError::NotSent(why));
+        }
+        let prefix = if api == Api::Pg { "/pg" } else { "/payout" };
+        let url = format!("{}{prefix}{path}", self.base);
+        let version = if api == Api::Pg { PG_VERSION } else { PAYOUT_VERSION };
+        let mut last = CallError::Unknown("not tried".into());
+        for attempt in 1..=ATTEMPTS {
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header("x-client-id", &creds.id)
+                .header("x-client-secret", &creds.secret)
+                .header("x-api-version", version)
+                .header("x-request-id", uuid::Uuid::now_v7().to_string());
+            if let Some(key) = idempotency_key {
+                req = req.header("x-idempotency-key", key);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let (outcome, retry_after) = match req.send().await {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let retry_after = res
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let json: Value = res.json().await.unwrap_or(Value::Null);
+                    (classify(status, json), retry_after)
+                }
+                Err(e) => (Err(CallError::Unknown(describe(e))), None),
+            };
+            let throttled = matches!(&outcome, Err(CallError::Refused { status: 429, .. }));
+            match outcome {
+                Ok(json) => {
+                    self.count(api, "ok");
+                    self.health.succeeded(api).await;
+                    return Ok(json);
+                }
+                Err(e @ CallError::Refused { .. }) if !throttled => {
+                    self.count(api, "ok"); // Cashfree answered: it is up
+                    self.health.succeeded(api).await;
+                    return Err(e);
+                }
+                Err(e) => {
+                    if !throttled {
+                        self.count(api, "failed");
+                        self.health.failed(api, &e.to_string()).await;
+                    }
+                    last = e;
+                }
+            }
+            let again = throttled || repeat == Repeat::Safe;
+            if !again || attempt == ATTEMPTS || self.health.admit(api).is_err() {
+                break;
+            }
+            let backoff = Duration::from_millis(200 * 2u64.pow(attempt - 1));
+            tokio::time::sleep(retry_after.unwrap_or(backoff).min(Duration::from_secs(5))).await;
+        }
+        Err(last)
+    }
+
+    fn count(&self, api: Api, outcome: &str) {
+        let labels = CashfreeLabels { api: api.name().into(), outcome: outcome.into() };
+        self.health.metrics.cashfree_calls.get_or_create(&labels).inc();
+    }
+}
+
+/// Cashfree's answer as success or a refusal; a 5xx is an unknown outcome.
+fn classify(status: u16, json: Value) -> Result<Value, CallError> {
+    match status {
+        200..=299 => Ok(json),
+        500.. => Err(CallError::Unknown(format!("HTTP {status}: {}", message(&json)))),
+        _ => Err(CallError::Refused {
+            status,
+            code: json["code"].as_str().unwrap_or("unknown").to_owned(),
+            message: message(&json),
+        }),
+    }
+}
+
+fn message(json: &Value) -> String {
+    json["message"].as_str().unwrap_or("no message").chars().take(300).collect()
+}
+
+/// A transport error in a line, without the URL (it holds nothing secret, but it is noise).
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        e.without_url().to_string()
+    }
+}

@@ -1,0 +1,180 @@
+//! The Payment Gateway side of Cashfree: orders (and payment links) created there when paydesk has credentials,
+//! and an order's payments pulled from there, so a manual verification rests on what Cashfree says.
+
+use super::audit::{self, Actor};
+use super::payments::{self, NewOrder};
+use super::webhooks;
+use crate::auth::Principal;
+use crate::cashfree::{Api, CallError, Repeat};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use entity::payment;
+use entity::status::PaymentStatus;
+use reqwest::Method;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use serde_json::{json, Value};
+
+/// What Cashfree needs besides the order itself.
+pub struct Checkout {
+    /// The paying customer's phone number (Cashfree requires one).
+    pub customer_phone: Option<String>,
+    /// Also create a payment link.
+    pub link: bool,
+}
+
+/// A Cashfree call's failure as the caller should see it.
+pub fn call_error(e: CallError) -> AppError {
+    match e {
+        CallError::Refused { message, .. } => AppError::BadInput(format!("Cashfree refused: {message}")),
+        other => AppError::Unavailable(format!("{other}; try again shortly")),
+    }
+}
+
+/// An amount as the JSON number Cashfree expects, exactly (`1500.00`, never through a float).
+pub fn json_amount(m: entity::Money) -> Value {
+    serde_json::from_str(&m.to_string()).unwrap_or(Value::Null)
+}
+
+/// Creates the order here and, with Payment Gateway credentials, at Cashfree (and a link if asked). If Cashfree
+/// will not take it, the order here is CANCELLED with the reason and the error is returned: nothing is left
+/// half-made.
+#[tracing::instrument(skip(state, order, checkout))]
+pub async fn open_order(
+    state: &AppState,
+    who: Principal,
+    order: NewOrder,
+    checkout: Checkout,
+) -> AppResult<payment::Model> {
+    let remote = state.cashfree.configured(Api::Pg);
+    if !remote && checkout.link {
+        return Err(AppError::BadInput(
+            "payment links need Cashfree credentials (CASHFREE_CLIENT_ID and CASHFREE_CLIENT_SECRET)".into(),
+        ));
+    }
+    let phone = match (&checkout.customer_phone, remote) {
+        (Some(p), _) if p.len() >= 8 && p.len() <= 15 && p.bytes().all(|b| b.is_ascii_digit() || b == b'+') => {
+            Some(p.clone())
+        }
+        (Some(p), _) => return Err(AppError::BadInput(format!("customerPhone {p:?} must be 8 to 15 digits"))),
+        (None, true) => {
+            return Err(AppError::BadInput(
+                "customerPhone is required: Cashfree needs the paying customer's phone".into(),
+            ))
+        }
+        (None, false) => None,
+    };
+    let created = payments::create_order(&state.db, who, order).await?;
+    if !remote {
+        return Ok(created);
+    }
+    match at_cashfree(state, &created, phone.unwrap_or_default(), checkout.link).await {
+        Ok((cf_order_id, session, link_url)) => {
+            let mut row = created.into_active_model();
+            row.cf_order_id = Set(Some(cf_order_id));
+            row.payment_session_id = Set(session);
+            row.link_url = Set(link_url);
+            row.updated_at = Set(super::now());
+            Ok(row.update(&state.db).await?)
+        }
+        Err(e) => {
+            let why = e.to_string();
+            let mut row = created.clone().into_active_model();
+            row.status = Set(PaymentStatus::Cancelled);
+            row.failure_reason = Set(Some(format!("not created at Cashfree: {why}")));
+            row.updated_at = Set(super::now());
+            row.update(&state.db).await?;
+            audit::record(
+                &state.db,
+                audit::Entry {
+                    actor: Actor::System,
+                    action: "payment.order_failed",
+                    entity_type: "payment",
+                    entity_id: created.id,
+                    before: Some(json!({ "status": created.status })),
+                    after: Some(json!({ "status": PaymentStatus::Cancelled })),
+                    reason: Some(why),
+                },
+            )
+            .await?;
+            Err(call_error(e))
+        }
+    }
+}
+
+/// Creates the order (and link) at Cashfree; an order Cashfree already holds (a retry) is read back.
+async fn at_cashfree(
+    state: &AppState,
+    p: &payment::Model,
+    phone: String,
+    link: bool,
+) -> Result<(String, Option<String>, Option<String>), CallError> {
+    let cf = &state.cashfree;
+    let customer = json!({
+        "customer_id": p.client_id.clone().unwrap_or_else(|| format!("client_{}", p.freelancer_id.simple())),
+        "customer_phone": phone,
+    });
+    let body = json!({
+        "order_id": p.order_id, "order_amount": json_amount(p.amount), "order_currency": p.currency,
+        "customer_details": customer,
+        "order_tags": { "paydesk_payment_id": p.id.to_string(), "freelancer_id": p.freelancer_id.to_string() },
+    });
+    let key = p.id.to_string();
+    let order = match cf.call(Api::Pg, Method::POST, "/orders", Some(&body), Some(&key), Repeat::Safe).await {
+        Err(CallError::Refused { status: 409, .. }) => {
+            cf.call(Api::Pg, Method::GET, &format!("/orders/{}", p.order_id), None, None, Repeat::Safe).await?
+        }
+        other => other?,
+    };
+    let cf_order_id =
+        order["cf_order_id"].as_str().map(str::to_owned).unwrap_or_else(|| order["cf_order_id"].to_string());
+    let session = order["payment_session_id"].as_str().map(str::to_owned);
+    let link_url = if link {
+        let body = json!({
+            "link_id": p.order_id, "link_amount": json_amount(p.amount), "link_currency": p.currency,
+            "link_purpose": p.purpose.clone().unwrap_or_else(|| format!("Order {}", p.order_id)),
+            "customer_details": customer,
+            "link_notes": { "paydesk_payment_id": p.id.to_string() },
+        });
+        let made =
+            cf.call(Api::Pg, Method::POST, "/links", Some(&body), Some(&format!("{key}:link")), Repeat::Safe).await?;
+        made["link_url"].as_str().map(str::to_owned)
+    } else {
+        None
+    };
+    Ok((cf_order_id, session, link_url))
+}
+
+/// Pulls the order's payments from Cashfree and applies each through the webhook path, recorded as pulled
+/// deliveries (a repeat of what a webhook already said is a DUPLICATE, as it would be). Returns what Cashfree
+/// reported, as `cf_payment_id: STATUS` lines.
+pub async fn pull_payments(state: &AppState, p: &payment::Model) -> AppResult<Vec<String>> {
+    let path = format!("/orders/{}/payments", p.order_id);
+    let list = state.cashfree.call(Api::Pg, Method::GET, &path, None, None, Repeat::Safe).await.map_err(call_error)?;
+    let mut seen = Vec::new();
+    for payment in list.as_array().cloned().unwrap_or_default() {
+        let status = payment["payment_status"].as_str().unwrap_or("PENDING").to_owned();
+        let kind = match status.as_str() {
+            "SUCCESS" => "PAYMENT_SUCCESS_WEBHOOK",
+            "USER_DROPPED" => "PAYMENT_USER_DROPPED_WEBHOOK",
+            _ => "PAYMENT_FAILED_WEBHOOK",
+        };
+        let body = json!({
+            "data": { "order": { "order_id": p.order_id, "order_amount": json_amount(p.amount),
+                                 "order_currency": p.currency },
+                      "payment": payment },
+            "type": kind,
+        });
+        let cf_id = payment["cf_payment_id"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| payment["cf_payment_id"].to_string());
+        webhooks::apply_pulled(state, body.to_string().as_bytes()).await?;
+        seen.push(format!("{cf_id}: {status}"));
+    }
+    Ok(seen)
+}
+
+/// The payment as it stands now.
+pub async fn reload(state: &AppState, id: uuid::Uuid) -> AppResult<payment::Model> {
+    payment::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("payment", id))
+}
