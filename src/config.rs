@@ -97,6 +97,9 @@ pub struct Config {
     /// How long one call to Cashfree may take, in milliseconds.
     #[arg(long, env = "CASHFREE_TIMEOUT_MS", default_value_t = 10_000, global = true)]
     pub cashfree_timeout_ms: u64,
+    /// How long calls to a Cashfree API fail fast after repeated failures, in seconds, before one tries again.
+    #[arg(long, env = "CASHFREE_BREAKER_SECS", default_value_t = 15, global = true)]
+    pub cashfree_breaker_secs: u64,
     /// How often payouts whose transfer is still PROCESSING are checked with Cashfree, in seconds.
     #[arg(long, env = "PAYDESK_TRANSFER_POLL_SECS", default_value_t = 30, global = true)]
     pub transfer_poll_secs: u64,

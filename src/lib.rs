@@ -29,7 +29,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
-    Ok(state::AppState {
+    let state = state::AppState {
         cashfree,
         shutdown: tokio::sync::watch::channel(false).0,
         sockets: tokio_util::task::TaskTracker::new(),
@@ -38,5 +38,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         settings: Arc::new(settings),
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
         metrics,
-    })
+    };
+    services::transfers::spawn_sweeper(state.clone());
+    Ok(state)
 }

@@ -1,5 +1,5 @@
 //! Whether this instance reaches each Cashfree API: a circuit breaker per API (after `TRIP_AFTER` failures in a
-//! row, calls fail fast for `OPEN_FOR`, then one call at a time tries again), the `cashfree_up` gauge, and the
+//! row, calls fail fast for `CASHFREE_BREAKER_SECS`, then one call at a time tries again), the `cashfree_up` gauge, and the
 //! alerts when an API goes down (CRITICAL) and comes back (INFO).
 
 use super::Api;
@@ -10,10 +10,8 @@ use entity::status::Severity;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Failures in a row that open the breaker.
+/// Failures in a row that open the breaker (which then refuses calls for `CASHFREE_BREAKER_SECS`).
 const TRIP_AFTER: u32 = 3;
-/// How long an open breaker refuses calls before one may try again.
-const OPEN_FOR: Duration = Duration::from_secs(15);
 
 /// One API's state as `cashfreeStatus` and `/readyz` report it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -49,6 +47,7 @@ pub struct Health {
     events: EventBus,
     db: sea_orm::DatabaseConnection,
     pub(super) metrics: Arc<Metrics>,
+    open_for: Duration,
 }
 
 impl Health {
@@ -58,6 +57,7 @@ impl Health {
         metrics: Arc<Metrics>,
         pg: bool,
         payouts: bool,
+        open_for: Duration,
     ) -> Self {
         let fresh = |configured| {
             Mutex::new(State {
@@ -78,7 +78,7 @@ impl Health {
                 metrics.cashfree_up.get_or_create(&ApiLabels { api: api.name().into() }).set(1);
             }
         }
-        Health { pg: fresh(pg), payouts: fresh(payouts), events, db, metrics }
+        Health { pg: fresh(pg), payouts: fresh(payouts), events, db, metrics, open_for }
     }
 
     fn state(&self, api: Api) -> std::sync::MutexGuard<'_, State> {
@@ -105,7 +105,7 @@ impl Health {
                 s.report.consecutive_failures
             )),
             Some(_) => {
-                s.open_until = Some(Instant::now() + OPEN_FOR); // this caller tries; the others wait
+                s.open_until = Some(Instant::now() + self.open_for); // this caller tries; the others wait
                 Ok(())
             }
             None => Ok(()),
@@ -137,8 +137,8 @@ impl Health {
             s.report.last_error = Some(why.to_owned());
             s.report.last_failure_at = Some(Utc::now());
             if s.report.consecutive_failures >= TRIP_AFTER {
-                s.open_until = Some(Instant::now() + OPEN_FOR);
-                s.report.retry_at = chrono::Duration::from_std(OPEN_FOR).ok().map(|d| Utc::now() + d);
+                s.open_until = Some(Instant::now() + self.open_for);
+                s.report.retry_at = chrono::Duration::from_std(self.open_for).ok().map(|d| Utc::now() + d);
             }
             let went_down = s.report.up && s.report.consecutive_failures >= TRIP_AFTER;
             if went_down {

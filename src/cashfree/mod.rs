@@ -112,7 +112,8 @@ impl Cashfree {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("a TLS-capable HTTP client");
-        let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some());
+        let open_for = Duration::from_secs(config.cashfree_breaker_secs.max(1));
+        let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some(), open_for);
         Cashfree { http, base: base.trim_end_matches('/').to_owned(), pg, payouts, health }
     }
 

@@ -1,11 +1,11 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
 use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
-use super::types::{Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
+use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::scalars::Decimal;
-use crate::services::{gateway, interventions, notifications, payments, payouts};
+use crate::services::{beneficiaries, gateway, interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
 use uuid::Uuid;
@@ -56,6 +56,19 @@ pub struct CreatePaymentOrderInput {
     /// Also create a Cashfree payment link (`Payment.linkUrl`) to send to the client.
     #[graphql(default)]
     pub payment_link: bool,
+}
+
+/// A bank account (with its IFSC) or a UPI handle to pay a freelancer's payouts to.
+#[derive(InputObject)]
+pub struct RegisterBeneficiaryInput {
+    /// Whose: required for admins; a freelancer may leave it out (it is then their own).
+    pub freelancer_id: Option<Uuid>,
+    /// The account holder's name.
+    pub name: String,
+    pub bank_account_number: Option<String>,
+    pub ifsc: Option<String>,
+    /// A UPI handle such as `name@okbank`, instead of a bank account.
+    pub vpa: Option<String>,
 }
 
 /// Withdraws a pending payout (a manual intervention).
@@ -172,6 +185,26 @@ impl Mutation {
         let amount = amount("amount", input.amount.0)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
+    }
+
+    /// Registers (or replaces) where a freelancer's payouts go: with Cashfree Payouts when configured; stored
+    /// here only masked, and audited.
+    #[graphql(guard = "RoleGuard(ADMIN_OR_FREELANCER)")]
+    async fn register_beneficiary(&self, ctx: &Context<'_>, input: RegisterBeneficiaryInput) -> Result<Beneficiary> {
+        let who = principal(ctx)?;
+        let freelancer_id = match (who.role, input.freelancer_id) {
+            (Role::Freelancer, id) => id.unwrap_or(who.id),
+            (_, Some(id)) => id,
+            (_, None) => return Err(AppError::BadInput("freelancerId is required for admins".into()).into()),
+        };
+        let b = beneficiaries::NewBeneficiary {
+            freelancer_id,
+            name: input.name,
+            bank_account_number: input.bank_account_number,
+            ifsc: input.ifsc,
+            vpa: input.vpa,
+        };
+        Ok(beneficiaries::register(state(ctx), who, b).await?.into())
     }
 
     /// Marks one of your notifications read (ops change nothing, so admins and freelancers only).

@@ -56,6 +56,19 @@ impl Query {
         Ok(connection(page, |m| (m.created_at, m.id), Payment::from))
     }
 
+    /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn beneficiary(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Beneficiary>> {
+        let found = crate::services::beneficiaries::read(state(ctx), principal(ctx)?, freelancer_id).await?;
+        Ok(found.map(Beneficiary::from))
+    }
+
+    /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn cashfree_status(&self, ctx: &Context<'_>) -> CashfreeStatus {
+        state(ctx).cashfree.health.report().into()
+    }
+
     /// One payment, or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn payment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Payment>> {

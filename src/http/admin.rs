@@ -35,7 +35,8 @@ pub async fn approve_payout(
     let p = payouts::approve(s, who, body.payout_request_id, body.note).await?;
     Ok(Json(json!({ "payoutRequest": {
         "id": p.id, "walletId": p.wallet_id, "freelancerId": p.freelancer_id,
-        "amount": p.amount.to_string(), "currency": p.currency, "status": "PAID",
+        "amount": p.amount.to_string(), "currency": p.currency,
+        "status": serde_json::to_value(p.status).ok().and_then(|v| v.as_str().map(str::to_ascii_uppercase)),
         "decidedBy": p.decided_by, "decidedAt": p.decided_at, "decisionNote": p.decision_note,
     }})))
 }

@@ -21,15 +21,19 @@ pub async fn ready(State(http): State<Http>) -> (StatusCode, Json<Value>) {
         db.ping().await?;
         crate::db::pending_migrations(db).await
     };
+    // Cashfree's reachability is detail: paydesk still serves (and records webhooks) while Cashfree is down.
+    let cashfree = serde_json::to_value(http.state.cashfree.health.report()).unwrap_or_default();
     let unready = |status: &str, extra: Value| {
-        let mut body = json!({ "status": status });
+        let mut body = json!({ "status": status, "cashfree": cashfree.clone() });
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     };
     match tokio::time::timeout(READY_WITHIN, check).await {
-        Ok(Ok(pending)) if pending.is_empty() => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Ok(pending)) if pending.is_empty() => {
+            (StatusCode::OK, Json(json!({ "status": "ready", "cashfree": cashfree })))
+        }
         Ok(Ok(pending)) => unready("migrations pending", json!({ "pending": pending })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/schema.graphql", get(graphql::sdl))
         .route("/graphql/ws", get(graphql::websocket))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
+        .route("/api/webhooks/cashfree/payouts", post(webhooks::cashfree_payouts))
         .route("/api/admin/approve-payout", post(admin::approve_payout))
         .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
         .route("/metrics", get(metrics::scrape))

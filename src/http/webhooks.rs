@@ -39,6 +39,20 @@ pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Body) 
         Ok(body) => webhooks::receive(&http.state, &headers, &body).await,
         Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
     };
+    answer(&http, reply)
+}
+
+/// `POST /api/webhooks/cashfree/payouts`: transfer outcomes, answered like payment webhooks.
+pub async fn cashfree_payouts(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
+    let reply = match read_body(body).await {
+        Ok(body) => crate::services::transfers::receive_webhook(&http.state, &headers, &body).await,
+        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
+    };
+    answer(&http, reply)
+}
+
+/// The reply as JSON, counted by outcome.
+fn answer(http: &Http, reply: webhooks::Reply) -> Response {
     // The stored name ("processed") labels the metric; the API's enum value ("PROCESSED") goes in the reply.
     let stored = serde_json::to_value(reply.outcome).unwrap_or_default();
     let stored = stored.as_str().unwrap_or_default();

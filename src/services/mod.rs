@@ -1,6 +1,7 @@
 //! Services: the only place with business logic and SQL. Handlers and resolvers parse, authorize, and call one.
 
 pub mod audit;
+pub mod beneficiaries;
 pub mod gateway;
 pub mod interventions;
 pub mod ledger;
@@ -10,6 +11,7 @@ pub mod payouts;
 pub mod read;
 pub mod reconcile;
 pub mod reports;
+pub mod transfers;
 pub mod wallets;
 pub mod webhooks;
 

@@ -164,10 +164,26 @@ pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<St
     }
 }
 
+/// Debits the wallet and decides the payout: PAID at once in manual mode, or PROCESSING with Cashfree Payouts
+/// configured, after which the transfer is sent (outside the transaction: no network call holds a row lock).
 async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
     let reserve = state.settings.payout_reserve;
+    let by_transfer = state.cashfree.configured(crate::cashfree::Api::Payouts);
+    if by_transfer {
+        let p = payout::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("payout request", id))?;
+        if super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none() {
+            return Err(AppError::InvalidState(format!(
+                "freelancer {} has no beneficiary: register their bank account or UPI handle before approving",
+                p.freelancer_id
+            )));
+        }
+    }
+    let to = if by_transfer { PayoutStatus::Processing } else { PayoutStatus::Paid };
     let txn = state.db.begin().await?;
-    let (before, after) = decide(&txn, who, id, PayoutStatus::Paid, note.clone()).await?;
+    let (before, after) = decide(&txn, who, id, to, note.clone()).await?;
     let posted = ledger::post(
         &txn,
         ledger::Posting {
@@ -187,10 +203,17 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
         &txn,
         notifications::New {
             recipient_id: after.freelancer_id,
-            kind: "payout_paid",
+            kind: if by_transfer { "payout_approved" } else { "payout_paid" },
             severity: Severity::Info,
             title: format!("Payout of {} {} approved", after.amount, after.currency),
-            body: format!("Your wallet balance is now {} {}.", posted.wallet.balance, after.currency),
+            body: if by_transfer {
+                format!(
+                    "The transfer is under way. Your wallet balance is now {} {}.",
+                    posted.wallet.balance, after.currency
+                )
+            } else {
+                format!("Your wallet balance is now {} {}.", posted.wallet.balance, after.currency)
+            },
             payment_id: None,
             payout_request_id: Some(id),
         },
@@ -215,6 +238,10 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
     )
     .await?;
     state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
+    if by_transfer {
+        state.metrics.payout("approved");
+        return super::transfers::send(state, &after).await;
+    }
     state.metrics.payout("paid");
     state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
     Ok(after)

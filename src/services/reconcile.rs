@@ -115,6 +115,33 @@ pub async fn run(db: &DatabaseConnection, reserve: Money) -> AppResult<Report> {
             });
         }
     }
+    // Every debit of a payout that did not stay paid was credited back; one still processing is debited once.
+    let transfers = rows(
+        db,
+        "SELECT p.id AS id, p.status AS status, \
+                (SELECT COUNT(*) FROM wallet_transactions t WHERE t.payout_request_id = p.id \
+                   AND t.kind = 'payout_debit') AS debits, \
+                (SELECT COUNT(*) FROM wallet_transactions t WHERE t.payout_request_id = p.id \
+                   AND t.kind = 'payout_return') AS returns \
+         FROM payout_requests p WHERE p.status IN ('processing', 'failed', 'reversed')",
+    )
+    .await?;
+    for r in &transfers {
+        let (debits, returns): (i64, i64) = (r.try_get("", "debits")?, r.try_get("", "returns")?);
+        let status: String = r.try_get("", "status")?;
+        let sound = match status.as_str() {
+            "processing" => debits == 1 && returns == 0,
+            "reversed" => debits == 1 && returns == 1,
+            _ => debits == returns && debits <= 1, // failed: by transfer (1 and 1) or never debited (0 and 0)
+        };
+        if !sound {
+            let id: uuid::Uuid = r.try_get("", "id")?;
+            findings.push(Finding {
+                subject: format!("payout {id}"),
+                problem: format!("{} with {debits} debits and {returns} returns", status.to_ascii_uppercase()),
+            });
+        }
+    }
     let refunds = rows(
         db,
         "SELECT order_id, amount, refunded_amount, status FROM payments \

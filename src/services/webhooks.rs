@@ -43,7 +43,7 @@ pub fn signature_matches(secrets: &[String], timestamp: &str, body: &[u8], signa
 }
 
 /// The `x-webhook-*` headers (and the idempotency key) as a JSON object, for the record.
-fn headers_json(headers: &HeaderMap) -> Value {
+pub(super) fn headers_json(headers: &HeaderMap) -> Value {
     let kept: serde_json::Map<String, Value> = headers
         .iter()
         .filter(|(name, _)| {
@@ -57,19 +57,29 @@ fn headers_json(headers: &HeaderMap) -> Value {
     Value::Object(kept)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Why a delivery's signature or timestamp does not hold, if it does not.
 fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    authenticate_with(&state.settings.webhook_secrets, state.settings.webhook_tolerance_secs, headers, body)
+}
+
+/// Why a delivery's signature (by one of `secrets`) or timestamp (within `tolerance` seconds, 0 = any) does not
+/// hold, if it does not.
+pub(super) fn authenticate_with(
+    secrets: &[String],
+    tolerance: u64,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
     let signature = header(headers, "x-webhook-signature").ok_or("missing x-webhook-signature header")?;
     let timestamp = header(headers, "x-webhook-timestamp").ok_or("missing x-webhook-timestamp header")?;
     let millis: i64 = timestamp.parse().map_err(|_| "x-webhook-timestamp must be epoch milliseconds")?;
-    if !signature_matches(&state.settings.webhook_secrets, timestamp, body, signature) {
+    if !signature_matches(secrets, timestamp, body, signature) {
         return Err("signature does not match any configured client secret".into());
     }
-    let tolerance = state.settings.webhook_tolerance_secs;
     if tolerance > 0 {
         let age = (Utc::now().timestamp_millis() - millis).abs() / 1000;
         if age.unsigned_abs() > tolerance {
@@ -80,7 +90,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
 }
 
 /// A decimal from a JSON number or string, never through a float.
-fn decimal(v: &Value) -> Option<Decimal> {
+pub(super) fn decimal(v: &Value) -> Option<Decimal> {
     let text = match v {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.trim().to_owned(),
@@ -98,7 +108,7 @@ const MAX_KEY: usize = 200;
 
 /// An id that Cashfree sends as a string or (before 2023-08-01) a number; `field` names it in the refusal.
 /// Control characters (a NUL cannot even be stored in PostgreSQL text) and absurd lengths are refused.
-fn id(field: &str, v: &Value) -> Result<String, String> {
+pub(super) fn id(field: &str, v: &Value) -> Result<String, String> {
     let s = match v {
         Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
         Value::Number(n) => n.to_string(),
@@ -114,13 +124,13 @@ fn id(field: &str, v: &Value) -> Result<String, String> {
 }
 
 /// Free text, trimmed, without control characters, at most `MAX_TEXT` characters; "NA" counts as none.
-fn text(v: &Value) -> Option<String> {
+pub(super) fn text(v: &Value) -> Option<String> {
     let s = v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA")?;
     Some(s.chars().filter(|c| !c.is_control()).take(MAX_TEXT).collect())
 }
 
 /// The key a delivery is deduplicated on, short enough for its column whatever Cashfree (or anyone) sent.
-fn storable_key(key: String) -> String {
+pub(super) fn storable_key(key: String) -> String {
     if key.len() <= MAX_KEY {
         return key;
     }
@@ -229,7 +239,7 @@ fn sha_hex(body: &[u8]) -> Vec<u8> {
 }
 
 /// The delivery's row, before its outcome is known.
-fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
+pub(super) fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
     webhook::ActiveModel {
         id: Set(super::new_id()),
         received_at: Set(super::now()),
@@ -257,7 +267,7 @@ fn parsed_row(headers: Value, body: &[u8], parsed: &Parsed) -> webhook::ActiveMo
 }
 
 /// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
-async fn record(
+pub(super) async fn record(
     db: &DatabaseConnection,
     mut r: webhook::ActiveModel,
     outcome: WebhookOutcome,

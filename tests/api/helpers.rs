@@ -124,6 +124,16 @@ async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
 }
 
 impl TestApp {
+    /// Runs `paydesk reconcile` against this server's database: (exit success, stdout).
+    pub fn reconcile(&self) -> (bool, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .arg("reconcile")
+            .env("DATABASE_URL", &self.db_url)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// A server with the default settings, the test JWT secret and the Cashfree test secret.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -221,7 +231,8 @@ impl TestApp {
             .gql_ok(
                 &self.admin(),
                 "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }",
-                json!({ "i": { "freelancerId": freelancer, "amount": amount, "currency": "INR", "orderId": order_id } }),
+                json!({ "i": { "freelancerId": freelancer, "amount": amount, "currency": "INR", "orderId": order_id,
+                                "customerPhone": "9999912345" } }),
             )
             .await;
         data["createPaymentOrder"]["id"].as_str().unwrap().to_owned()

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cashfree_payments;
+mod cashfree_payouts;
 mod cli;
 mod events;
 mod graphql_reads;

@@ -20,15 +20,6 @@ async fn payment(app: &TestApp) -> Value {
     d["payments"]["nodes"][0].clone()
 }
 
-async fn reconcile(app: &TestApp) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
-        .arg("reconcile")
-        .env("DATABASE_URL", &app.db_url)
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 #[tokio::test]
 async fn refunds_add_up_to_the_payment_and_never_beyond_it() {
     let app = TestApp::spawn().await;
@@ -52,7 +43,7 @@ async fn refunds_add_up_to_the_payment_and_never_beyond_it() {
     assert_eq!(app.balance(f).await, "0.00", "nothing was booked");
     let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
     assert_eq!(alert["data"]["alerts"]["kind"], "over_refund", "{alert}");
-    let (clean, report) = reconcile(&app).await;
+    let (clean, report) = app.reconcile();
     assert!(clean, "{report}");
 }
 
@@ -67,7 +58,7 @@ async fn concurrent_refunds_cannot_add_up_to_more_than_the_payment() {
     assert_eq!(booked, 1, "{replies:?}");
     assert_eq!(payment(&app).await["refundedAmount"], "1000.00");
     assert_eq!(app.balance(f).await, "450.00");
-    let (clean, report) = reconcile(&app).await;
+    let (clean, report) = app.reconcile();
     assert!(clean, "{report}");
 }
 
@@ -114,7 +105,7 @@ async fn reconcile_flags_a_payment_refunded_beyond_its_amount() {
         .execute_unprepared(&format!("UPDATE payments SET refunded_amount = 100001 WHERE order_id = '{order}'"))
         .await
         .unwrap();
-    let (clean, report) = reconcile(&app).await;
+    let (clean, report) = app.reconcile();
     assert!(!clean, "{report}");
     assert!(report.contains(&format!("payment {order}: refunded 1000.01, more than the 1000.00 paid")), "{report}");
 }

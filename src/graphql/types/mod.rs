@@ -1,6 +1,7 @@
 //! The API's object types: separate from the entities, converted from them in one place each.
 
 mod alert;
+mod beneficiary;
 mod enums;
 mod investigation;
 mod ledger;
@@ -13,6 +14,7 @@ mod wallet;
 mod webhook;
 
 pub use alert::Alert;
+pub use beneficiary::{Beneficiary, CashfreeStatus};
 pub use enums::*;
 pub use investigation::PayoutInvestigation;
 pub use ledger::WalletTransaction;

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use entity::payout_request as payout;
 use uuid::Uuid;
 
-/// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled.
+/// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled; with
+/// Cashfree Payouts an approved one is PROCESSING until its transfer ends PAID or FAILED.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct PayoutRequest {
@@ -28,6 +29,11 @@ pub struct PayoutRequest {
     pub decided_at: Option<DateTime<Utc>>,
     /// The approval note, or the reason for a rejection or cancellation.
     pub decision_note: Option<String>,
+    /// Cashfree's id of the transfer paying this request, and the transfer's last reported status.
+    pub cf_transfer_id: Option<String>,
+    pub transfer_status: Option<String>,
+    /// Why the transfer failed or was reversed.
+    pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +52,9 @@ impl From<payout::Model> for PayoutRequest {
             decided_by: m.decided_by,
             decided_at: m.decided_at,
             decision_note: m.decision_note,
+            cf_transfer_id: m.cf_transfer_id,
+            transfer_status: m.transfer_status,
+            failure_reason: m.failure_reason,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -1,0 +1,77 @@
+//! `Beneficiary` (where a freelancer's payouts go, shown masked) and `CashfreeStatus`.
+
+use chrono::{DateTime, Utc};
+use entity::beneficiary;
+use uuid::Uuid;
+
+/// A freelancer's registered bank account or UPI handle. Only the masked form is kept.
+#[derive(async_graphql::SimpleObject)]
+pub struct Beneficiary {
+    pub id: Uuid,
+    pub freelancer_id: Uuid,
+    /// `bank` or `upi`.
+    pub kind: String,
+    pub name: String,
+    /// `XXXXXX1234 (HDFC0001234)` or `ab***@okbank`.
+    pub masked: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<beneficiary::Model> for Beneficiary {
+    fn from(m: beneficiary::Model) -> Self {
+        Self {
+            id: m.id,
+            freelancer_id: m.freelancer_id,
+            kind: m.kind,
+            name: m.name,
+            masked: m.masked,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+pub struct CashfreeApiStatus(crate::cashfree::ApiHealth);
+
+/// One Cashfree API as this instance sees it.
+#[async_graphql::Object]
+impl CashfreeApiStatus {
+    /// Whether credentials are set (without them: local orders, manual payouts).
+    async fn configured(&self) -> bool {
+        self.0.configured
+    }
+    /// Whether recent calls got answers.
+    async fn up(&self) -> bool {
+        self.0.up
+    }
+    async fn consecutive_failures(&self) -> u32 {
+        self.0.consecutive_failures
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn last_success_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_success_at
+    }
+    async fn last_failure_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_failure_at
+    }
+    /// While calls fail fast (circuit open): when they are tried again.
+    async fn retry_at(&self) -> Option<DateTime<Utc>> {
+        self.0.retry_at
+    }
+}
+
+/// Cashfree's Payment Gateway and Payouts APIs as this instance sees them.
+#[derive(async_graphql::SimpleObject)]
+pub struct CashfreeStatus {
+    pub payment_gateway: CashfreeApiStatus,
+    pub payouts: CashfreeApiStatus,
+}
+
+impl From<crate::cashfree::HealthReport> for CashfreeStatus {
+    fn from(r: crate::cashfree::HealthReport) -> Self {
+        Self { payment_gateway: CashfreeApiStatus(r.pg), payouts: CashfreeApiStatus(r.payouts) }
+    }
+}

@@ -1,0 +1,121 @@
+//! Beneficiaries: where a freelancer's payouts go. Registered with Cashfree Payouts once (when configured) and
+//! kept here only masked; every registration is audited.
+
+use super::audit::{self, Actor};
+use crate::auth::Principal;
+use crate::cashfree::{Api, CallError, Repeat};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use entity::beneficiary;
+use entity::status::Role;
+use reqwest::Method;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A bank account or a UPI handle to register.
+pub struct NewBeneficiary {
+    pub freelancer_id: Uuid,
+    pub name: String,
+    pub bank_account_number: Option<String>,
+    pub ifsc: Option<String>,
+    pub vpa: Option<String>,
+}
+
+/// The instrument, checked: `(kind, masked, what Cashfree is sent)`.
+fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, serde_json::Value)> {
+    match (&b.bank_account_number, &b.ifsc, &b.vpa) {
+        (Some(account), Some(ifsc), None) => {
+            let account = account.trim();
+            let ifsc = ifsc.trim().to_ascii_uppercase();
+            if !(9..=18).contains(&account.len()) || !account.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(AppError::BadInput("bankAccountNumber must be 9 to 18 digits".into()));
+            }
+            let ifsc_ok = ifsc.len() == 11
+                && ifsc[..4].bytes().all(|c| c.is_ascii_uppercase())
+                && ifsc.as_bytes()[4] == b'0'
+                && ifsc[5..].bytes().all(|c| c.is_ascii_alphanumeric());
+            if !ifsc_ok {
+                return Err(AppError::BadInput(format!("ifsc {ifsc:?} is not an IFSC code such as HDFC0001234")));
+            }
+            let masked = format!("XXXXXX{} ({ifsc})", &account[account.len() - 4..]);
+            Ok(("bank", masked, json!({ "bank_account_number": account, "bank_ifsc": ifsc })))
+        }
+        (None, None, Some(vpa)) => {
+            let vpa = vpa.trim();
+            let valid = vpa.split_once('@').is_some_and(|(user, handle)| {
+                (2..=256).contains(&user.len())
+                    && user.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+                    && (2..=64).contains(&handle.len())
+                    && handle.bytes().all(|c| c.is_ascii_alphabetic())
+            });
+            if !valid {
+                return Err(AppError::BadInput(format!("vpa {vpa:?} is not a UPI handle such as name@okbank")));
+            }
+            let (user, handle) = vpa.split_once('@').unwrap_or_default();
+            Ok(("upi", format!("{}***@{handle}", &user[..2]), json!({ "vpa": vpa })))
+        }
+        _ => Err(AppError::BadInput("give either bankAccountNumber with ifsc, or vpa".into())),
+    }
+}
+
+/// Registers (or replaces) a freelancer's beneficiary: with Cashfree first when Payouts is configured.
+#[tracing::instrument(skip(state, b), fields(freelancer = %b.freelancer_id))]
+pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> AppResult<beneficiary::Model> {
+    if who.role == Role::Freelancer && who.id != b.freelancer_id {
+        return Err(AppError::Forbidden("freelancers may register only their own beneficiary".into()));
+    }
+    let name = crate::domain::text::label("name", Some(b.name.clone()), 100)?
+        .ok_or_else(|| AppError::BadInput("name must not be empty".into()))?;
+    let (kind, masked, details) = instrument(&b)?;
+    let cf_id = format!("b{}", super::new_id().simple());
+    if state.cashfree.configured(Api::Payouts) {
+        let body =
+            json!({ "beneficiary_id": cf_id, "beneficiary_name": name, "beneficiary_instrument_details": details });
+        let call = state.cashfree.call(Api::Payouts, Method::POST, "/beneficiary", Some(&body), None, Repeat::Safe);
+        match call.await {
+            Ok(_) | Err(CallError::Refused { status: 409, .. }) => {}
+            Err(e) => return Err(super::gateway::call_error(e)),
+        }
+    }
+    let before = by_freelancer(&state.db, b.freelancer_id).await?;
+    let now = super::now();
+    let row = beneficiary::ActiveModel {
+        id: Set(before.as_ref().map_or_else(super::new_id, |m| m.id)),
+        freelancer_id: Set(b.freelancer_id),
+        kind: Set(kind.into()),
+        name: Set(name),
+        masked: Set(masked),
+        cf_beneficiary_id: Set(cf_id),
+        created_at: Set(before.as_ref().map_or(now, |m| m.created_at)),
+        updated_at: Set(now),
+    };
+    let saved = if before.is_some() { row.update(&state.db).await? } else { row.insert(&state.db).await? };
+    audit::record(
+        &state.db,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "beneficiary.registered",
+            entity_type: "beneficiary",
+            entity_id: saved.id,
+            before: before.map(|m| json!({ "kind": m.kind, "masked": m.masked })),
+            after: Some(json!({ "kind": saved.kind, "masked": saved.masked })),
+            reason: None,
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// The freelancer's beneficiary, if registered.
+pub async fn by_freelancer(db: &impl ConnectionTrait, freelancer_id: Uuid) -> AppResult<Option<beneficiary::Model>> {
+    Ok(beneficiary::Entity::find().filter(beneficiary::Column::FreelancerId.eq(freelancer_id)).one(db).await?)
+}
+
+/// The beneficiary, if the caller may see it (staff, or the freelancer themselves).
+pub async fn read(state: &AppState, who: Principal, freelancer_id: Uuid) -> AppResult<Option<beneficiary::Model>> {
+    if who.role == Role::Freelancer && who.id != freelancer_id {
+        return Ok(None);
+    }
+    by_freelancer(&state.db, freelancer_id).await
+}

@@ -1,0 +1,374 @@
+//! Payouts that move money: with Payouts credentials an approved payout is debited and PROCESSING, and a Cashfree
+//! Standard Transfer (transfer_id = the payout's id, so Cashfree never pays it twice) carries it out. Whatever
+//! reports the transfer's end (its answer, its webhook, or the sweep that looks it up) goes through `settle`, one
+//! transaction with conditional updates: SUCCESS makes it PAID; FAILED or REJECTED makes it FAILED and credits the
+//! debit back; REVERSED after success makes it REVERSED, credits it back and raises a CRITICAL alert. A transfer
+//! whose creation went unanswered is never resent blindly: the sweep looks it up and resends only one Cashfree
+//! does not know.
+
+use super::audit::{self, Actor};
+use super::webhooks::{self, Reply};
+use super::{ledger, notifications};
+use crate::cashfree::{Api, CallError, Repeat};
+use crate::error::{AppError, AppResult};
+use crate::events::{Alert, Event};
+use crate::state::AppState;
+use axum::http::{HeaderMap, StatusCode};
+use entity::status::{LedgerKind, PayoutStatus, Severity, WebhookOutcome};
+use entity::{beneficiary, payment_webhook as webhook, payout_request as payout};
+use reqwest::Method;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A transfer's state as Cashfree reported it.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// RECEIVED, PENDING, SUCCESS, FAILED, REJECTED, REVERSED, …
+    pub status: String,
+    pub cf_transfer_id: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Report {
+    fn from_json(v: &Value) -> Report {
+        let text = |k: &str| webhooks::text(&v[k]).or_else(|| v[k].as_u64().map(|n| n.to_string()));
+        Report {
+            status: text("status").unwrap_or_else(|| "UNKNOWN".into()).to_ascii_uppercase(),
+            cf_transfer_id: text("cf_transfer_id"),
+            description: text("status_description"),
+        }
+    }
+}
+
+/// The transfer id of a payout: its UUID without dashes (32 characters, within Cashfree's 40).
+pub fn transfer_id(payout_id: Uuid) -> String {
+    payout_id.simple().to_string()
+}
+
+/// Sends the payout's transfer and applies Cashfree's answer. An unclear outcome leaves it PROCESSING for the
+/// sweep; a refusal fails it and returns the money.
+pub async fn send(state: &AppState, p: &payout::Model) -> AppResult<payout::Model> {
+    let Some(bene) = super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await? else {
+        return settle(state, p.id, failed_report("the freelancer has no beneficiary")).await;
+    };
+    let body = json!({
+        "transfer_id": transfer_id(p.id), "transfer_amount": super::gateway::json_amount(p.amount),
+        "transfer_currency": p.currency, "transfer_mode": mode(&bene),
+        "beneficiary_details": { "beneficiary_id": bene.cf_beneficiary_id },
+        "transfer_remarks": format!("paydesk payout {}", p.id.simple()),
+    });
+    let cf = &state.cashfree;
+    let key = transfer_id(p.id);
+    let sent = cf.call(Api::Payouts, Method::POST, "/transfers", Some(&body), Some(&key), Repeat::Once);
+    match sent.await {
+        Ok(answer) => settle(state, p.id, Report::from_json(&answer)).await,
+        Err(CallError::Refused { status: 409, .. }) => look_up(state, p).await,
+        Err(CallError::Refused { code, message, .. }) => {
+            settle(state, p.id, failed_report(&format!("Cashfree refused the transfer ({code}): {message}"))).await
+        }
+        Err(unclear) => {
+            tracing::warn!(payout = %p.id, error = %unclear, "transfer outcome unknown; the sweep will look it up");
+            mark(state, p.id, &format!("UNKNOWN: {unclear}")).await
+        }
+    }
+}
+
+fn mode(b: &beneficiary::Model) -> &'static str {
+    if b.kind == "upi" {
+        "upi"
+    } else {
+        "banktransfer"
+    }
+}
+
+fn failed_report(why: &str) -> Report {
+    Report { status: "FAILED".into(), cf_transfer_id: None, description: Some(why.to_owned()) }
+}
+
+/// Asks Cashfree how the payout's transfer stands and applies it; one Cashfree does not know is sent again.
+async fn look_up(state: &AppState, p: &payout::Model) -> AppResult<payout::Model> {
+    let path = format!("/transfers?transfer_id={}", transfer_id(p.id));
+    match state.cashfree.call(Api::Payouts, Method::GET, &path, None, None, Repeat::Safe).await {
+        Ok(answer) => settle(state, p.id, Report::from_json(&answer)).await,
+        Err(CallError::Refused { status: 404, .. }) => Box::pin(send(state, p)).await,
+        Err(e) => {
+            tracing::warn!(payout = %p.id, error = %e, "could not look up a transfer; will try again");
+            Ok(p.clone())
+        }
+    }
+}
+
+/// Records the last thing heard of the transfer without deciding anything.
+async fn mark(state: &AppState, id: Uuid, status: &str) -> AppResult<payout::Model> {
+    payout::Entity::update_many()
+        .col_expr(payout::Column::TransferStatus, Expr::value(status.chars().take(300).collect::<String>()))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(payout::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    reload(state, id).await
+}
+
+async fn reload(state: &AppState, id: Uuid) -> AppResult<payout::Model> {
+    payout::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("payout request", id))
+}
+
+/// Applies a transfer report to its payout (see `settle_once`), returning the payout as it stands.
+pub async fn settle(state: &AppState, id: Uuid, report: Report) -> AppResult<payout::Model> {
+    Ok(settle_once(state, id, report).await?.0)
+}
+
+/// Applies a transfer report to its payout, once: a report that changes nothing (a repeat, or one that comes
+/// after the payout moved on) leaves it as it is. Says whether it changed anything.
+pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResult<(payout::Model, bool)> {
+    let (from, to): (&[PayoutStatus], PayoutStatus) = match report.status.as_str() {
+        "SUCCESS" => (&[PayoutStatus::Processing], PayoutStatus::Paid),
+        "FAILED" | "REJECTED" => (&[PayoutStatus::Processing], PayoutStatus::Failed),
+        "REVERSED" => (&[PayoutStatus::Processing, PayoutStatus::Paid], PayoutStatus::Reversed),
+        other => return Ok((mark(state, id, other).await?, true)),
+    };
+    let now = super::now();
+    let txn = state.db.begin().await?;
+    let moved = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(to))
+        .col_expr(payout::Column::TransferStatus, Expr::value(report.status.clone()))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            payout::Column::FailureReason,
+            Expr::value(report.description.clone().filter(|_| to != PayoutStatus::Paid)),
+        )
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.is_in(from.iter().copied()));
+    let moved = match &report.cf_transfer_id {
+        Some(cf) => moved.col_expr(payout::Column::CfTransferId, Expr::value(cf.clone())),
+        None => moved,
+    };
+    if moved.exec(&txn).await?.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok((reload(state, id).await?, false));
+    }
+    let after = payout::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
+    let why = report.description.clone().unwrap_or_else(|| report.status.clone());
+    let (kind, title, balance) = if to == PayoutStatus::Paid {
+        ("payout_paid", format!("Payout of {} {} paid", after.amount, after.currency), None)
+    } else {
+        let posted = ledger::post(
+            &txn,
+            ledger::Posting {
+                wallet_id: after.wallet_id,
+                kind: LedgerKind::PayoutReturn,
+                amount: after.amount,
+                reference: format!("payout-return:{id}"),
+                payment_id: None,
+                payout_request_id: Some(id),
+                description: if to == PayoutStatus::Reversed { "payout reversed by the bank" } else { "payout failed" },
+                floor: None,
+                floor_name: "",
+            },
+        )
+        .await?;
+        let verb = if to == PayoutStatus::Reversed { "reversed" } else { "failed" };
+        (
+            if to == PayoutStatus::Reversed { "payout_reversed" } else { "payout_failed" },
+            format!("Payout of {} {} {verb}; the money is back in your wallet", after.amount, after.currency),
+            Some(posted.wallet.balance),
+        )
+    };
+    notifications::notify(
+        &txn,
+        notifications::New {
+            recipient_id: after.freelancer_id,
+            kind,
+            severity: if to == PayoutStatus::Paid { Severity::Info } else { Severity::Warning },
+            title,
+            body: match balance {
+                Some(b) => format!("{why}. Your wallet balance is now {b} {}.", after.currency),
+                None => format!("Cashfree transfer {} completed.", after.cf_transfer_id.as_deref().unwrap_or("-")),
+            },
+            payment_id: None,
+            payout_request_id: Some(id),
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::System,
+            action: match to {
+                PayoutStatus::Paid => "payout.transfer_succeeded",
+                PayoutStatus::Reversed => "payout.transfer_reversed",
+                _ => "payout.transfer_failed",
+            },
+            entity_type: "payout_request",
+            entity_id: id,
+            before: Some(json!({ "status": from[0] })),
+            after: Some(json!({ "status": to, "cfTransferId": after.cf_transfer_id, "transferStatus": report.status })),
+            reason: Some(why.clone()),
+        },
+    )
+    .await?;
+    state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
+    state.metrics.payout(kind.trim_start_matches("payout_"));
+    if to == PayoutStatus::Paid {
+        state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
+    } else {
+        let (severity, kind) = if to == PayoutStatus::Reversed {
+            (Severity::Critical, "payout_reversed")
+        } else {
+            (Severity::Warning, "payout_failed")
+        };
+        let mut alert =
+            Alert::new(severity, kind, format!("payout {id} of {} {}: {why}", after.amount, after.currency));
+        alert.payout_request_id = Some(id);
+        state.events.alert(&state.db, alert).await;
+    }
+    Ok((after, true))
+}
+
+/// `POST /api/webhooks/cashfree/payouts`: verified with the Payouts secret, recorded like payment webhooks,
+/// deduplicated, and applied through `settle`.
+pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Reply {
+    let db = &state.db;
+    let reply = |status, outcome, webhook_id, message: String| Reply { status, outcome, webhook_id, message };
+    let Some(secret) = state.cashfree.payout_secret() else {
+        let msg = "CASHFREE_PAYOUT_CLIENT_SECRET is not configured; the delivery was recorded".to_owned();
+        let id = webhooks::record(
+            db,
+            webhooks::row(webhooks::headers_json(headers), body, false),
+            WebhookOutcome::Failed,
+            msg.clone(),
+        )
+        .await;
+        return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, id, msg);
+    };
+    let base = |valid| webhooks::row(webhooks::headers_json(headers), body, valid);
+    if let Err(why) = webhooks::authenticate_with(&[secret], state.settings.webhook_tolerance_secs, headers, body) {
+        let id = webhooks::record(db, base(false), WebhookOutcome::RejectedSignature, why.clone()).await;
+        let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("payout webhook refused: {why}"));
+        alert.webhook_id = id;
+        state.events.alert(db, alert).await;
+        return reply(StatusCode::UNAUTHORIZED, WebhookOutcome::RejectedSignature, id, why);
+    }
+    let parsed = serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON: {e}")).and_then(|root| {
+        let kind = webhooks::id("type", &root["type"])?;
+        let transfer = webhooks::id("data.transfer_id", &root["data"]["transfer_id"])?;
+        let mut report = Report::from_json(&root["data"]);
+        if let Some(status) = kind.strip_prefix("TRANSFER_") {
+            report.status = status.to_owned(); // the event names the end state
+        }
+        Ok((kind, transfer, report))
+    });
+    let (kind, transfer, report) = match parsed {
+        Ok(p) => p,
+        Err(why) => {
+            let id = webhooks::record(db, base(true), WebhookOutcome::Malformed, why.clone()).await;
+            return reply(StatusCode::BAD_REQUEST, WebhookOutcome::Malformed, id, why);
+        }
+    };
+    let key = webhooks::header(headers, "x-idempotency-key")
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{kind}:{transfer}:{}", report.status));
+    let mut row = base(true);
+    row.event_type = Set(Some(kind.clone()));
+    row.order_id = Set(Some(transfer.clone()));
+    row.idempotency_key = Set(Some(webhooks::storable_key(key)));
+    let payout_id = Uuid::try_parse(&transfer).ok();
+    let found = match payout_id {
+        Some(pid) => payout::Entity::find_by_id(pid).one(db).await.ok().flatten(),
+        None => None,
+    };
+    row.payout_request_id = Set(found.as_ref().map(|p| p.id));
+    let claimed = match webhook::Entity::insert(row.clone())
+        .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
+        .exec(db)
+        .await
+    {
+        Ok(sea_orm::TryInsertResult::Inserted(_)) => true,
+        Ok(_) => false,
+        Err(e) => {
+            let e = AppError::from(e);
+            return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, None, e.public_message());
+        }
+    };
+    if !claimed {
+        row.id = Set(super::new_id());
+        row.idempotency_key = Set(None);
+        let id = webhooks::record(db, row, WebhookOutcome::Duplicate, "already received".into()).await;
+        return reply(StatusCode::OK, WebhookOutcome::Duplicate, id, "already received".into());
+    }
+    let row_id = row.id.clone().unwrap();
+    let (status, outcome, message) = match found {
+        None => (StatusCode::OK, WebhookOutcome::Unmatched, format!("no payout has transfer id {transfer}")),
+        Some(p) => match settle_once(state, p.id, report.clone()).await {
+            Ok((after, true)) => (StatusCode::OK, WebhookOutcome::Processed, format!("payout is {:?}", after.status)),
+            Ok((after, false)) => {
+                (StatusCode::OK, WebhookOutcome::Duplicate, format!("payout already {:?}", after.status))
+            }
+            Err(e) => {
+                // Give the key back so Cashfree's retry is applied, and ask for that retry.
+                let status = if matches!(e, AppError::Unavailable(_)) {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
+                let _ = webhook::Entity::update_many()
+                    .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
+                    .filter(webhook::Column::Id.eq(row_id))
+                    .exec(db)
+                    .await;
+                (status, WebhookOutcome::Failed, e.public_message())
+            }
+        },
+    };
+    let _ = webhook::Entity::update_many()
+        .col_expr(webhook::Column::Outcome, Expr::value(outcome))
+        .col_expr(webhook::Column::Error, Expr::value(Some(message.clone())))
+        .filter(webhook::Column::Id.eq(row_id))
+        .exec(db)
+        .await;
+    if outcome == WebhookOutcome::Unmatched {
+        let mut alert = Alert::new(Severity::Critical, "webhook_unmatched", format!("payout webhook: {message}"));
+        alert.webhook_id = Some(row_id);
+        state.events.alert(db, alert).await;
+    }
+    reply(status, outcome, Some(row_id), message)
+}
+
+/// Looks up every payout still PROCESSING a while after its last news, and applies what Cashfree says (a
+/// transfer Cashfree does not know is sent again). Safe on several instances at once: `settle` is idempotent
+/// and Cashfree deduplicates transfers by id.
+pub async fn sweep(state: &AppState) -> AppResult<usize> {
+    let quiet_since = super::now() - chrono::Duration::seconds(2);
+    let stuck = payout::Entity::find()
+        .filter(payout::Column::Status.eq(PayoutStatus::Processing))
+        .filter(payout::Column::UpdatedAt.lt(quiet_since))
+        .order_by_asc(payout::Column::UpdatedAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    for p in &stuck {
+        look_up(state, p).await?;
+    }
+    Ok(stuck.len())
+}
+
+/// Runs `sweep` every `PAYDESK_TRANSFER_POLL_SECS` while Payouts is configured.
+pub fn spawn_sweeper(state: AppState) {
+    if !state.cashfree.configured(Api::Payouts) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.settings.transfer_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(payouts = n, "looked up transfers still processing"),
+                Err(e) => tracing::warn!(error = %e, "transfer sweep failed; will try again"),
+            }
+        }
+    });
+}
