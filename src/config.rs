@@ -33,6 +33,23 @@ pub enum Command {
     SeedDemo,
     /// Check the books: every balance equals its ledger, the reserve always held. Exits 1 on a mismatch.
     Reconcile,
+    /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
+    /// loop (order, link, payment, payout transfer) on one machine.
+    CashfreeDouble(DoubleArgs),
+}
+
+/// Flags of `cashfree-double`.
+#[derive(Debug, Args)]
+pub struct DoubleArgs {
+    /// Address the double listens on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// paydesk's base URL, where the double sends its signed webhooks.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub paydesk_url: String,
+    /// Transfers succeed by themselves this long after they are created (`0s`: only when told).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub complete_transfers_after: std::time::Duration,
 }
 
 /// What `migrate` does.
@@ -91,7 +108,7 @@ pub struct Config {
     /// Which Cashfree: `sandbox` or `production`.
     #[arg(long, env = "CASHFREE_ENV", default_value = "sandbox", value_parser = ["sandbox", "production"], global = true)]
     pub cashfree_env: String,
-    /// Cashfree's address, overriding `CASHFREE_ENV` (for the local double: `http://127.0.0.1:4000`).
+    /// Cashfree's address, overriding `CASHFREE_ENV` (for the local double: `http://127.0.0.1:8787`).
     #[arg(long, env = "CASHFREE_BASE_URL", global = true)]
     pub cashfree_base_url: Option<String>,
     /// How long one call to Cashfree may take, in milliseconds.

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use paydesk::config::{Cli, Command, Config, MigrateAction};
+use paydesk::config::{Cli, Command, Config, DoubleArgs, MigrateAction};
 use rand::RngCore;
 use std::time::Duration;
 
@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::CashfreeDouble(args) => cashfree_double(cli.config, args).await,
         Command::SeedDemo => {
             let state = paydesk::build_state(&cli.config, b"seed", true).await?;
             paydesk::seed::demo(&state).await
@@ -114,5 +115,40 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
         MigrateAction::Down { n } => Migrator::down(&db, Some(n)).await?,
         MigrateAction::Status => Migrator::status(&db).await?,
     }
+    Ok(())
+}
+
+/// Runs the Cashfree double with the credentials paydesk is configured with, until Ctrl-C.
+async fn cashfree_double(config: Config, args: DoubleArgs) -> anyhow::Result<()> {
+    let need = |v: &Option<String>, name: &str| {
+        v.clone()
+            .filter(|s| !s.is_empty())
+            .with_context(|| format!("{name} is not set: the double accepts the same credentials paydesk sends"))
+    };
+    let double = paydesk::cashfree::double::Double::start(
+        paydesk::cashfree::double::DoubleConfig {
+            pg_client_id: need(&config.cashfree_client_id, "CASHFREE_CLIENT_ID")?,
+            pg_secret: need(&config.webhook_secrets().first().cloned(), "CASHFREE_CLIENT_SECRET")?,
+            payout_client_id: need(&config.cashfree_payout_client_id, "CASHFREE_PAYOUT_CLIENT_ID")?,
+            payout_secret: need(&config.cashfree_payout_client_secret, "CASHFREE_PAYOUT_CLIENT_SECRET")?,
+            paydesk_url: args.paydesk_url.trim_end_matches('/').to_owned(),
+            complete_transfers_after: (!args.complete_transfers_after.is_zero())
+                .then_some(args.complete_transfers_after),
+        },
+        args.listen,
+    )
+    .await
+    .with_context(|| format!("listening on {}", args.listen))?;
+    println!(
+        "Cashfree double at {url}; webhooks go to {paydesk}.\n\
+         Start paydesk with CASHFREE_BASE_URL={url} and the same CASHFREE_* credentials.\n\
+         Pay an order:      curl -X POST {url}/__double/orders/ORDER_ID/pay?status=SUCCESS\n\
+         End a transfer:    curl -X POST {url}/__double/transfers/PAYOUT_ID/FAILED\n\
+         Inject a fault:    curl -X POST {url}/__double/faults -H 'content-type: application/json' \\\n\
+         \x20                    -d '{{\"path\":\"/payout/transfers\",\"status\":503}}'",
+        url = double.url(),
+        paydesk = args.paydesk_url,
+    );
+    tokio::signal::ctrl_c().await?;
     Ok(())
 }

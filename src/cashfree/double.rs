@@ -81,6 +81,7 @@ impl Double {
             .route("/links/{link_id}/pay", post(link_pay))
             .route("/__double/orders/{order_id}/pay", post(control_pay))
             .route("/__double/transfers/{transfer_id}/{status}", post(control_transfer))
+            .route("/__double/faults", post(control_fault))
             .with_state(double.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(double)
@@ -373,8 +374,27 @@ async fn control_pay(
 }
 
 async fn control_transfer(State(d): State<Arc<Double>>, Path((id, status)): Path<(String, String)>) -> Response {
+    // paydesk's transfer ids are payout ids without dashes; a person may paste the payout id as GraphQL shows it.
+    let id = uuid::Uuid::parse_str(&id).map_or(id, |u| u.simple().to_string());
     match d.complete_transfer(&id, &status.to_ascii_uppercase()).await {
         Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
         Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
     }
+}
+
+/// `POST /__double/faults` with `{"path": "/payout/transfers", "status": 503, "after": false, "times": 1}` or
+/// `{"path": …, "delayMs": 15000}`: what `fail_next` does, for a person driving the double with curl.
+async fn control_fault(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "path (starting with /) is required");
+    };
+    let times = body["times"].as_u64().map_or(1, |t| t.min(1000) as u32);
+    let fault = match (body["status"].as_u64(), body["delayMs"].as_u64()) {
+        (Some(status @ 100..=599), None) if body["after"].as_bool() == Some(true) => Fault::StatusAfter(status as u16),
+        (Some(status @ 100..=599), None) => Fault::Status(status as u16),
+        (None, Some(ms)) => Fault::Delay(Duration::from_millis(ms.min(600_000))),
+        _ => return error(StatusCode::BAD_REQUEST, "bad_request", "give either status (100-599) or delayMs"),
+    };
+    d.fail_next(path, fault.clone(), times);
+    Json(json!({ "path": path, "fault": format!("{fault:?}"), "times": times })).into_response()
 }

@@ -100,9 +100,10 @@ impl Health {
         let mut s = self.state(api);
         match s.open_until {
             Some(until) if Instant::now() < until => Err(format!(
-                "Cashfree {} failed {} times in a row; calls resume shortly",
+                "Cashfree {} failed {} times in a row; calls resume in {} s",
                 api.name(),
-                s.report.consecutive_failures
+                s.report.consecutive_failures,
+                until.saturating_duration_since(Instant::now()).as_secs().max(1)
             )),
             Some(_) => {
                 s.open_until = Some(Instant::now() + self.open_for); // this caller tries; the others wait

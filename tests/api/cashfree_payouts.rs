@@ -225,3 +225,87 @@ async fn operators_see_when_cashfree_goes_down_and_comes_back() {
     );
     assert_eq!(app.gql_ok(&ops, status, json!({})).await["cashfreeStatus"]["paymentGateway"]["up"], true);
 }
+
+/// `paydesk cashfree-double`, run as a person would beside a server: the link is paid through the double's
+/// control route, and the transfer ends by itself.
+#[tokio::test]
+async fn the_cashfree_double_subcommand_runs_the_whole_loop() {
+    let bin = env!("CARGO_BIN_EXE_paydesk");
+    let refused = std::process::Command::new(bin)
+        .args(["cashfree-double", "--listen", "127.0.0.1:0"])
+        .env_remove("CASHFREE_CLIENT_ID")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("CASHFREE_CLIENT_ID is not set"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let app = TestApp::spawn_with(|c| {
+        c.cashfree_client_id = Some(CF_CLIENT_ID.into());
+        c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
+        c.cashfree_payout_client_secret = Some(CF_PAYOUT_SECRET.into());
+        c.cashfree_base_url = Some(base.clone());
+        c.cashfree_breaker_secs = 1;
+    })
+    .await;
+    let child = std::process::Command::new(bin)
+        .args(["cashfree-double", "--listen", &format!("127.0.0.1:{port}"), "--paydesk-url", &app.url("")])
+        .args(["--complete-transfers-after", "200ms"])
+        .env("CASHFREE_CLIENT_ID", CF_CLIENT_ID)
+        .env("CASHFREE_CLIENT_SECRET", CF_SECRET)
+        .env("CASHFREE_PAYOUT_CLIENT_ID", CF_PAYOUT_ID)
+        .env("CASHFREE_PAYOUT_CLIENT_SECRET", CF_PAYOUT_SECRET)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _double = Kill(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let f = Uuid::new_v4();
+    let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { orderId linkUrl } }";
+    let i = json!({ "freelancerId": f, "amount": "500.00", "customerPhone": "9999912345", "paymentLink": true });
+    let order = app.gql_ok(&app.admin(), q, json!({ "i": i })).await["createPaymentOrder"].clone();
+    let link = order["linkUrl"].as_str().unwrap();
+    assert!(link.starts_with(&base), "{order}");
+    let page = app.http.get(link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("500.00"), "{page}");
+    let paid = app
+        .http
+        .post(format!("{base}/__double/orders/{}/pay?status=SUCCESS", order["orderId"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.json::<Value>().await.unwrap()["webhook_answer"], 200);
+    assert_eq!(app.balance(f).await, "450.00");
+
+    // Three 503s outlast the client's retries and open the breaker; once it closes, calls go through.
+    let fault = json!({ "path": "/payout/beneficiary", "status": 503, "times": 3 });
+    let told = app.http.post(format!("{base}/__double/faults")).json(&fault).send().await.unwrap();
+    assert_eq!(told.status(), 200);
+    let me = app.token(Role::Freelancer, f);
+    let i = json!({ "name": "Asha Rao", "vpa": "asha@okbank" });
+    let first = app.gql(Some(&me), REGISTER, json!({ "i": i })).await;
+    assert_eq!(code(&first), "UNAVAILABLE", "the injected 503s: {first}");
+    let fast = app.gql(Some(&me), REGISTER, json!({ "i": i })).await;
+    assert!(fast["errors"][0]["message"].as_str().unwrap().contains("calls resume in 1 s"), "{fast}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.gql_ok(&me, REGISTER, json!({ "i": i })).await;
+
+    let id = request(&app, f, "200.00").await;
+    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
+    until(&app, &id, "PAID").await;
+    assert_eq!(app.balance(f).await, "250.00");
+}
