@@ -163,6 +163,10 @@ pub struct Config {
     /// Bearer token that `/metrics` requires (a staff JWT works too); unset, only a staff JWT opens it.
     #[arg(long, env = "PAYDESK_METRICS_TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
+    /// Origins (`https://admin.example.com`, comma-separated) whose pages may call the API from a browser; `*` for
+    /// any. Unset: no cross-origin access.
+    #[arg(long, env = "PAYDESK_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {

@@ -23,6 +23,48 @@ pub struct Settings {
     pub ws_init_timeout: std::time::Duration,
     pub metrics_token: Option<String>,
     pub transfer_poll: std::time::Duration,
+    pub cors: Cors,
+}
+
+/// Which browser origins may call the API (`PAYDESK_CORS_ORIGINS`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cors {
+    /// No cross-origin access (the default).
+    Off,
+    /// Any origin (`*`); tokens travel in headers, never cookies, so no credentials are allowed.
+    Any,
+    /// Exactly these origins.
+    Origins(Vec<axum::http::HeaderValue>),
+}
+
+impl Cors {
+    /// Parses the configured origins; each must be `scheme://host[:port]` with nothing after it.
+    pub fn parse(origins: &[String]) -> anyhow::Result<Cors> {
+        let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+        if origins.is_empty() {
+            return Ok(Cors::Off);
+        }
+        if origins.contains(&"*") {
+            anyhow::ensure!(origins.len() == 1, "PAYDESK_CORS_ORIGINS: `*` cannot be combined with other origins");
+            return Ok(Cors::Any);
+        }
+        let parsed = origins
+            .iter()
+            .map(|o| {
+                let uri: axum::http::Uri = o.parse().map_err(|_| anyhow::anyhow!("PAYDESK_CORS_ORIGINS: `{o}` is not an origin"))?;
+                let exact = uri.scheme().is_some()
+                    && uri.host().is_some()
+                    && matches!(uri.path_and_query().map(|p| p.as_str()), None | Some("/") | Some(""))
+                    && !o.ends_with('/');
+                anyhow::ensure!(
+                    exact && matches!(uri.scheme_str(), Some("http" | "https")),
+                    "PAYDESK_CORS_ORIGINS: `{o}` is not an origin; write scheme://host[:port], e.g. https://admin.example.com"
+                );
+                Ok(axum::http::HeaderValue::from_str(o)?)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Cors::Origins(parsed))
+    }
 }
 
 impl Settings {
@@ -49,6 +91,7 @@ impl Settings {
             ws_init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms.max(1)),
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
             transfer_poll: std::time::Duration::from_secs(config.transfer_poll_secs.max(1)),
+            cors: Cors::parse(&config.cors_origins)?,
         })
     }
 }

@@ -63,9 +63,34 @@ pub fn router(state: AppState) -> Router {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .option_layer(cors(&state.settings.cors)),
         )
         .with_state(Http { state, schemas, sockets })
+}
+
+/// Answers preflights and adds the CORS headers for the configured origins; `None` when cross-origin access is off.
+fn cors(config: &crate::state::Cors) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins = match config {
+        crate::state::Cors::Off => return None,
+        crate::state::Cors::Any => AllowOrigin::any(),
+        crate::state::Cors::Origins(list) => AllowOrigin::list(list.clone()),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id")])
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
 }
 
 /// The caller named by a request's `Authorization` header.
