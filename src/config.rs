@@ -59,11 +59,16 @@ pub enum MigrateAction {
     Up,
     /// List migrations and whether each is applied.
     Status,
-    /// Roll back the last N migrations.
+    /// Roll back the last N migrations (this drops their tables and data).
     Down {
-        /// How many to roll back.
-        #[arg(default_value_t = 1)]
-        n: u32,
+        /// How many to roll back; required unless `--all --yes`.
+        n: Option<u32>,
+        /// Roll back every migration: drops every table.
+        #[arg(long, conflicts_with = "n")]
+        all: bool,
+        /// Confirms `--all`.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

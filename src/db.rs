@@ -55,6 +55,11 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> anyhow::Result<Vec<S
     Ok(Migrator::get_pending_migrations(db).await?.iter().map(|m| m.name().to_owned()).collect())
 }
 
+/// The names of the migrations applied to `db`, oldest first.
+pub async fn applied_migrations(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    Ok(Migrator::get_applied_migrations(db).await?.iter().map(|m| m.name().to_owned()).collect())
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;

@@ -110,10 +110,50 @@ async fn shutdown() {
 
 async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
     let db = paydesk::db::connect(&config.database_url, Default::default()).await?;
+    use paydesk::db::{applied_migrations, pending_migrations};
+    // Printed, not logged: what a migration did must show whatever RUST_LOG says.
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
-        MigrateAction::Down { n } => Migrator::down(&db, Some(n)).await?,
-        MigrateAction::Status => Migrator::status(&db).await?,
+        MigrateAction::Up => {
+            let pending = pending_migrations(&db).await?;
+            Migrator::up(&db, None).await?;
+            for name in &pending {
+                println!("applied     {name}");
+            }
+            let applied = applied_migrations(&db).await?.len();
+            println!("{} applied now, {applied} in all; none pending", pending.len());
+        }
+        MigrateAction::Status => {
+            let pending = pending_migrations(&db).await?;
+            for name in applied_migrations(&db).await? {
+                println!("applied     {name}");
+            }
+            for name in &pending {
+                println!("pending     {name}");
+            }
+            println!("{} pending{}", pending.len(), if pending.is_empty() { "" } else { " (run `paydesk migrate`)" });
+        }
+        MigrateAction::Down { n, all, yes } => {
+            let applied = applied_migrations(&db).await?;
+            let n = match (n, all, yes) {
+                (Some(n), _, _) => n as usize,
+                (None, true, true) => applied.len(),
+                (None, true, false) => anyhow::bail!(
+                    "`migrate down --all` drops every table and its data; add --yes if that is what you want"
+                ),
+                (None, false, _) => anyhow::bail!(
+                    "say how many migrations to roll back (`paydesk migrate down 1`), or `--all --yes` for all of them; \
+                     rolling back drops their tables and data"
+                ),
+            };
+            let undone: Vec<String> = applied.iter().rev().take(n).cloned().collect();
+            if !undone.is_empty() {
+                Migrator::down(&db, Some(undone.len() as u32)).await?;
+            }
+            for name in &undone {
+                println!("rolled back {name}");
+            }
+            println!("{} rolled back, {} still applied", undone.len(), applied.len() - undone.len());
+        }
     }
     Ok(())
 }

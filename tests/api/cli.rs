@@ -169,9 +169,30 @@ async fn migrate_reports_status_rolls_back_and_reapplies() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     };
-    run(&["migrate"]);
-    assert!(run(&["migrate", "status"]).contains("m20261124_000001_initial"));
-    run(&["migrate", "down", "1"]);
+    let fails = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("DATABASE_URL", &db_url).env("RUST_LOG", "off").output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let quiet = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("DATABASE_URL", &db_url).env("RUST_LOG", "off").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // What migrate did is printed whatever RUST_LOG says.
+    let first = quiet(&["migrate"]);
+    assert!(first.contains("applied     m20261124_000001_initial") && first.contains("none pending"), "{first}");
+    assert!(quiet(&["migrate"]).starts_with("0 applied now"), "a second run applies nothing");
+    let status = quiet(&["migrate", "status"]);
+    assert!(status.contains("applied     m20261124_000001_initial") && status.ends_with("0 pending\n"), "{status}");
+    // Rolling back drops data: never without saying how much.
+    assert!(fails(&["migrate", "down"]).contains("say how many migrations to roll back"));
+    assert!(fails(&["migrate", "down", "--all"]).contains("add --yes"));
+    assert!(quiet(&["migrate", "status"]).ends_with("0 pending\n"), "the refusals changed nothing");
+    let down = quiet(&["migrate", "down", "1"]);
+    assert!(down.contains("rolled back m20261125_000002_cashfree"), "{down}");
+    let status = quiet(&["migrate", "status"]);
+    assert!(status.contains("pending     m20261125_000002_cashfree") && status.contains("1 pending"), "{status}");
     run(&["migrate", "up"]);
     // The schema is whole again: a server starts on it without migrating and answers.
     let (_child, url, _) = start_with(&db_url, Some("s"), &["--no-migrate"]);
