@@ -10,9 +10,13 @@
 
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
+use entity::event as stored;
 use entity::payout_request as payout;
 use entity::status::Severity;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -40,6 +44,100 @@ impl Event {
             Event::Alert(_) => "alert",
         }
     }
+
+    fn severity(&self) -> Option<Severity> {
+        match self {
+            Event::Alert(a) => Some(a.severity),
+            _ => None,
+        }
+    }
+}
+
+/// An event as the log holds it: its sequence number is the cursor a subscriber resumes after.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub event: Event,
+}
+
+/// Which stored events to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only these kinds (`Event::kind`); `None`: all.
+    pub kinds: Option<Vec<&'static str>>,
+    /// Only alerts at this severity or above.
+    pub min_severity: Option<Severity>,
+}
+
+impl Filter {
+    fn apply(&self, mut q: sea_orm::Select<stored::Entity>) -> sea_orm::Select<stored::Entity> {
+        if let Some(kinds) = &self.kinds {
+            q = q.filter(stored::Column::Kind.is_in(kinds.iter().copied()));
+        }
+        if let Some(floor) = self.min_severity {
+            let loud = [Severity::Info, Severity::Warning, Severity::Critical].into_iter().filter(move |s| *s >= floor);
+            q = q.filter(stored::Column::Kind.eq("alert")).filter(stored::Column::Severity.is_in(loud));
+        }
+        q
+    }
+
+    /// Whether `event` passes (for events that arrive live rather than from a query).
+    pub fn admits(&self, event: &Event) -> bool {
+        self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind()))
+            && self.min_severity.is_none_or(|floor| event.severity().is_some_and(|s| s >= floor))
+    }
+}
+
+/// One read of the log, oldest first.
+pub struct Batch {
+    pub events: Vec<Stored>,
+    /// The last sequence number read (also when its row could not be parsed): where the next read starts.
+    pub through: Option<i64>,
+    /// Whether the read was cut at its limit (there may be more).
+    pub full: bool,
+}
+
+/// Up to `limit` stored events after `after` that pass `filter`, oldest first. Rows that no longer parse (an
+/// event shape from an older version) are skipped with a warning.
+pub async fn read_after(db: &impl ConnectionTrait, after: i64, limit: u64, filter: &Filter) -> Result<Batch, DbErr> {
+    let q = filter.apply(stored::Entity::find().filter(stored::Column::Seq.gt(after)));
+    let rows = q.order_by_asc(stored::Column::Seq).limit(limit).all(db).await?;
+    let (through, full) = (rows.last().map(|r| r.seq), rows.len() as u64 == limit);
+    Ok(Batch { events: parse(rows), through, full })
+}
+
+/// Up to `limit` stored events before `before` (or the newest) that pass `filter`, newest first.
+pub async fn read_before(
+    db: &impl ConnectionTrait,
+    before: Option<i64>,
+    limit: u64,
+    filter: &Filter,
+) -> Result<Vec<Stored>, DbErr> {
+    let mut q = filter.apply(stored::Entity::find());
+    if let Some(before) = before {
+        q = q.filter(stored::Column::Seq.lt(before));
+    }
+    Ok(parse(q.order_by_desc(stored::Column::Seq).limit(limit).all(db).await?))
+}
+
+/// The newest sequence number stored (0 when there is none).
+pub async fn newest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let newest: Option<Option<i64>> =
+        stored::Entity::find().select_only().column_as(stored::Column::Seq.max(), "m").into_tuple().one(db).await?;
+    Ok(newest.flatten().unwrap_or(0))
+}
+
+fn parse(rows: Vec<stored::Model>) -> Vec<Stored> {
+    rows.into_iter()
+        .filter_map(|row| match serde_json::from_str::<Event>(&row.payload) {
+            Ok(event) => Some(Stored { seq: row.seq, created_at: row.created_at, event }),
+            Err(e) => {
+                tracing::warn!(error = %e, seq = row.seq, "unreadable stored event");
+                None
+            }
+        })
+        .collect()
 }
 
 /// Something ops should look at.
@@ -74,7 +172,7 @@ impl Alert {
 /// This process's fan-out of events to its subscribers.
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Stored>,
     backend: DbBackend,
     /// Tells this instance's reader that an event committed here.
     wake: Arc<Notify>,
@@ -91,7 +189,7 @@ impl EventBus {
         EventBus { tx: broadcast::channel(capacity.max(1)).0, backend, wake: Arc::new(Notify::new()) }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Stored> {
         self.tx.subscribe()
     }
 
@@ -100,6 +198,7 @@ impl EventBus {
     pub async fn stage(&self, db: &impl ConnectionTrait, event: &Event) -> AppResult<()> {
         let payload = serde_json::to_string(event).map_err(|e| crate::error::AppError::Internal(e.into()))?;
         let now = crate::services::now();
+        let severity: Option<String> = event.severity().map(|s| sea_orm::ActiveEnum::to_value(&s));
         if self.backend == DbBackend::Postgres {
             db.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -109,16 +208,16 @@ impl EventBus {
             .await?;
             db.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "WITH e AS (INSERT INTO events (kind, payload, created_at) VALUES ($1, $2, $3) RETURNING seq) \
-                 SELECT pg_notify($4, (SELECT seq FROM e)::text)",
-                [event.kind().into(), payload.into(), now.into(), CHANNEL.into()],
+                "WITH e AS (INSERT INTO events (kind, payload, severity, created_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING seq) SELECT pg_notify($5, (SELECT seq FROM e)::text)",
+                [event.kind().into(), payload.into(), severity.into(), now.into(), CHANNEL.into()],
             ))
             .await?;
         } else {
             db.execute_raw(Statement::from_sql_and_values(
                 self.backend,
-                "INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)",
-                [event.kind().into(), payload.into(), now.into()],
+                "INSERT INTO events (kind, payload, severity, created_at) VALUES (?, ?, ?, ?)",
+                [event.kind().into(), payload.into(), severity.into(), now.into()],
             ))
             .await?;
         }
@@ -128,8 +227,8 @@ impl EventBus {
     /// Hands `events` straight to this instance's subscribers, as the reader does (for unit tests).
     #[cfg(test)]
     pub fn deliver(&self, events: impl IntoIterator<Item = Event>) {
-        for e in events {
-            let _ = self.tx.send(e);
+        for (seq, event) in (1..).zip(events) {
+            let _ = self.tx.send(Stored { seq, created_at: crate::services::now(), event });
         }
     }
 
@@ -167,12 +266,7 @@ impl EventBus {
     /// returning, so nothing committed afterwards goes unnoticed) and catches up from the table after every
     /// reconnect.
     pub async fn listen(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
-        let newest = db
-            .query_one_raw(Statement::from_string(self.backend, "SELECT COALESCE(MAX(seq), 0) AS seq FROM events"))
-            .await?
-            .map(|row| row.try_get::<i64>("", "seq"))
-            .transpose()?
-            .unwrap_or(0);
+        let newest = newest(db).await?;
         let mut reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest };
         let wake = self.wake.clone();
         if self.backend != DbBackend::Postgres {
@@ -211,7 +305,7 @@ impl EventBus {
 /// Fetches stored events in sequence and hands them to this instance's subscribers.
 struct Reader {
     db: DatabaseConnection,
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Stored>,
     /// The newest event handed on.
     last: i64,
 }
@@ -220,29 +314,18 @@ impl Reader {
     /// Hands on every event after `last`; on a database error, tries again at the next wake-up.
     async fn catch_up(&mut self) {
         loop {
-            let sql =
-                format!("SELECT seq, payload FROM events WHERE seq > {} ORDER BY seq LIMIT {READ_BATCH}", self.last);
-            let rows = match self.db.query_all_raw(Statement::from_string(self.db.get_database_backend(), sql)).await {
-                Ok(rows) => rows,
+            let batch = match read_after(&self.db, self.last, READ_BATCH, &Filter::default()).await {
+                Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read new events; will retry on the next one");
                     return;
                 }
             };
-            for row in &rows {
-                let (Ok(seq), Ok(payload)) = (row.try_get::<i64>("", "seq"), row.try_get::<String>("", "payload"))
-                else {
-                    continue;
-                };
-                self.last = seq;
-                match serde_json::from_str::<Event>(&payload) {
-                    Ok(event) => {
-                        let _ = self.tx.send(event);
-                    }
-                    Err(e) => tracing::warn!(error = %e, seq, "unreadable stored event"),
-                }
+            for row in batch.events {
+                let _ = self.tx.send(row);
             }
-            if (rows.len() as u64) < READ_BATCH {
+            self.last = batch.through.unwrap_or(self.last);
+            if !batch.full {
                 return;
             }
         }

@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod beneficiary;
+pub mod event;
 pub mod freelancer_wallet;
 pub mod money;
 pub mod notification;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261125_000001_events_and_refunds;
 mod m20261125_000002_cashfree;
+mod m20261128_000001_event_log;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261125_000001_events_and_refunds::Migration),
             Box::new(m20261125_000002_cashfree::Migration),
+            Box::new(m20261128_000001_event_log::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
 use crate::services::read::{self, PageRequest};
 use crate::services::reports::{self, Party, Range};
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -34,6 +35,19 @@ fn page_request(
     PageRequest { first, after, last, before, want_total: ctx.look_ahead().field("totalCount").exists() }
 }
 
+/// A page of the event log as a connection whose cursors are sequence numbers.
+fn log_connection<T: async_graphql::OutputType>(
+    page: read::Page<crate::events::Stored>,
+    node: impl Fn(crate::events::Stored) -> Option<T>,
+) -> Connection<String, T> {
+    let mut conn = Connection::new(page.has_previous, page.has_next);
+    conn.edges.extend(page.rows.into_iter().filter_map(|s| {
+        let cursor = s.seq.to_string();
+        node(s).map(|n| Edge::new(cursor, n))
+    }));
+    conn
+}
+
 #[Object]
 impl Query {
     /// Payments, newest first. Freelancers see only their own.
@@ -61,6 +75,49 @@ impl Query {
     async fn beneficiary(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Beneficiary>> {
         let found = crate::services::beneficiaries::read(state(ctx), principal(ctx)?, freelancer_id).await?;
         Ok(found.map(Beneficiary::from))
+    }
+
+    /// Stored alerts at `minSeverity` or above, newest first (admin, ops); `before` a cursor for older ones. The
+    /// `alerts` subscription takes the newest `cursor` as `after` to carry on from here.
+    #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, None, child_complexity)")]
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        min_severity: Option<Severity>,
+        first: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Alert>> {
+        let before = parse_cursor("before", before.as_deref())?;
+        let filter = crate::events::Filter {
+            kinds: Some(vec![EventKind::Alert.stored()]),
+            min_severity: Some(min_severity.unwrap_or(Severity::Info).into()),
+        };
+        let page =
+            read::event_log(&state(ctx).db, principal(ctx)?, read::LogPage::Before(before), first, &filter).await?;
+        Ok(log_connection(page, |s| match s.event {
+            crate::events::Event::Alert(a) => Some(Alert::new(s.seq, a)),
+            _ => None,
+        }))
+    }
+
+    /// The event log, oldest first (admin, ops): everything after `after` (a `cursor`), optionally of some kinds.
+    /// Read it forward page by page with `pageInfo.endCursor`; the `events` subscription continues from there.
+    #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, None, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        kinds: Option<Vec<EventKind>>,
+    ) -> Result<Connection<String, EventRecord>> {
+        let after = parse_cursor("after", after.as_deref())?;
+        let filter = crate::events::Filter {
+            kinds: kinds.map(|k| k.into_iter().map(EventKind::stored).collect()),
+            min_severity: None,
+        };
+        let page =
+            read::event_log(&state(ctx).db, principal(ctx)?, read::LogPage::After(after), first, &filter).await?;
+        Ok(log_connection(page, |s| Some(EventRecord::from(s))))
     }
 
     /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).

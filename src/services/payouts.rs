@@ -153,14 +153,32 @@ async fn decide(
 #[tracing::instrument(skip(state))]
 pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
     let note = text::note("note", note)?;
-    match approve_in_txn(state, who, id, note).await {
-        Err(AppError::ReserveViolation(why)) => {
-            let mut alert = Alert::new(Severity::Warning, "reserve_violation", format!("payout {id} refused: {why}"));
-            alert.payout_request_id = Some(id);
-            state.events.alert(&state.db, alert).await;
-            Err(AppError::ReserveViolation(why))
-        }
-        other => other,
+    let result = approve_in_txn(state, who, id, note.clone()).await;
+    if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_))) = &result {
+        refused(state, who, id, note, e).await;
+    }
+    if let Err(AppError::ReserveViolation(why)) = &result {
+        let mut alert = Alert::new(Severity::Warning, "reserve_violation", format!("payout {id} refused: {why}"));
+        alert.payout_request_id = Some(id);
+        state.events.alert(&state.db, alert).await;
+    }
+    result
+}
+
+/// A refused approval lands in the audit log too (after the rollback, in a transaction of its own): who tried,
+/// on what, and why it was refused. Failing to record it is logged, never hides the refusal.
+async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String>, why: &AppError) {
+    let entry = audit::Entry {
+        actor: Actor::User(who),
+        action: "payout.approval_refused",
+        entity_type: "payout_request",
+        entity_id: id,
+        before: None,
+        after: Some(serde_json::json!({ "code": why.code(), "note": note })),
+        reason: Some(why.to_string()),
+    };
+    if let Err(e) = audit::record(&state.db, entry).await {
+        tracing::error!(error = %e, payout = %id, "could not audit a refused approval");
     }
 }
 

@@ -192,6 +192,34 @@ pub async fn webhooks(
     page(db, webhook::Entity::find().filter(cond), req).await
 }
 
+/// Where a page of the event log starts: after a cursor reading forward (a log to replay), or before one reading
+/// back from the newest (a list of recent alerts).
+pub enum LogPage {
+    After(Option<i64>),
+    Before(Option<i64>),
+}
+
+/// A page of the event log (admin, ops); cursors are sequence numbers.
+pub async fn event_log(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    from: LogPage,
+    first: Option<i32>,
+    filter: &crate::events::Filter,
+) -> AppResult<Page<crate::events::Stored>> {
+    require_staff(who)?;
+    let limit = size(first, "first")?;
+    let (mut rows, has_previous) = match from {
+        LogPage::After(after) => {
+            (crate::events::read_after(db, after.unwrap_or(0), limit + 1, filter).await?.events, after.is_some())
+        }
+        LogPage::Before(before) => (crate::events::read_before(db, before, limit + 1, filter).await?, before.is_some()),
+    };
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(Page { rows, has_next, has_previous, total: None })
+}
+
 pub async fn audit(
     db: &impl ConnectionTrait,
     who: Principal,

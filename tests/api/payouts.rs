@@ -94,8 +94,14 @@ async fn approving_pays_debits_notifies_and_audits_once() {
             json!({ "id": id, "f": f }),
         )
         .await;
-    let approved = &d["auditLog"]["nodes"][0];
-    assert_eq!(approved["action"], "payout.approved");
+    let actions: Vec<&str> =
+        d["auditLog"]["nodes"].as_array().unwrap().iter().map(|n| n["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["payout.approval_refused", "payout.approved", "payout.requested"],
+        "approved once; the second try refused"
+    );
+    let approved = &d["auditLog"]["nodes"][1];
     assert_eq!(approved["actorId"], admin_id.to_string());
     assert_eq!(approved["before"]["status"], "pending");
     assert_eq!(approved["after"]["status"], "paid");

@@ -8,6 +8,8 @@ use uuid::Uuid;
 /// Something ops should look at: a refused signature, money that matches no order, a refused payout, …
 #[derive(SimpleObject, Clone)]
 pub struct Alert {
+    /// Its place in the event log: pass it as `after` to `alerts` (query or subscription) to resume after it.
+    pub cursor: String,
     pub id: Uuid,
     pub severity: Severity,
     /// signature_rejected, webhook_unmatched, webhook_failed, reserve_violation, …
@@ -20,9 +22,11 @@ pub struct Alert {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<crate::events::Alert> for Alert {
-    fn from(a: crate::events::Alert) -> Self {
+impl Alert {
+    /// The alert stored as event `seq`.
+    pub fn new(seq: i64, a: crate::events::Alert) -> Self {
         Alert {
+            cursor: seq.to_string(),
             id: a.id,
             severity: a.severity.into(),
             kind: a.kind,

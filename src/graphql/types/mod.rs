@@ -3,6 +3,7 @@
 mod alert;
 mod beneficiary;
 mod enums;
+mod event;
 mod investigation;
 mod ledger;
 mod notification;
@@ -16,6 +17,7 @@ mod webhook;
 pub use alert::Alert;
 pub use beneficiary::{Beneficiary, CashfreeStatus};
 pub use enums::*;
+pub use event::{parse_cursor, EventKind, EventRecord};
 pub use investigation::PayoutInvestigation;
 pub use ledger::WalletTransaction;
 pub use notification::{AuditEntry, Notification};
