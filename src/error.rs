@@ -20,6 +20,9 @@ pub enum AppError {
     ReserveViolation(String),
     #[error("{0}")]
     InvalidState(String),
+    /// Payouts are held (all of them, or this freelancer's) by an admin.
+    #[error("{0}")]
+    OnHold(String),
     /// Something we depend on is missing or down; retrying later can help.
     #[error("{0}")]
     Unavailable(String),
@@ -40,6 +43,7 @@ impl AppError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::ReserveViolation(_) => "RESERVE_VIOLATION",
             Self::InvalidState(_) => "INVALID_STATE",
+            Self::OnHold(_) => "PAYOUTS_ON_HOLD",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -54,6 +58,7 @@ impl AppError {
             Self::BadInput(_) => StatusCode::BAD_REQUEST,
             Self::ReserveViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidState(_) => StatusCode::CONFLICT,
+            Self::OnHold(_) => StatusCode::LOCKED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

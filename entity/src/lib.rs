@@ -9,6 +9,7 @@ pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod payment_webhook;
+pub mod payout_hold;
 pub mod payout_request;
 pub mod status;
 pub mod wallet_transaction;

@@ -6,6 +6,7 @@ mod m20261124_000001_initial;
 mod m20261125_000001_events_and_refunds;
 mod m20261125_000002_cashfree;
 mod m20261128_000001_event_log;
+mod m20261128_000002_payout_holds;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_events_and_refunds::Migration),
             Box::new(m20261125_000002_cashfree::Migration),
             Box::new(m20261128_000001_event_log::Migration),
+            Box::new(m20261128_000002_payout_holds::Migration),
         ]
     }
 }

@@ -1,11 +1,11 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
 use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
-use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutRequest, WalletTransaction};
+use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, WalletTransaction};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::scalars::Decimal;
-use crate::services::{beneficiaries, gateway, interventions, notifications, payments, payouts};
+use crate::services::{beneficiaries, gateway, holds, interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
 use uuid::Uuid;
@@ -69,6 +69,15 @@ pub struct RegisterBeneficiaryInput {
     pub ifsc: Option<String>,
     /// A UPI handle such as `name@okbank`, instead of a bank account.
     pub vpa: Option<String>,
+}
+
+/// Places or releases a hold on payouts (an emergency control).
+#[derive(InputObject)]
+pub struct PayoutHoldInput {
+    /// Whose payouts; leave it out to hold or release all payouts (a freeze).
+    pub freelancer_id: Option<Uuid>,
+    /// Required: kept in the audit trail and sent with the alert.
+    pub reason: String,
 }
 
 /// Withdraws a pending payout (a manual intervention).
@@ -177,6 +186,21 @@ impl Mutation {
     async fn reprocess_webhook(&self, ctx: &Context<'_>, input: ReprocessWebhookInput) -> Result<PaymentWebhook> {
         let s = state(ctx);
         Ok(interventions::reprocess_webhook(s, principal(ctx)?, input.webhook_id, &input.reason).await?.into())
+    }
+
+    /// Holds all payouts (no `freelancerId`: a freeze) or one freelancer's: requests and approvals are refused
+    /// with `PAYOUTS_ON_HOLD` until the hold is released. Audited; raises a CRITICAL (freeze) or WARNING alert.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn hold_payouts(&self, ctx: &Context<'_>, input: PayoutHoldInput) -> Result<PayoutHold> {
+        let s = state(ctx);
+        Ok(holds::place(s, principal(ctx)?, input.freelancer_id, &input.reason).await?.into())
+    }
+
+    /// Releases a hold placed by `holdPayouts`; returns the hold as it stood. Audited and alerted (INFO).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn release_payouts(&self, ctx: &Context<'_>, input: PayoutHoldInput) -> Result<PayoutHold> {
+        let s = state(ctx);
+        Ok(holds::release(s, principal(ctx)?, input.freelancer_id, &input.reason).await?.into())
     }
 
     /// Corrects a wallet with an ADJUSTMENT ledger row.

@@ -120,6 +120,12 @@ impl Query {
         Ok(log_connection(page, |s| Some(EventRecord::from(s))))
     }
 
+    /// Holds on payouts in force (admin, ops): the freeze first, if any, then per freelancer.
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn payout_holds(&self, ctx: &Context<'_>) -> Result<Vec<PayoutHold>> {
+        Ok(crate::services::holds::list(&state(ctx).db).await?.into_iter().map(Into::into).collect())
+    }
+
     /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn cashfree_status(&self, ctx: &Context<'_>) -> CashfreeStatus {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod beneficiaries;
 pub mod gateway;
+pub mod holds;
 pub mod interventions;
 pub mod ledger;
 pub mod notifications;

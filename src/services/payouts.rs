@@ -61,6 +61,7 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
     if touched.rows_affected == 0 {
         return Err(AppError::NotFound(format!("freelancer {} has no wallet yet", req.freelancer_id)));
     }
+    super::holds::check(&txn, req.freelancer_id).await?;
     let w = super::wallets::by_freelancer(&txn, req.freelancer_id)
         .await?
         .ok_or_else(|| AppError::not_found("wallet of freelancer", req.freelancer_id))?;
@@ -154,7 +155,7 @@ async fn decide(
 pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
     let note = text::note("note", note)?;
     let result = approve_in_txn(state, who, id, note.clone()).await;
-    if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_))) = &result {
+    if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_) | AppError::OnHold(_))) = &result {
         refused(state, who, id, note, e).await;
     }
     if let Err(AppError::ReserveViolation(why)) = &result {
@@ -202,6 +203,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
     let to = if by_transfer { PayoutStatus::Processing } else { PayoutStatus::Paid };
     let txn = state.db.begin().await?;
     let (before, after) = decide(&txn, who, id, to, note.clone()).await?;
+    super::holds::check(&txn, after.freelancer_id).await?;
     let posted = ledger::post(
         &txn,
         ledger::Posting {

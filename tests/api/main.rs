@@ -11,6 +11,7 @@ mod event_log;
 mod events;
 mod graphql_reads;
 mod helpers;
+mod holds;
 mod limits;
 mod money;
 mod operations;

@@ -1,0 +1,145 @@
+//! Emergency controls (admin): hold every payout (a freeze) or one freelancer's. A hold needs a reason, is
+//! audited and alerted, and while it stands `requestPayout` and `approvePayout` refuse with `PAYOUTS_ON_HOLD`.
+//! Transfers already sent to Cashfree are not recalled: they finish as Cashfree reports.
+//!
+//! Every instance honours a hold the moment it commits: on PostgreSQL, requests and approvals check under a
+//! shared advisory lock that placing a hold takes exclusively, so none that checked before the hold can commit
+//! after it. (SQLite has one writer at a time, which does the same.)
+
+use super::audit::{self, Actor};
+use crate::auth::Principal;
+use crate::domain::text;
+use crate::error::{AppError, AppResult};
+use crate::events::Alert;
+use crate::state::AppState;
+use entity::payout_hold as hold;
+use entity::status::Severity;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The advisory lock that orders holds against payout requests and approvals ("payhold" in ASCII).
+const HOLD_LOCK: i64 = 0x0070_6179_686f_6c64;
+
+/// The row key of a hold on `freelancer`'s payouts, or on all of them.
+fn key(freelancer: Option<Uuid>) -> String {
+    freelancer.map_or_else(|| "all".to_owned(), |f| format!("wallet:{f}"))
+}
+
+fn describe(freelancer: Option<Uuid>) -> String {
+    freelancer.map_or_else(|| "all payouts".to_owned(), |f| format!("the payouts of freelancer {f}"))
+}
+
+async fn lock(db: &impl ConnectionTrait, exclusive: bool) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let f = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT {f}($1)"),
+            [HOLD_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inside a payout request's or approval's transaction: refuses if payouts, or `freelancer`'s, are held.
+pub async fn check(txn: &impl ConnectionTrait, freelancer: Uuid) -> AppResult<()> {
+    lock(txn, false).await?;
+    let held = hold::Entity::find()
+        .filter(hold::Column::Key.is_in([key(None), key(Some(freelancer))]))
+        .order_by_asc(hold::Column::Key)
+        .one(txn)
+        .await?;
+    match held {
+        None => Ok(()),
+        Some(h) => Err(AppError::OnHold(format!(
+            "{} are on hold since {} ({}); an admin must release the hold first",
+            if h.freelancer_id.is_some() { "this freelancer's payouts" } else { "all payouts" },
+            h.placed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            h.reason
+        ))),
+    }
+}
+
+/// Every hold in force: the freeze first, if any, then per freelancer, oldest first.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<hold::Model>> {
+    Ok(hold::Entity::find().order_by_asc(hold::Column::Key).all(db).await?)
+}
+
+/// Holds all payouts (`freelancer` None) or one freelancer's.
+#[tracing::instrument(skip(state))]
+pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, reason: &str) -> AppResult<hold::Model> {
+    let reason = text::reason("reason", reason)?;
+    let txn = state.db.begin().await?;
+    lock(&txn, true).await?;
+    if hold::Entity::find_by_id(key(freelancer)).one(&txn).await?.is_some() {
+        return Err(AppError::InvalidState(format!("{} are already on hold", describe(freelancer))));
+    }
+    let placed = hold::ActiveModel {
+        key: Set(key(freelancer)),
+        freelancer_id: Set(freelancer),
+        reason: Set(reason.clone()),
+        placed_by: Set(who.id),
+        placed_at: Set(super::now()),
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, who, "payouts.held", freelancer, None, Some(&placed), &reason).await?;
+    let (severity, kind) =
+        if freelancer.is_some() { (Severity::Warning, "wallet_held") } else { (Severity::Critical, "payouts_frozen") };
+    let alert = Alert::new(severity, kind, format!("{} put on hold by {}: {reason}", describe(freelancer), who.id));
+    state.events.commit_with(txn, crate::events::Event::Alert(alert)).await?;
+    Ok(placed)
+}
+
+/// Lifts the hold on all payouts (`freelancer` None) or on one freelancer's; returns the hold lifted.
+#[tracing::instrument(skip(state))]
+pub async fn release(
+    state: &AppState,
+    who: Principal,
+    freelancer: Option<Uuid>,
+    reason: &str,
+) -> AppResult<hold::Model> {
+    let reason = text::reason("reason", reason)?;
+    let txn = state.db.begin().await?;
+    lock(&txn, true).await?;
+    let Some(held) = hold::Entity::find_by_id(key(freelancer)).one(&txn).await? else {
+        return Err(AppError::InvalidState(format!("{} are not on hold", describe(freelancer))));
+    };
+    hold::Entity::delete_by_id(key(freelancer)).exec(&txn).await?;
+    record(&txn, who, "payouts.released", freelancer, Some(&held), None, &reason).await?;
+    let kind = if freelancer.is_some() { "wallet_released" } else { "payouts_unfrozen" };
+    let alert = Alert::new(Severity::Info, kind, format!("{} released by {}: {reason}", describe(freelancer), who.id));
+    state.events.commit_with(txn, crate::events::Event::Alert(alert)).await?;
+    Ok(held)
+}
+
+async fn record(
+    txn: &impl ConnectionTrait,
+    who: Principal,
+    action: &'static str,
+    freelancer: Option<Uuid>,
+    before: Option<&hold::Model>,
+    after: Option<&hold::Model>,
+    reason: &str,
+) -> AppResult<()> {
+    let snapshot = |h: &hold::Model| json!({ "scope": h.key, "reason": h.reason, "placedBy": h.placed_by });
+    audit::record(
+        txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action,
+            entity_type: "payout_hold",
+            entity_id: freelancer.unwrap_or(Uuid::nil()),
+            before: before.map(snapshot),
+            after: after.map(snapshot),
+            reason: Some(reason.to_owned()),
+        },
+    )
+    .await?;
+    Ok(())
+}
