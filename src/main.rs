@@ -68,14 +68,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
     tracing::info!(%addr, "paydesk listening; GraphiQL at http://{host}/graphql");
-    println!("GraphiQL: http://{host}/graphql");
+    // With JSON logs, stdout carries only JSON: the banner and the dev token go into log events instead.
+    let json_logs = config.log_format == "json";
+    if !json_logs {
+        println!("GraphiQL: http://{host}/graphql");
+    }
     if config.jwt_secret.as_deref().is_none_or(str::is_empty) {
         let token = state.jwt.mint(uuid::Uuid::now_v7(), Role::Admin, Duration::from_secs(3600))?;
-        tracing::warn!("JWT_SECRET is not set: using a random secret for this run; tokens die with the process");
-        println!(
-            "\n!! JWT_SECRET is not set: a random secret signs tokens for this run only.\n\
-             Dev admin token (1 h), for GraphiQL's Headers tab:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n"
-        );
+        if json_logs {
+            tracing::warn!(dev_admin_token = %token, "JWT_SECRET is not set: a random secret signs tokens for this run only");
+        } else {
+            tracing::warn!("JWT_SECRET is not set: using a random secret for this run; tokens die with the process");
+            println!(
+                "\n!! JWT_SECRET is not set: a random secret signs tokens for this run only.\n\
+                 Dev admin token (1 h), for GraphiQL's Headers tab:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n"
+            );
+        }
     }
     if state.settings.webhook_secrets.is_empty() {
         tracing::warn!("CASHFREE_CLIENT_SECRET is not set: webhook deliveries are recorded and answered 503");

@@ -148,17 +148,52 @@ async fn json_logs_are_one_json_object_per_line() {
     let mut logged = None;
     for line in lines.take(20) {
         let line = line.unwrap();
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v["fields"]["message"].as_str().is_some_and(|m| m.contains("listening")) {
-                logged = Some(v);
-                break;
-            }
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("stdout carries only JSON: {line:?}"));
+        if v["fields"]["message"].as_str().is_some_and(|m| m.contains("listening")) {
+            logged = Some(v);
+            break;
         }
     }
     drop(child);
     let v = logged.expect("a JSON log line announcing the listener");
     assert_eq!(v["level"], "INFO");
     assert!(v["timestamp"].is_string());
+}
+
+#[tokio::test]
+async fn json_logs_without_a_jwt_secret_stay_json_and_text_logs_to_a_pipe_have_no_colours() {
+    let (db_url, _dir) = fresh_database().await;
+    for format in ["json", "text"] {
+        let mut child = Command::new(BIN)
+            .env("DATABASE_URL", &db_url)
+            .env("PAYDESK_ADDR", "127.0.0.1:0")
+            .env_remove("JWT_SECRET")
+            .env_remove("NO_COLOR")
+            .env("PAYDESK_LOG_FORMAT", format)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let child = Killed(child);
+        let mut token = None;
+        for line in lines.take(30) {
+            let line = line.unwrap();
+            assert!(!line.contains('\u{1b}'), "{format}: no ANSI escapes when stdout is a pipe: {line:?}");
+            if format == "json" {
+                let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("only JSON: {line:?}"));
+                token = v["fields"]["dev_admin_token"].as_str().map(str::to_owned).or(token);
+            } else if let Some(t) = line.trim().strip_prefix("{\"Authorization\": \"Bearer ") {
+                token = Some(t.trim_end_matches("\"}").to_owned());
+            }
+            if token.is_some() {
+                break;
+            }
+        }
+        drop(child);
+        let token = token.unwrap_or_else(|| panic!("{format}: the dev admin token is shown"));
+        assert_eq!(token.split('.').count(), 3, "{format}: a JWT: {token}");
+    }
 }
 
 #[tokio::test]
