@@ -131,20 +131,26 @@ async fn token_refuses_to_mint_without_a_secret_and_schema_prints_the_sdl() {
     assert!(String::from_utf8(out.stdout).unwrap() == file, "`paydesk schema` differs from schema.graphql");
 }
 
+/// `paydesk serve` logging in `format` to a pipe (colours as a terminal would get them stay off); its stdout lines.
+fn serve_logging(
+    db_url: &str,
+    format: &str,
+    jwt_secret: Option<&str>,
+) -> (std::io::Lines<BufReader<std::process::ChildStdout>>, Killed) {
+    let mut cmd = Command::new(BIN);
+    cmd.env("DATABASE_URL", db_url).env("PAYDESK_ADDR", "127.0.0.1:0").env("PAYDESK_LOG_FORMAT", format);
+    match jwt_secret {
+        Some(secret) => cmd.env("JWT_SECRET", secret),
+        None => cmd.env_remove("JWT_SECRET"),
+    };
+    let mut child = cmd.env_remove("NO_COLOR").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    (BufReader::new(child.stdout.take().unwrap()).lines(), Killed(child))
+}
+
 #[tokio::test]
 async fn json_logs_are_one_json_object_per_line() {
     let (db_url, _dir) = fresh_database().await;
-    let mut child = Command::new(BIN)
-        .env("DATABASE_URL", &db_url)
-        .env("PAYDESK_ADDR", "127.0.0.1:0")
-        .env("JWT_SECRET", "x")
-        .env("PAYDESK_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let child = Killed(child);
+    let (lines, child) = serve_logging(&db_url, "json", Some("x"));
     let mut logged = None;
     for line in lines.take(20) {
         let line = line.unwrap();
@@ -164,18 +170,7 @@ async fn json_logs_are_one_json_object_per_line() {
 async fn json_logs_without_a_jwt_secret_stay_json_and_text_logs_to_a_pipe_have_no_colours() {
     let (db_url, _dir) = fresh_database().await;
     for format in ["json", "text"] {
-        let mut child = Command::new(BIN)
-            .env("DATABASE_URL", &db_url)
-            .env("PAYDESK_ADDR", "127.0.0.1:0")
-            .env_remove("JWT_SECRET")
-            .env_remove("NO_COLOR")
-            .env("PAYDESK_LOG_FORMAT", format)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let child = Killed(child);
+        let (lines, child) = serve_logging(&db_url, format, None);
         let mut token = None;
         for line in lines.take(30) {
             let line = line.unwrap();
