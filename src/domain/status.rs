@@ -2,6 +2,11 @@
 
 use entity::status::{PaymentStatus, PayoutStatus};
 
+/// A stored status as the API names it (`paid` -> `PAID`), for messages people read next to API values.
+pub fn api_name<E: sea_orm::ActiveEnum<Value = String>>(status: &E) -> String {
+    status.to_value().to_ascii_uppercase()
+}
+
 /// Whether a payout request may move from `from` to `to`: an admin decides a pending request (paid at once in
 /// manual mode, or PROCESSING while a Cashfree transfer runs); a transfer ends PAID or FAILED; a paid transfer
 /// can still be reversed by the bank.

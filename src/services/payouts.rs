@@ -126,8 +126,8 @@ async fn decide(
         payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
     if !payout_can_move(before.status, to) {
         return Err(AppError::InvalidState(format!(
-            "payout request {id} is already {:?}; only a pending request can be decided",
-            before.status
+            "payout request {id} is already {}; only a pending request can be decided",
+            crate::domain::status::api_name(&before.status)
         )));
     }
     let now = super::now();

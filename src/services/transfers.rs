@@ -302,10 +302,16 @@ pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8])
     let (status, outcome, message) = match found {
         None => (StatusCode::OK, WebhookOutcome::Unmatched, format!("no payout has transfer id {transfer}")),
         Some(p) => match settle_once(state, p.id, report.clone()).await {
-            Ok((after, true)) => (StatusCode::OK, WebhookOutcome::Processed, format!("payout is {:?}", after.status)),
-            Ok((after, false)) => {
-                (StatusCode::OK, WebhookOutcome::Duplicate, format!("payout already {:?}", after.status))
-            }
+            Ok((after, true)) => (
+                StatusCode::OK,
+                WebhookOutcome::Processed,
+                format!("payout is {}", crate::domain::status::api_name(&after.status)),
+            ),
+            Ok((after, false)) => (
+                StatusCode::OK,
+                WebhookOutcome::Duplicate,
+                format!("payout already {}", crate::domain::status::api_name(&after.status)),
+            ),
             Err(e) => {
                 // Give the key back so Cashfree's retry is applied, and ask for that retry.
                 let status = if matches!(e, AppError::Unavailable(_)) {

@@ -359,7 +359,11 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Repl
         return Err(AppError::InvalidState("only a delivery whose signature verified can be reprocessed".into()));
     }
     if matches!(stored.outcome, WebhookOutcome::Processed | WebhookOutcome::Duplicate) {
-        return Err(AppError::InvalidState(format!("delivery {} was already {:?}", stored.id, stored.outcome)));
+        return Err(AppError::InvalidState(format!(
+            "delivery {} was already {}",
+            stored.id,
+            crate::domain::status::api_name(&stored.outcome)
+        )));
     }
     let key = stored.headers.get("x-idempotency-key").and_then(Value::as_str);
     let parsed =

@@ -79,6 +79,7 @@ async fn approving_pays_debits_notifies_and_audits_once() {
 
     let again = app.gql(Some(&admin), APPROVE, json!({ "i": { "payoutRequestId": id } })).await;
     assert_eq!(code(&again), "INVALID_STATE", "{again}");
+    assert!(again["errors"][0]["message"].as_str().unwrap().contains("is already PAID"), "API names: {again}");
     let reject = app.gql(Some(&admin), REJECT, json!({ "i": { "payoutRequestId": id, "reason": "late" } })).await;
     assert_eq!(code(&reject), "INVALID_STATE", "{reject}");
     assert_eq!(app.balance(f).await, "500.00", "debited exactly once");
