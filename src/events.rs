@@ -71,6 +71,11 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Alerts at `min_severity` or above.
+    pub fn alerts(min_severity: Severity) -> Filter {
+        Filter { kinds: Some(vec!["alert"]), min_severity: Some(min_severity) }
+    }
+
     fn apply(&self, mut q: sea_orm::Select<stored::Entity>) -> sea_orm::Select<stored::Entity> {
         if let Some(kinds) = &self.kinds {
             q = q.filter(stored::Column::Kind.is_in(kinds.iter().copied()));

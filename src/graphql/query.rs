@@ -88,10 +88,7 @@ impl Query {
         before: Option<String>,
     ) -> Result<Connection<String, Alert>> {
         let before = parse_cursor("before", before.as_deref())?;
-        let filter = crate::events::Filter {
-            kinds: Some(vec![EventKind::Alert.stored()]),
-            min_severity: Some(min_severity.unwrap_or(Severity::Info).into()),
-        };
+        let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
         let page =
             read::event_log(&state(ctx).db, principal(ctx)?, read::LogPage::Before(before), first, &filter).await?;
         Ok(log_connection(page, |s| match s.event {

@@ -132,10 +132,7 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Alert>>> {
         let after = parse_cursor("after", after.as_deref())?;
-        let filter = Filter {
-            kinds: Some(vec![EventKind::Alert.stored()]),
-            min_severity: Some(min_severity.unwrap_or(Severity::Info).into()),
-        };
+        let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
         Ok(replay(state(ctx).clone(), after, filter, |s| match s.event {
             Event::Alert(a) => Some(Alert::new(s.seq, a)),
             _ => None,

@@ -36,7 +36,7 @@ pub async fn approve_payout(
     Ok(Json(json!({ "payoutRequest": {
         "id": p.id, "walletId": p.wallet_id, "freelancerId": p.freelancer_id,
         "amount": p.amount.to_string(), "currency": p.currency,
-        "status": serde_json::to_value(p.status).ok().and_then(|v| v.as_str().map(str::to_ascii_uppercase)),
+        "status": crate::domain::status::api_name(&p.status),
         "decidedBy": p.decided_by, "decidedAt": p.decided_at, "decisionNote": p.decision_note,
     }})))
 }

@@ -3,6 +3,7 @@
 //! Cashfree retries only when a retry can help.
 
 use super::payments::{self, Applied, Attempt, Refund, Refunded};
+use crate::domain::status::api_name;
 use crate::error::AppError;
 use crate::events::Alert;
 use crate::state::AppState;
@@ -135,11 +136,6 @@ pub(super) fn storable_key(key: String) -> String {
         return key;
     }
     format!("sha256:{}", String::from_utf8_lossy(&sha_hex(key.as_bytes())))
-}
-
-/// A payment status as the API names it (`SUCCESS`), for messages people read.
-fn api_name(status: PaymentStatus) -> String {
-    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_ascii_uppercase)).unwrap_or_default()
 }
 
 fn payment_status(s: &str) -> Option<PaymentStatus> {
@@ -362,7 +358,7 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Repl
         return Err(AppError::InvalidState(format!(
             "delivery {} was already {}",
             stored.id,
-            crate::domain::status::api_name(&stored.outcome)
+            api_name(&stored.outcome)
         )));
     }
     let key = stored.headers.get("x-idempotency-key").and_then(Value::as_str);
@@ -440,13 +436,13 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                             attempt.cf_payment_id,
                             attempt.amount,
                             attempt.currency,
-                            api_name(now)
+                            api_name(&now)
                         );
                         (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some(("double_charge", why)))
                     }
                     Applied::AlreadyFinal(now) if now == attempt.status => (
                         WebhookOutcome::Duplicate,
-                        Some(format!("payment already {} through another delivery", api_name(now))),
+                        Some(format!("payment already {} through another delivery", api_name(&now))),
                         Some(p.id),
                         None,
                     ),
@@ -454,8 +450,8 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                         WebhookOutcome::Processed,
                         Some(format!(
                             "ignored: payment is already {}, which a {} cannot undo",
-                            api_name(now),
-                            api_name(attempt.status)
+                            api_name(&now),
+                            api_name(&attempt.status)
                         )),
                         Some(p.id),
                         None,
