@@ -57,7 +57,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                 client_id: Some(format!("cl_{}", 40 + (n % 5))),
                 purpose: Some(format!("Milestone {} for {name}", j + 1)),
             };
-            let p = at_time(day(0), payments::create_order(db, admin, order)).await?;
+            let p = at_time(day(0), payments::create_order(db, admin, order, None)).await?;
             let status = match n % 7 {
                 0 => PaymentStatus::Failed,
                 3 => PaymentStatus::UserDropped,
@@ -91,6 +91,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                     freelancer_id: freelancer,
                     amount: Money::from_minor(30_000 + 2_500 * i64::from(j)),
                     note: Some("Withdrawal to my bank account".into()),
+                    idempotency_key: None,
                 };
                 let req = at_time(day(6), payouts::request(state, me, ask)).await?;
                 if (n + i as u32).is_multiple_of(4) {
@@ -106,6 +107,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
             freelancer_id: freelancer,
             amount: Money::from_minor(20_000 + 5_000 * i as i64),
             note: Some("Next withdrawal".into()),
+            idempotency_key: None,
         };
         payouts::request(state, me, ask).await?;
     }

@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod beneficiary;
 pub mod event;
 pub mod freelancer_wallet;
+pub mod idempotency_key;
 pub mod money;
 pub mod notification;
 pub mod payment;

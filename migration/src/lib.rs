@@ -7,6 +7,7 @@ mod m20261125_000001_events_and_refunds;
 mod m20261125_000002_cashfree;
 mod m20261128_000001_event_log;
 mod m20261128_000002_payout_holds;
+mod m20261128_000003_idempotency_keys;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_cashfree::Migration),
             Box::new(m20261128_000001_event_log::Migration),
             Box::new(m20261128_000002_payout_holds::Migration),
+            Box::new(m20261128_000003_idempotency_keys::Migration),
         ]
     }
 }

@@ -38,3 +38,19 @@ pub fn principal(ctx: &Context<'_>) -> Result<Principal, AppError> {
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }
+
+/// The request's `Idempotency-Key` header, if it had one.
+#[derive(Clone)]
+pub struct IdempotencyHeader(pub String);
+
+/// The idempotency key of a write: its input field, else the request's `Idempotency-Key` header; both given must
+/// agree.
+pub fn idempotency_key(ctx: &Context<'_>, field: Option<String>) -> Result<Option<String>, AppError> {
+    let header = ctx.data_opt::<IdempotencyHeader>().map(|h| h.0.clone());
+    match (field, header) {
+        (Some(f), Some(h)) if f != h => {
+            Err(AppError::BadInput("idempotencyKey and the Idempotency-Key header differ; send one of them".into()))
+        }
+        (f, h) => Ok(f.or(h)),
+    }
+}

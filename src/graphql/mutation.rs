@@ -1,6 +1,6 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
-use super::guards::{principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
+use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, WalletTransaction};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
@@ -18,6 +18,9 @@ pub struct RequestPayoutInput {
     /// At most the wallet's balance less the reserve and other pending requests; two decimal places at most.
     pub amount: Decimal,
     pub note: Option<String>,
+    /// Makes a retry safe: a repeat with the same key returns the first request instead of filing another. The
+    /// `Idempotency-Key` header does the same.
+    pub idempotency_key: Option<String>,
 }
 
 /// Approves a pending payout.
@@ -56,6 +59,9 @@ pub struct CreatePaymentOrderInput {
     /// Also create a Cashfree payment link (`Payment.linkUrl`) to send to the client.
     #[graphql(default)]
     pub payment_link: bool,
+    /// Makes a retry safe: a repeat with the same key returns the first order instead of creating another. The
+    /// `Idempotency-Key` header does the same.
+    pub idempotency_key: Option<String>,
 }
 
 /// A bank account (with its IFSC) or a UPI handle to pay a freelancer's payouts to.
@@ -132,7 +138,8 @@ impl Mutation {
         };
         let amount = positive_amount("amount", input.amount.0)?;
         let s = state(ctx);
-        let req = payouts::NewRequest { freelancer_id, amount, note: input.note };
+        let idempotency_key = idempotency_key(ctx, input.idempotency_key)?;
+        let req = payouts::NewRequest { freelancer_id, amount, note: input.note, idempotency_key };
         Ok(payouts::request(s, who, req).await?.into())
     }
 
@@ -162,7 +169,11 @@ impl Mutation {
             client_id: input.client_id,
             purpose: input.purpose,
         };
-        let checkout = gateway::Checkout { customer_phone: input.customer_phone, link: input.payment_link };
+        let checkout = gateway::Checkout {
+            customer_phone: input.customer_phone,
+            link: input.payment_link,
+            idempotency_key: idempotency_key(ctx, input.idempotency_key)?,
+        };
         Ok(gateway::open_order(state(ctx), principal(ctx)?, order, checkout).await?.into())
     }
 

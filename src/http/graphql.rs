@@ -4,6 +4,7 @@
 use super::sockets::Slot;
 use super::{caller, Http};
 use crate::auth::Caller;
+use crate::graphql::guards::IdempotencyHeader;
 use crate::graphql::limits::{Budget, MAX_COMPLEXITY};
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::GraphQLProtocol;
@@ -55,7 +56,11 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
     }
     let who = caller(&http.state, &headers);
     let schema = if matches!(who, Caller::User(_)) { &http.schemas.signed_in } else { &http.schemas.anonymous };
-    let batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
+    let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
+    if let Some(key) = headers.get("idempotency-key") {
+        // A key that is not visible ASCII is passed on as such and refused where it is used, by name.
+        batch = batch.data(IdempotencyHeader(key.to_str().unwrap_or("\u{fffd}").to_owned()));
+    }
     // Dropping the execution (on timeout, or when the client goes away and the connection closes) stops it.
     let Ok(response) = tokio::time::timeout(settings.request_timeout, schema.execute_batch(batch)).await else {
         let ms = settings.request_timeout.as_millis();

@@ -3,7 +3,7 @@
 
 use super::audit::{self, Actor};
 use super::payments::{self, NewOrder};
-use super::webhooks;
+use super::{idempotency, webhooks};
 use crate::auth::Principal;
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
@@ -20,6 +20,8 @@ pub struct Checkout {
     pub customer_phone: Option<String>,
     /// Also create a payment link.
     pub link: bool,
+    /// The caller's idempotency key: a repeat of the same request returns the first one's payment.
+    pub idempotency_key: Option<String>,
 }
 
 /// A Cashfree call's failure as the caller should see it.
@@ -63,7 +65,33 @@ pub async fn open_order(
         }
         (None, false) => None,
     };
-    let created = payments::create_order(&state.db, who, order).await?;
+    let parts = [
+        order.freelancer_id.to_string(),
+        order.amount.to_string(),
+        order.currency.clone(),
+        order.order_id.clone().unwrap_or_default(),
+        order.client_id.clone().unwrap_or_default(),
+        order.purpose.clone().unwrap_or_default(),
+        phone.clone().unwrap_or_default(),
+        checkout.link.to_string(),
+    ];
+    let key = idempotency::Key::new("createPaymentOrder", checkout.idempotency_key, &parts)?;
+    if let Some(key) = &key {
+        if let Some(id) = idempotency::replayed(&state.db, who, key).await? {
+            return existing(state, id).await;
+        }
+    }
+    let created = match payments::create_order(&state.db, who, order, key.as_ref()).await {
+        Ok(created) => created,
+        Err(e) => match &key {
+            // A concurrent repeat stored the key first: answer with its payment.
+            Some(key) => match idempotency::replayed(&state.db, who, key).await? {
+                Some(id) => return existing(state, id).await,
+                None => return Err(e),
+            },
+            None => return Err(e),
+        },
+    };
     if !remote {
         return Ok(created);
     }
@@ -96,12 +124,20 @@ pub async fn open_order(
                 },
             )
             .await?;
+            // The order never reached Cashfree: a retry with the same key should try again, not repeat this.
+            if let Some(key) = &key {
+                idempotency::forget(&state.db, who, key).await?;
+            }
             Err(call_error(e))
         }
     }
 }
 
 /// Creates the order (and link) at Cashfree; an order Cashfree already holds (a retry) is read back.
+async fn existing(state: &AppState, id: uuid::Uuid) -> AppResult<payment::Model> {
+    payment::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("payment", id))
+}
+
 async fn at_cashfree(
     state: &AppState,
     p: &payment::Model,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod beneficiaries;
 pub mod gateway;
 pub mod holds;
+pub mod idempotency;
 pub mod interventions;
 pub mod ledger;
 pub mod notifications;

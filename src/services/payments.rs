@@ -32,7 +32,12 @@ fn valid_order_id(id: &str) -> bool {
 
 /// Creates a pending payment (and the freelancer's wallet if they have none yet).
 #[tracing::instrument(skip(db, order), fields(freelancer = %order.freelancer_id, amount = %order.amount))]
-pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrder) -> AppResult<payment::Model> {
+pub async fn create_order(
+    db: &DatabaseConnection,
+    who: Principal,
+    order: NewOrder,
+    key: Option<&super::idempotency::Key>,
+) -> AppResult<payment::Model> {
     let id = super::new_id();
     let order_id = match order.order_id.map(|s| s.trim().to_owned()) {
         Some(o) if valid_order_id(&o) => o,
@@ -84,6 +89,9 @@ pub async fn create_order(db: &DatabaseConnection, who: Principal, order: NewOrd
     }
     .insert(&txn)
     .await?;
+    if let Some(key) = key {
+        super::idempotency::remember(&txn, who, key, id).await?;
+    }
     audit::record(
         &txn,
         audit::Entry {

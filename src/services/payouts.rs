@@ -2,7 +2,7 @@
 //! and rejecting. Each decision is one transaction with its ledger row, notification and audit entry.
 
 use super::audit::{self, Actor};
-use super::{ledger, notifications};
+use super::{idempotency, ledger, notifications};
 use crate::auth::Principal;
 use crate::domain::status::payout_can_move;
 use crate::domain::text;
@@ -23,6 +23,8 @@ pub struct NewRequest {
     pub freelancer_id: Uuid,
     pub amount: Money,
     pub note: Option<String>,
+    /// The caller's idempotency key: a repeat of the same request returns the first one's payout request.
+    pub idempotency_key: Option<String>,
 }
 
 fn snapshot(p: &payout::Model) -> serde_json::Value {
@@ -42,14 +44,37 @@ async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<
     Ok(Money::from_minor(total.flatten().unwrap_or(0)))
 }
 
-/// Files a payout request if the wallet can cover it on top of its reserve and its other pending requests.
+/// Files a payout request if the wallet can cover it on top of its reserve and its other pending requests. With
+/// an idempotency key, a repeat (even one racing the first) returns the first request as it is now.
 #[tracing::instrument(skip(state, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
-pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppResult<payout::Model> {
-    let (db, reserve) = (&state.db, state.settings.payout_reserve);
-    let note = text::note("note", req.note)?;
+pub async fn request(state: &AppState, who: Principal, mut req: NewRequest) -> AppResult<payout::Model> {
+    req.note = text::note("note", req.note.take())?;
     if who.role == Role::Freelancer && who.id != req.freelancer_id {
         return Err(AppError::Forbidden("freelancers may request payouts only from their own wallet".into()));
     }
+    let parts = [req.freelancer_id.to_string(), req.amount.to_string(), req.note.clone().unwrap_or_default()];
+    let key = idempotency::Key::new("requestPayout", req.idempotency_key.take(), &parts)?;
+    let result = request_once(state, who, req, key.as_ref()).await;
+    if let (Err(_), Some(key)) = (&result, &key) {
+        // A concurrent repeat lost the race to store the key: answer with the winner's request.
+        if let Some(id) = idempotency::replayed(&state.db, who, key).await? {
+            return existing(&state.db, id).await;
+        }
+    }
+    result
+}
+
+async fn existing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<payout::Model> {
+    payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))
+}
+
+async fn request_once(
+    state: &AppState,
+    who: Principal,
+    req: NewRequest,
+    key: Option<&idempotency::Key>,
+) -> AppResult<payout::Model> {
+    let (db, reserve) = (&state.db, state.settings.payout_reserve);
     let txn = db.begin().await?;
     // Touching the row takes its lock (PostgreSQL) so concurrent requests on one wallet queue up here and
     // each sees the others' pending amounts.
@@ -60,6 +85,12 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
         .await?;
     if touched.rows_affected == 0 {
         return Err(AppError::NotFound(format!("freelancer {} has no wallet yet", req.freelancer_id)));
+    }
+    // After the wallet's lock, so a repeat waits for the first request and finds its key.
+    if let Some(key) = key {
+        if let Some(id) = idempotency::replayed(&txn, who, key).await? {
+            return existing(&txn, id).await;
+        }
     }
     super::holds::check(&txn, req.freelancer_id).await?;
     let w = super::wallets::by_freelancer(&txn, req.freelancer_id)
@@ -83,7 +114,7 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
         amount: Set(req.amount),
         currency: Set(w.currency.clone()),
         status: Set(PayoutStatus::Pending),
-        note: Set(note),
+        note: Set(req.note),
         requested_by: Set(who.id),
         decided_by: Set(None),
         decided_at: Set(None),
@@ -96,6 +127,9 @@ pub async fn request(state: &AppState, who: Principal, req: NewRequest) -> AppRe
     }
     .insert(&txn)
     .await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, who, key, created.id).await?;
+    }
     audit::record(
         &txn,
         audit::Entry {

@@ -12,6 +12,7 @@ mod events;
 mod graphql_reads;
 mod helpers;
 mod holds;
+mod idempotency;
 mod limits;
 mod money;
 mod operations;
