@@ -172,6 +172,22 @@ pub struct Config {
     /// any. Unset: no cross-origin access.
     #[arg(long, env = "PAYDESK_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+    /// Risk: a wallet's payout requests within an hour beyond this many are flagged (0: off).
+    #[arg(long, env = "PAYDESK_RISK_REQUESTS_PER_HOUR", default_value_t = 3, global = true)]
+    pub risk_requests_per_hour: u32,
+    /// Risk: a payout requested while funds from a first-time client are this many hours old or less is flagged
+    /// (0: off).
+    #[arg(long, env = "PAYDESK_RISK_NEW_CLIENT_HOURS", default_value_t = 24, global = true)]
+    pub risk_new_client_hours: u32,
+    /// Risk: a payout above this many times the wallet's median payout is flagged (0: off).
+    #[arg(long, env = "PAYDESK_RISK_MEDIAN_MULTIPLE", default_value = "5", global = true)]
+    pub risk_median_multiple: Decimal,
+    /// Risk: a wallet funded by a client with this many failed payments within 24 h is flagged (0: off).
+    #[arg(long, env = "PAYDESK_RISK_FAILED_PAYMENTS", default_value_t = 3, global = true)]
+    pub risk_failed_payments: u32,
+    /// Four-eyes: a payout above this amount needs the approvals of two different admins. Unset: one suffices.
+    #[arg(long, env = "PAYDESK_FOUR_EYES_ABOVE", global = true)]
+    pub four_eyes_above: Option<Decimal>,
 }
 
 impl Config {

@@ -24,6 +24,7 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     pub transfer_poll: std::time::Duration,
     pub cors: Cors,
+    pub risk: crate::domain::risk::RiskRules,
 }
 
 /// Which browser origins may call the API (`PAYDESK_CORS_ORIGINS`).
@@ -92,6 +93,16 @@ impl Settings {
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
             transfer_poll: std::time::Duration::from_secs(config.transfer_poll_secs.max(1)),
             cors: Cors::parse(&config.cors_origins)?,
+            risk: crate::domain::risk::RiskRules {
+                requests_per_hour: config.risk_requests_per_hour,
+                new_client_hours: config.risk_new_client_hours,
+                median_multiple: config.risk_median_multiple.max(Decimal::ZERO),
+                failed_payments: config.risk_failed_payments,
+                four_eyes_above: config
+                    .four_eyes_above
+                    .map(|d| Money::from_decimal(d).map_err(|e| anyhow::anyhow!("PAYDESK_FOUR_EYES_ABOVE: {e}")))
+                    .transpose()?,
+            },
         })
     }
 }

@@ -27,6 +27,14 @@ pub struct Model {
     pub transfer_status: Option<String>,
     /// Why the transfer failed or was reversed.
     pub failure_reason: Option<String>,
+    /// The risk rules the request tripped when it was filed: a JSON array of `{"rule", "reason"}`.
+    #[serde(default)]
+    pub risk_flags: Option<String>,
+    /// The first admin's approval of a payout that needs two (four-eyes); the second decides it.
+    #[serde(default)]
+    pub first_approved_by: Option<Uuid>,
+    #[serde(default)]
+    pub first_approved_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

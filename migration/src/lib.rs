@@ -8,6 +8,7 @@ mod m20261125_000002_cashfree;
 mod m20261128_000001_event_log;
 mod m20261128_000002_payout_holds;
 mod m20261128_000003_idempotency_keys;
+mod m20261128_000004_payout_risk;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_event_log::Migration),
             Box::new(m20261128_000002_payout_holds::Migration),
             Box::new(m20261128_000003_idempotency_keys::Migration),
+            Box::new(m20261128_000004_payout_risk::Migration),
         ]
     }
 }

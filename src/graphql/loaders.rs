@@ -42,6 +42,20 @@ pub struct PayoutsOfWallet(pub Uuid, pub u64);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentsOfFreelancer(pub Uuid, pub u64);
 
+/// Holds and beneficiary of a freelancer (`PayoutRequest.approvable`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GateOfFreelancer(pub Uuid);
+
+impl Loader<GateOfFreelancer> for Db {
+    type Value = crate::services::payouts::Gate;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[GateOfFreelancer]) -> Res<HashMap<GateOfFreelancer, Self::Value>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let gates = crate::services::payouts::gates(&self.0, &ids).await.map_err(Arc::new)?;
+        Ok(gates.into_iter().map(|(f, g)| (GateOfFreelancer(f), g)).collect())
+    }
+}
+
 impl Loader<WalletOfFreelancer> for Db {
     type Value = wallet::Model;
     type Error = Arc<AppError>;

@@ -56,13 +56,36 @@ pub async fn check(txn: &impl ConnectionTrait, freelancer: Uuid) -> AppResult<()
         .await?;
     match held {
         None => Ok(()),
-        Some(h) => Err(AppError::OnHold(format!(
-            "{} are on hold since {} ({}); an admin must release the hold first",
-            if h.freelancer_id.is_some() { "this freelancer's payouts" } else { "all payouts" },
-            h.placed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            h.reason
-        ))),
+        Some(h) => Err(AppError::OnHold(refusal(&h))),
     }
+}
+
+/// What a payout under hold `h` is told.
+pub fn refusal(h: &hold::Model) -> String {
+    format!(
+        "{} are on hold since {} ({}); an admin must release the hold first",
+        if h.freelancer_id.is_some() { "this freelancer's payouts" } else { "all payouts" },
+        h.placed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        h.reason
+    )
+}
+
+/// The hold in force on each of `freelancers`' payouts (the freeze, else their own), if any.
+pub async fn in_force(
+    db: &impl ConnectionTrait,
+    freelancers: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, hold::Model>> {
+    let keys = std::iter::once(key(None)).chain(freelancers.iter().map(|f| key(Some(*f))));
+    let rows = hold::Entity::find().filter(hold::Column::Key.is_in(keys)).all(db).await?;
+    let freeze = rows.iter().find(|h| h.freelancer_id.is_none()).cloned();
+    let mut out: std::collections::HashMap<Uuid, hold::Model> =
+        rows.into_iter().filter_map(|h| h.freelancer_id.map(|f| (f, h))).collect();
+    if let Some(all) = freeze {
+        for f in freelancers {
+            out.insert(*f, all.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Every hold in force: the freeze first, if any, then per freelancer, oldest first.

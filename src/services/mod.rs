@@ -13,6 +13,7 @@ pub mod payouts;
 pub mod read;
 pub mod reconcile;
 pub mod reports;
+pub mod risk;
 pub mod transfers;
 pub mod wallets;
 pub mod webhooks;

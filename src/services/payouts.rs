@@ -4,6 +4,7 @@
 use super::audit::{self, Actor};
 use super::{idempotency, ledger, notifications};
 use crate::auth::Principal;
+use crate::domain::risk;
 use crate::domain::status::payout_can_move;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -106,6 +107,7 @@ async fn request_once(
             bal = w.balance
         )));
     }
+    let flags = super::risk::assess(&txn, &state.settings.risk, &w, req.amount).await?;
     let now = super::now();
     let created = payout::ActiveModel {
         id: Set(super::new_id()),
@@ -122,6 +124,9 @@ async fn request_once(
         cf_transfer_id: Set(None),
         transfer_status: Set(None),
         failure_reason: Set(None),
+        risk_flags: Set(risk::encode(&flags)),
+        first_approved_by: Set(None),
+        first_approved_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -143,6 +148,14 @@ async fn request_once(
         },
     )
     .await?;
+    if !flags.is_empty() {
+        let reasons: Vec<&str> = flags.iter().map(|f| f.reason.as_str()).collect();
+        let message =
+            format!("payout {} of {} {} flagged: {}", created.id, created.amount, created.currency, reasons.join("; "));
+        let mut alert = Alert::new(Severity::Warning, "payout_risk", message);
+        alert.payout_request_id = Some(created.id);
+        state.events.stage(&txn, &Event::Alert(alert)).await?;
+    }
     state.events.commit_with(txn, Event::PayoutRequested { payout: created.clone() }).await?;
     state.metrics.payout("requested");
     Ok(created)
@@ -222,12 +235,22 @@ async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String
 async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
     let reserve = state.settings.payout_reserve;
     let by_transfer = state.cashfree.configured(crate::cashfree::Api::Payouts);
-    if by_transfer {
-        let p = payout::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| AppError::not_found("payout request", id))?;
-        if super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none() {
+    let four_eyes = state.settings.risk.four_eyes_above;
+    if by_transfer || four_eyes.is_some() {
+        let p = existing(&state.db, id).await?;
+        if let Some(limit) = four_eyes.filter(|l| p.amount > *l && p.status == PayoutStatus::Pending) {
+            match p.first_approved_by {
+                None => return first_approval(state, who, p, limit, note).await,
+                Some(first) if first == who.id => {
+                    return Err(AppError::InvalidState(format!(
+                        "payout request {id} is above {limit} {} and needs a second admin: you gave the first approval",
+                        p.currency
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if by_transfer && super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none() {
             return Err(AppError::InvalidState(format!(
                 "freelancer {} has no beneficiary: register their bank account or UPI handle before approving",
                 p.freelancer_id
@@ -301,6 +324,57 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
     Ok(after)
 }
 
+/// The first of the two approvals a payout above the four-eyes limit needs: checked as an approval would be (held,
+/// reserve) but moving no money; the payout stays PENDING until another admin approves it.
+async fn first_approval(
+    state: &AppState,
+    who: Principal,
+    p: payout::Model,
+    limit: Money,
+    note: Option<String>,
+) -> AppResult<payout::Model> {
+    let txn = state.db.begin().await?;
+    super::holds::check(&txn, p.freelancer_id).await?;
+    let w = wallet::Entity::find_by_id(p.wallet_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
+    if let Some(why) = short_of_reserve(&w, p.amount, state.settings.payout_reserve) {
+        return Err(AppError::ReserveViolation(why));
+    }
+    let now = super::now();
+    let marked = payout::Entity::update_many()
+        .col_expr(payout::Column::FirstApprovedBy, Expr::value(who.id))
+        .col_expr(payout::Column::FirstApprovedAt, Expr::value(now))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(now))
+        .filter(payout::Column::Id.eq(p.id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Pending))
+        .filter(payout::Column::FirstApprovedBy.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(AppError::InvalidState(format!(
+            "payout request {} was decided or first-approved by someone else just now; look at it again",
+            p.id
+        )));
+    }
+    audit::record(
+        &txn,
+        audit::Entry {
+            actor: Actor::User(who),
+            action: "payout.first_approval",
+            entity_type: "payout_request",
+            entity_id: p.id,
+            before: Some(snapshot(&p)),
+            after: Some(serde_json::json!({ "status": p.status, "firstApprovedBy": who.id })),
+            reason: note.or_else(|| Some(format!("above the four-eyes limit of {limit} {}", p.currency))),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    existing(&state.db, p.id).await
+}
+
 /// Rejects (or, with `cancel`, withdraws) a pending request; `reason` is required and shown to the freelancer.
 #[tracing::instrument(skip(state))]
 pub async fn reject(
@@ -352,4 +426,92 @@ pub async fn reject(
     state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
     state.metrics.payout(if cancel { "cancelled" } else { "rejected" });
     Ok(after)
+}
+
+/// Why paying `amount` out of `w` would break the reserve, if it would.
+fn short_of_reserve(w: &wallet::Model, amount: Money, reserve: Money) -> Option<String> {
+    w.balance.checked_sub(amount).is_none_or(|left| left < reserve).then(|| {
+        format!(
+            "paying {amount} {cur} would take the wallet's balance of {} {cur} below the reserve of {reserve} {cur}",
+            w.balance,
+            cur = w.currency
+        )
+    })
+}
+
+/// What stands between a pending payout and an approval, for a page of payouts at once.
+#[derive(Clone)]
+pub struct Gate {
+    /// The hold on this freelancer's payouts (or all), as the refusal would say it.
+    pub held: Option<String>,
+    pub has_beneficiary: bool,
+}
+
+/// The gates of `freelancers`' payouts: holds in force and registered beneficiaries, in two statements.
+pub async fn gates(
+    db: &impl ConnectionTrait,
+    freelancers: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Gate>> {
+    let holds = super::holds::in_force(db, freelancers).await?;
+    let with_beneficiary: std::collections::HashSet<Uuid> = entity::beneficiary::Entity::find()
+        .select_only()
+        .column(entity::beneficiary::Column::FreelancerId)
+        .filter(entity::beneficiary::Column::FreelancerId.is_in(freelancers.iter().copied()))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(freelancers
+        .iter()
+        .map(|f| {
+            let gate =
+                Gate { held: holds.get(f).map(super::holds::refusal), has_beneficiary: with_beneficiary.contains(f) };
+            (*f, gate)
+        })
+        .collect())
+}
+
+/// Why `who` could not approve `p` now (the refusal approving would give), or `None` if they could.
+pub fn blocker(
+    state: &AppState,
+    who: Principal,
+    p: &payout::Model,
+    w: Option<&wallet::Model>,
+    gate: &Gate,
+) -> Option<String> {
+    if p.status != PayoutStatus::Pending {
+        return Some(format!(
+            "it is {}; only a pending request can be approved",
+            crate::domain::status::api_name(&p.status)
+        ));
+    }
+    if who.role != Role::Admin {
+        return Some("only an admin approves payouts".into());
+    }
+    if let Some(held) = &gate.held {
+        return Some(held.clone());
+    }
+    let Some(w) = w else { return Some("its wallet no longer exists".into()) };
+    if let Some(why) = short_of_reserve(w, p.amount, state.settings.payout_reserve) {
+        return Some(why);
+    }
+    if state.cashfree.configured(crate::cashfree::Api::Payouts) && !gate.has_beneficiary {
+        return Some(format!(
+            "freelancer {} has no beneficiary: register their bank account or UPI handle",
+            p.freelancer_id
+        ));
+    }
+    if p.first_approved_by == Some(who.id) {
+        return Some("it needs a second admin: you gave the first approval".into());
+    }
+    None
+}
+
+/// How many admins' approvals `p` needs in all: two above the four-eyes limit, else one.
+pub fn approvals_needed(state: &AppState, p: &payout::Model) -> u8 {
+    match state.settings.risk.four_eyes_above {
+        Some(limit) if p.amount > limit => 2,
+        _ => 1,
+    }
 }

@@ -20,6 +20,7 @@ mod ops_security;
 mod payouts;
 mod refunds;
 mod reports;
+mod risk;
 mod schema;
 mod sockets;
 mod subscriptions;

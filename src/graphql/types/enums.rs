@@ -80,3 +80,17 @@ pub enum Role {
     /// paydesk itself (webhooks).
     System,
 }
+
+/// A suspicious-activity rule a payout request tripped (thresholds in `PAYDESK_RISK_*`).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskRule")]
+pub enum RiskRule {
+    /// More payout requests from one wallet within an hour than allowed.
+    Velocity,
+    /// Requested soon after the wallet was funded by a client paying for the first time.
+    NewClientFunds,
+    /// Far above the wallet's median payout.
+    AboveMedian,
+    /// The wallet was funded by a client whose payments keep failing.
+    ClientFailedPayments,
+}

@@ -1,7 +1,8 @@
 //! `PayoutRequest`: a freelancer's request to be paid out, and its decision.
 
-use super::{loader_error, PayoutStatus, Wallet};
-use crate::graphql::loaders::{Db, WalletById};
+use super::{loader_error, PayoutStatus, RiskRule, Wallet};
+use crate::graphql::guards::{principal, state};
+use crate::graphql::loaders::{Db, GateOfFreelancer, WalletById};
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
@@ -34,8 +35,20 @@ pub struct PayoutRequest {
     pub transfer_status: Option<String>,
     /// Why the transfer failed or was reversed.
     pub failure_reason: Option<String>,
+    /// The admin who gave the first of two approvals (a payout above the four-eyes limit), and when.
+    pub first_approved_by: Option<Uuid>,
+    pub first_approved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub row: payout::Model,
+}
+
+/// A suspicious-activity rule the request tripped when it was filed, and what tripped it.
+#[derive(SimpleObject, Clone)]
+pub struct RiskFlag {
+    pub rule: RiskRule,
+    pub reason: String,
 }
 
 impl From<payout::Model> for PayoutRequest {
@@ -45,24 +58,59 @@ impl From<payout::Model> for PayoutRequest {
             wallet_id: m.wallet_id,
             freelancer_id: m.freelancer_id,
             amount: m.amount.into(),
-            currency: m.currency,
+            currency: m.currency.clone(),
             status: m.status.into(),
-            note: m.note,
+            note: m.note.clone(),
             requested_by: m.requested_by,
             decided_by: m.decided_by,
             decided_at: m.decided_at,
-            decision_note: m.decision_note,
-            cf_transfer_id: m.cf_transfer_id,
-            transfer_status: m.transfer_status,
-            failure_reason: m.failure_reason,
+            decision_note: m.decision_note.clone(),
+            cf_transfer_id: m.cf_transfer_id.clone(),
+            transfer_status: m.transfer_status.clone(),
+            failure_reason: m.failure_reason.clone(),
+            first_approved_by: m.first_approved_by,
+            first_approved_at: m.first_approved_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            row: m,
         }
     }
 }
 
 #[ComplexObject]
 impl PayoutRequest {
+    /// The suspicious-activity rules this request tripped when it was filed (empty: none). Flags never block a
+    /// payout by themselves; they are for the admin deciding, and each raised a `payout_risk` alert.
+    async fn risk_flags(&self) -> Vec<RiskFlag> {
+        crate::domain::risk::decode(self.row.risk_flags.as_deref())
+            .into_iter()
+            .map(|f| RiskFlag { rule: f.rule.into(), reason: f.reason })
+            .collect()
+    }
+
+    /// How many admins must approve it: 2 above `PAYDESK_FOUR_EYES_ABOVE`, else 1.
+    async fn approvals_needed(&self, ctx: &Context<'_>) -> i32 {
+        i32::from(crate::services::payouts::approvals_needed(state(ctx), &self.row))
+    }
+
+    /// Whether you could approve it now: pending, not on hold, the wallet keeping its reserve after paying it, a
+    /// beneficiary registered (with Cashfree Payouts), and not awaiting a second admin's approval after your own.
+    async fn approvable(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.not_approvable_reason(ctx).await?.is_none())
+    }
+
+    /// Why you could not approve it now (what approving would answer), or null if you could.
+    async fn not_approvable_reason(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        let (wallet, gate) = futures_util::try_join!(
+            loader.load_one(WalletById(self.wallet_id)),
+            loader.load_one(GateOfFreelancer(self.freelancer_id))
+        )
+        .map_err(loader_error)?;
+        let gate = gate.unwrap_or(crate::services::payouts::Gate { held: None, has_beneficiary: false });
+        Ok(crate::services::payouts::blocker(state(ctx), principal(ctx)?, &self.row, wallet.as_ref(), &gate))
+    }
+
     /// The wallet paid out of.
     async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
         let loader = ctx.data_unchecked::<DataLoader<Db>>();
