@@ -1,11 +1,16 @@
 //! The `filter` arguments of the lists, each turned into a SQL condition in one place.
 
-use super::types::{PaymentStatus, PayoutStatus, WebhookOutcome};
-use async_graphql::InputObject;
+use super::types::{LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome};
+use crate::domain::money::amount;
+use crate::error::AppError;
+use crate::graphql::scalars::Decimal;
+use async_graphql::{Enum, InputObject};
 use chrono::{DateTime, Utc};
 use entity::{
-    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook, payout_request as payout,
+    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
+    payout_request as payout, wallet_transaction as ledger,
 };
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -25,22 +30,75 @@ fn range<C: ColumnTrait>(
     c
 }
 
-/// Narrows `payments`.
+/// What a list can be ordered by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderField {
+    /// When the row was created (received, for webhooks).
+    #[default]
+    CreatedAt,
+    /// The amount (a wallet's balance); only lists of payments, payouts, wallets and ledger rows have one.
+    Amount,
+}
+
+/// Which way.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum Direction {
+    Asc,
+    /// Newest (largest) first: the default.
+    #[default]
+    Desc,
+}
+
+/// The order of a list (`orderBy`); ties are broken by id. Cursors belong to the order they were issued in.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct ListOrder {
+    #[graphql(default)]
+    pub field: OrderField,
+    #[graphql(default)]
+    pub direction: Direction,
+}
+
+impl From<ListOrder> for crate::services::read::Sort {
+    fn from(o: ListOrder) -> Self {
+        use crate::services::read::SortBy;
+        let by = match o.field {
+            OrderField::CreatedAt => SortBy::Created,
+            OrderField::Amount => SortBy::Amount,
+        };
+        Self { by, ascending: o.direction == Direction::Asc }
+    }
+}
+
+/// Narrows `payments`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct PaymentFilter {
     /// Any of these statuses.
     pub status: Option<Vec<PaymentStatus>>,
     pub freelancer_id: Option<Uuid>,
     pub order_id: Option<String>,
+    /// Order ids that start with this (exactly, case and all).
+    pub order_id_prefix: Option<String>,
     pub client_id: Option<String>,
+    /// Cashfree's payment id.
+    pub cf_payment_id: Option<String>,
+    /// The bank's reference (UTR) Cashfree reported.
+    pub bank_reference: Option<String>,
     /// Created at or after this instant.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before this instant.
     pub created_to: Option<DateTime<Utc>>,
+    /// Paid at or after this instant (only paid payments match).
+    pub paid_from: Option<DateTime<Utc>>,
+    /// Paid before this instant.
+    pub paid_to: Option<DateTime<Utc>>,
+    /// Amount at least this.
+    pub amount_min: Option<Decimal>,
+    /// Amount at most this.
+    pub amount_max: Option<Decimal>,
 }
 
 impl PaymentFilter {
-    pub fn condition(self) -> Condition {
+    pub fn condition(self) -> Result<Condition, AppError> {
         let mut c = Condition::all();
         if let Some(s) = self.status {
             c = c.add(payment::Column::Status.is_in(s.into_iter().map(entity::status::PaymentStatus::from)));
@@ -51,10 +109,29 @@ impl PaymentFilter {
         if let Some(v) = self.order_id {
             c = c.add(payment::Column::OrderId.eq(v));
         }
+        if let Some(p) = self.order_id_prefix {
+            // substr, not LIKE: `_` is common in order ids, and LIKE's case rules differ between the databases.
+            let len = i32::try_from(p.chars().count()).unwrap_or(i32::MAX);
+            let head = Func::cust(Alias::new("substr")).arg(Expr::col(payment::Column::OrderId)).arg(1i32).arg(len);
+            c = c.add(ExprTrait::eq(Expr::expr(head), p));
+        }
         if let Some(v) = self.client_id {
             c = c.add(payment::Column::ClientId.eq(v));
         }
-        range(c, payment::Column::CreatedAt, self.created_from, self.created_to)
+        if let Some(v) = self.cf_payment_id {
+            c = c.add(payment::Column::CfPaymentId.eq(v));
+        }
+        if let Some(v) = self.bank_reference {
+            c = c.add(payment::Column::BankReference.eq(v));
+        }
+        if let Some(v) = self.amount_min {
+            c = c.add(payment::Column::Amount.gte(amount("amountMin", v.0)?));
+        }
+        if let Some(v) = self.amount_max {
+            c = c.add(payment::Column::Amount.lte(amount("amountMax", v.0)?));
+        }
+        c = range(c, payment::Column::PaidAt, self.paid_from, self.paid_to);
+        Ok(range(c, payment::Column::CreatedAt, self.created_from, self.created_to))
     }
 }
 
@@ -137,6 +214,42 @@ impl PaymentWebhookFilter {
             c = c.add(webhook::Column::EventType.eq(v));
         }
         range(c, webhook::Column::ReceivedAt, self.received_from, self.received_to)
+    }
+}
+
+/// Narrows `walletTransactions`.
+#[derive(InputObject, Default)]
+pub struct WalletTransactionFilter {
+    pub wallet_id: Option<Uuid>,
+    /// The freelancer whose wallet (staff; a freelancer always sees their own).
+    pub freelancer_id: Option<Uuid>,
+    /// Any of these kinds.
+    pub kind: Option<Vec<LedgerKind>>,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl WalletTransactionFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(v) = self.wallet_id {
+            c = c.add(ledger::Column::WalletId.eq(v));
+        }
+        if let Some(v) = self.freelancer_id {
+            c = c.add(crate::services::read::of_freelancer(v));
+        }
+        if let Some(k) = self.kind {
+            c = c.add(ledger::Column::Kind.is_in(k.into_iter().map(entity::status::LedgerKind::from)));
+        }
+        if let Some(v) = self.payment_id {
+            c = c.add(ledger::Column::PaymentId.eq(v));
+        }
+        if let Some(v) = self.payout_request_id {
+            c = c.add(ledger::Column::PayoutRequestId.eq(v));
+        }
+        range(c, ledger::Column::CreatedAt, self.created_from, self.created_to)
     }
 }
 

@@ -3,7 +3,7 @@
 use super::filters::*;
 use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
-use crate::services::read::{self, PageRequest};
+use crate::services::read;
 use crate::services::reports::{self, Party, Range};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result};
@@ -25,16 +25,6 @@ async fn ranked(
     Ok(top.into_iter().map(Into::into).collect())
 }
 
-fn page_request(
-    ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> PageRequest {
-    PageRequest { first, after, last, before, want_total: ctx.look_ahead().field("totalCount").exists() }
-}
-
 /// A page of the event log as a connection whose cursors are sequence numbers.
 fn log_connection<T: async_graphql::OutputType>(
     page: read::Page<crate::events::Stored>,
@@ -48,6 +38,8 @@ fn log_connection<T: async_graphql::OutputType>(
     conn
 }
 
+// Each GraphQL argument is a parameter: a list's filter, four Relay arguments and its order are eight.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl Query {
     /// Payments, newest first. Freelancers see only their own.
@@ -63,11 +55,17 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<Payment>> {
-        let cond = filter.unwrap_or_default().condition();
-        let page = read::payments(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
-            .await?;
-        Ok(connection(page, |m| (m.created_at, m.id), Payment::from))
+        let cond = filter.unwrap_or_default().condition()?;
+        let page = read::payments(
+            &state(ctx).db,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
+        Ok(connection(page, Payment::from))
     }
 
     /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
@@ -148,11 +146,17 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<Wallet>> {
         let cond = filter.unwrap_or_default().condition();
-        let page =
-            read::wallets(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before)).await?;
-        Ok(connection(page, |m| (m.created_at, m.id), Wallet::from))
+        let page = read::wallets(
+            &state(ctx).db,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
+        Ok(connection(page, Wallet::from))
     }
 
     /// A freelancer's wallet, or null if they have none or it is not yours.
@@ -174,12 +178,17 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<PayoutRequest>> {
         let cond = filter.unwrap_or_default().condition();
-        let page =
-            read::payout_requests(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
-                .await?;
-        Ok(connection(page, |m| (m.created_at, m.id), PayoutRequest::from))
+        let page = read::payout_requests(
+            &state(ctx).db,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
+        Ok(connection(page, PayoutRequest::from))
     }
 
     /// One payout request, or null if it does not exist or is not yours.
@@ -198,11 +207,38 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<PaymentWebhook>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::webhooks(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
-            .await?;
-        Ok(connection(page, |m| (m.received_at, m.id), PaymentWebhook::from))
+        let page = read::webhooks(
+            &state(ctx).db,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
+        Ok(connection(page, PaymentWebhook::from))
+    }
+
+    /// The ledger across wallets, newest first (a freelancer sees only their own wallet's rows).
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
+    async fn wallet_transactions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WalletTransactionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        order_by: Option<ListOrder>,
+    ) -> Result<Conn<WalletTransaction>> {
+        let cond = filter.unwrap_or_default().condition();
+        let req = page_request(ctx, first, after, last, before, order_by);
+        let page = read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
+        Ok(connection(page, WalletTransaction::from))
     }
 
     /// Notifications, newest first. Freelancers see only their own.
@@ -218,12 +254,17 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<Notification>> {
         let cond = filter.unwrap_or_default().condition();
-        let page =
-            read::notifications(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before))
-                .await?;
-        Ok(connection(page, |m| (m.created_at, m.id), Notification::from))
+        let page = read::notifications(
+            &state(ctx).db,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
+        Ok(connection(page, Notification::from))
     }
 
     /// The audit trail, newest first (admin, ops).
@@ -236,11 +277,13 @@ impl Query {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        order_by: Option<ListOrder>,
     ) -> Result<Conn<AuditEntry>> {
         let cond = filter.unwrap_or_default().condition();
         let page =
-            read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before)).await?;
-        Ok(connection(page, |m| (m.created_at, m.id), AuditEntry::from))
+            read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before, order_by))
+                .await?;
+        Ok(connection(page, AuditEntry::from))
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the
@@ -301,6 +344,26 @@ impl Query {
         #[graphql(default = 10)] limit: u64,
     ) -> Result<Vec<RankedParty>> {
         ranked(ctx, Party::Clients, from, to, limit).await
+    }
+
+    /// Any record by its global id (`globalId`), or null if it does not exist or is not yours.
+    #[graphql(guard = "RoleGuard(ANYONE)")]
+    async fn node(&self, ctx: &Context<'_>, id: async_graphql::ID) -> Result<Option<Node>> {
+        Ok(super::types::node_fetch(&state(ctx).db, principal(ctx)?, &id).await?)
+    }
+
+    /// Records by global ids, in the order asked (null where one does not exist or is not yours); at most 100.
+    #[graphql(guard = "RoleGuard(ANYONE)", complexity = "ids.len() * child_complexity")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<async_graphql::ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() as u64 > read::MAX_PAGE {
+            return Err(crate::error::AppError::BadInput(format!("at most {} ids at once", read::MAX_PAGE)).into());
+        }
+        let (db, who) = (&state(ctx).db, principal(ctx)?);
+        let mut found = Vec::with_capacity(ids.len());
+        for id in &ids {
+            found.push(super::types::node_fetch(db, who, id).await?);
+        }
+        Ok(found)
     }
 
     /// Who you are.

@@ -21,15 +21,41 @@ pub const MAX_PAGE: u64 = 100;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE: u64 = 20;
 
-/// An entity listed newest first by `(created_at, id)`.
+/// What a list is ordered by; ties are broken by `id` in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortBy {
+    /// When the row was created (received, for webhooks).
+    #[default]
+    Created,
+    /// The row's amount (a wallet's balance).
+    Amount,
+}
+
+/// A list's order: newest (or largest) first unless `ascending`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sort {
+    pub by: SortBy,
+    pub ascending: bool,
+}
+
+/// A row's position in an order: the sort value and the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Time(DateTime<Utc>, Uuid),
+    Minor(i64, Uuid),
+}
+
+/// An entity listed by keyset on `(created_at, id)`, or `(amount, id)` where it has an amount.
 pub trait Keyset: EntityTrait {
     fn created() -> Self::Column;
     fn id() -> Self::Column;
-    fn key(m: &Self::Model) -> (DateTime<Utc>, Uuid);
+    /// The amount column, for entities that can be ordered by amount.
+    fn amount() -> Option<Self::Column>;
+    fn key(m: &Self::Model, by: SortBy) -> Key;
 }
 
 macro_rules! keyset {
-    ($module:ident, $created:ident, $field:ident) => {
+    ($module:ident, $created:ident, $field:ident $(, $amount:ident, $amount_field:ident)?) => {
         impl Keyset for $module::Entity {
             fn created() -> Self::Column {
                 $module::Column::$created
@@ -37,35 +63,54 @@ macro_rules! keyset {
             fn id() -> Self::Column {
                 $module::Column::Id
             }
-            fn key(m: &Self::Model) -> (DateTime<Utc>, Uuid) {
-                (m.$field, m.id)
+            fn amount() -> Option<Self::Column> {
+                None$(.or(Some($module::Column::$amount)))?
+            }
+            fn key(m: &Self::Model, by: SortBy) -> Key {
+                $(if by == SortBy::Amount {
+                    return Key::Minor(m.$amount_field.minor(), m.id);
+                })?
+                let _ = by;
+                Key::Time(m.$field, m.id)
             }
         }
     };
 }
-keyset!(payment, CreatedAt, created_at);
+keyset!(payment, CreatedAt, created_at, Amount, amount);
 keyset!(webhook, ReceivedAt, received_at);
-keyset!(wallet, CreatedAt, created_at);
-keyset!(ledger, CreatedAt, created_at);
-keyset!(payout, CreatedAt, created_at);
+keyset!(wallet, CreatedAt, created_at, Balance, balance);
+keyset!(ledger, CreatedAt, created_at, Amount, amount);
+keyset!(payout, CreatedAt, created_at, Amount, amount);
 keyset!(notification, CreatedAt, created_at);
 keyset!(audit_log, CreatedAt, created_at);
 
-/// The opaque cursor of a row.
-pub fn encode_cursor((at, id): (DateTime<Utc>, Uuid)) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_micros()))
+/// The opaque cursor of a row's position.
+pub fn encode_cursor(key: Key) -> String {
+    let text = match key {
+        Key::Time(at, id) => format!("{}:{id}", at.timestamp_micros()),
+        Key::Minor(minor, id) => format!("a{minor}:{id}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
-fn decode_cursor(cursor: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let bad = || AppError::BadInput(format!("cursor {cursor:?} is not one this API issued"));
+/// A cursor back to its position; it must come from a list in the same order (`by`).
+fn decode_cursor(cursor: &str, by: SortBy) -> AppResult<Key> {
+    let bad = || AppError::BadInput(format!("cursor {cursor:?} is not one this API issued for this order"));
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (micros, id) = text.split_once(':').ok_or_else(bad)?;
-    let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
+    let (value, id) = text.split_once(':').ok_or_else(bad)?;
+    let id = id.parse().map_err(|_| bad())?;
+    match (by, value.strip_prefix('a')) {
+        (SortBy::Amount, Some(minor)) => Ok(Key::Minor(minor.parse().map_err(|_| bad())?, id)),
+        (SortBy::Created, None) => {
+            let at = DateTime::from_timestamp_micros(value.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+            Ok(Key::Time(at, id))
+        }
+        _ => Err(bad()),
+    }
 }
 
-/// What page the caller asks for (Relay's `first`/`after` and `last`/`before`).
+/// What page the caller asks for (Relay's `first`/`after` and `last`/`before`) and in what order.
 #[derive(Debug, Default, Clone)]
 pub struct PageRequest {
     pub first: Option<i32>,
@@ -74,11 +119,13 @@ pub struct PageRequest {
     pub before: Option<String>,
     /// Whether `totalCount` was selected (it costs a COUNT).
     pub want_total: bool,
+    pub sort: Sort,
 }
 
-/// One page of rows, newest first.
+/// One page of rows in the asked order, with each row's cursor.
 pub struct Page<M> {
     pub rows: Vec<M>,
+    pub cursors: Vec<String>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Option<u64>,
@@ -104,24 +151,40 @@ where
     let backward = req.last.is_some() || (req.before.is_some() && req.first.is_none());
     let limit = if backward { size(req.last, "last")? } else { size(req.first, "first")? };
     let total = if req.want_total { Some(select.clone().count(db).await?) } else { None };
-    let (created, id) = (E::created(), E::id());
+    let (by, ascending) = (req.sort.by, req.sort.ascending);
+    let col = match by {
+        SortBy::Created => E::created(),
+        SortBy::Amount => {
+            E::amount().ok_or_else(|| AppError::BadInput("this list has no amount to order by".into()))?
+        }
+    };
+    let id = E::id();
     let mut q = select;
-    for (cursor, older) in [(&req.after, true), (&req.before, false)] {
+    // `after` goes further along the order, `before` back towards its start.
+    for (cursor, further) in [(&req.after, true), (&req.before, false)] {
         if let Some(c) = cursor {
-            let (at, key) = decode_cursor(c)?;
-            let (time, tie) = if older { (created.lt(at), id.lt(key)) } else { (created.gt(at), id.gt(key)) };
-            q = q.filter(Condition::any().add(time).add(Condition::all().add(created.eq(at)).add(tie)));
+            let (value, key): (sea_orm::Value, Uuid) = match decode_cursor(c, by)? {
+                Key::Time(at, key) => (at.into(), key),
+                Key::Minor(minor, key) => (minor.into(), key),
+            };
+            let (beyond, tie) = if further != ascending {
+                (col.lt(value.clone()), id.lt(key))
+            } else {
+                (col.gt(value.clone()), id.gt(key))
+            };
+            q = q.filter(Condition::any().add(beyond).add(Condition::all().add(col.eq(value)).add(tie)));
         }
     }
-    let order = if backward { Order::Asc } else { Order::Desc };
-    let mut rows = q.order_by(created, order.clone()).order_by(id, order).limit(limit + 1).all(db).await?;
+    let order = if ascending != backward { Order::Asc } else { Order::Desc };
+    let mut rows = q.order_by(col, order.clone()).order_by(id, order).limit(limit + 1).all(db).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
         rows.reverse();
     }
     let (has_next, has_previous) = if backward { (req.before.is_some(), more) } else { (more, req.after.is_some()) };
-    Ok(Page { rows, has_next, has_previous, total })
+    let cursors = rows.iter().map(|m| encode_cursor(E::key(m, by))).collect();
+    Ok(Page { rows, cursors, has_next, has_previous, total })
 }
 
 /// Only staff (admin, ops) may read this.
@@ -172,6 +235,27 @@ pub async fn payout_requests(
     page(db, payout::Entity::find().filter(cond), req).await
 }
 
+/// Ledger rows. A freelancer sees only their own wallet's.
+pub async fn ledger(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    cond: Condition,
+    req: PageRequest,
+) -> AppResult<Page<ledger::Model>> {
+    let cond = if who.role == Role::Freelancer { cond.add(of_freelancer(who.id)) } else { cond };
+    page(db, ledger::Entity::find().filter(cond), req).await
+}
+
+/// Ledger rows of `freelancer`'s wallet(s).
+pub fn of_freelancer(freelancer: Uuid) -> sea_orm::sea_query::SimpleExpr {
+    let wallets = sea_orm::sea_query::Query::select()
+        .column(wallet::Column::Id)
+        .from(wallet::Entity)
+        .and_where(wallet::Column::FreelancerId.eq(freelancer))
+        .to_owned();
+    ledger::Column::WalletId.in_subquery(wallets)
+}
+
 pub async fn notifications(
     db: &impl ConnectionTrait,
     who: Principal,
@@ -217,7 +301,8 @@ pub async fn event_log(
     };
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok(Page { rows, has_next, has_previous, total: None })
+    let cursors = rows.iter().map(|e| e.seq.to_string()).collect();
+    Ok(Page { rows, cursors, has_next, has_previous, total: None })
 }
 
 pub async fn audit(
@@ -252,6 +337,47 @@ pub async fn wallet(
 pub async fn payout_request(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<payout::Model>> {
     let cond = scoped(who, payout::Column::FreelancerId, Condition::all().add(payout::Column::Id.eq(id)));
     Ok(payout::Entity::find().filter(cond).one(db).await?)
+}
+
+/// A wallet by id, if the caller may see it.
+pub async fn wallet_by_id(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<wallet::Model>> {
+    let cond = scoped(who, wallet::Column::FreelancerId, Condition::all().add(wallet::Column::Id.eq(id)));
+    Ok(wallet::Entity::find().filter(cond).one(db).await?)
+}
+
+/// One ledger row, if the caller may see it.
+pub async fn ledger_row(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<ledger::Model>> {
+    let mut cond = Condition::all().add(ledger::Column::Id.eq(id));
+    if who.role == Role::Freelancer {
+        cond = cond.add(of_freelancer(who.id));
+    }
+    Ok(ledger::Entity::find().filter(cond).one(db).await?)
+}
+
+/// One notification, if the caller may see it.
+pub async fn notification(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    id: Uuid,
+) -> AppResult<Option<notification::Model>> {
+    let cond = scoped(who, notification::Column::RecipientId, Condition::all().add(notification::Column::Id.eq(id)));
+    Ok(notification::Entity::find().filter(cond).one(db).await?)
+}
+
+/// One audit entry (staff only; `None` for others).
+pub async fn audit_entry(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<audit_log::Model>> {
+    if !who.is_staff() {
+        return Ok(None);
+    }
+    Ok(audit_log::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One webhook delivery (staff only; `None` for others).
+pub async fn webhook(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<webhook::Model>> {
+    if !who.is_staff() {
+        return Ok(None);
+    }
+    Ok(webhook::Entity::find_by_id(id).one(db).await?)
 }
 
 /// A payout with what explains it.
@@ -297,8 +423,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let key = (DateTime::from_timestamp_micros(1_732_000_000_123_456).unwrap(), Uuid::now_v7());
-        assert_eq!(decode_cursor(&encode_cursor(key)).unwrap(), key);
-        assert!(matches!(decode_cursor("not-a-cursor"), Err(AppError::BadInput(_))));
+        let key = Key::Time(DateTime::from_timestamp_micros(1_732_000_000_123_456).unwrap(), Uuid::now_v7());
+        assert_eq!(decode_cursor(&encode_cursor(key), SortBy::Created).unwrap(), key);
+        let by_amount = Key::Minor(-150_000, Uuid::now_v7());
+        assert_eq!(decode_cursor(&encode_cursor(by_amount), SortBy::Amount).unwrap(), by_amount);
+        assert!(matches!(decode_cursor(&encode_cursor(by_amount), SortBy::Created), Err(AppError::BadInput(_))));
+        assert!(matches!(decode_cursor("not-a-cursor", SortBy::Created), Err(AppError::BadInput(_))));
     }
 }

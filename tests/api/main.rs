@@ -7,6 +7,7 @@ mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
 mod cors;
+mod dashboard;
 mod event_log;
 mod events;
 mod graphql_reads;

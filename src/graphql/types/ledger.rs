@@ -11,6 +11,8 @@ use uuid::Uuid;
 #[derive(SimpleObject, Clone)]
 pub struct WalletTransaction {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     pub wallet_id: Uuid,
     pub kind: LedgerKind,
     /// Signed: credits positive, debits negative.
@@ -28,6 +30,7 @@ pub struct WalletTransaction {
 impl From<ledger::Model> for WalletTransaction {
     fn from(m: ledger::Model) -> Self {
         Self {
+            global_id: super::node::global_id("WalletTransaction", m.id),
             id: m.id,
             wallet_id: m.wallet_id,
             kind: m.kind.into(),

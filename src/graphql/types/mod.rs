@@ -7,6 +7,7 @@ mod event;
 mod hold;
 mod investigation;
 mod ledger;
+mod node;
 mod notification;
 mod payment;
 mod payout;
@@ -22,6 +23,7 @@ pub use event::{parse_cursor, EventKind, EventRecord};
 pub use hold::PayoutHold;
 pub use investigation::PayoutInvestigation;
 pub use ledger::WalletTransaction;
+pub use node::{fetch as node_fetch, Node};
 pub use notification::{AuditEntry, Notification};
 pub use payment::Payment;
 pub use payout::PayoutRequest;
@@ -31,11 +33,9 @@ pub use wallet::Wallet;
 pub use webhook::PaymentWebhook;
 
 use crate::error::AppError;
-use crate::services::read::{encode_cursor, Page};
+use crate::services::read::Page;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{OutputType, SimpleObject};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 /// Fields every connection has beside Relay's.
 #[derive(SimpleObject)]
@@ -44,11 +44,25 @@ pub struct Totals {
     pub total_count: u64,
 }
 
-/// A Relay connection whose cursors are `(createdAt, id)` keys.
+/// A Relay connection whose cursors are keyset positions.
 pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
 
+/// The page a list field's arguments ask for; `totalCount` is counted only when selected.
+pub(crate) fn page_request(
+    ctx: &async_graphql::Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    order_by: Option<crate::graphql::filters::ListOrder>,
+) -> crate::services::read::PageRequest {
+    let want_total = ctx.look_ahead().field("totalCount").exists();
+    let sort = order_by.unwrap_or_default().into();
+    crate::services::read::PageRequest { first, after, last, before, want_total, sort }
+}
+
 /// Turns a page of models into a connection of API nodes.
-pub fn connection<M, N>(page: Page<M>, key: impl Fn(&M) -> (DateTime<Utc>, Uuid), node: impl Fn(M) -> N) -> Conn<N>
+pub fn connection<M, N>(page: Page<M>, node: impl Fn(M) -> N) -> Conn<N>
 where
     N: OutputType,
 {
@@ -57,7 +71,7 @@ where
         page.has_next,
         Totals { total_count: page.total.unwrap_or_default() },
     );
-    conn.edges.extend(page.rows.into_iter().map(|m| Edge::new(encode_cursor(key(&m)), node(m))));
+    conn.edges.extend(page.cursors.into_iter().zip(page.rows).map(|(cursor, m)| Edge::new(cursor, node(m))));
     conn
 }
 

@@ -10,6 +10,8 @@ use uuid::Uuid;
 #[derive(SimpleObject, Clone)]
 pub struct Notification {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     pub recipient_id: Uuid,
     /// payment_received, payout_paid, payout_rejected, …
     pub kind: String,
@@ -25,6 +27,7 @@ pub struct Notification {
 impl From<notification::Model> for Notification {
     fn from(m: notification::Model) -> Self {
         Self {
+            global_id: super::node::global_id("Notification", m.id),
             id: m.id,
             recipient_id: m.recipient_id,
             kind: m.kind,
@@ -43,6 +46,8 @@ impl From<notification::Model> for Notification {
 #[derive(SimpleObject, Clone)]
 pub struct AuditEntry {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     /// Who acted; null when paydesk itself did (webhooks).
     pub actor_id: Option<Uuid>,
     pub actor_role: Role,
@@ -59,6 +64,7 @@ pub struct AuditEntry {
 impl From<audit_log::Model> for AuditEntry {
     fn from(m: audit_log::Model) -> Self {
         Self {
+            global_id: super::node::global_id("AuditEntry", m.id),
             id: m.id,
             actor_id: m.actor_id,
             actor_role: m.actor_role.into(),

@@ -14,6 +14,8 @@ use uuid::Uuid;
 #[graphql(complex)]
 pub struct Payment {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     /// Our order id, as sent to Cashfree.
     pub order_id: String,
     /// The freelancer whose wallet is credited.
@@ -57,6 +59,7 @@ pub struct Payment {
 impl From<payment::Model> for Payment {
     fn from(m: payment::Model) -> Self {
         Self {
+            global_id: super::node::global_id("Payment", m.id),
             id: m.id,
             order_id: m.order_id,
             freelancer_id: m.freelancer_id,

@@ -16,6 +16,8 @@ use uuid::Uuid;
 #[graphql(complex)]
 pub struct PayoutRequest {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     pub wallet_id: Uuid,
     pub freelancer_id: Uuid,
     pub amount: Decimal,
@@ -54,6 +56,7 @@ pub struct RiskFlag {
 impl From<payout::Model> for PayoutRequest {
     fn from(m: payout::Model) -> Self {
         Self {
+            global_id: super::node::global_id("PayoutRequest", m.id),
             id: m.id,
             wallet_id: m.wallet_id,
             freelancer_id: m.freelancer_id,

@@ -13,6 +13,8 @@ use uuid::Uuid;
 #[graphql(complex)]
 pub struct PaymentWebhook {
     pub id: Uuid,
+    /// The global id, for `node(id:)`.
+    pub global_id: async_graphql::ID,
     pub received_at: DateTime<Utc>,
     /// Cashfree's `type`, e.g. PAYMENT_SUCCESS_WEBHOOK.
     pub event_type: Option<String>,
@@ -34,6 +36,7 @@ pub struct PaymentWebhook {
 impl From<webhook::Model> for PaymentWebhook {
     fn from(m: webhook::Model) -> Self {
         Self {
+            global_id: super::node::global_id("PaymentWebhook", m.id),
             id: m.id,
             received_at: m.received_at,
             event_type: m.event_type,
