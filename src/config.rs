@@ -188,6 +188,25 @@ pub struct Config {
     /// Four-eyes: a payout above this amount needs the approvals of two different admins. Unset: one suffices.
     #[arg(long, env = "PAYDESK_FOUR_EYES_ABOVE", global = true)]
     pub four_eyes_above: Option<Decimal>,
+    /// The marketplace's callback URL: every notification is POSTed there, signed. Unset: notifications are only
+    /// stored (their delivery reads SKIPPED).
+    #[arg(long, env = "PAYDESK_NOTIFY_URL", global = true)]
+    pub notify_url: Option<String>,
+    /// The secret that signs callback deliveries (required with PAYDESK_NOTIFY_URL).
+    #[arg(long, env = "PAYDESK_NOTIFY_SECRET", hide_env_values = true, global = true)]
+    pub notify_secret: Option<String>,
+    /// Attempts per notification before its delivery is FAILED (and alerted).
+    #[arg(long, env = "PAYDESK_NOTIFY_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub notify_max_attempts: u16,
+    /// The first retry's wait; each further one doubles it, up to an hour.
+    #[arg(long, env = "PAYDESK_NOTIFY_RETRY_BASE_MS", default_value_t = 2_000, global = true)]
+    pub notify_retry_base_ms: u64,
+    /// Longest wait for the callback's answer.
+    #[arg(long, env = "PAYDESK_NOTIFY_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub notify_timeout_ms: u64,
+    /// How often each instance looks for notifications due.
+    #[arg(long, env = "PAYDESK_NOTIFY_POLL_MS", default_value_t = 500, global = true)]
+    pub notify_poll_ms: u64,
 }
 
 impl Config {

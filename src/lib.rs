@@ -40,5 +40,6 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         metrics,
     };
     services::transfers::spawn_sweeper(state.clone());
+    services::delivery::spawn(state.clone());
     Ok(state)
 }

@@ -78,6 +78,8 @@ pub struct Metrics {
     pub pending_payouts: Gauge<f64, AtomicU64>,
     pub cashfree_calls: Family<CashfreeLabels, Counter>,
     pub cashfree_up: Family<ApiLabels, Gauge>,
+    pub notification_attempts: Family<OutcomeLabels, Counter>,
+    pub notification_delay: Histogram,
 }
 
 impl Default for Metrics {
@@ -95,6 +97,8 @@ impl Default for Metrics {
             pending_payouts: Gauge::default(),
             cashfree_calls: Family::default(),
             cashfree_up: Family::default(),
+            notification_attempts: Family::default(),
+            notification_delay: Histogram::new(exponential_buckets(0.05, 2.0, 16)),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests by method, route and status", m.http_requests.clone());
@@ -128,6 +132,16 @@ impl Default for Metrics {
             "1 while this instance reaches the Cashfree API, 0 while not",
             m.cashfree_up.clone(),
         );
+        registry.register(
+            "notification_delivery_attempts",
+            "Attempts to deliver notifications to the callback, by outcome (delivered, retrying, failed)",
+            m.notification_attempts.clone(),
+        );
+        registry.register(
+            "notification_delivery_delay_seconds",
+            "From a notification's creation to its delivery",
+            m.notification_delay.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -137,6 +151,14 @@ impl Metrics {
     pub fn money_moved(&self, flow: &str, currency: &str, amount: entity::Money) {
         let major = amount.minor() as f64 / 100.0;
         self.money.get_or_create(&FlowLabels { flow: flow.into(), currency: currency.into() }).inc_by(major);
+    }
+
+    /// Counts a delivery attempt; a delivery also records how long after its creation it arrived.
+    pub fn notification_delivery(&self, outcome: &str, since_created: std::time::Duration) {
+        self.notification_attempts.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
+        if outcome == "delivered" {
+            self.notification_delay.observe(since_created.as_secs_f64());
+        }
     }
 
     pub fn payout(&self, status: &str) {

@@ -25,6 +25,10 @@ pub struct Settings {
     pub transfer_poll: std::time::Duration,
     pub cors: Cors,
     pub risk: crate::domain::risk::RiskRules,
+    /// The marketplace's callback for notifications, if configured.
+    pub notify: Option<crate::services::delivery::Callback>,
+    /// How often each instance looks for notifications to deliver (or, without a callback, to mark skipped).
+    pub notify_poll: std::time::Duration,
 }
 
 /// Which browser origins may call the API (`PAYDESK_CORS_ORIGINS`).
@@ -103,8 +107,29 @@ impl Settings {
                     .map(|d| Money::from_decimal(d).map_err(|e| anyhow::anyhow!("PAYDESK_FOUR_EYES_ABOVE: {e}")))
                     .transpose()?,
             },
+            notify: callback(config)?,
+            notify_poll: std::time::Duration::from_millis(config.notify_poll_ms.max(10)),
         })
     }
+}
+
+/// The notification callback: a URL (http or https) with its signing secret, or neither.
+fn callback(config: &Config) -> anyhow::Result<Option<crate::services::delivery::Callback>> {
+    let url = config.notify_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let Some(url) = url else { return Ok(None) };
+    let url: url::Url = url.parse().map_err(|e| anyhow::anyhow!("PAYDESK_NOTIFY_URL `{url}`: {e}"))?;
+    anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "PAYDESK_NOTIFY_URL must be an http(s) URL, not {url}");
+    let secret = config.notify_secret.clone().filter(|s| !s.trim().is_empty());
+    let secret = secret.ok_or_else(|| {
+        anyhow::anyhow!("PAYDESK_NOTIFY_SECRET is required with PAYDESK_NOTIFY_URL: deliveries are signed")
+    })?;
+    Ok(Some(crate::services::delivery::Callback {
+        url,
+        secret,
+        max_attempts: i32::from(config.notify_max_attempts.max(1)),
+        retry_base: std::time::Duration::from_millis(config.notify_retry_base_ms.max(1)),
+        timeout: std::time::Duration::from_millis(config.notify_timeout_ms.max(1)),
+    }))
 }
 
 /// Shared by every request; cheap to clone.

@@ -20,6 +20,16 @@ pub struct Model {
     pub payout_request_id: Option<Uuid>,
     pub read_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// `pending`, `delivered`, `failed` (gave up) or `skipped` (no callback configured) for the marketplace's
+    /// callback.
+    pub delivery_status: String,
+    pub delivery_attempts: i32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub last_attempt_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    /// Why the last attempt failed.
+    pub delivery_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261128_000001_event_log;
 mod m20261128_000002_payout_holds;
 mod m20261128_000003_idempotency_keys;
 mod m20261128_000004_payout_risk;
+mod m20261128_000005_notification_delivery;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_payout_holds::Migration),
             Box::new(m20261128_000003_idempotency_keys::Migration),
             Box::new(m20261128_000004_payout_risk::Migration),
+            Box::new(m20261128_000005_notification_delivery::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! The `filter` arguments of the lists, each turned into a SQL condition in one place.
 
-use super::types::{LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome};
+use super::types::{DeliveryStatus, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome};
 use crate::domain::money::amount;
 use crate::error::AppError;
 use crate::graphql::scalars::Decimal;
@@ -261,6 +261,8 @@ pub struct NotificationFilter {
     /// Only unread (true) or only read (false) ones.
     pub unread: Option<bool>,
     pub kind: Option<String>,
+    /// Any of these delivery statuses (e.g. FAILED, to find what the marketplace never got).
+    pub delivery_status: Option<Vec<DeliveryStatus>>,
 }
 
 impl NotificationFilter {
@@ -276,6 +278,9 @@ impl NotificationFilter {
         }
         if let Some(v) = self.kind {
             c = c.add(notification::Column::Kind.eq(v));
+        }
+        if let Some(s) = self.delivery_status {
+            c = c.add(notification::Column::DeliveryStatus.is_in(s.into_iter().map(DeliveryStatus::stored)));
         }
         c
     }

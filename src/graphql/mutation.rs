@@ -5,7 +5,7 @@ use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutHol
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::scalars::Decimal;
-use crate::services::{beneficiaries, gateway, holds, interventions, notifications, payments, payouts};
+use crate::services::{beneficiaries, delivery, gateway, holds, interventions, notifications, payments, payouts};
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::status::Role;
 use uuid::Uuid;
@@ -117,6 +117,14 @@ pub struct AdjustLedgerInput {
     pub freelancer_id: Uuid,
     /// Positive credits, negative debits; two decimal places at most.
     pub amount: Decimal,
+    pub reason: String,
+}
+
+/// Sends a notification to the marketplace's callback again.
+#[derive(InputObject)]
+pub struct RedeliverNotificationInput {
+    pub notification_id: Uuid,
+    /// Required: kept in the audit trail.
     pub reason: String,
 }
 
@@ -240,6 +248,18 @@ impl Mutation {
             vpa: input.vpa,
         };
         Ok(beneficiaries::register(state(ctx), who, b).await?.into())
+    }
+
+    /// Sends a notification whose delivery FAILED (or was SKIPPED) to the marketplace's callback again, from a
+    /// fresh count of attempts (admin; audited).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn redeliver_notification(
+        &self,
+        ctx: &Context<'_>,
+        input: RedeliverNotificationInput,
+    ) -> Result<Notification> {
+        let s = state(ctx);
+        Ok(delivery::redeliver(s, principal(ctx)?, input.notification_id, &input.reason).await?.into())
     }
 
     /// Marks one of your notifications read (ops change nothing, so admins and freelancers only).

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod beneficiaries;
+pub mod delivery;
 pub mod gateway;
 pub mod holds;
 pub mod idempotency;

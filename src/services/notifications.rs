@@ -20,6 +20,7 @@ pub struct New {
 
 /// Writes `n`, inside the caller's transaction.
 pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification::Model> {
+    let now = super::now();
     Ok(notification::ActiveModel {
         id: Set(super::new_id()),
         recipient_id: Set(n.recipient_id),
@@ -30,7 +31,13 @@ pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification
         payment_id: Set(n.payment_id),
         payout_request_id: Set(n.payout_request_id),
         read_at: Set(None),
-        created_at: Set(super::now()),
+        created_at: Set(now),
+        delivery_status: Set(super::delivery::PENDING.to_owned()),
+        delivery_attempts: Set(0),
+        next_attempt_at: Set(Some(now)),
+        last_attempt_at: Set(None),
+        delivered_at: Set(None),
+        delivery_error: Set(None),
     }
     .insert(db)
     .await?)

@@ -8,6 +8,7 @@ mod cashfree_payouts;
 mod cli;
 mod cors;
 mod dashboard;
+mod delivery;
 mod event_log;
 mod events;
 mod graphql_reads;

@@ -24,7 +24,7 @@ pub use hold::PayoutHold;
 pub use investigation::PayoutInvestigation;
 pub use ledger::WalletTransaction;
 pub use node::{fetch as node_fetch, Node};
-pub use notification::{AuditEntry, Notification};
+pub use notification::{AuditEntry, DeliveryStatus, Notification};
 pub use payment::Payment;
 pub use payout::PayoutRequest;
 pub use report::{FinancialPeriod, Granularity, PaymentStats, PayoutStats, RankedParty};

@@ -1,7 +1,7 @@
 //! `Notification` and `AuditEntry`: messages to users and the audit trail.
 
 use super::{Role, Severity};
-use async_graphql::{Json, SimpleObject};
+use async_graphql::{Enum, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{audit_log, notification};
 use uuid::Uuid;
@@ -22,6 +22,56 @@ pub struct Notification {
     pub payout_request_id: Option<Uuid>,
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// How its delivery to the marketplace's callback stands.
+    pub delivery: NotificationDelivery,
+}
+
+/// Where a notification's delivery to the marketplace's callback (`PAYDESK_NOTIFY_URL`) stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DeliveryStatus {
+    /// Not yet answered 2xx; `nextAttemptAt` says when it is tried (again).
+    Pending,
+    Delivered,
+    /// Every attempt failed (a `notification_undeliverable` alert was raised); `redeliverNotification` retries.
+    Failed,
+    /// No callback was configured when it was written.
+    Skipped,
+}
+
+impl DeliveryStatus {
+    /// The stored status (`pending`, `delivered`, …) as the API's enum; anything else reads as pending.
+    pub fn parse(stored: &str) -> Self {
+        match stored {
+            crate::services::delivery::DELIVERED => Self::Delivered,
+            crate::services::delivery::FAILED => Self::Failed,
+            crate::services::delivery::SKIPPED => Self::Skipped,
+            _ => Self::Pending,
+        }
+    }
+
+    /// As stored.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Pending => crate::services::delivery::PENDING,
+            Self::Delivered => crate::services::delivery::DELIVERED,
+            Self::Failed => crate::services::delivery::FAILED,
+            Self::Skipped => crate::services::delivery::SKIPPED,
+        }
+    }
+}
+
+/// A notification's delivery: status, attempts and timings, so delays can be checked.
+#[derive(SimpleObject, Clone)]
+pub struct NotificationDelivery {
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// From the notification's creation to its delivery, in milliseconds.
+    pub delay_ms: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
 impl From<notification::Model> for Notification {
@@ -38,6 +88,15 @@ impl From<notification::Model> for Notification {
             payout_request_id: m.payout_request_id,
             read_at: m.read_at,
             created_at: m.created_at,
+            delivery: NotificationDelivery {
+                status: DeliveryStatus::parse(&m.delivery_status),
+                attempts: m.delivery_attempts,
+                last_attempt_at: m.last_attempt_at,
+                next_attempt_at: m.next_attempt_at,
+                delivered_at: m.delivered_at,
+                delay_ms: m.delivered_at.map(|d| (d - m.created_at).num_milliseconds()),
+                last_error: m.delivery_error,
+            },
         }
     }
 }
