@@ -131,6 +131,9 @@ pub struct Config {
     /// The balance a payout may never take a wallet below, in the wallet's currency.
     #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00", global = true)]
     pub payout_reserve: Decimal,
+    /// Per-currency reserves over PAYOUT_RESERVE, comma-separated `CUR:amount` (e.g. `USD:10.00,EUR:10.00`).
+    #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',', global = true)]
+    pub payout_reserves: Vec<String>,
     /// The platform's share of each successful payment, in percent.
     #[arg(long, env = "PLATFORM_FEE_PERCENT", default_value = "10", global = true)]
     pub platform_fee_percent: Decimal,

@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Reconcile => {
             let state = paydesk::build_state(&cli.config, b"reconcile", false).await?;
-            let report = paydesk::services::reconcile::run(&state.db, state.settings.payout_reserve).await?;
+            let report = paydesk::services::reconcile::run(&state.db, &state.settings.reserves).await?;
             print!("{report}");
             if !report.is_clean() {
                 std::process::exit(1);

@@ -41,6 +41,11 @@ pub struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CurrencyLabels {
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FlowLabels {
     /// payments_gross, platform_fees, net_credited, payouts_paid.
     pub flow: String,
@@ -74,8 +79,8 @@ pub struct Metrics {
     pub payouts: Family<StatusLabels, Counter>,
     pub money: Family<FlowLabels, Counter<f64, AtomicU64>>,
     pub sql_statements: Counter,
-    pub wallet_balances: Gauge<f64, AtomicU64>,
-    pub pending_payouts: Gauge<f64, AtomicU64>,
+    pub wallet_balances: Family<CurrencyLabels, Gauge<f64, AtomicU64>>,
+    pub pending_payouts: Family<CurrencyLabels, Gauge<f64, AtomicU64>>,
     pub cashfree_calls: Family<CashfreeLabels, Counter>,
     pub cashfree_up: Family<ApiLabels, Gauge>,
     pub notification_attempts: Family<OutcomeLabels, Counter>,
@@ -93,8 +98,8 @@ impl Default for Metrics {
             payouts: Family::default(),
             money: Family::default(),
             sql_statements: Counter::default(),
-            wallet_balances: Gauge::default(),
-            pending_payouts: Gauge::default(),
+            wallet_balances: Family::default(),
+            pending_payouts: Family::default(),
             cashfree_calls: Family::default(),
             cashfree_up: Family::default(),
             notification_attempts: Family::default(),
@@ -118,12 +123,12 @@ impl Default for Metrics {
         registry.register("sql_statements", "SQL statements run", m.sql_statements.clone());
         registry.register(
             "wallet_balance",
-            "Sum of all wallet balances (database-wide, at scrape)",
+            "Sum of wallet balances by currency (database-wide, at scrape)",
             m.wallet_balances.clone(),
         );
         registry.register(
             "pending_payouts_amount",
-            "Sum of pending payout requests (database-wide, at scrape)",
+            "Sum of pending payout requests by currency (database-wide, at scrape)",
             m.pending_payouts.clone(),
         );
         registry.register("cashfree_calls", "Calls to Cashfree by API and outcome", m.cashfree_calls.clone());
@@ -151,6 +156,13 @@ impl Metrics {
     pub fn money_moved(&self, flow: &str, currency: &str, amount: entity::Money) {
         let major = amount.minor() as f64 / 100.0;
         self.money.get_or_create(&FlowLabels { flow: flow.into(), currency: currency.into() }).inc_by(major);
+    }
+
+    /// Sets the database-wide totals of one currency, in major units.
+    pub fn money_totals(&self, currency: &str, balances: entity::Money, pending: entity::Money) {
+        let labels = CurrencyLabels { currency: currency.into() };
+        self.wallet_balances.get_or_create(&labels).set(balances.minor() as f64 / 100.0);
+        self.pending_payouts.get_or_create(&labels).set(pending.minor() as f64 / 100.0);
     }
 
     /// Counts a delivery attempt; a delivery also records how long after its creation it arrived.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 /// Settings the services read, parsed and checked once at start.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub payout_reserve: Money,
+    /// The reserve each wallet keeps, by its currency.
+    pub reserves: crate::domain::money::Reserves,
     pub platform_fee_percent: Decimal,
     pub webhook_secrets: Vec<String>,
     pub webhook_tolerance_secs: u64,
@@ -82,8 +83,10 @@ impl Settings {
             fee >= Decimal::ZERO && fee <= Decimal::ONE_HUNDRED,
             "PLATFORM_FEE_PERCENT must be between 0 and 100, not {fee}"
         );
+        let reserves = crate::domain::money::Reserves::parse(payout_reserve, &config.payout_reserves)
+            .map_err(|e| anyhow::anyhow!("PAYOUT_RESERVES: {e}"))?;
         Ok(Self {
-            payout_reserve,
+            reserves,
             platform_fee_percent: fee,
             webhook_secrets: config.webhook_secrets(),
             webhook_tolerance_secs: config.cashfree_webhook_tolerance_secs,

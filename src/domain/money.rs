@@ -31,13 +31,61 @@ pub fn positive_amount(field: &str, value: Decimal) -> Result<Money, AppError> {
     Ok(money)
 }
 
-/// A three-letter ISO 4217 code, upper-cased.
+/// An ISO 4217 currency code (upper-cased) whose amounts paydesk can hold exactly: one with at most two decimal
+/// places (so not BHD's three, nor gold's none).
 pub fn currency(value: &str) -> Result<String, AppError> {
     let code = value.trim().to_ascii_uppercase();
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(code)
-    } else {
-        Err(AppError::BadInput(format!("currency must be a three-letter ISO 4217 code such as INR, not {value:?}")))
+    let known = iso_currency::Currency::from_code(&code).ok_or_else(|| {
+        AppError::BadInput(format!("currency must be an ISO 4217 code such as INR or USD, not {value:?}"))
+    })?;
+    match known.exponent() {
+        Some(0..=2) => Ok(code),
+        _ => Err(AppError::BadInput(format!(
+            "{code} ({}) is not supported: paydesk holds amounts with at most two decimal places",
+            known.name()
+        ))),
+    }
+}
+
+/// Refuses an amount finer than `currency`'s minor unit (a fraction of a yen, say).
+pub fn fits_currency(field: &str, money: Money, currency: &str) -> Result<(), AppError> {
+    let exponent = iso_currency::Currency::from_code(currency).and_then(|c| c.exponent()).unwrap_or(2);
+    let step = 10i64.pow(2u32.saturating_sub(u32::from(exponent)));
+    if money.minor() % step != 0 {
+        return Err(AppError::BadInput(format!(
+            "{field} {money} has more decimal places than {currency} has ({exponent})"
+        )));
+    }
+    Ok(())
+}
+
+/// The reserve a payout must leave in a wallet: one per currency (`PAYOUT_RESERVES`), else `PAYOUT_RESERVE`.
+#[derive(Debug, Clone, Default)]
+pub struct Reserves {
+    pub default: Money,
+    pub by_currency: std::collections::BTreeMap<String, Money>,
+}
+
+impl Reserves {
+    /// The reserve of wallets in `currency`.
+    pub fn of(&self, currency: &str) -> Money {
+        self.by_currency.get(currency).copied().unwrap_or(self.default)
+    }
+
+    /// Parses `CUR:amount` entries (e.g. `USD:10.00`) over `default`.
+    pub fn parse(default: Money, entries: &[String]) -> Result<Self, String> {
+        let mut by_currency = std::collections::BTreeMap::new();
+        for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            let (code, value) = entry.split_once(':').ok_or_else(|| format!("`{entry}` is not CUR:amount"))?;
+            let code = currency(code).map_err(|e| e.to_string())?;
+            let value: Decimal = value.trim().parse().map_err(|_| format!("`{entry}`: {value:?} is not an amount"))?;
+            let money = amount(&code, value).map_err(|e| e.to_string())?;
+            if money.to_decimal().is_sign_negative() {
+                return Err(format!("`{entry}`: a reserve cannot be negative"));
+            }
+            by_currency.insert(code, money);
+        }
+        Ok(Self { default, by_currency })
     }
 }
 
@@ -45,6 +93,20 @@ pub fn currency(value: &str) -> Result<String, AppError> {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn currencies_are_iso_4217_with_at_most_two_decimals() {
+        assert_eq!(currency(" usd ").unwrap(), "USD");
+        for bad in ["XYZ", "RUPEES", "BHD", "XAU", ""] {
+            assert!(currency(bad).is_err(), "{bad}");
+        }
+        assert!(fits_currency("amount", Money::from_minor(150_000), "JPY").is_ok());
+        assert!(fits_currency("amount", Money::from_minor(150_050), "JPY").is_err());
+        let r = Reserves::parse(Money::from_minor(10_000), &["usd:5.00".into(), " ".into()]).unwrap();
+        assert_eq!((r.of("USD"), r.of("INR")), (Money::from_minor(500), Money::from_minor(10_000)));
+        assert!(Reserves::parse(Money::ZERO, &["USD=5".into()]).is_err());
+        assert!(Reserves::parse(Money::ZERO, &["USD:-5".into()]).is_err());
+    }
 
     #[test]
     fn zero_negative_and_sub_paisa_amounts_are_refused() {

@@ -3,9 +3,9 @@
 use super::types::{DeliveryStatus, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome};
 use crate::domain::money::amount;
 use crate::error::AppError;
+use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::{Enum, InputObject};
-use chrono::{DateTime, Utc};
 use entity::{
     audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
     payout_request as payout, wallet_transaction as ledger,
@@ -15,17 +15,12 @@ use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 /// Adds `col >= from` and `col < to` when given.
-fn range<C: ColumnTrait>(
-    mut c: Condition,
-    col: C,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Condition {
+fn range<C: ColumnTrait>(mut c: Condition, col: C, from: Option<DateTime>, to: Option<DateTime>) -> Condition {
     if let Some(from) = from {
-        c = c.add(col.gte(from));
+        c = c.add(col.gte(from.0));
     }
     if let Some(to) = to {
-        c = c.add(col.lt(to));
+        c = c.add(col.lt(to.0));
     }
     c
 }
@@ -84,13 +79,13 @@ pub struct PaymentFilter {
     /// The bank's reference (UTR) Cashfree reported.
     pub bank_reference: Option<String>,
     /// Created at or after this instant.
-    pub created_from: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime>,
     /// Created before this instant.
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime>,
     /// Paid at or after this instant (only paid payments match).
-    pub paid_from: Option<DateTime<Utc>>,
+    pub paid_from: Option<DateTime>,
     /// Paid before this instant.
-    pub paid_to: Option<DateTime<Utc>>,
+    pub paid_to: Option<DateTime>,
     /// Amount at least this.
     pub amount_min: Option<Decimal>,
     /// Amount at most this.
@@ -162,8 +157,8 @@ pub struct PayoutRequestFilter {
     pub status: Option<Vec<PayoutStatus>>,
     pub freelancer_id: Option<Uuid>,
     pub wallet_id: Option<Uuid>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime>,
+    pub created_to: Option<DateTime>,
 }
 
 impl PayoutRequestFilter {
@@ -191,8 +186,8 @@ pub struct PaymentWebhookFilter {
     pub order_id: Option<String>,
     pub payment_id: Option<Uuid>,
     pub event_type: Option<String>,
-    pub received_from: Option<DateTime<Utc>>,
-    pub received_to: Option<DateTime<Utc>>,
+    pub received_from: Option<DateTime>,
+    pub received_to: Option<DateTime>,
 }
 
 impl PaymentWebhookFilter {
@@ -227,8 +222,8 @@ pub struct WalletTransactionFilter {
     pub kind: Option<Vec<LedgerKind>>,
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime>,
+    pub created_to: Option<DateTime>,
 }
 
 impl WalletTransactionFilter {
@@ -295,8 +290,8 @@ pub struct AuditFilter {
     /// e.g. payout_request, payment.
     pub entity_type: Option<String>,
     pub entity_id: Option<Uuid>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime>,
+    pub created_to: Option<DateTime>,
 }
 
 impl AuditFilter {

@@ -48,6 +48,39 @@ impl ScalarType for Decimal {
     }
 }
 
+/// An instant, RFC 3339 in UTC with a `Z` (`2026-11-28T06:44:55.123456Z`), the format REST answers use too.
+/// Inputs may carry any offset; they are converted to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, async_graphql::Description)]
+pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+
+#[Scalar(name = "DateTime", use_type_description)]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(text) = &value else {
+            return Err(InputValueError::custom(format!("a DateTime is an RFC 3339 string, not {value}")));
+        };
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| DateTime(t.to_utc()))
+            .map_err(|_| InputValueError::custom(format!("{text:?} is not RFC 3339, e.g. \"2026-11-01T00:00:00Z\"")))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for DateTime {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        DateTime(t)
+    }
+}
+
+impl From<DateTime> for chrono::DateTime<chrono::Utc> {
+    fn from(t: DateTime) -> Self {
+        t.0
+    }
+}
+
 impl From<rust_decimal::Decimal> for Decimal {
     fn from(d: rust_decimal::Decimal) -> Self {
         Decimal(d)
@@ -68,6 +101,13 @@ mod tests {
         Decimal::parse(Value::from_json(v).unwrap())
             .map(|d| d.0.to_string())
             .map_err(|e| e.into_server_error(Default::default()).message)
+    }
+
+    #[test]
+    fn instants_go_out_in_utc_with_a_z_and_come_in_with_any_offset() {
+        let t = DateTime::parse(Value::String("2026-11-28T12:00:00.5+05:30".into())).unwrap();
+        assert_eq!(t.to_value(), Value::String("2026-11-28T06:30:00.500Z".into()));
+        assert!(DateTime::parse(Value::String("yesterday".into())).is_err());
     }
 
     #[test]

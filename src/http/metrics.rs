@@ -6,7 +6,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ConnectionTrait, Statement};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,15 +50,12 @@ pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
         let why = "metrics need `Authorization: Bearer <PAYDESK_METRICS_TOKEN>` or an admin or ops JWT";
         return crate::error::AppError::Unauthenticated(why.into()).into_response();
     }
-    let sql = "SELECT CAST(COALESCE((SELECT SUM(balance) FROM freelancer_wallets), 0) AS BIGINT) AS balances, \
-                      CAST(COALESCE((SELECT SUM(amount) FROM payout_requests WHERE status = 'pending'), 0) AS BIGINT) AS pending";
-    match s.db.query_one_raw(Statement::from_string(s.db.get_database_backend(), sql)).await {
-        Ok(Some(row)) => {
-            let minor = |col: &str| row.try_get::<i64>("", col).unwrap_or(0) as f64 / 100.0;
-            s.metrics.wallet_balances.set(minor("balances"));
-            s.metrics.pending_payouts.set(minor("pending"));
+    match crate::services::reports::money_totals(&s.db).await {
+        Ok(totals) => {
+            for t in totals {
+                s.metrics.money_totals(&t.currency, t.balances, t.pending_payouts);
+            }
         }
-        Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "metrics: could not read money totals"),
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())

@@ -1,5 +1,5 @@
-//! `GET /api/admin/reports/financial.csv?from=…&to=…&granularity=day|week|month`: the financial report as CSV
-//! (admin), for spreadsheets and accounting.
+//! `GET /api/admin/reports/financial.csv?from=…&to=…&granularity=day|week|month[&currency=INR]`: the financial
+//! report as CSV (admin, ops), a row per period and currency, for spreadsheets and accounting.
 
 use super::{caller, Http};
 use crate::error::AppError;
@@ -8,7 +8,6 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use entity::status::Role;
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -17,6 +16,7 @@ pub struct Params {
     from: Option<String>,
     to: Option<String>,
     granularity: Option<String>,
+    currency: Option<String>,
 }
 
 fn instant(name: &str, value: Option<String>) -> Result<DateTime<Utc>, AppError> {
@@ -34,8 +34,8 @@ pub async fn financial_csv(
     Query(p): Query<Params>,
 ) -> Result<Response, AppError> {
     let who = caller(&http.state, &headers).principal()?;
-    if who.role != Role::Admin {
-        return Err(AppError::Forbidden("only an admin may export financial reports".into()));
+    if !who.is_staff() {
+        return Err(AppError::Forbidden("only admin and ops may export financial reports".into()));
     }
     let g = match p.granularity.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("day") => Granularity::Day,
@@ -45,14 +45,14 @@ pub async fn financial_csv(
             return Err(AppError::BadInput(format!("granularity must be day, week or month, not {other:?}")))
         }
     };
-    let range = Range::new(instant("from", p.from)?, instant("to", p.to)?)?;
-    let periods = reports::financial(&http.state.db, who, range, g).await?;
-    let mut csv = String::from("period_start,payments,gross,fees,net,refunds,payouts,payouts_paid\n");
+    let range = Range::new(instant("from", p.from)?, instant("to", p.to)?)?.in_currency(p.currency.as_deref())?;
+    let periods = reports::financial(&http.state.db, who, range.clone(), g).await?;
+    let mut csv = String::from("period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid\n");
     for x in &periods {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{}",
-            x.start, x.payments, x.gross, x.fees, x.net, x.refunds, x.payouts, x.payouts_paid
+            "{},{},{},{},{},{},{},{},{}",
+            x.start, x.currency, x.payments, x.gross, x.fees, x.net, x.refunds, x.payouts, x.payouts_paid
         );
     }
     let disposition =

@@ -6,7 +6,7 @@
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::events::Alert;
+use crate::events::{Alert, Event};
 use crate::state::AppState;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -139,18 +139,24 @@ async fn attempt(
             .col_expr(notification::Column::NextAttemptAt, Expr::value(done + backoff(cb.retry_base, attempts)))
             .col_expr(notification::Column::DeliveryError, Expr::value(why.clone())),
     };
-    update.exec(&state.db).await?;
+    // The FAILED status and its alert land together.
+    let txn = state.db.begin().await?;
+    update.exec(&txn).await?;
+    if let (Err(why), true) = (&outcome, gave_up) {
+        let message =
+            format!("notification {} to {} undeliverable after {attempts} attempts: {why}", n.id, cb.url.as_str());
+        tracing::warn!(notification = %n.id, %message, "alert");
+        let alert = Alert::new(Severity::Warning, "notification_undeliverable", message);
+        state.events.commit_with(txn, Event::Alert(alert)).await?;
+    } else {
+        txn.commit().await?;
+    }
     let label = match (&outcome, gave_up) {
         (Ok(()), _) => "delivered",
         (Err(_), true) => "failed",
         (Err(_), false) => "retrying",
     };
     state.metrics.notification_delivery(label, (done - n.created_at).to_std().unwrap_or_default());
-    if let (Err(why), true) = (&outcome, gave_up) {
-        let message =
-            format!("notification {} to {} undeliverable after {attempts} attempts: {why}", n.id, cb.url.as_str());
-        state.events.alert(&state.db, Alert::new(Severity::Warning, "notification_undeliverable", message)).await;
-    }
     Ok(true)
 }
 

@@ -48,6 +48,7 @@ pub async fn create_order(
         }
         None => format!("order_{}", id.simple()),
     };
+    crate::domain::money::fits_currency("amount", order.amount, &order.currency)?;
     let client_id = text::label("clientId", order.client_id, 100)?;
     let purpose = text::label("purpose", order.purpose, 200)?;
     let txn = db.begin().await?;

@@ -75,7 +75,7 @@ async fn request_once(
     req: NewRequest,
     key: Option<&idempotency::Key>,
 ) -> AppResult<payout::Model> {
-    let (db, reserve) = (&state.db, state.settings.payout_reserve);
+    let db = &state.db;
     let txn = db.begin().await?;
     // Touching the row takes its lock (PostgreSQL) so concurrent requests on one wallet queue up here and
     // each sees the others' pending amounts.
@@ -97,6 +97,7 @@ async fn request_once(
     let w = super::wallets::by_freelancer(&txn, req.freelancer_id)
         .await?
         .ok_or_else(|| AppError::not_found("wallet of freelancer", req.freelancer_id))?;
+    let reserve = state.settings.reserves.of(&w.currency);
     let pending = pending_total(&txn, w.id).await?;
     let available = w.balance.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or(Money::ZERO);
     if req.amount > available {
@@ -233,7 +234,6 @@ async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String
 /// Debits the wallet and decides the payout: PAID at once in manual mode, or PROCESSING with Cashfree Payouts
 /// configured, after which the transfer is sent (outside the transaction: no network call holds a row lock).
 async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
-    let reserve = state.settings.payout_reserve;
     let by_transfer = state.cashfree.configured(crate::cashfree::Api::Payouts);
     let four_eyes = state.settings.risk.four_eyes_above;
     if by_transfer || four_eyes.is_some() {
@@ -271,7 +271,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
             payment_id: None,
             payout_request_id: Some(id),
             description: "payout approved",
-            floor: Some(reserve),
+            floor: Some(state.settings.reserves.of(&after.currency)),
             floor_name: "the reserve",
         },
     )
@@ -339,7 +339,7 @@ async fn first_approval(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
-    if let Some(why) = short_of_reserve(&w, p.amount, state.settings.payout_reserve) {
+    if let Some(why) = short_of_reserve(&w, p.amount, state.settings.reserves.of(&w.currency)) {
         return Err(AppError::ReserveViolation(why));
     }
     let now = super::now();
@@ -493,7 +493,7 @@ pub fn blocker(
         return Some(held.clone());
     }
     let Some(w) = w else { return Some("its wallet no longer exists".into()) };
-    if let Some(why) = short_of_reserve(w, p.amount, state.settings.payout_reserve) {
+    if let Some(why) = short_of_reserve(w, p.amount, state.settings.reserves.of(&w.currency)) {
         return Some(why);
     }
     if state.cashfree.configured(crate::cashfree::Api::Payouts) && !gate.has_beneficiary {

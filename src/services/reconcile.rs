@@ -60,7 +60,7 @@ async fn count(db: &DatabaseConnection, sql: &str) -> AppResult<u64> {
 }
 
 /// Runs every check over the whole database.
-pub async fn run(db: &DatabaseConnection, reserve: Money) -> AppResult<Report> {
+pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reserves) -> AppResult<Report> {
     let mut findings = Vec::new();
     let wallets = rows(
         db,
@@ -84,15 +84,21 @@ pub async fn run(db: &DatabaseConnection, reserve: Money) -> AppResult<Report> {
     let below = rows(
         db,
         &format!(
-            "SELECT t.payout_request_id AS payout, t.balance_after AS after FROM wallet_transactions t \
+            "SELECT t.payout_request_id AS payout, t.balance_after AS after, w.currency AS currency \
+             FROM wallet_transactions t JOIN freelancer_wallets w ON w.id = t.wallet_id \
              WHERE t.kind = 'payout_debit' AND t.balance_after < {}",
-            reserve.minor()
+            reserves.by_currency.values().chain([&reserves.default]).max().copied().unwrap_or_default().minor()
         ),
     )
     .await?;
     for r in &below {
         let payout: Option<uuid::Uuid> = r.try_get("", "payout")?;
         let after = Money::from_minor(r.try_get("", "after")?);
+        let currency: String = r.try_get("", "currency")?;
+        let reserve = reserves.of(&currency);
+        if after >= reserve {
+            continue;
+        }
         findings.push(Finding {
             subject: format!("payout {}", payout.map(|p| p.to_string()).unwrap_or_default()),
             problem: format!("left the wallet at {after}, below the reserve of {reserve}"),

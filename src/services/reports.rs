@@ -4,6 +4,10 @@
 //! Ranges are half-open, `[from, to)`, in UTC. Payment statistics count the orders *created* in the range;
 //! the financial report is a cash view: payments by when they were paid, payouts by when they were paid out,
 //! refunds by when they were booked.
+//!
+//! Money in different currencies is never added up: the financial report has a row per period and currency, and
+//! the other reports cover one currency, the one asked for or, if none is, the only one the range holds (a range
+//! holding several answers BAD_USER_INPUT naming them).
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
@@ -14,11 +18,12 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
 use std::collections::BTreeMap;
 
-/// The period a report covers.
-#[derive(Debug, Clone, Copy)]
+/// The period a report covers, and the currency it is in (`None`: whatever the data holds).
+#[derive(Debug, Clone)]
 pub struct Range {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    pub currency: Option<String>,
 }
 
 impl Range {
@@ -26,7 +31,35 @@ impl Range {
         if from >= to {
             return Err(AppError::BadInput(format!("from ({from}) must be before to ({to})")));
         }
-        Ok(Range { from, to })
+        Ok(Range { from, to, currency: None })
+    }
+
+    /// Narrowed to one currency (an ISO 4217 code), if given.
+    pub fn in_currency(mut self, currency: Option<&str>) -> AppResult<Self> {
+        self.currency = currency.map(crate::domain::money::currency).transpose()?;
+        Ok(self)
+    }
+
+    /// Settles the one currency a report over `table` is in: the one asked for, else the only one the rows in the
+    /// range hold (`where_` narrows them); several are refused, since their money cannot be added up.
+    async fn one_currency(mut self, db: &DatabaseConnection, table: &str, where_: &str) -> AppResult<Self> {
+        if self.currency.is_some() {
+            return Ok(self);
+        }
+        let sql = format!("SELECT DISTINCT currency FROM {table} WHERE {where_} ORDER BY currency");
+        let found: Vec<String> =
+            query(db, &sql, &self).await?.iter().map(|r| r.try_get("", "currency")).collect::<Result<_, _>>()?;
+        match found.as_slice() {
+            [] => Ok(self),
+            [one] => {
+                self.currency = Some(one.clone());
+                Ok(self)
+            }
+            many => Err(AppError::BadInput(format!(
+                "this range holds money in {}; amounts in different currencies are never added up: pass currency",
+                many.join(", ")
+            ))),
+        }
     }
 }
 
@@ -63,12 +96,25 @@ fn seconds_between(backend: DbBackend, start: &str, end: &str) -> String {
     }
 }
 
-/// Runs `sql`, in which `{a}` and `{b}` stand for `range.from` and `range.to` (each once, `{a}` first).
-async fn query(db: &DatabaseConnection, sql: &str, range: Range) -> AppResult<Vec<QueryResult>> {
+/// Runs `sql`, in which `{a}` and `{b}` stand for `range.from` and `range.to` (each once, `{a}` first) and `{c}`
+/// (after them, if at all) for `AND currency = <range.currency>`, or nothing when the range has no currency.
+async fn query(db: &DatabaseConnection, sql: &str, range: &Range) -> AppResult<Vec<QueryResult>> {
     let backend = db.get_database_backend();
-    let (a, b) = if backend == DbBackend::Postgres { ("$1", "$2") } else { ("?", "?") };
-    let sql = sql.replace("{a}", a).replace("{b}", b);
-    let values: [Value; 2] = [range.from.into(), range.to.into()];
+    let pg = backend == DbBackend::Postgres;
+    let (a, b) = if pg { ("$1", "$2") } else { ("?", "?") };
+    let mut values: Vec<Value> = vec![range.from.into(), range.to.into()];
+    let c = match &range.currency {
+        Some(code) if sql.contains("{c}") => {
+            values.push(code.clone().into());
+            if pg {
+                " AND currency = $3"
+            } else {
+                " AND currency = ?"
+            }
+        }
+        _ => "",
+    };
+    let sql = sql.replace("{a}", a).replace("{b}", b).replace("{c}", c);
     Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
 }
 
@@ -116,6 +162,8 @@ pub struct MethodStats {
 /// What happened to the orders created in a range.
 #[derive(Debug, Clone)]
 pub struct PaymentStats {
+    /// The currency of every amount here (`None`: the range held no payments).
+    pub currency: Option<String>,
     pub total: u64,
     pub by_status: Vec<(PaymentStatus, Tally)>,
     /// Succeeded (or later refunded) ÷ orders that reached an outcome (not pending), in percent.
@@ -131,15 +179,17 @@ const PAID: &str = "('success', 'refunded')";
 /// Payment statistics for the orders created in `range`.
 pub async fn payment_stats(db: &DatabaseConnection, who: Principal, range: Range) -> AppResult<PaymentStats> {
     super::read::require_staff(who)?;
+    let range = range.one_currency(db, "payments", "created_at >= {a} AND created_at < {b}").await?;
     let rows = query(
         db,
         "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount, \
                 CAST(COALESCE(SUM(platform_fee), 0) AS BIGINT) AS fees, CAST(COALESCE(SUM(net_amount), 0) AS BIGINT) AS net \
-         FROM payments WHERE created_at >= {a} AND created_at < {b} GROUP BY status",
-        range,
+         FROM payments WHERE created_at >= {a} AND created_at < {b}{c} GROUP BY status",
+        &range,
     )
     .await?;
     let mut stats = PaymentStats {
+        currency: range.currency.clone(),
         total: 0,
         by_status: Vec::new(),
         success_rate: None,
@@ -173,10 +223,10 @@ pub async fn payment_stats(db: &DatabaseConnection, who: Principal, range: Range
             "SELECT COALESCE(payment_method, 'unknown') AS method, COUNT(*) AS n, \
                     SUM(CASE WHEN status IN {PAID} THEN 1 ELSE 0 END) AS ok, \
                     CAST(COALESCE(SUM(CASE WHEN status IN {PAID} THEN amount ELSE 0 END), 0) AS BIGINT) AS gross \
-             FROM payments WHERE created_at >= {{a}} AND created_at < {{b}} AND status <> 'pending' \
+             FROM payments WHERE created_at >= {{a}} AND created_at < {{b}}{{c}} AND status <> 'pending' \
              GROUP BY COALESCE(payment_method, 'unknown') ORDER BY gross DESC, method"
         ),
-        range,
+        &range,
     )
     .await?;
     for row in &methods {
@@ -195,6 +245,8 @@ pub async fn payment_stats(db: &DatabaseConnection, who: Principal, range: Range
 /// What happened to the payout requests made in a range.
 #[derive(Debug, Clone, Default)]
 pub struct PayoutStats {
+    /// The currency of every amount here (`None`: no payouts in the range or pending).
+    pub currency: Option<String>,
     pub requested: Tally,
     pub paid: Tally,
     pub rejected: Tally,
@@ -213,14 +265,17 @@ pub struct PayoutStats {
 pub async fn payout_stats(db: &DatabaseConnection, who: Principal, range: Range) -> AppResult<PayoutStats> {
     super::read::require_staff(who)?;
     let backend = db.get_database_backend();
+    let range = range
+        .one_currency(db, "payout_requests", "(created_at >= {a} AND created_at < {b}) OR status = 'pending'")
+        .await?;
     let rows = query(
         db,
         "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount \
-         FROM payout_requests WHERE created_at >= {a} AND created_at < {b} GROUP BY status",
-        range,
+         FROM payout_requests WHERE created_at >= {a} AND created_at < {b}{c} GROUP BY status",
+        &range,
     )
     .await?;
-    let mut stats = PayoutStats::default();
+    let mut stats = PayoutStats { currency: range.currency.clone(), ..PayoutStats::default() };
     for row in &rows {
         let status: PayoutStatus = row.try_get("", "status")?;
         let (n, amount) = (int(row, "n")?, money(row, "amount")?);
@@ -235,24 +290,25 @@ pub async fn payout_stats(db: &DatabaseConnection, who: Principal, range: Range)
             PayoutStatus::Pending => {}
         }
     }
-    let backlog = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM payout_requests \
-             WHERE status = 'pending'",
-        ))
-        .await?;
-    if let Some(row) = backlog {
-        stats.pending_backlog = Tally { count: int(&row, "n")?, amount: money(&row, "amount")? };
+    // The backlog is of now, whenever requested: the range's bounds are bound but always hold.
+    let backlog = query(
+        db,
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM payout_requests \
+         WHERE status = 'pending' AND ({a} IS NOT NULL OR {b} IS NOT NULL){c}",
+        &range,
+    )
+    .await?;
+    if let Some(row) = backlog.first() {
+        stats.pending_backlog = Tally { count: int(row, "n")?, amount: money(row, "amount")? };
     }
     let secs = seconds_between(backend, "created_at", "decided_at");
     let timing = query(
         db,
         &format!(
             "SELECT CAST(ROUND(AVG({secs})) AS BIGINT) AS avg_s, CAST(ROUND(MAX({secs})) AS BIGINT) AS max_s \
-             FROM payout_requests WHERE decided_at IS NOT NULL AND created_at >= {{a}} AND created_at < {{b}}"
+             FROM payout_requests WHERE decided_at IS NOT NULL AND created_at >= {{a}} AND created_at < {{b}}{{c}}"
         ),
-        range,
+        &range,
     )
     .await?;
     if let Some(row) = timing.first() {
@@ -267,6 +323,7 @@ pub async fn payout_stats(db: &DatabaseConnection, who: Principal, range: Range)
 pub struct Period {
     /// The first day of the period, `YYYY-MM-DD`.
     pub start: String,
+    pub currency: String,
     pub payments: u64,
     pub gross: Money,
     pub fees: Money,
@@ -276,11 +333,16 @@ pub struct Period {
     pub payouts_paid: Money,
 }
 
-fn period(periods: &mut BTreeMap<String, Period>, key: String) -> &mut Period {
-    periods.entry(key.clone()).or_insert_with(|| Period { start: key, ..Period::default() })
+fn period<'a>(periods: &'a mut BTreeMap<(String, String), Period>, row: &QueryResult) -> AppResult<&'a mut Period> {
+    let (start, currency): (String, String) = (row.try_get("", "period")?, row.try_get("", "currency")?);
+    Ok(periods.entry((start.clone(), currency.clone())).or_insert_with(|| Period {
+        start,
+        currency,
+        ..Period::default()
+    }))
 }
 
-/// The cash view of `range`, one row per period that saw any money move, oldest first.
+/// The cash view of `range`, one row per period and currency that saw money move, oldest first (then by currency).
 pub async fn financial(
     db: &DatabaseConnection,
     who: Principal,
@@ -289,20 +351,20 @@ pub async fn financial(
 ) -> AppResult<Vec<Period>> {
     super::read::require_staff(who)?;
     let backend = db.get_database_backend();
-    let mut periods: BTreeMap<String, Period> = BTreeMap::new();
+    let mut periods: BTreeMap<(String, String), Period> = BTreeMap::new();
     let b = bucket(backend, "paid_at", g);
     for row in query(
         db,
         &format!(
-            "SELECT {b} AS period, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS gross, \
+            "SELECT {b} AS period, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS gross, \
                     CAST(COALESCE(SUM(platform_fee), 0) AS BIGINT) AS fees, CAST(COALESCE(SUM(net_amount), 0) AS BIGINT) AS net \
-             FROM payments WHERE status IN {PAID} AND paid_at >= {{a}} AND paid_at < {{b}} GROUP BY {b}"
+             FROM payments WHERE status IN {PAID} AND paid_at >= {{a}} AND paid_at < {{b}}{{c}} GROUP BY {b}, currency"
         ),
-        range,
+        &range,
     )
     .await?
     {
-        let p = period(&mut periods, row.try_get("", "period")?);
+        let p = period(&mut periods, &row)?;
         p.payments = int(&row, "n")?;
         p.gross = money(&row, "gross")?;
         p.fees = money(&row, "fees")?;
@@ -312,29 +374,30 @@ pub async fn financial(
     for row in query(
         db,
         &format!(
-            "SELECT {b} AS period, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS paid FROM payout_requests \
-             WHERE status = 'paid' AND decided_at >= {{a}} AND decided_at < {{b}} GROUP BY {b}"
+            "SELECT {b} AS period, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS paid FROM payout_requests \
+             WHERE status = 'paid' AND decided_at >= {{a}} AND decided_at < {{b}}{{c}} GROUP BY {b}, currency"
         ),
-        range,
+        &range,
     )
     .await?
     {
-        let p = period(&mut periods, row.try_get("", "period")?);
+        let p = period(&mut periods, &row)?;
         p.payouts = int(&row, "n")?;
         p.payouts_paid = money(&row, "paid")?;
     }
-    let b = bucket(backend, "created_at", g);
+    let b = bucket(backend, "t.created_at", g);
     for row in query(
         db,
         &format!(
-            "SELECT {b} AS period, CAST(-SUM(amount) AS BIGINT) AS refunds FROM wallet_transactions \
-             WHERE kind = 'refund_debit' AND created_at >= {{a}} AND created_at < {{b}} GROUP BY {b}"
+            "SELECT {b} AS period, currency, CAST(-SUM(t.amount) AS BIGINT) AS refunds \
+             FROM wallet_transactions t JOIN freelancer_wallets w ON w.id = t.wallet_id \
+             WHERE t.kind = 'refund_debit' AND t.created_at >= {{a}} AND t.created_at < {{b}}{{c}} GROUP BY {b}, currency"
         ),
-        range,
+        &range,
     )
     .await?
     {
-        let p = period(&mut periods, row.try_get("", "period")?);
+        let p = period(&mut periods, &row)?;
         p.refunds = money(&row, "refunds")?;
     }
     Ok(periods.into_values().collect())
@@ -346,6 +409,7 @@ pub struct Ranked {
     pub id: String,
     pub payments: u64,
     pub amount: Money,
+    pub currency: Option<String>,
 }
 
 /// Whom a ranking is of.
@@ -371,14 +435,16 @@ pub async fn top(
         return Err(AppError::BadInput(format!("limit must be between 1 and 100, not {limit}")));
     }
     let (key, sum) = if clients { ("client_id", "amount") } else { ("freelancer_id", "net_amount") };
+    let paid = format!("status IN {PAID} AND paid_at >= {{a}} AND paid_at < {{b}}");
+    let range = range.one_currency(db, "payments", &paid).await?;
     let rows = query(
         db,
         &format!(
             "SELECT {key} AS who, COUNT(*) AS n, CAST(SUM({sum}) AS BIGINT) AS total FROM payments \
-             WHERE status IN {PAID} AND {key} IS NOT NULL AND paid_at >= {{a}} AND paid_at < {{b}} \
+             WHERE status IN {PAID} AND {key} IS NOT NULL AND paid_at >= {{a}} AND paid_at < {{b}}{{c}} \
              GROUP BY {key} ORDER BY total DESC, {key} LIMIT {limit}"
         ),
-        range,
+        &range,
     )
     .await?;
     rows.iter()
@@ -388,7 +454,39 @@ pub async fn top(
             } else {
                 row.try_get::<uuid::Uuid>("", "who")?.to_string()
             };
-            Ok(Ranked { id, payments: int(row, "n")?, amount: money(row, "total")? })
+            Ok(Ranked { id, payments: int(row, "n")?, amount: money(row, "total")?, currency: range.currency.clone() })
         })
         .collect()
+}
+
+/// Money held now in one currency: wallet balances and pending payout requests.
+#[derive(Debug, Clone)]
+pub struct MoneyTotals {
+    pub currency: String,
+    pub balances: Money,
+    pub pending_payouts: Money,
+}
+
+/// The database-wide totals per currency (for `/metrics`), never added across currencies.
+pub async fn money_totals(db: &DatabaseConnection) -> AppResult<Vec<MoneyTotals>> {
+    let backend = db.get_database_backend();
+    let sql = "SELECT currency, CAST(SUM(balance) AS BIGINT) AS amount, 'balances' AS what FROM freelancer_wallets \
+               GROUP BY currency \
+               UNION ALL SELECT currency, CAST(SUM(amount) AS BIGINT), 'pending' FROM payout_requests \
+               WHERE status = 'pending' GROUP BY currency";
+    let mut by_currency: BTreeMap<String, MoneyTotals> = BTreeMap::new();
+    for row in db.query_all_raw(Statement::from_string(backend, sql)).await? {
+        let currency: String = row.try_get("", "currency")?;
+        let entry = by_currency.entry(currency.clone()).or_insert(MoneyTotals {
+            currency,
+            balances: Money::ZERO,
+            pending_payouts: Money::ZERO,
+        });
+        let amount = money(&row, "amount")?;
+        match row.try_get::<String>("", "what")?.as_str() {
+            "balances" => entry.balances = amount,
+            _ => entry.pending_payouts = amount,
+        }
+    }
+    Ok(by_currency.into_values().collect())
 }

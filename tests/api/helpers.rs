@@ -126,9 +126,15 @@ async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
 impl TestApp {
     /// Runs `paydesk reconcile` against this server's database: (exit success, stdout).
     pub fn reconcile(&self) -> (bool, String) {
+        self.reconcile_with(&[])
+    }
+
+    /// `reconcile` with settings in its environment (those the server was given, say).
+    pub fn reconcile_with(&self, env: &[(&str, &str)]) -> (bool, String) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
             .arg("reconcile")
             .env("DATABASE_URL", &self.db_url)
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())

@@ -7,6 +7,7 @@ mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
 mod cors;
+mod currencies;
 mod dashboard;
 mod delivery;
 mod event_log;

@@ -251,3 +251,25 @@ async fn racing_requests_and_approvals_never_breach_the_reserve() {
     assert_eq!(ledger, balance, "the ledger sums to the balance");
     assert!(balance >= 10_000);
 }
+
+#[tokio::test]
+async fn rest_and_graphql_write_instants_the_same_way() {
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    let id = app.request_payout(f, "100.00").await["data"]["requestPayout"]["id"].clone();
+    let rest = app
+        .http
+        .post(app.url("/api/admin/approve-payout"))
+        .bearer_auth(app.admin())
+        .json(&json!({ "payoutRequestId": id }))
+        .send()
+        .await
+        .unwrap();
+    let rest: Value = rest.json().await.unwrap();
+    let q = "query($id: UUID!) { payoutRequest(id: $id) { decidedAt } }";
+    let gql = app.gql_ok(&app.admin(), q, json!({ "id": id })).await;
+    let at = gql["payoutRequest"]["decidedAt"].as_str().unwrap();
+    assert!(at.ends_with('Z'), "{at}");
+    assert_eq!(rest["payoutRequest"]["decidedAt"].as_str(), Some(at), "{rest}");
+}

@@ -276,7 +276,7 @@ async fn top_freelancers_and_clients_rank_by_volume() {
 }
 
 #[tokio::test]
-async fn the_financial_report_exports_as_csv_for_admins() {
+async fn the_financial_report_exports_as_csv_for_admins_and_ops() {
     let (app, _, _) = fixture().await;
     let get = |token: String, query: &str| {
         let req = app.http.get(app.url(&format!("/api/admin/reports/financial.csv?{query}"))).bearer_auth(token);
@@ -293,11 +293,14 @@ async fn the_financial_report_exports_as_csv_for_admins() {
     assert!(kind.starts_with("text/csv"));
     assert_eq!(
         body,
-        "period_start,payments,gross,fees,net,refunds,payouts,payouts_paid\n\
-         2026-10-01,1,2000.00,200.00,1800.00,0.00,0,0.00\n\
-         2026-11-01,2,1500.00,150.00,1350.00,90.00,1,200.00\n"
+        "period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid\n\
+         2026-10-01,INR,1,2000.00,200.00,1800.00,0.00,0,0.00\n\
+         2026-11-01,INR,2,1500.00,150.00,1350.00,90.00,1,200.00\n"
     );
-    let (status, _, body) = get(app.token(Role::Ops, Uuid::new_v4()), range).await;
+    let (status, _, body) = get(app.token(Role::Ops, Uuid::new_v4()), &format!("{range}&granularity=month")).await;
+    assert_eq!(status, 200, "ops export too: {body}");
+    assert!(body.starts_with("period_start,currency,"), "{body}");
+    let (status, _, body) = get(app.token(Role::Freelancer, Uuid::new_v4()), range).await;
     assert_eq!(status, 403, "{body}");
     let (status, _, body) = get(app.admin(), &format!("{range}&granularity=year")).await;
     assert_eq!(status, 400);

@@ -46,7 +46,7 @@ async fn the_documented_sample_with_its_documented_signature_credits_the_wallet_
     assert_eq!(p["netAmount"], "1350.00");
     assert_eq!(p["cfPaymentId"], "5114910733441");
     assert_eq!(p["paymentMethod"], "upi");
-    assert_eq!(p["paidAt"], "2025-03-14T06:50:29+00:00");
+    assert_eq!(p["paidAt"], "2025-03-14T06:50:29Z", "RFC 3339 in UTC with a Z, as REST writes it");
     assert_eq!(d["wallet"]["balance"], "1350.00");
     let ledger = &d["wallet"]["transactions"];
     assert_eq!(ledger.as_array().unwrap().len(), 1);

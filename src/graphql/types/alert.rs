@@ -1,8 +1,8 @@
 //! `Alert`: something ops should look at, as it happens.
 
 use super::Severity;
+use crate::graphql::scalars::DateTime;
 use async_graphql::SimpleObject;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Something ops should look at: a refused signature, money that matches no order, a refused payout, …
@@ -19,7 +19,7 @@ pub struct Alert {
     pub payout_request_id: Option<Uuid>,
     /// The webhook delivery it concerns (see `paymentWebhooks`).
     pub webhook_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
 }
 
 impl Alert {
@@ -34,7 +34,7 @@ impl Alert {
             payment_id: a.payment_id,
             payout_request_id: a.payout_request_id,
             webhook_id: a.webhook_id,
-            created_at: a.created_at,
+            created_at: DateTime(a.created_at),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `Beneficiary` (where a freelancer's payouts go, shown masked) and `CashfreeStatus`.
 
-use chrono::{DateTime, Utc};
+use crate::graphql::scalars::DateTime;
 use entity::beneficiary;
 use uuid::Uuid;
 
@@ -14,8 +14,8 @@ pub struct Beneficiary {
     pub name: String,
     /// `XXXXXX1234 (HDFC0001234)` or `ab***@okbank`.
     pub masked: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<beneficiary::Model> for Beneficiary {
@@ -26,8 +26,8 @@ impl From<beneficiary::Model> for Beneficiary {
             kind: m.kind,
             name: m.name,
             masked: m.masked,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
         }
     }
 }
@@ -51,15 +51,15 @@ impl CashfreeApiStatus {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
-    async fn last_success_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_success_at
+    async fn last_success_at(&self) -> Option<DateTime> {
+        self.0.last_success_at.map(DateTime)
     }
-    async fn last_failure_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_failure_at
+    async fn last_failure_at(&self) -> Option<DateTime> {
+        self.0.last_failure_at.map(DateTime)
     }
     /// While calls fail fast (circuit open): when they are tried again.
-    async fn retry_at(&self) -> Option<DateTime<Utc>> {
-        self.0.retry_at
+    async fn retry_at(&self) -> Option<DateTime> {
+        self.0.retry_at.map(DateTime)
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::{Alert, PayoutRequest};
 use crate::events::{Event, Stored};
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Enum, SimpleObject};
-use chrono::{DateTime, Utc};
 
 /// What an event is about.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -30,7 +30,7 @@ pub struct EventRecord {
     /// The event's sequence number: pass it as `after` to read or subscribe from just after this event.
     pub cursor: String,
     pub kind: EventKind,
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
     /// The request as it stood when this event happened (PAYOUT_REQUESTED, PAYOUT_STATUS_CHANGED).
     pub payout_request: Option<PayoutRequest>,
     pub alert: Option<Alert>,
@@ -44,7 +44,7 @@ impl From<Stored> for EventRecord {
             Event::PayoutStatusChanged { payout } => (EventKind::PayoutStatusChanged, Some(payout.into()), None),
             Event::Alert(a) => (EventKind::Alert, None, Some(Alert::new(s.seq, a))),
         };
-        EventRecord { cursor, kind, created_at: s.created_at, payout_request, alert }
+        EventRecord { cursor, kind, created_at: DateTime(s.created_at), payout_request, alert }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `PayoutHold`: an emergency stop on all payouts or on one freelancer's.
 
+use crate::graphql::scalars::DateTime;
 use async_graphql::SimpleObject;
-use chrono::{DateTime, Utc};
 use entity::payout_hold as hold;
 use uuid::Uuid;
 
@@ -14,11 +14,16 @@ pub struct PayoutHold {
     pub reason: String,
     /// The admin who placed it.
     pub placed_by: Uuid,
-    pub placed_at: DateTime<Utc>,
+    pub placed_at: DateTime,
 }
 
 impl From<hold::Model> for PayoutHold {
     fn from(h: hold::Model) -> Self {
-        PayoutHold { freelancer_id: h.freelancer_id, reason: h.reason, placed_by: h.placed_by, placed_at: h.placed_at }
+        PayoutHold {
+            freelancer_id: h.freelancer_id,
+            reason: h.reason,
+            placed_by: h.placed_by,
+            placed_at: DateTime(h.placed_at),
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! `WalletTransaction`: one ledger row.
 
 use super::LedgerKind;
+use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::SimpleObject;
-use chrono::{DateTime, Utc};
 use entity::wallet_transaction as ledger;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub struct WalletTransaction {
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
     pub description: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
 }
 
 impl From<ledger::Model> for WalletTransaction {
@@ -40,7 +40,7 @@ impl From<ledger::Model> for WalletTransaction {
             payment_id: m.payment_id,
             payout_request_id: m.payout_request_id,
             description: m.description,
-            created_at: m.created_at,
+            created_at: DateTime(m.created_at),
         }
     }
 }

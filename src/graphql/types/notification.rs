@@ -1,8 +1,8 @@
 //! `Notification` and `AuditEntry`: messages to users and the audit trail.
 
 use super::{Role, Severity};
+use crate::graphql::scalars::DateTime;
 use async_graphql::{Enum, Json, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{audit_log, notification};
 use uuid::Uuid;
 
@@ -20,8 +20,8 @@ pub struct Notification {
     pub body: String,
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
-    pub read_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime>,
+    pub created_at: DateTime,
     /// How its delivery to the marketplace's callback stands.
     pub delivery: NotificationDelivery,
 }
@@ -65,9 +65,9 @@ impl DeliveryStatus {
 pub struct NotificationDelivery {
     pub status: DeliveryStatus,
     pub attempts: i32,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<DateTime>,
+    pub next_attempt_at: Option<DateTime>,
+    pub delivered_at: Option<DateTime>,
     /// From the notification's creation to its delivery, in milliseconds.
     pub delay_ms: Option<i64>,
     /// Why the last attempt failed.
@@ -86,14 +86,14 @@ impl From<notification::Model> for Notification {
             body: m.body,
             payment_id: m.payment_id,
             payout_request_id: m.payout_request_id,
-            read_at: m.read_at,
-            created_at: m.created_at,
+            read_at: m.read_at.map(DateTime),
+            created_at: DateTime(m.created_at),
             delivery: NotificationDelivery {
                 status: DeliveryStatus::parse(&m.delivery_status),
                 attempts: m.delivery_attempts,
-                last_attempt_at: m.last_attempt_at,
-                next_attempt_at: m.next_attempt_at,
-                delivered_at: m.delivered_at,
+                last_attempt_at: m.last_attempt_at.map(DateTime),
+                next_attempt_at: m.next_attempt_at.map(DateTime),
+                delivered_at: m.delivered_at.map(DateTime),
                 delay_ms: m.delivered_at.map(|d| (d - m.created_at).num_milliseconds()),
                 last_error: m.delivery_error,
             },
@@ -117,7 +117,7 @@ pub struct AuditEntry {
     pub before: Option<Json<serde_json::Value>>,
     pub after: Option<Json<serde_json::Value>>,
     pub reason: Option<String>,
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
 }
 
 impl From<audit_log::Model> for AuditEntry {
@@ -133,7 +133,7 @@ impl From<audit_log::Model> for AuditEntry {
             before: m.before.map(Json),
             after: m.after.map(Json),
             reason: m.reason,
-            created_at: m.created_at,
+            created_at: DateTime(m.created_at),
         }
     }
 }

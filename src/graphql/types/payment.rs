@@ -2,10 +2,10 @@
 
 use super::{loader_error, PaymentStatus, Wallet};
 use crate::graphql::loaders::{Db, WalletOfFreelancer};
+use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::payment;
 use uuid::Uuid;
 
@@ -42,9 +42,9 @@ pub struct Payment {
     pub bank_reference: Option<String>,
     /// Cashfree's explanation of the last failure.
     pub failure_reason: Option<String>,
-    pub paid_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime>,
     /// Set when an admin confirmed the payment by hand.
-    pub verified_at: Option<DateTime<Utc>>,
+    pub verified_at: Option<DateTime>,
     pub verified_by: Option<Uuid>,
     /// Cashfree's id of the order, when it was created there.
     pub cf_order_id: Option<String>,
@@ -52,8 +52,8 @@ pub struct Payment {
     pub payment_session_id: Option<String>,
     /// The Cashfree payment link to send to the client, if one was asked for.
     pub link_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
 }
 
 impl From<payment::Model> for Payment {
@@ -75,14 +75,14 @@ impl From<payment::Model> for Payment {
             payment_method: m.payment_method,
             bank_reference: m.bank_reference,
             failure_reason: m.failure_reason,
-            paid_at: m.paid_at,
-            verified_at: m.verified_at,
+            paid_at: m.paid_at.map(DateTime),
+            verified_at: m.verified_at.map(DateTime),
             verified_by: m.verified_by,
             cf_order_id: m.cf_order_id,
             payment_session_id: m.payment_session_id,
             link_url: m.link_url,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
         }
     }
 }

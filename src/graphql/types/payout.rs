@@ -3,10 +3,10 @@
 use super::{loader_error, PayoutStatus, RiskRule, Wallet};
 use crate::graphql::guards::{principal, state};
 use crate::graphql::loaders::{Db, GateOfFreelancer, WalletById};
+use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::payout_request as payout;
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub struct PayoutRequest {
     /// Who asked: the freelancer, or an admin on their behalf.
     pub requested_by: Uuid,
     pub decided_by: Option<Uuid>,
-    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime>,
     /// The approval note, or the reason for a rejection or cancellation.
     pub decision_note: Option<String>,
     /// Cashfree's id of the transfer paying this request, and the transfer's last reported status.
@@ -39,9 +39,9 @@ pub struct PayoutRequest {
     pub failure_reason: Option<String>,
     /// The admin who gave the first of two approvals (a payout above the four-eyes limit), and when.
     pub first_approved_by: Option<Uuid>,
-    pub first_approved_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub first_approved_at: Option<DateTime>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
     #[graphql(skip)]
     pub row: payout::Model,
 }
@@ -66,15 +66,15 @@ impl From<payout::Model> for PayoutRequest {
             note: m.note.clone(),
             requested_by: m.requested_by,
             decided_by: m.decided_by,
-            decided_at: m.decided_at,
+            decided_at: m.decided_at.map(DateTime),
             decision_note: m.decision_note.clone(),
             cf_transfer_id: m.cf_transfer_id.clone(),
             transfer_status: m.transfer_status.clone(),
             failure_reason: m.failure_reason.clone(),
             first_approved_by: m.first_approved_by,
-            first_approved_at: m.first_approved_at,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            first_approved_at: m.first_approved_at.map(DateTime),
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
             row: m,
         }
     }

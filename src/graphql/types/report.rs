@@ -4,6 +4,7 @@ use super::PaymentStatus;
 use crate::graphql::scalars::Decimal;
 use crate::services::reports as r;
 use async_graphql::{Enum, SimpleObject};
+use chrono::NaiveDate;
 
 /// A count and a sum.
 #[derive(SimpleObject, Clone, Copy)]
@@ -41,6 +42,8 @@ pub struct PaymentMethodStats {
 /// What happened to the orders created in a range.
 #[derive(SimpleObject)]
 pub struct PaymentStats {
+    /// The currency of every amount here; null when the range held no payments.
+    pub currency: Option<String>,
     pub total: u64,
     pub by_status: Vec<PaymentStatusTally>,
     /// Succeeded (or later refunded) ÷ orders with an outcome, in percent; null when none had one.
@@ -57,6 +60,7 @@ pub struct PaymentStats {
 impl From<r::PaymentStats> for PaymentStats {
     fn from(s: r::PaymentStats) -> Self {
         PaymentStats {
+            currency: s.currency,
             total: s.total,
             by_status: s
                 .by_status
@@ -89,6 +93,8 @@ impl From<r::PaymentStats> for PaymentStats {
 /// What happened to the payout requests made in a range.
 #[derive(SimpleObject)]
 pub struct PayoutStats {
+    /// The currency of every amount here; null when there were no payouts.
+    pub currency: Option<String>,
     pub requested: Tally,
     pub paid: Tally,
     pub rejected: Tally,
@@ -108,6 +114,7 @@ pub struct PayoutStats {
 impl From<r::PayoutStats> for PayoutStats {
     fn from(s: r::PayoutStats) -> Self {
         PayoutStats {
+            currency: s.currency,
             requested: s.requested.into(),
             paid: s.paid.into(),
             rejected: s.rejected.into(),
@@ -134,8 +141,10 @@ pub enum Granularity {
 /// One period of the financial report: money that moved in it.
 #[derive(SimpleObject)]
 pub struct FinancialPeriod {
-    /// First day of the period, `YYYY-MM-DD`.
-    pub period_start: String,
+    /// First day of the period.
+    pub period_start: NaiveDate,
+    /// The currency of this row's amounts: a period has a row per currency that moved.
+    pub currency: String,
     /// Payments received (by when they were paid).
     pub payments: u64,
     pub gross: Decimal,
@@ -151,7 +160,8 @@ pub struct FinancialPeriod {
 impl From<r::Period> for FinancialPeriod {
     fn from(p: r::Period) -> Self {
         FinancialPeriod {
-            period_start: p.start,
+            period_start: NaiveDate::parse_from_str(&p.start, "%Y-%m-%d").unwrap_or_default(),
+            currency: p.currency,
             payments: p.payments,
             gross: p.gross.into(),
             fees: p.fees.into(),
@@ -170,10 +180,11 @@ pub struct RankedParty {
     pub id: String,
     pub payments: u64,
     pub amount: Decimal,
+    pub currency: Option<String>,
 }
 
 impl From<r::Ranked> for RankedParty {
     fn from(x: r::Ranked) -> Self {
-        RankedParty { id: x.id, payments: x.payments, amount: x.amount.into() }
+        RankedParty { id: x.id, payments: x.payments, amount: x.amount.into(), currency: x.currency }
     }
 }

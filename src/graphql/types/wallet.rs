@@ -4,10 +4,10 @@ use super::{connection, loader_error, nested_first, page_request, Conn, Payment,
 use crate::graphql::filters::ListOrder;
 use crate::graphql::guards::{principal, state};
 use crate::graphql::loaders::{Db, LedgerOfWallet, PaymentsOfFreelancer, PayoutsOfWallet, PendingOfWallet};
+use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{freelancer_wallet as wallet, Money};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
@@ -23,8 +23,8 @@ pub struct Wallet {
     /// ISO 4217 code.
     pub currency: String,
     pub balance: Decimal,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
     #[graphql(skip)]
     pub balance_money: Money,
 }
@@ -37,8 +37,8 @@ impl From<wallet::Model> for Wallet {
             freelancer_id: m.freelancer_id,
             currency: m.currency,
             balance: m.balance.into(),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            created_at: DateTime(m.created_at),
+            updated_at: DateTime(m.updated_at),
             balance_money: m.balance,
         }
     }
@@ -46,9 +46,10 @@ impl From<wallet::Model> for Wallet {
 
 #[ComplexObject]
 impl Wallet {
-    /// The balance a payout may never take this wallet below.
+    /// The balance a payout may never take this wallet below (`PAYOUT_RESERVES` for its currency, else
+    /// `PAYOUT_RESERVE`).
     async fn reserve(&self, ctx: &Context<'_>) -> Decimal {
-        state(ctx).settings.payout_reserve.into()
+        state(ctx).settings.reserves.of(&self.currency).into()
     }
 
     /// The sum of pending payout requests.
@@ -59,7 +60,7 @@ impl Wallet {
     /// What can still be requested: balance less the reserve and pending requests (never below zero).
     async fn available(&self, ctx: &Context<'_>) -> Result<Decimal> {
         let pending = self.pending(ctx).await?;
-        let reserve = state(ctx).settings.payout_reserve;
+        let reserve = state(ctx).settings.reserves.of(&self.currency);
         let left = self.balance_money.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or_default();
         Ok(left.max(Money::ZERO).into())
     }

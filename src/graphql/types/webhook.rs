@@ -2,9 +2,9 @@
 
 use super::{loader_error, Payment, WebhookOutcome};
 use crate::graphql::loaders::{Db, PaymentById};
+use crate::graphql::scalars::DateTime;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Json, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::payment_webhook as webhook;
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ pub struct PaymentWebhook {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
     pub global_id: async_graphql::ID,
-    pub received_at: DateTime<Utc>,
+    pub received_at: DateTime,
     /// Cashfree's `type`, e.g. PAYMENT_SUCCESS_WEBHOOK.
     pub event_type: Option<String>,
     /// The key deliveries were deduplicated on (null when not processed).
@@ -38,7 +38,7 @@ impl From<webhook::Model> for PaymentWebhook {
         Self {
             global_id: super::node::global_id("PaymentWebhook", m.id),
             id: m.id,
-            received_at: m.received_at,
+            received_at: DateTime(m.received_at),
             event_type: m.event_type,
             idempotency_key: m.idempotency_key,
             signature_valid: m.signature_valid,
