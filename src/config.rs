@@ -5,42 +5,107 @@ use rust_decimal::Decimal;
 use std::net::SocketAddr;
 
 /// paydesk: the GraphQL back end through which admins and ops run a marketplace's payments and payouts.
+///
+/// Without a subcommand it serves (`paydesk serve --help` lists the server's settings); each subcommand's `--help`
+/// lists only its own.
 #[derive(Debug, Parser)]
 #[command(name = "paydesk", version, about)]
 pub struct Cli {
-    /// What to do; `serve` when left out.
     #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub config: Config,
+    pub command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first); with no subcommand named, `serve` is meant.
+    pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        use clap::CommandFactory;
+        let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        let command = Cli::command();
+        let named = args.get(1).and_then(|a| a.to_str()).is_some_and(|first| {
+            matches!(first, "-h" | "--help" | "-V" | "--version" | "help")
+                || command.get_subcommands().any(|s| s.get_name() == first)
+        });
+        if !named {
+            args.insert(1.min(args.len()), "serve".into());
+        }
+        Cli::parse_from(args)
+    }
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve,
+    Serve(Config),
     /// Apply or inspect schema migrations.
     Migrate {
+        #[command(flatten)]
+        db: DbArgs,
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
     /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
     Schema,
-    /// Mint a JWT signed with the configured `JWT_SECRET`.
+    /// Mint a JWT signed with `JWT_SECRET` (the server's, so the token works against it).
     Token(TokenArgs),
     /// Fill the database with a realistic demo data set (wallets, payments, payouts, notifications).
-    SeedDemo,
+    SeedDemo(DbArgs),
     /// Check the books: every balance equals its ledger, the reserve always held. Exits 1 on a mismatch.
-    Reconcile,
+    Reconcile(ReconcileArgs),
+    /// Copy a SQLite database to a file while the server runs, then check the copy as a restore would.
+    Backup(BackupArgs),
     /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
     /// loop (order, link, payment, payout transfer) on one machine.
     CashfreeDouble(DoubleArgs),
 }
 
-/// Flags of `cashfree-double`.
+/// The database a subcommand works on.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// SQLite (`sqlite://paydesk.db?mode=rwc`) or PostgreSQL (`postgres://user@host/db`).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
+    pub database_url: String,
+}
+
+/// Flags of `reconcile`: the database and the reserves it checks payouts against (give it the server's).
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The reserve payouts must leave (as the server's PAYOUT_RESERVE).
+    #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00")]
+    pub payout_reserve: Decimal,
+    /// Per-currency reserves (as the server's PAYOUT_RESERVES), e.g. `USD:10.00,EUR:10.00`.
+    #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',')]
+    pub payout_reserves: Vec<String>,
+}
+
+/// Flags of `backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The file to write (it must not exist yet). For PostgreSQL, use pg_dump (see the README).
+    #[arg(long, required_unless_present = "check")]
+    pub to: Option<std::path::PathBuf>,
+    /// Only check an existing backup file: opens it as a restore would and checks its books.
+    #[arg(long, conflicts_with = "to")]
+    pub check: Option<std::path::PathBuf>,
+}
+
+/// Flags of `cashfree-double`; the credentials are the ones paydesk is given.
 #[derive(Debug, Args)]
 pub struct DoubleArgs {
+    #[arg(long, env = "CASHFREE_CLIENT_ID")]
+    pub cashfree_client_id: Option<String>,
+    /// Signs the double's payment webhooks (the first, when several are given).
+    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true)]
+    pub cashfree_client_secret: Vec<String>,
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID")]
+    pub cashfree_payout_client_id: Option<String>,
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true)]
+    pub cashfree_payout_client_secret: Option<String>,
     /// Address the double listens on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
@@ -75,6 +140,9 @@ pub enum MigrateAction {
 /// Flags of `token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    /// The server's HS256 secret.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
     /// The caller's role: admin, ops or freelancer.
     #[arg(long, value_parser = ["admin", "ops", "freelancer"])]
     pub role: String,
@@ -86,129 +154,129 @@ pub struct TokenArgs {
     pub ttl: std::time::Duration,
 }
 
-/// Settings shared by every subcommand.
+/// The server's settings.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database to use: `sqlite://FILE?mode=rwc` (embedded) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc", global = true)]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
     pub database_url: String,
     /// Address the HTTP server listens on.
-    #[arg(long, env = "PAYDESK_ADDR", default_value = "0.0.0.0:3000", global = true)]
+    #[arg(long, env = "PAYDESK_ADDR", default_value = "0.0.0.0:3000")]
     pub addr: SocketAddr,
     /// HS256 secret that signs and verifies JWTs; unset, `serve` makes a random one for this run.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Cashfree client secret(s) that sign webhooks; comma-separated during a key rotation.
-    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true, global = true)]
+    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true)]
     pub cashfree_client_secret: Vec<String>,
     /// Cashfree Payment Gateway client id; with it (and `CASHFREE_CLIENT_SECRET`) orders are created at Cashfree.
-    #[arg(long, env = "CASHFREE_CLIENT_ID", global = true)]
+    #[arg(long, env = "CASHFREE_CLIENT_ID")]
     pub cashfree_client_id: Option<String>,
     /// Cashfree Payouts client id; with it and its secret, approving a payout sends a transfer.
-    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID", global = true)]
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID")]
     pub cashfree_payout_client_id: Option<String>,
     /// Cashfree Payouts client secret (also verifies payout webhooks).
-    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true)]
     pub cashfree_payout_client_secret: Option<String>,
     /// Which Cashfree: `sandbox` or `production`.
-    #[arg(long, env = "CASHFREE_ENV", default_value = "sandbox", value_parser = ["sandbox", "production"], global = true)]
+    #[arg(long, env = "CASHFREE_ENV", default_value = "sandbox", value_parser = ["sandbox", "production"])]
     pub cashfree_env: String,
     /// Cashfree's address, overriding `CASHFREE_ENV` (for the local double: `http://127.0.0.1:8787`).
-    #[arg(long, env = "CASHFREE_BASE_URL", global = true)]
+    #[arg(long, env = "CASHFREE_BASE_URL")]
     pub cashfree_base_url: Option<String>,
     /// How long one call to Cashfree may take, in milliseconds.
-    #[arg(long, env = "CASHFREE_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "CASHFREE_TIMEOUT_MS", default_value_t = 10_000)]
     pub cashfree_timeout_ms: u64,
     /// How long calls to a Cashfree API fail fast after repeated failures, in seconds, before one tries again.
-    #[arg(long, env = "CASHFREE_BREAKER_SECS", default_value_t = 15, global = true)]
+    #[arg(long, env = "CASHFREE_BREAKER_SECS", default_value_t = 15)]
     pub cashfree_breaker_secs: u64,
     /// How often payouts whose transfer is still PROCESSING are checked with Cashfree, in seconds.
-    #[arg(long, env = "PAYDESK_TRANSFER_POLL_SECS", default_value_t = 30, global = true)]
+    #[arg(long, env = "PAYDESK_TRANSFER_POLL_SECS", default_value_t = 30)]
     pub transfer_poll_secs: u64,
     /// Largest accepted age of `x-webhook-timestamp`, in seconds; 0 turns the check off.
-    #[arg(long, env = "CASHFREE_WEBHOOK_TOLERANCE_SECS", default_value_t = 86_400, global = true)]
+    #[arg(long, env = "CASHFREE_WEBHOOK_TOLERANCE_SECS", default_value_t = 86_400)]
     pub cashfree_webhook_tolerance_secs: u64,
     /// The balance a payout may never take a wallet below, in the wallet's currency.
-    #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00", global = true)]
+    #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00")]
     pub payout_reserve: Decimal,
     /// Per-currency reserves over PAYOUT_RESERVE, comma-separated `CUR:amount` (e.g. `USD:10.00,EUR:10.00`).
-    #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',', global = true)]
+    #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',')]
     pub payout_reserves: Vec<String>,
     /// The platform's share of each successful payment, in percent.
-    #[arg(long, env = "PLATFORM_FEE_PERCENT", default_value = "10", global = true)]
+    #[arg(long, env = "PLATFORM_FEE_PERCENT", default_value = "10")]
     pub platform_fee_percent: Decimal,
     /// Log format: `text` for people, `json` for log pipelines.
-    #[arg(long, env = "PAYDESK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    #[arg(long, env = "PAYDESK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
     /// How long a DataLoader collects keys before it queries, in milliseconds: long enough that a page's
     /// nested relations load in one statement each even on a busy machine.
-    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 3, global = true)]
+    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 3)]
     pub dataloader_delay_ms: u64,
     /// Events buffered per instance for the slowest subscriber; one that falls further behind is told what it missed.
-    #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024, global = true)]
+    #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024)]
     pub event_buffer: usize,
     /// Do not run pending migrations when the server starts.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_migrate: bool,
     /// Largest number of operations in one batched GraphQL request.
-    #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10, global = true)]
+    #[arg(long, env = "PAYDESK_MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
     /// Longest a GraphQL request may run, in milliseconds; then its work is stopped and it answers TIMEOUT.
-    #[arg(long, env = "PAYDESK_REQUEST_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "PAYDESK_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
     /// Largest GraphQL response sent, in bytes; a larger one is replaced by an error asking for less.
-    #[arg(long, env = "PAYDESK_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    #[arg(long, env = "PAYDESK_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_response_bytes: usize,
     /// Most WebSocket connections open at once on this instance.
-    #[arg(long, env = "PAYDESK_MAX_SOCKETS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "PAYDESK_MAX_SOCKETS", default_value_t = 10_000)]
     pub max_sockets: usize,
     /// Most WebSocket connections open at once from one client address.
-    #[arg(long, env = "PAYDESK_MAX_SOCKETS_PER_IP", default_value_t = 100, global = true)]
+    #[arg(long, env = "PAYDESK_MAX_SOCKETS_PER_IP", default_value_t = 100)]
     pub max_sockets_per_ip: usize,
     /// How long a new WebSocket may take to send `connection_init`, in milliseconds; then it is closed (4408).
-    #[arg(long, env = "PAYDESK_WS_INIT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "PAYDESK_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_init_timeout_ms: u64,
     /// Bearer token that `/metrics` requires (a staff JWT works too); unset, only a staff JWT opens it.
-    #[arg(long, env = "PAYDESK_METRICS_TOKEN", hide_env_values = true, global = true)]
+    #[arg(long, env = "PAYDESK_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
     /// Origins (`https://admin.example.com`, comma-separated) whose pages may call the API from a browser; `*` for
     /// any. Unset: no cross-origin access.
-    #[arg(long, env = "PAYDESK_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    #[arg(long, env = "PAYDESK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
     /// Risk: a wallet's payout requests within an hour beyond this many are flagged (0: off).
-    #[arg(long, env = "PAYDESK_RISK_REQUESTS_PER_HOUR", default_value_t = 3, global = true)]
+    #[arg(long, env = "PAYDESK_RISK_REQUESTS_PER_HOUR", default_value_t = 3)]
     pub risk_requests_per_hour: u32,
     /// Risk: a payout requested while funds from a first-time client are this many hours old or less is flagged
     /// (0: off).
-    #[arg(long, env = "PAYDESK_RISK_NEW_CLIENT_HOURS", default_value_t = 24, global = true)]
+    #[arg(long, env = "PAYDESK_RISK_NEW_CLIENT_HOURS", default_value_t = 24)]
     pub risk_new_client_hours: u32,
     /// Risk: a payout above this many times the wallet's median payout is flagged (0: off).
-    #[arg(long, env = "PAYDESK_RISK_MEDIAN_MULTIPLE", default_value = "5", global = true)]
+    #[arg(long, env = "PAYDESK_RISK_MEDIAN_MULTIPLE", default_value = "5")]
     pub risk_median_multiple: Decimal,
     /// Risk: a wallet funded by a client with this many failed payments within 24 h is flagged (0: off).
-    #[arg(long, env = "PAYDESK_RISK_FAILED_PAYMENTS", default_value_t = 3, global = true)]
+    #[arg(long, env = "PAYDESK_RISK_FAILED_PAYMENTS", default_value_t = 3)]
     pub risk_failed_payments: u32,
     /// Four-eyes: a payout above this amount needs the approvals of two different admins. Unset: one suffices.
-    #[arg(long, env = "PAYDESK_FOUR_EYES_ABOVE", global = true)]
+    #[arg(long, env = "PAYDESK_FOUR_EYES_ABOVE")]
     pub four_eyes_above: Option<Decimal>,
     /// The marketplace's callback URL: every notification is POSTed there, signed. Unset: notifications are only
     /// stored (their delivery reads SKIPPED).
-    #[arg(long, env = "PAYDESK_NOTIFY_URL", global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_URL")]
     pub notify_url: Option<String>,
     /// The secret that signs callback deliveries (required with PAYDESK_NOTIFY_URL).
-    #[arg(long, env = "PAYDESK_NOTIFY_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_SECRET", hide_env_values = true)]
     pub notify_secret: Option<String>,
     /// Attempts per notification before its delivery is FAILED (and alerted).
-    #[arg(long, env = "PAYDESK_NOTIFY_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_MAX_ATTEMPTS", default_value_t = 10)]
     pub notify_max_attempts: u16,
     /// The first retry's wait; each further one doubles it, up to an hour.
-    #[arg(long, env = "PAYDESK_NOTIFY_RETRY_BASE_MS", default_value_t = 2_000, global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_RETRY_BASE_MS", default_value_t = 2_000)]
     pub notify_retry_base_ms: u64,
     /// Longest wait for the callback's answer.
-    #[arg(long, env = "PAYDESK_NOTIFY_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_TIMEOUT_MS", default_value_t = 5_000)]
     pub notify_timeout_ms: u64,
     /// How often each instance looks for notifications due.
-    #[arg(long, env = "PAYDESK_NOTIFY_POLL_MS", default_value_t = 500, global = true)]
+    #[arg(long, env = "PAYDESK_NOTIFY_POLL_MS", default_value_t = 500)]
     pub notify_poll_ms: u64,
 }
 
@@ -216,9 +284,12 @@ impl Config {
     /// The defaults, as if no flag or variable were given: the environment is ignored (tests start from this).
     pub fn defaults() -> Self {
         use clap::{CommandFactory, FromArgMatches};
-        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
-        let matches = command.get_matches_from(["paydesk"]);
-        Cli::from_arg_matches(&matches).expect("the defaults parse").config
+        let command = Cli::command().mut_subcommand("serve", |serve| serve.mut_args(|arg| arg.env(None::<&str>)));
+        let matches = command.get_matches_from(["paydesk", "serve"]);
+        match Cli::from_arg_matches(&matches).expect("the defaults parse").command {
+            Command::Serve(config) => config,
+            _ => unreachable!("serve was asked for"),
+        }
     }
 
     /// The webhook secrets that are actually set (empty entries dropped).

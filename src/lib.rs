@@ -2,6 +2,7 @@
 //! (Cashfree webhooks) and payouts (with a reserve), with a ledger and an audit trail.
 
 pub mod auth;
+pub mod backup;
 pub mod cashfree;
 pub mod config;
 pub mod db;
@@ -40,6 +41,6 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         metrics,
     };
     services::transfers::spawn_sweeper(state.clone());
-    services::delivery::spawn(state.clone());
+    services::delivery::spawn(state.clone(), background);
     Ok(state)
 }

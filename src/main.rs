@@ -1,29 +1,43 @@
-//! The `paydesk` binary: `serve` (default), `migrate`, `schema`, `token`, `seed-demo`.
+//! The `paydesk` binary: `serve` (default), `migrate`, `schema`, `token`, `seed-demo`, `reconcile`, `backup`,
+//! `cashfree-double`.
 
 use anyhow::Context;
-use clap::Parser;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use paydesk::config::{Cli, Command, Config, DoubleArgs, MigrateAction};
+use paydesk::config::{BackupArgs, Cli, Command, Config, DbArgs, DoubleArgs, MigrateAction};
 use rand::RngCore;
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    paydesk::telemetry::init(&cli.config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.config).await,
-        Command::Migrate { action } => migrate(cli.config, action.unwrap_or(MigrateAction::Up)).await,
+    let cli = Cli::parse_args(std::env::args_os());
+    let log_format = match &cli.command {
+        Command::Serve(config) => config.log_format.clone(),
+        // Other subcommands print what they did; their logs follow the same variable.
+        _ => std::env::var("PAYDESK_LOG_FORMAT").unwrap_or_else(|_| "text".into()),
+    };
+    paydesk::telemetry::init(&log_format);
+    run(cli.command).await
+}
+
+/// A configuration for the subcommands that build the whole state: the defaults, on `db`.
+fn on_database(db: DbArgs) -> Config {
+    Config { database_url: db.database_url, ..Config::defaults() }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(config) => serve(config).await,
+        Command::Migrate { db, action } => migrate(&db.database_url, action.unwrap_or(MigrateAction::Up)).await,
         Command::Schema => {
             print!("{}", paydesk::graphql::sdl());
             Ok(())
         }
         Command::Token(args) => {
-            let secret = cli
-                .config
+            let secret = args
                 .jwt_secret
                 .as_deref()
+                .filter(|s| !s.is_empty())
                 .context("JWT_SECRET is not set: a token only works against a server that uses the same secret")?;
             let role = match args.role.as_str() {
                 "admin" => Role::Admin,
@@ -33,8 +47,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", paydesk::auth::JwtKeys::new(secret.as_bytes()).mint(args.sub, role, args.ttl)?);
             Ok(())
         }
-        Command::Reconcile => {
-            let state = paydesk::build_state(&cli.config, b"reconcile", false).await?;
+        Command::Reconcile(args) => {
+            let config = Config {
+                payout_reserve: args.payout_reserve,
+                payout_reserves: args.payout_reserves,
+                ..on_database(args.db)
+            };
+            let state = paydesk::build_state(&config, b"reconcile", false).await?;
             let report = paydesk::services::reconcile::run(&state.db, &state.settings.reserves).await?;
             print!("{report}");
             if !report.is_clean() {
@@ -42,11 +61,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::CashfreeDouble(args) => cashfree_double(cli.config, args).await,
-        Command::SeedDemo => {
-            let state = paydesk::build_state(&cli.config, b"seed", true).await?;
+        Command::CashfreeDouble(args) => cashfree_double(args).await,
+        Command::SeedDemo(db) => {
+            let state = paydesk::build_state(&on_database(db), b"seed", true).await?;
             paydesk::seed::demo(&state).await
         }
+        Command::Backup(args) => backup(args).await,
     }
 }
 
@@ -116,8 +136,8 @@ async fn shutdown() {
     tracing::info!("shutting down");
 }
 
-async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = paydesk::db::connect(&config.database_url, Default::default()).await?;
+async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()> {
+    let db = paydesk::db::connect(database_url, Default::default()).await?;
     use paydesk::db::{applied_migrations, pending_migrations};
     // Printed, not logged: what a migration did must show whatever RUST_LOG says.
     match action {
@@ -167,7 +187,7 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
 }
 
 /// Runs the Cashfree double with the credentials paydesk is configured with, until Ctrl-C.
-async fn cashfree_double(config: Config, args: DoubleArgs) -> anyhow::Result<()> {
+async fn cashfree_double(args: DoubleArgs) -> anyhow::Result<()> {
     let need = |v: &Option<String>, name: &str| {
         v.clone()
             .filter(|s| !s.is_empty())
@@ -175,10 +195,13 @@ async fn cashfree_double(config: Config, args: DoubleArgs) -> anyhow::Result<()>
     };
     let double = paydesk::cashfree::double::Double::start(
         paydesk::cashfree::double::DoubleConfig {
-            pg_client_id: need(&config.cashfree_client_id, "CASHFREE_CLIENT_ID")?,
-            pg_secret: need(&config.webhook_secrets().first().cloned(), "CASHFREE_CLIENT_SECRET")?,
-            payout_client_id: need(&config.cashfree_payout_client_id, "CASHFREE_PAYOUT_CLIENT_ID")?,
-            payout_secret: need(&config.cashfree_payout_client_secret, "CASHFREE_PAYOUT_CLIENT_SECRET")?,
+            pg_client_id: need(&args.cashfree_client_id, "CASHFREE_CLIENT_ID")?,
+            pg_secret: need(
+                &args.cashfree_client_secret.first().map(|s| s.trim().to_owned()),
+                "CASHFREE_CLIENT_SECRET",
+            )?,
+            payout_client_id: need(&args.cashfree_payout_client_id, "CASHFREE_PAYOUT_CLIENT_ID")?,
+            payout_secret: need(&args.cashfree_payout_client_secret, "CASHFREE_PAYOUT_CLIENT_SECRET")?,
             paydesk_url: args.paydesk_url.trim_end_matches('/').to_owned(),
             complete_transfers_after: (!args.complete_transfers_after.is_zero())
                 .then_some(args.complete_transfers_after),
@@ -198,5 +221,28 @@ async fn cashfree_double(config: Config, args: DoubleArgs) -> anyhow::Result<()>
         paydesk = args.paydesk_url,
     );
     tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// `backup`: writes a consistent copy of a SQLite database while the server runs (`VACUUM INTO`), then checks
+/// the copy as a restore would; `--check` checks an existing copy. PostgreSQL is backed up with pg_dump.
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let url = &args.db.database_url;
+    if let Some(file) = &args.check {
+        let report = paydesk::backup::check(file).await?;
+        print!("{report}");
+        if !report.is_clean() {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    let to = args.to.context("--to FILE says where to write the backup")?;
+    paydesk::backup::write(url, &to).await?;
+    println!("wrote {}", to.display());
+    let report = paydesk::backup::check(&to).await?;
+    print!("{report}");
+    if !report.is_clean() {
+        std::process::exit(1);
+    }
     Ok(())
 }

@@ -183,8 +183,10 @@ async fn post(http: &reqwest::Client, cb: &Callback, n: &notification::Model, at
     }
 }
 
-/// Sends notifications in the background on every instance (every `PAYDESK_NOTIFY_POLL_MS`).
-pub fn spawn(state: AppState) {
+/// Sends notifications in the background on every instance (every `PAYDESK_NOTIFY_POLL_MS`), on `background`: a
+/// handle whose statements are not counted as requests' work.
+pub fn spawn(state: AppState, background: sea_orm::DatabaseConnection) {
+    let state = AppState { db: background, ..state };
     let poll = state.settings.notify_poll;
     tokio::spawn(async move {
         let http = reqwest::Client::new();

@@ -15,7 +15,7 @@ pub struct Finding {
 }
 
 /// What reconciliation checked and found.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub wallets: u64,
     pub ledger_rows: u64,

@@ -275,3 +275,68 @@ async fn on_sigterm_subscribers_are_told_to_reconnect_and_the_server_exits() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn each_subcommand_lists_only_its_own_settings_and_ignores_the_servers() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("PAYDESK_ADDR") && serve.contains("--database-url"), "{serve}");
+    let migrate = help(&["migrate", "--help"]);
+    assert!(
+        migrate.contains("--database-url") && !migrate.contains("PAYDESK_ADDR") && !migrate.contains("JWT"),
+        "{migrate}"
+    );
+    let token = help(&["token", "--help"]);
+    assert!(token.contains("--jwt-secret") && !token.contains("--database-url"), "{token}");
+    let backup = help(&["backup", "--help"]);
+    assert!(backup.contains("--to") && !backup.contains("CASHFREE"), "{backup}");
+    // A server setting that does not parse troubles only the server.
+    let out = Command::new(BIN).arg("schema").env("PAYDESK_ADDR", "not an address").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .env("PAYDESK_ADDR", "not an address")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--addr"));
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_to_the_same_books() {
+    let (db_url, scratch) = fresh_database().await;
+    let Some(dir) = scratch.dir() else {
+        // PostgreSQL is backed up with pg_dump: the subcommand says so instead of half-working.
+        let out =
+            Command::new(BIN).args(["backup", "--to", "/tmp/never.db"]).env("DATABASE_URL", &db_url).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump --format=custom"));
+        return;
+    };
+    let seeded = Command::new(BIN).arg("seed-demo").env("DATABASE_URL", &db_url).output().unwrap();
+    assert!(seeded.status.success());
+    let (_server, url, token) = start(&db_url, None);
+    let token = token.unwrap();
+    let to = dir.join("backup.db");
+    let out = Command::new(BIN).args(["backup", "--to"]).arg(&to).env("DATABASE_URL", &db_url).output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("integrity:  ok") && printed.contains("restore check passed"), "{printed}");
+    let again = Command::new(BIN).args(["backup", "--to"]).arg(&to).env("DATABASE_URL", &db_url).output().unwrap();
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
+
+    // A server started on the copy answers as the original does.
+    let books = "{ wallets(first: 100) { nodes { freelancerId balance } } payments { totalCount } }";
+    let original = query(&url, &token, books).await;
+    let restored_url = format!("sqlite://{}?mode=rwc", to.display());
+    let (_restored, url2, token2) = start(&restored_url, None);
+    assert_eq!(query(&url2, &token2.unwrap(), books).await, original);
+
+    let garbage = dir.join("garbage.db");
+    std::fs::write(&garbage, b"not a database at all, just bytes that look nothing like SQLite's header").unwrap();
+    let out = Command::new(BIN).args(["backup", "--check"]).arg(&garbage).output().unwrap();
+    assert!(!out.status.success(), "a damaged copy fails the check");
+}

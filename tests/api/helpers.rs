@@ -22,11 +22,24 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     pub db_url: String,
-    _dir: Option<tempfile::TempDir>,
+    _scratch: Option<Scratch>,
+}
+
+/// Where a test's database lives, removed when the test ends: a temporary directory (SQLite) or a PostgreSQL
+/// database of its own.
+pub struct Scratch {
+    dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
 }
 
-impl Drop for TestApp {
+impl Scratch {
+    /// The SQLite database's directory (none on PostgreSQL).
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_ref().map(|d| d.path())
+    }
+}
+
+impl Drop for Scratch {
     /// Drops the test's PostgreSQL database (its own thread and runtime: Drop cannot await).
     fn drop(&mut self) {
         let (Some(name), Ok(base)) = (self.pg_database.take(), std::env::var("TEST_DATABASE_URL")) else { return };
@@ -83,7 +96,7 @@ pub fn on_postgres() -> bool {
 }
 
 /// A fresh database: a temp SQLite file, or `CREATE DATABASE` on the server `TEST_DATABASE_URL` names.
-pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> (String, Scratch) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             use sea_orm::{ConnectionTrait, Database};
@@ -94,11 +107,12 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
             admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
             admin.close().await.ok();
             let (prefix, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL ends in /DBNAME");
-            (format!("{prefix}/{name}"), None)
+            (format!("{prefix}/{name}"), Scratch { dir: None, pg_database: Some(name) })
         }
         _ => {
             let dir = tempfile::tempdir().unwrap();
-            (format!("sqlite://{}?mode=rwc", dir.path().join("paydesk.db").display()), Some(dir))
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("paydesk.db").display());
+            (url, Scratch { dir: Some(dir), pg_database: None })
         }
     }
 }
@@ -147,10 +161,9 @@ impl TestApp {
 
     /// A server whose settings `tweak` adjusts first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let (db_url, dir) = fresh_database().await;
+        let (db_url, scratch) = fresh_database().await;
         let mut app = Self::serve(db_url, tweak).await;
-        app.pg_database = on_postgres().then(|| db_url_name(&app.db_url));
-        app._dir = dir;
+        app._scratch = Some(scratch);
         app
     }
 
@@ -174,7 +187,7 @@ impl TestApp {
         let router = paydesk::http::app(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        TestApp { addr, http, state, db_url: config.database_url, _dir: None, pg_database: None }
+        TestApp { addr, http, state, db_url: config.database_url, _scratch: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -279,10 +292,6 @@ impl TestApp {
         )
         .await
     }
-}
-
-fn db_url_name(url: &str) -> String {
-    url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned()
 }
 
 /// Cashfree's signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
