@@ -210,7 +210,7 @@ pub struct Config {
     pub log_format: String,
     /// How long a DataLoader collects keys before it queries, in milliseconds: long enough that a page's
     /// nested relations load in one statement each even on a busy machine.
-    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 3)]
+    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 1)]
     pub dataloader_delay_ms: u64,
     /// Events buffered per instance for the slowest subscriber; one that falls further behind is told what it missed.
     #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024)]

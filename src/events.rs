@@ -205,17 +205,14 @@ impl EventBus {
         let now = crate::services::now();
         let severity: Option<String> = event.severity().map(|s| sea_orm::ActiveEnum::to_value(&s));
         if self.backend == DbBackend::Postgres {
+            // One round trip: the order lock is taken (in the FROM) before the row, and so its sequence number,
+            // is made; the notification carries the number.
             db.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [ORDER_LOCK.into()],
-            ))
-            .await?;
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "WITH e AS (INSERT INTO events (kind, payload, severity, created_at) VALUES ($1, $2, $3, $4) \
-                 RETURNING seq) SELECT pg_notify($5, (SELECT seq FROM e)::text)",
-                [event.kind().into(), payload.into(), severity.into(), now.into(), CHANNEL.into()],
+                "WITH e AS (INSERT INTO events (kind, payload, severity, created_at) \
+                 SELECT $1, $2, $3, $4 FROM (SELECT pg_advisory_xact_lock($6)) AS ordered RETURNING seq) \
+                 SELECT pg_notify($5, (SELECT seq FROM e)::text)",
+                [event.kind().into(), payload.into(), severity.into(), now.into(), CHANNEL.into(), ORDER_LOCK.into()],
             ))
             .await?;
         } else {

@@ -8,6 +8,11 @@ use paydesk::config::{BackupArgs, Cli, Command, Config, DbArgs, DoubleArgs, Migr
 use rand::RngCore;
 use std::time::Duration;
 
+/// mimalloc: allocation was a quarter of the server's CPU samples under load with the system allocator, and it
+/// returns memory to the system after bursts of sockets.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_args(std::env::args_os());

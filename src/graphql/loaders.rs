@@ -1,11 +1,10 @@
 //! DataLoaders: each nested relation costs one `IN (…)` query per page, however many rows the page holds.
-//! Nested lists are capped per parent with `ROW_NUMBER()`, which SQLite and PostgreSQL both have.
+//! Nested lists read each parent's newest rows only (a LATERAL join on PostgreSQL, per-parent LIMITs on SQLite).
 
 use crate::error::AppError;
 use async_graphql::dataloader::Loader;
 use entity::status::PayoutStatus;
 use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger, Money};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -115,31 +114,39 @@ impl Loader<PendingOfWallet> for Db {
     }
 }
 
-/// The newest `limit` rows of `E` for each parent in `parents`, in one statement.
+/// Parents per statement of a nested list (SQLite allows 500 terms in a compound SELECT).
+const PARENTS_PER_STATEMENT: usize = 100;
+
+/// The newest `limit` rows of `E` for each parent in `parents`: one statement per hundred parents, each reading
+/// just its parents' newest rows off the `(parent, created_at, id)` index instead of numbering whole histories.
+/// PostgreSQL joins the parents LATERALly; SQLite unions one `LIMIT`ed select per parent.
 async fn latest_per_parent<E: EntityTrait>(
     db: &DatabaseConnection,
     parent_col: &'static str,
     parents: Vec<Uuid>,
     limit: u64,
 ) -> Result<Vec<E::Model>, sea_orm::DbErr> {
-    let inner = Query::select()
-        .column(Asterisk)
-        .expr_as(
-            Expr::cust(format!("ROW_NUMBER() OVER (PARTITION BY {parent_col} ORDER BY created_at DESC, id DESC)")),
-            Alias::new("rn"),
-        )
-        .from(E::default())
-        .and_where(Expr::col(Alias::new(parent_col)).is_in(parents))
-        .to_owned();
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("t"))
-        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
-        .order_by(Alias::new("created_at"), sea_orm::Order::Desc)
-        .order_by(Alias::new("id"), sea_orm::Order::Desc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    E::find().from_raw_sql(stmt).all(db).await
+    let backend = db.get_database_backend();
+    let table = E::default().table_name().to_owned();
+    let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
+    let mut rows = Vec::new();
+    for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
+        let values: Vec<sea_orm::Value> = chunk.iter().map(|p| (*p).into()).collect();
+        let sql = if backend == sea_orm::DbBackend::Postgres {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i}::uuid)")).collect();
+            format!(
+                "SELECT t.* FROM (VALUES {}) AS p(pid) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} WHERE {parent_col} = p.pid {order}) AS t",
+                list.join(", ")
+            )
+        } else {
+            let one = format!("SELECT * FROM (SELECT * FROM {table} WHERE {parent_col} = ? {order})");
+            vec![one; chunk.len()].join(" UNION ALL ")
+        };
+        let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+        rows.extend(E::find().from_raw_sql(stmt).all(db).await?);
+    }
+    Ok(rows)
 }
 
 /// Groups a page's nested-list keys by their limit: one statement per distinct limit (normally one).
@@ -160,6 +167,10 @@ macro_rules! nested_loader {
                     for row in rows {
                         out.entry($key(row.$field, limit)).or_default().push(row);
                     }
+                }
+                // Newest first within each parent, whatever order the join produced.
+                for list in out.values_mut() {
+                    list.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
                 }
                 Ok(out)
             }

@@ -48,7 +48,8 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
         let needed = floor.checked_sub(p.amount).ok_or_else(|| AppError::BadInput("amount out of range".into()))?;
         update = update.filter(wallet::Column::Balance.gte(needed.minor()));
     }
-    if update.exec(db).await?.rows_affected != 1 {
+    // RETURNING: the new balance comes back with the update, in the same round trip.
+    let Some(wallet) = update.exec_with_returning(db).await?.into_iter().next() else {
         let current = wallet::Entity::find_by_id(p.wallet_id)
             .one(db)
             .await?
@@ -58,11 +59,7 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             "wallet balance is {} {}; moving {} would leave it below {} of {}",
             current.balance, current.currency, p.amount, p.floor_name, floor
         )));
-    }
-    let wallet = wallet::Entity::find_by_id(p.wallet_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
+    };
     let entry = ledger::ActiveModel {
         id: Set(super::new_id()),
         wallet_id: Set(p.wallet_id),

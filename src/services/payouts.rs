@@ -5,7 +5,6 @@ use super::audit::{self, Actor};
 use super::{idempotency, ledger, notifications};
 use crate::auth::Principal;
 use crate::domain::risk;
-use crate::domain::status::payout_can_move;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
@@ -162,7 +161,8 @@ async fn request_once(
     Ok(created)
 }
 
-/// Moves a pending request to `to` (conditionally, so two deciders cannot both win) and returns before/after.
+/// Moves a pending request to `to` (conditionally, so two deciders cannot both win) and returns before/after: one
+/// UPDATE … RETURNING; only a refusal reads the row again, to say why.
 async fn decide(
     db: &impl ConnectionTrait,
     who: Principal,
@@ -170,14 +170,6 @@ async fn decide(
     to: PayoutStatus,
     note: Option<String>,
 ) -> AppResult<(payout::Model, payout::Model)> {
-    let before =
-        payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
-    if !payout_can_move(before.status, to) {
-        return Err(AppError::InvalidState(format!(
-            "payout request {id} is already {}; only a pending request can be decided",
-            crate::domain::status::api_name(&before.status)
-        )));
-    }
     let now = super::now();
     let moved = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(to))
@@ -187,13 +179,24 @@ async fn decide(
         .col_expr(payout::Column::UpdatedAt, Expr::value(now))
         .filter(payout::Column::Id.eq(id))
         .filter(payout::Column::Status.eq(PayoutStatus::Pending))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if moved.rows_affected != 1 {
-        return Err(AppError::InvalidState(format!("payout request {id} was decided by someone else just now")));
-    }
-    let after =
-        payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
+    let Some(after) = moved.into_iter().next() else {
+        let current =
+            payout::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout request", id))?;
+        return Err(AppError::InvalidState(format!(
+            "payout request {id} is already {}; only a pending request can be decided",
+            crate::domain::status::api_name(&current.status)
+        )));
+    };
+    // It was pending, undecided, a moment ago: that is the "before" the audit trail keeps.
+    let before = payout::Model {
+        status: PayoutStatus::Pending,
+        decided_by: None,
+        decided_at: None,
+        decision_note: None,
+        ..after.clone()
+    };
     Ok((before, after))
 }
 
