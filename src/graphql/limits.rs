@@ -138,6 +138,27 @@ fn introspects(doc: &ExecutableDocument) -> bool {
     })
 }
 
+/// Refuses a document longer than `MAX_DOCUMENT_BYTES`, before it is parsed.
+pub fn check_size(query: &str) -> ServerResult<()> {
+    if query.len() > MAX_DOCUMENT_BYTES {
+        return Err(ServerError::new(
+            format!("the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted", query.len()),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// The limits a parsed document must keep (`check_document`), and no introspection without a token.
+pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<()> {
+    check_document(doc).map_err(|why| ServerError::new(why, None))?;
+    if !signed_in && introspects(doc) {
+        let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
+        return Err(crate::error::AppError::Unauthenticated(why.into()).to_graphql().into_server_error(Pos::default()));
+    }
+    Ok(())
+}
+
 /// The schema extension that applies these limits.
 pub struct Limits;
 
@@ -156,21 +177,10 @@ impl Extension for Limits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if query.len() > MAX_DOCUMENT_BYTES {
-            return Err(ServerError::new(
-                format!("the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted", query.len()),
-                None,
-            ));
-        }
+        check_size(query)?;
         let doc = next.run(ctx, query, variables).await?;
-        check_document(&doc).map_err(|why| ServerError::new(why, None))?;
         let signed_in = matches!(ctx.data_opt::<crate::auth::Caller>(), Some(crate::auth::Caller::User(_)));
-        if !signed_in && introspects(&doc) {
-            let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
-            return Err(crate::error::AppError::Unauthenticated(why.into())
-                .to_graphql()
-                .into_server_error(Pos::default()));
-        }
+        check_parsed(&doc, signed_in)?;
         Ok(doc)
     }
 

@@ -24,14 +24,18 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subs
 /// Nesting deeper than any dashboard needs is refused.
 const MAX_DEPTH: usize = 24;
 
-/// The schema's shape and limits, before data is attached.
-fn builder() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+/// The schema's shape and limits, before data is attached: without extensions, which wrap every field's
+/// resolution (the HTTP handler applies their checks to single operations itself, see `http::graphql`).
+fn plain() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_directives(8)
-        .extension(limits::Limits)
-        .extension(ErrorCodes)
+}
+
+/// The schema's shape and limits with the extensions that enforce them (batches, WebSocket operations).
+fn builder() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+    plain().extension(limits::Limits).extension(ErrorCodes)
 }
 
 /// The schema without data: enough to print the SDL.
@@ -44,6 +48,10 @@ pub fn schema_only() -> AppSchema {
 pub struct Schemas {
     pub signed_in: AppSchema,
     pub anonymous: AppSchema,
+    /// The same two without extensions, for single operations over HTTP, whose limits, error codes and metrics
+    /// the handler applies around the execution (`run_single`).
+    pub plain_signed_in: AppSchema,
+    pub plain_anonymous: AppSchema,
 }
 
 /// The schema with the state and the loaders every request uses.
@@ -51,12 +59,42 @@ pub fn build(state: AppState) -> Schemas {
     let with_data = |b: async_graphql::SchemaBuilder<_, _, _>| {
         let loader =
             DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
-        b.extension(OperationMetrics(state.metrics.clone())).data(loader).data(state.clone()).finish()
+        b.data(loader).data(state.clone()).finish()
     };
+    let metered = |b: async_graphql::SchemaBuilder<_, _, _>| b.extension(OperationMetrics(state.metrics.clone()));
     Schemas {
-        signed_in: with_data(builder()),
-        anonymous: with_data(builder().disable_introspection().disable_suggestions()),
+        signed_in: with_data(metered(builder())),
+        anonymous: with_data(metered(builder().disable_introspection().disable_suggestions())),
+        plain_signed_in: with_data(plain()),
+        plain_anonymous: with_data(plain().disable_introspection().disable_suggestions()),
     }
+}
+
+/// Runs one operation on a plain schema with what the extensions would do around it: the document's limits
+/// before execution, then error codes and the operation metric.
+pub async fn run_single(
+    schema: &AppSchema,
+    mut request: async_graphql::Request,
+    signed_in: bool,
+    metrics: &crate::metrics::Metrics,
+) -> Response {
+    let checked = limits::check_size(&request.query)
+        .and_then(|()| request.parsed_query().cloned())
+        .and_then(|doc| limits::check_parsed(&doc, signed_in).map(|()| operation_kind(&doc)));
+    let mut response = match checked {
+        Ok(kind) => {
+            let response = schema.execute(request).await;
+            count(metrics, kind, &response);
+            response
+        }
+        Err(e) => {
+            let response = Response::from_errors(vec![e]);
+            count(metrics, "invalid", &response);
+            response
+        }
+    };
+    fill_codes(&mut response);
+    response
 }
 
 /// The SDL that `schema.graphql` holds.
@@ -78,14 +116,40 @@ impl ExtensionFactory for ErrorCodes {
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let ext = error.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                ext.set("code", "BAD_USER_INPUT");
-            }
-        }
+        fill_codes(&mut response);
         response
     }
+}
+
+/// Gives errors without a code `BAD_USER_INPUT`.
+fn fill_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", "BAD_USER_INPUT");
+        }
+    }
+}
+
+/// Whether a document is a query, mutation or subscription (its first operation's type).
+fn operation_kind(doc: &ExecutableDocument) -> &'static str {
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => ops.values().next().map(|op| op.node.ty),
+    };
+    match ty {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "invalid",
+    }
+}
+
+/// Counts an operation by type and outcome.
+fn count(metrics: &crate::metrics::Metrics, kind: &str, response: &Response) {
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    let labels = crate::metrics::OperationLabels { operation: kind.into(), outcome: outcome.into() };
+    metrics.graphql_operations.get_or_create(&labels).inc();
 }
 
 /// Counts queries and mutations by type and outcome for `/metrics`.
@@ -113,26 +177,13 @@ impl Extension for OperationMetricsExt {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let ty = match &doc.operations {
-            DocumentOperations::Single(op) => Some(op.node.ty),
-            DocumentOperations::Multiple(ops) => ops.values().next().map(|op| op.node.ty),
-        };
-        let kind = match ty {
-            Some(OperationType::Query) => "query",
-            Some(OperationType::Mutation) => "mutation",
-            Some(OperationType::Subscription) => "subscription",
-            None => "invalid",
-        };
-        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = kind;
+        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = operation_kind(&doc);
         Ok(doc)
     }
 
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let response = next.run(ctx).await;
-        let kind = *self.kind.lock().unwrap_or_else(|e| e.into_inner());
-        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
-        let labels = crate::metrics::OperationLabels { operation: kind.into(), outcome: outcome.into() };
-        self.metrics.graphql_operations.get_or_create(&labels).inc();
+        count(&self.metrics, *self.kind.lock().unwrap_or_else(|e| e.into_inner()), &response);
         response
     }
 }

@@ -6,7 +6,7 @@ use super::{caller, Http};
 use crate::auth::Caller;
 use crate::graphql::guards::IdempotencyHeader;
 use crate::graphql::limits::{Budget, MAX_COMPLEXITY};
-use async_graphql::{BatchRequest, Data};
+use async_graphql::{BatchRequest, BatchResponse, Data};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -55,14 +55,29 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
         }
     }
     let who = caller(&http.state, &headers);
-    let schema = if matches!(who, Caller::User(_)) { &http.schemas.signed_in } else { &http.schemas.anonymous };
+    let signed_in = matches!(who, Caller::User(_));
+    let schemas = &http.schemas;
     let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
     if let Some(key) = headers.get("idempotency-key") {
         // A key that is not visible ASCII is passed on as such and refused where it is used, by name.
         batch = batch.data(IdempotencyHeader(key.to_str().unwrap_or("\u{fffd}").to_owned()));
     }
+    // One operation runs on the plain schema (its limits, codes and metric applied around it); a batch on the
+    // schema whose extensions also share one complexity budget across the batch.
+    let work = async {
+        match batch {
+            BatchRequest::Single(request) => {
+                let schema = if signed_in { &schemas.plain_signed_in } else { &schemas.plain_anonymous };
+                BatchResponse::Single(crate::graphql::run_single(schema, request, signed_in, &http.state.metrics).await)
+            }
+            batch => {
+                let schema = if signed_in { &schemas.signed_in } else { &schemas.anonymous };
+                schema.execute_batch(batch).await
+            }
+        }
+    };
     // Dropping the execution (on timeout, or when the client goes away and the connection closes) stops it.
-    let Ok(response) = tokio::time::timeout(settings.request_timeout, schema.execute_batch(batch)).await else {
+    let Ok(response) = tokio::time::timeout(settings.request_timeout, work).await else {
         let ms = settings.request_timeout.as_millis();
         let msg = format!("the request ran longer than {ms} ms and was stopped; ask for fewer rows or fields");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", msg);
