@@ -208,9 +208,9 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log pipelines.
     #[arg(long, env = "PAYDESK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
-    /// How long a DataLoader collects keys before it queries, in milliseconds: long enough that a page's
-    /// nested relations load in one statement each even on a busy machine.
-    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 1)]
+    /// Extra time a DataLoader waits for keys before it queries, in milliseconds. At 0 it queries once the
+    /// executor has finished the pass registering a page's keys, which already batches them.
+    #[arg(long, env = "PAYDESK_DATALOADER_DELAY_MS", default_value_t = 0)]
     pub dataloader_delay_ms: u64,
     /// Events buffered per instance for the slowest subscriber; one that falls further behind is told what it missed.
     #[arg(long, env = "PAYDESK_EVENT_BUFFER", default_value_t = 1024)]

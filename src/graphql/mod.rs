@@ -57,8 +57,17 @@ pub struct Schemas {
 /// The schema with the state and the loaders every request uses.
 pub fn build(state: AppState) -> Schemas {
     let with_data = |b: async_graphql::SchemaBuilder<_, _, _>| {
-        let loader =
-            DataLoader::new(loaders::Db(state.db.clone()), tokio::spawn).delay(state.settings.dataloader_delay);
+        // The fetch task first lets the executor finish the pass that is registering keys (a few yields), so a
+        // zero delay still batches a page's keys; a delay then only adds waiting.
+        let loader = DataLoader::new(loaders::Db(state.db.clone()), |fetch| {
+            tokio::spawn(async move {
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+                fetch.await
+            })
+        })
+        .delay(state.settings.dataloader_delay);
         b.data(loader).data(state.clone()).finish()
     };
     let metered = |b: async_graphql::SchemaBuilder<_, _, _>| b.extension(OperationMetrics(state.metrics.clone()));

@@ -132,7 +132,7 @@ async fn a_page_costs_the_same_number_of_sql_statements_whatever_its_size() {
     // Loaders batch the keys that arrive within a time window; on a 2-core machine running the whole suite, a
     // descheduled thread can outlast the 3 ms default and split a batch in two. A wide window takes the
     // scheduler out of the measurement, so this checks the design: one statement per relation per page.
-    let app = TestApp::spawn_with(|c| c.dataloader_delay_ms = 25).await;
+    let app = TestApp::spawn_with(|c| c.dataloader_delay_ms = 0).await;
     for _ in 0..50 {
         let f = Uuid::new_v4();
         app.fund(f, "1000.00").await;
