@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""paydesk's benchmark suite: the same reads served by paydesk, by PostGraphile over the same PostgreSQL database,
+and run as plain SQL by pgbench (the ceiling), then approvals against pgbench running the same transaction.
+Prints requests per second and p50/p99 latency for each at 1, 8 and 32 connections, and the ratios the goals are
+stated in. See the README's "Benchmarks" for what is measured and how to read it.
+
+    bench/run.py                       # everything (about 10 minutes on the 2-core project machine)
+    DURATION=5 CONNS="1 8" bench/run.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench  (dropped and re-created!)
+
+Needs: cargo, psql, pgbench, wrk (apt-get install wrk), node and npm (PostGraphile 4.14.1 is installed into
+~/.cache/paydesk-bench on first use). The data set comes from bench/generate-postgres.sql.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/paydesk_bench")
+DURATION = int(os.environ.get("DURATION", "10"))
+CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
+PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
+CACHE = Path.home() / ".cache" / "paydesk-bench"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "paydesk-target"))
+WORK = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def admin_url():
+    base, _ = URL.rsplit("/", 1)
+    return base + "/postgres"
+
+
+def fresh_database():
+    name = URL.rsplit("/", 1)[1].split("?")[0]
+    sh("psql", admin_url(), "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    sh("psql", admin_url(), "-qc", f"CREATE DATABASE {name}")
+    sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", URL)
+    started = time.time()
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "bench" / "generate-postgres.sql"))
+    print(f"data set generated in {time.time() - started:.0f} s", flush=True)
+
+
+def wait_for(url, body=None, headers=None):
+    for _ in range(300):
+        try:
+            req = urllib.request.Request(url, data=body, headers=headers or {})
+            urllib.request.urlopen(req, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.2)
+    sys.exit(f"{url} never answered")
+
+
+def start_paydesk():
+    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{PAYDESK_PORT}", RUST_LOG="warn",
+               DATABASE_URL=URL, PAYDESK_MAX_SOCKETS_PER_IP="100000")
+    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(f"http://127.0.0.1:{PAYDESK_PORT}/healthz")
+    token = sh(str(TARGET / "release" / "paydesk"), "token", "--role", "admin", "--sub",
+               "0193a000-0000-7000-8000-0000000000aa", "--ttl", "2h", env=dict(os.environ, JWT_SECRET="bench")).strip()
+    return proc, token
+
+
+def start_postgraphile():
+    binary = CACHE / "node_modules" / ".bin" / "postgraphile"
+    if not binary.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        sh("npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), "postgraphile@4.14.1")
+    proc = subprocess.Popen([str(binary), "-c", URL, "--schema", "public", "--host", "127.0.0.1", "--port",
+                             str(POSTGRAPHILE_PORT), "--disable-query-log", "--max-pool-size", "32"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(f"http://127.0.0.1:{POSTGRAPHILE_PORT}/graphql", b'{"query":"{__typename}"}',
+             {"content-type": "application/json"})
+    return proc
+
+
+def one(sql):
+    return sh("psql", URL, "-Atc", sql).strip()
+
+
+def graphql(port, body, token=None):
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(), headers=headers)
+    return json.loads(urllib.request.urlopen(req).read())
+
+
+def wrk(port, body, token, conns, lua_extra=""):
+    script = WORK / "wrk.lua"
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n' + auth
+        + f"wrk.body = {json.dumps(json.dumps(body))}\n" + lua_extra
+        + 'function response(status, headers, body)\n  if status ~= 200 or body:find("\\"errors\\"") then\n'
+        + '    io.stderr:write(body:sub(1, 300) .. "\\n")\n  end\nend\n')
+    threads = min(conns, 2)
+    done = subprocess.run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{DURATION}s", "--latency", "-s",
+                           str(script), f"http://127.0.0.1:{port}/graphql"], check=True, text=True, capture_output=True)
+    out = done.stdout
+    if done.stderr.strip():
+        failed = len(done.stderr.strip().split("\n"))
+        print(f"  !! {failed} answers were errors, e.g. {done.stderr.strip().splitlines()[0][:200]}", flush=True)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    return rps, ms(pct["50"]), ms(pct["99"])
+
+
+def ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def pgbench(sql, conns, duration=None):
+    script = WORK / "q.sql"
+    script.write_text(sql)
+    logs = WORK / "pgbench_log"
+    for old in WORK.glob("pgbench_log*"):
+        old.unlink()
+    out = sh("pgbench", "-n", "-f", str(script), "-c", str(conns), "-j", str(min(conns, 2)), "-T",
+             str(duration or DURATION), "--log", f"--log-prefix={logs}", URL, cwd=WORK)
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latencies = sorted(int(line.split()[2]) for f in WORK.glob("pgbench_log*") for line in f.read_text().split("\n")
+                       if line.strip())
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000.0
+    return tps, pick(0.50), pick(0.99)
+
+
+def main():
+    for tool in ("wrk", "pgbench", "psql", "npm"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    if not os.environ.get("SKIP_GENERATE"):
+        fresh_database()
+    paydesk, token = start_paydesk()
+    postgraphile = start_postgraphile()
+    try:
+        run(token, paydesk.pid)
+    finally:
+        for proc in (paydesk, postgraphile):
+            proc.terminate()
+
+
+COLS = "id amount currency status createdAt freelancerId"
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(token, pid):
+    some_payout = one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")
+    shapes = [
+        ("pending list (50)",
+         {"query": f"{{ payoutRequests(filter: {{ status: [PENDING] }}, first: 50) {{ nodes {{ {COLS} }} }} }}"},
+         {"query": "{ allPayoutRequests(condition: { status: \"pending\" }, first: 50, orderBy: [CREATED_AT_DESC, "
+                   f"ID_DESC]) {{ nodes {{ {COLS} }} }} }}"},
+         "SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests "
+         "WHERE status = 'pending' ORDER BY created_at DESC, id DESC LIMIT 51;\n"),
+        ("nested (20 wallets x 10 ledger)",
+         {"query": "{ wallets(first: 20) { nodes { id balance transactions(first: 10) { id amount kind createdAt } } } }"},
+         {"query": "{ allFreelancerWallets(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id balance "
+                   "walletTransactionsByWalletId(first: 10, orderBy: [CREATED_AT_DESC, ID_DESC]) "
+                   "{ nodes { id amount kind createdAt } } } } }"},
+         "SELECT w.id, w.balance, t.id, t.amount, t.kind, t.created_at FROM "
+         "(SELECT id, balance FROM freelancer_wallets ORDER BY created_at DESC, id DESC LIMIT 21) w "
+         "CROSS JOIN LATERAL (SELECT id, amount, kind, created_at FROM wallet_transactions "
+         "WHERE wallet_id = w.id ORDER BY created_at DESC, id DESC LIMIT 10) t;\n"),
+        ("single payout by id",
+         {"query": f"{{ payoutRequest(id: \"{some_payout}\") {{ {COLS} }} }}"},
+         {"query": f"{{ payoutRequestById(id: \"{some_payout}\") {{ {COLS} }} }}"},
+         f"SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = '{some_payout}';\n"),
+    ]
+    for name, ours, theirs, _ in shapes:
+        a, b = graphql(PAYDESK_PORT, ours, token), graphql(POSTGRAPHILE_PORT, theirs)
+        assert "errors" not in a and "errors" not in b, (name, a, b)
+    # Warm both servers (connection pools, statement caches) at the highest concurrency before measuring.
+    global DURATION
+    full, DURATION = DURATION, 3
+    for name, ours, theirs, _ in shapes:
+        wrk(PAYDESK_PORT, ours, token, max(CONNS))
+        wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS))
+    DURATION = full
+    rows = []
+    print(f"\nreads ({DURATION} s each; client and servers share the machine)\n", flush=True)
+    header = "| read | conns | paydesk req/s | p50 ms | p99 ms | PostGraphile req/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | vs PostGraphile | of pgbench |"
+    print(header)
+    print("|" + " --- |" * 13)
+    for name, ours, theirs, sql in shapes:
+        for c in CONNS:
+            p = wrk(PAYDESK_PORT, ours, token, c)
+            g = wrk(POSTGRAPHILE_PORT, theirs, None, c)
+            s = pgbench(sql, c)
+            line = (f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | "
+                    f"{s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | {p[0] / g[0]:.2f}x | {100 * p[0] / s[0]:.0f}% |")
+            print(line, flush=True)
+            rows.append(line)
+    print(f"\npaydesk's peak RSS so far (all reads, up to {max(CONNS)} connections): {rss_mib(pid):.1f} MiB", flush=True)
+    approvals(token)
+
+
+APPROVE_SQL = """BEGIN;
+UPDATE payout_requests SET status = 'paid', decided_by = '0193a000-0000-7000-8000-0000000000aa', decided_at = now(),
+       updated_at = now()
+ WHERE id = (SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+ RETURNING id AS pid, wallet_id AS wid, amount AS amt, freelancer_id AS fid \\gset
+UPDATE freelancer_wallets SET balance = balance - :amt, updated_at = now() WHERE id = ':wid'::uuid AND balance - :amt >= 10000
+ RETURNING balance AS bal \\gset
+INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payout_request_id,
+       description, created_at)
+VALUES (gen_random_uuid(), ':wid'::uuid, 'payout_debit', -:amt, :bal, 'payout:' || ':pid'::uuid, ':pid'::uuid, 'payout approved', now());
+INSERT INTO notifications (id, recipient_id, kind, severity, title, body, payout_request_id, created_at,
+       delivery_status, delivery_attempts, next_attempt_at)
+VALUES (gen_random_uuid(), ':fid'::uuid, 'payout_paid', 'info', 'Payout approved', 'Your balance is now ' || :bal,
+       ':pid'::uuid, now(), 'pending', 0, now());
+INSERT INTO audit_log (id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, created_at)
+VALUES (gen_random_uuid(), '0193a000-0000-7000-8000-0000000000aa', 'admin', 'payout.approved', 'payout_request',
+       ':pid'::uuid, '{"status":"pending"}', '{"status":"paid"}', NULL, now());
+INSERT INTO events (kind, payload, created_at) VALUES ('payout_status_changed', '{}', now());
+COMMIT;
+"""
+
+APPROVE_LUA = """
+local ids = {}
+for line in io.lines("%s") do ids[#ids + 1] = line end
+local counter = 0
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+local next_id = 0
+function init(args)
+  next_id = offset
+end
+function request()
+  next_id = next_id + %d
+  local id = ids[(next_id %% #ids) + 1]
+  return wrk.format("POST", nil, nil, '{"query":"mutation { approvePayout(input: {payoutRequestId: \\\\"' .. id .. '\\\\"}) { status } }"}')
+end
+"""
+
+
+def approvals(token):
+    global DURATION
+    print(f"\napprovals ({max(DURATION // 2, 2)} s each): paydesk's approvePayout vs pgbench running the same transaction "
+          "(debit under the reserve, ledger row, notification, audit entry, event)\n", flush=True)
+    print("| conns | paydesk approvals/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
+    print("|" + " --- |" * 8)
+    full, DURATION = DURATION, max(DURATION // 2, 2)
+    try:
+        for c in CONNS:
+            ids = WORK / "pending.txt"
+            ids.write_text(one("SELECT string_agg(id::text, E'\\n' ORDER BY created_at) FROM payout_requests "
+                               "WHERE status = 'pending'") + "\n")
+            threads = min(c, 2)
+            p = wrk(PAYDESK_PORT, {}, token, c, APPROVE_LUA % (ids, threads))
+            s = pgbench(APPROVE_SQL, c)
+            print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+    finally:
+        DURATION = full
+    left = one("SELECT count(*) FROM payout_requests WHERE status = 'pending'")
+    print(f"\n({left} payouts still pending; re-run with a fresh data set for more approval rounds)")
+
+
+if __name__ == "__main__":
+    main()
