@@ -6,6 +6,7 @@ stated in. See the README's "Benchmarks" for what is measured and how to read it
 
     bench/run.py                       # everything (about 10 minutes on the 2-core project machine)
     DURATION=5 CONNS="1 8" bench/run.py
+    ONLY=webhooks bench/run.py         # just webhook ingest
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench  (dropped and re-created!)
 
 Needs: cargo, psql, pgbench, wrk (apt-get install wrk), node and npm (PostGraphile 4.14.1 is installed into
@@ -28,6 +29,7 @@ URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/p
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
 PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
+WEBHOOK_SECRET = "bench-webhook-secret"
 CACHE = Path.home() / ".cache" / "paydesk-bench"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "paydesk-target"))
 WORK = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
@@ -65,7 +67,7 @@ def wait_for(url, body=None, headers=None):
 
 def start_paydesk():
     env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{PAYDESK_PORT}", RUST_LOG="warn",
-               DATABASE_URL=URL, PAYDESK_MAX_SOCKETS_PER_IP="100000")
+               DATABASE_URL=URL, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
     proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(f"http://127.0.0.1:{PAYDESK_PORT}/healthz")
@@ -149,7 +151,10 @@ def main():
     paydesk, token = start_paydesk()
     postgraphile = start_postgraphile()
     try:
-        run(token, paydesk.pid)
+        if os.environ.get("ONLY") == "webhooks":
+            webhooks()
+        else:
+            run(token, paydesk.pid)
     finally:
         for proc in (paydesk, postgraphile):
             proc.terminate()
@@ -214,6 +219,7 @@ def run(token, pid):
             rows.append(line)
     print(f"\npaydesk's peak RSS so far (all reads, up to {max(CONNS)} connections): {rss_mib(pid):.1f} MiB", flush=True)
     approvals(token)
+    webhooks()
 
 
 APPROVE_SQL = """BEGIN;
@@ -279,6 +285,115 @@ def approvals(token):
         DURATION = full
     left = one("SELECT count(*) FROM payout_requests WHERE status = 'pending'")
     print(f"\n({left} payouts still pending; re-run with a fresh data set for more approval rounds)")
+
+
+WEBHOOK_SQL = """BEGIN;
+UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10,
+       cf_payment_id = 'pgb' || id, payment_method = 'upi', paid_at = now(), updated_at = now()
+ WHERE id = (SELECT id FROM payments WHERE status = 'pending' AND abs(hashtext(order_id)) % 2 = 0 LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+ RETURNING id AS pay, order_id AS oid, freelancer_id AS fid, amount - amount / 10 AS net \\gset
+INSERT INTO payment_webhooks (id, received_at, event_type, idempotency_key, signature_valid, outcome, order_id,
+       cf_payment_id, payment_id, headers, raw_body)
+VALUES (gen_random_uuid(), now(), 'PAYMENT_SUCCESS_WEBHOOK', 'pgb:' || ':pay', true, 'processed', ':oid',
+       'pgb' || ':pay', ':pay'::uuid, '{}', '{"data":{}}');
+UPDATE freelancer_wallets SET balance = balance + :net, updated_at = now() WHERE freelancer_id = ':fid'::uuid
+ RETURNING id AS wid, balance AS bal \\gset
+INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payment_id, description,
+       created_at)
+VALUES (gen_random_uuid(), ':wid'::uuid, 'payment_credit', :net, :bal, 'payment:' || ':pay', ':pay'::uuid,
+       'payment received, net of platform fee', now());
+INSERT INTO notifications (id, recipient_id, kind, severity, title, body, payment_id, created_at, delivery_status,
+       delivery_attempts, next_attempt_at)
+VALUES (gen_random_uuid(), ':fid'::uuid, 'payment_received', 'info', 'Payment received', 'Balance ' || :bal,
+       ':pay'::uuid, now(), 'pending', 0, now());
+INSERT INTO events (kind, payload, created_at) VALUES ('payment_settled', '{}', now());
+COMMIT;
+"""
+
+WEBHOOK_LUA = """
+local deliveries = {}
+for line in io.lines("%s") do
+  local ts, sig, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+  deliveries[#deliveries + 1] = { ts = ts, sig = sig, body = body }
+end
+local counter = 0
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+local n = 0
+function init(args)
+  n = offset
+end
+function request()
+  n = n + %d
+  -- Each delivery is sent once: a repeat would only measure the duplicate check.
+  if n >= #deliveries then wrk.thread:stop() end
+  local d = deliveries[(n %% #deliveries) + 1]
+  return wrk.format("POST", "/api/webhooks/cashfree", {
+    ["Content-Type"] = "application/json", ["x-webhook-timestamp"] = d.ts, ["x-webhook-signature"] = d.sig,
+    ["x-webhook-version"] = "2025-01-01" }, d.body)
+end
+function response(status, headers, body)
+  if status ~= 200 or not body:find('"outcome":"PROCESSED"') then io.stderr:write(body:sub(1, 200) .. "\\n") end
+end
+"""
+
+
+def signed_deliveries(path, half):
+    """Signed SUCCESS webhooks for one half of the pending orders (paydesk takes the odd ones, pgbench the rest)."""
+    import base64
+    import hashlib
+    import hmac
+    rows = one("SELECT string_agg(order_id || ' ' || amount, E'\\n') FROM payments WHERE status = 'pending' "
+               f"AND abs(hashtext(order_id)) % 2 = {half}").split("\n")
+    ts = str(int(time.time() * 1000))
+    with open(path, "w") as out:
+        for i, row in enumerate(rows):
+            order_id, minor = row.split()
+            amount = f"{int(minor) // 100}.{int(minor) % 100:02d}"
+            body = json.dumps({"data": {"order": {"order_id": order_id, "order_amount": float(amount),
+                                                  "order_currency": "INR"},
+                                        "payment": {"cf_payment_id": f"cf_{order_id}", "payment_status": "SUCCESS",
+                                                    "payment_amount": float(amount), "payment_currency": "INR",
+                                                    "payment_group": "upi"}},
+                               "event_time": "2026-11-28T12:00:00+05:30", "type": "PAYMENT_SUCCESS_WEBHOOK"},
+                              separators=(",", ":"))
+            mac = hmac.new(WEBHOOK_SECRET.encode(), (ts + body).encode(), hashlib.sha256).digest()
+            out.write(f"{ts}\t{base64.b64encode(mac).decode()}\t{body}\n")
+    return len(rows)
+
+
+def outcomes():
+    rows = one("SELECT string_agg(outcome || ' ' || n, ',') FROM (SELECT outcome, count(*) AS n FROM payment_webhooks "
+               "WHERE idempotency_key IS NULL OR idempotency_key NOT LIKE 'pgb:%' GROUP BY outcome) t")
+    return {k: int(v) for k, v in (pair.split() for pair in rows.split(",") if pair)}
+
+
+def webhooks():
+    global DURATION
+    print(f"\nwebhook ingest ({max(DURATION // 2, 2)} s each): signed PAYMENT_SUCCESS deliveries for pending orders "
+          "(recorded, verified, payment settled, wallet credited, notification, event) vs pgbench running the same "
+          "transaction\n", flush=True)
+    print("| conns | paydesk webhooks/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
+    print("|" + " --- |" * 8)
+    full, DURATION = DURATION, max(DURATION // 2, 2)
+    try:
+        for c in CONNS:
+            path = WORK / "webhooks.txt"
+            signed_deliveries(path, 1)
+            before = outcomes()
+            p = wrk(PAYDESK_PORT, {}, None, c, WEBHOOK_LUA % (path, min(c, 2)))
+            after = outcomes()
+            bad = sum(after.values()) - sum(before.values()) - (after.get("processed", 0) - before.get("processed", 0))
+            if bad:
+                print(f"  !! {bad} of paydesk's deliveries were not PROCESSED", flush=True)
+            s = pgbench(WEBHOOK_SQL, c)
+            print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+    finally:
+        DURATION = full
 
 
 if __name__ == "__main__":
