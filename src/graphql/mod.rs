@@ -87,9 +87,10 @@ pub async fn run_single(
     signed_in: bool,
     metrics: &crate::metrics::Metrics,
 ) -> Response {
+    // Parsed once: the request keeps the document and the schema executes it as it is.
     let checked = limits::check_size(&request.query)
-        .and_then(|()| request.parsed_query().cloned())
-        .and_then(|doc| limits::check_parsed(&doc, signed_in).map(|()| operation_kind(&doc)));
+        .and_then(|()| request.parsed_query())
+        .and_then(|doc| limits::check_parsed(doc, signed_in).map(|()| operation_kind(doc)));
     let mut response = match checked {
         Ok(kind) => {
             let response = schema.execute(request).await;

@@ -9,7 +9,6 @@ use entity::status::{PaymentStatus, PayoutStatus};
 use entity::{freelancer_wallet as wallet, payment, payout_request as payout, Money};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashSet;
 
 /// Earlier payouts the median is taken over (the newest).
 const MEDIAN_OVER: u64 = 50;
@@ -112,20 +111,24 @@ async fn client_flags(
     if rules.new_client_hours > 0 {
         let since = now - Duration::hours(i64::from(rules.new_client_hours));
         // Clients whose first successful payment anywhere is recent, among those who funded this wallet.
-        let paid: Vec<(Option<String>, Option<chrono::DateTime<chrono::Utc>>)> = payment::Entity::find()
+        // Each funding client's first successful payment anywhere, aggregated in the database.
+        let firsts: Vec<(Option<String>, Option<chrono::DateTime<chrono::Utc>>)> = payment::Entity::find()
             .select_only()
             .column(payment::Column::ClientId)
-            .column(payment::Column::PaidAt)
+            .column_as(payment::Column::PaidAt.min(), "first_paid")
             .filter(payment::Column::ClientId.is_in(clients.clone()))
             .filter(payment::Column::Status.eq(PaymentStatus::Success))
+            .group_by(payment::Column::ClientId)
             .into_tuple()
             .all(db)
             .await?;
-        let old: HashSet<&str> =
-            paid.iter().filter(|(_, at)| at.is_some_and(|t| t < since)).filter_map(|(c, _)| c.as_deref()).collect();
-        let mut new: Vec<&str> = paid.iter().filter_map(|(c, _)| c.as_deref()).filter(|c| !old.contains(c)).collect();
+        let mut new: Vec<&str> = firsts
+            .iter()
+            .filter(|(_, first)| first.is_none_or(|t| t >= since))
+            .filter_map(|(c, _)| c.as_deref())
+            .collect();
+        // Sorted here, not by SQL: the databases' collations order text differently.
         new.sort_unstable();
-        new.dedup();
         if !new.is_empty() {
             flags.push(RiskFlag {
                 rule: RiskRule::NewClientFunds,
@@ -138,24 +141,24 @@ async fn client_flags(
         }
     }
     if rules.failed_payments > 0 {
-        let failed: Vec<Option<String>> = payment::Entity::find()
+        let failed: Vec<(Option<String>, i64)> = payment::Entity::find()
             .select_only()
             .column(payment::Column::ClientId)
+            .column_as(payment::Column::Id.count(), "failed")
             .filter(payment::Column::ClientId.is_in(clients))
             .filter(payment::Column::Status.is_in([PaymentStatus::Failed, PaymentStatus::UserDropped]))
             .filter(payment::Column::UpdatedAt.gte(now - Duration::hours(FAILED_WINDOW_HOURS)))
+            .group_by(payment::Column::ClientId)
             .into_tuple()
             .all(db)
             .await?;
-        let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
-        for c in failed.into_iter().flatten() {
-            *counts.entry(c).or_default() += 1;
-        }
-        let repeated: Vec<String> = counts
+        let mut repeated: Vec<(String, i64)> = failed
             .into_iter()
-            .filter(|(_, n)| *n >= rules.failed_payments)
-            .map(|(c, n)| format!("{c} ({n} failed)"))
+            .filter(|(_, n)| *n >= i64::from(rules.failed_payments))
+            .filter_map(|(c, n)| c.map(|c| (c, n)))
             .collect();
+        repeated.sort_unstable();
+        let repeated: Vec<String> = repeated.into_iter().map(|(c, n)| format!("{c} ({n} failed)")).collect();
         if !repeated.is_empty() {
             flags.push(RiskFlag {
                 rule: RiskRule::ClientFailedPayments,
