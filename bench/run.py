@@ -101,7 +101,7 @@ def graphql(port, body, token=None):
     return json.loads(urllib.request.urlopen(req).read())
 
 
-def wrk(port, body, token, conns, lua_extra=""):
+def wrk(port, body, token, conns, lua_extra="", duration=None):
     script = WORK / "wrk.lua"
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
     script.write_text(
@@ -110,7 +110,7 @@ def wrk(port, body, token, conns, lua_extra=""):
         + 'function response(status, headers, body)\n  if status ~= 200 or body:find("\\"errors\\"") then\n'
         + '    io.stderr:write(body:sub(1, 300) .. "\\n")\n  end\nend\n')
     threads = min(conns, 2)
-    done = subprocess.run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{DURATION}s", "--latency", "-s",
+    done = subprocess.run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration or DURATION}s", "--latency", "-s",
                            str(script), f"http://127.0.0.1:{port}/graphql"], check=True, text=True, capture_output=True)
     out = done.stdout
     if done.stderr.strip():
@@ -197,12 +197,9 @@ def run(token, pid):
         a, b = graphql(PAYDESK_PORT, ours, token), graphql(POSTGRAPHILE_PORT, theirs)
         assert "errors" not in a and "errors" not in b, (name, a, b)
     # Warm both servers (connection pools, statement caches) at the highest concurrency before measuring.
-    global DURATION
-    full, DURATION = DURATION, 3
     for name, ours, theirs, _ in shapes:
-        wrk(PAYDESK_PORT, ours, token, max(CONNS))
-        wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS))
-    DURATION = full
+        wrk(PAYDESK_PORT, ours, token, max(CONNS), duration=3)
+        wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS), duration=3)
     rows = []
     print(f"\nreads ({DURATION} s each; client and servers share the machine)\n", flush=True)
     header = "| read | conns | paydesk req/s | p50 ms | p99 ms | PostGraphile req/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | vs PostGraphile | of pgbench |"
@@ -264,28 +261,30 @@ end
 """
 
 
-def approvals(token):
-    global DURATION
-    print(f"\napprovals ({max(DURATION // 2, 2)} s each): paydesk's approvePayout vs pgbench running the same transaction "
-          "(debit under the reserve, ledger row, notification, audit entry, event)\n", flush=True)
-    print("| conns | paydesk approvals/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
+def compare_writes(title, unit, sql, paydesk_run):
+    """A table of paydesk's writes (`paydesk_run(conns, seconds)` -> wrk's figures) against pgbench running `sql`."""
+    seconds = max(DURATION // 2, 2)
+    print(f"\n{title} ({seconds} s each)\n", flush=True)
+    print(f"| conns | paydesk {unit}/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
     print("|" + " --- |" * 8)
-    full, DURATION = DURATION, max(DURATION // 2, 2)
-    try:
-        for c in CONNS:
-            ids = WORK / "pending.txt"
-            ids.write_text(one("SELECT string_agg(id::text, E'\\n' ORDER BY created_at) FROM payout_requests "
-                               "WHERE status = 'pending'") + "\n")
-            threads = min(c, 2)
-            p = wrk(PAYDESK_PORT, {}, token, c, APPROVE_LUA % (ids, threads))
-            s = pgbench(APPROVE_SQL, c)
-            print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
-                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
-    finally:
-        DURATION = full
+    for c in CONNS:
+        p = paydesk_run(c, seconds)
+        s = pgbench(sql, c, seconds)
+        print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+              f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+
+
+def approvals(token):
+    def approve(conns, seconds):
+        ids = WORK / "pending.txt"
+        ids.write_text(one("SELECT string_agg(id::text, E'\\n' ORDER BY created_at) FROM payout_requests "
+                           "WHERE status = 'pending'") + "\n")
+        return wrk(PAYDESK_PORT, {}, token, conns, APPROVE_LUA % (ids, min(conns, 2)), seconds)
+
+    compare_writes("approvals: paydesk's approvePayout vs pgbench running the same transaction (debit under the "
+                   "reserve, ledger row, notification, audit entry, event)", "approvals", APPROVE_SQL, approve)
     left = one("SELECT count(*) FROM payout_requests WHERE status = 'pending'")
     print(f"\n({left} payouts still pending; re-run with a fresh data set for more approval rounds)")
-
 
 WEBHOOK_SQL = """BEGIN;
 UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10,
@@ -372,29 +371,20 @@ def outcomes():
 
 
 def webhooks():
-    global DURATION
-    print(f"\nwebhook ingest ({max(DURATION // 2, 2)} s each): signed PAYMENT_SUCCESS deliveries for pending orders "
-          "(recorded, verified, payment settled, wallet credited, notification, event) vs pgbench running the same "
-          "transaction\n", flush=True)
-    print("| conns | paydesk webhooks/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
-    print("|" + " --- |" * 8)
-    full, DURATION = DURATION, max(DURATION // 2, 2)
-    try:
-        for c in CONNS:
-            path = WORK / "webhooks.txt"
-            signed_deliveries(path, 1)
-            before = outcomes()
-            p = wrk(PAYDESK_PORT, {}, None, c, WEBHOOK_LUA % (path, min(c, 2)))
-            after = outcomes()
-            bad = sum(after.values()) - sum(before.values()) - (after.get("processed", 0) - before.get("processed", 0))
-            if bad:
-                print(f"  !! {bad} of paydesk's deliveries were not PROCESSED", flush=True)
-            s = pgbench(WEBHOOK_SQL, c)
-            print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
-                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
-    finally:
-        DURATION = full
+    def deliver(conns, seconds):
+        path = WORK / "webhooks.txt"
+        signed_deliveries(path, 1)
+        before = outcomes()
+        figures = wrk(PAYDESK_PORT, {}, None, conns, WEBHOOK_LUA % (path, min(conns, 2)), seconds)
+        after = outcomes()
+        bad = sum(after.values()) - sum(before.values()) - (after.get("processed", 0) - before.get("processed", 0))
+        if bad:
+            print(f"  !! {bad} of paydesk's deliveries were not PROCESSED", flush=True)
+        return figures
 
+    compare_writes("webhook ingest: signed PAYMENT_SUCCESS deliveries for pending orders (recorded, verified, payment "
+                   "settled, wallet credited, notification, event) vs pgbench running the same transaction",
+                   "webhooks", WEBHOOK_SQL, deliver)
 
 if __name__ == "__main__":
     main()
