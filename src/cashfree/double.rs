@@ -216,12 +216,7 @@ impl Double {
 
 /// Cashfree's webhook signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
 fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    use base64::Engine;
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    crate::domain::signature::hmac_base64(secret, &[timestamp.as_bytes(), body])
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -2,5 +2,6 @@
 
 pub mod money;
 pub mod risk;
+pub mod signature;
 pub mod status;
 pub mod text;

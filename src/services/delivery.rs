@@ -8,15 +8,12 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
 use crate::state::AppState;
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use entity::notification;
 use entity::status::Severity;
 use futures_util::StreamExt;
-use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
-use sha2::Sha256;
 use uuid::Uuid;
 
 pub const PENDING: &str = "pending";
@@ -42,11 +39,7 @@ pub struct Callback {
 
 /// The signature of a delivery: Base64(HMAC-SHA256(secret, timestamp "." body)), sent as `v1=<signature>`.
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1={}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    format!("v1={}", crate::domain::signature::hmac_base64(secret, &[timestamp.as_bytes(), b".", body]))
 }
 
 /// The JSON a notification is delivered as.
