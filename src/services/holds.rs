@@ -49,12 +49,7 @@ async fn lock(db: &impl ConnectionTrait, exclusive: bool) -> AppResult<()> {
 /// Inside a payout request's or approval's transaction: refuses if payouts, or `freelancer`'s, are held.
 pub async fn check(txn: &impl ConnectionTrait, freelancer: Uuid) -> AppResult<()> {
     lock(txn, false).await?;
-    let held = hold::Entity::find()
-        .filter(hold::Column::Key.is_in([key(None), key(Some(freelancer))]))
-        .order_by_asc(hold::Column::Key)
-        .one(txn)
-        .await?;
-    match held {
+    match in_force(txn, &[freelancer]).await?.remove(&freelancer) {
         None => Ok(()),
         Some(h) => Err(AppError::OnHold(refusal(&h))),
     }

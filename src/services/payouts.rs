@@ -254,10 +254,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
             }
         }
         if by_transfer && super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none() {
-            return Err(AppError::InvalidState(format!(
-                "freelancer {} has no beneficiary: register their bank account or UPI handle before approving",
-                p.freelancer_id
-            )));
+            return Err(AppError::InvalidState(no_beneficiary(p.freelancer_id)));
         }
     }
     let to = if by_transfer { PayoutStatus::Processing } else { PayoutStatus::Paid };
@@ -431,6 +428,11 @@ pub async fn reject(
     Ok(after)
 }
 
+/// Why a payout to `freelancer` cannot be sent through Cashfree yet.
+fn no_beneficiary(freelancer: Uuid) -> String {
+    format!("freelancer {freelancer} has no beneficiary: register their bank account or UPI handle before approving")
+}
+
 /// Why paying `amount` out of `w` would break the reserve, if it would.
 fn short_of_reserve(w: &wallet::Model, amount: Money, reserve: Money) -> Option<String> {
     w.balance.checked_sub(amount).is_none_or(|left| left < reserve).then(|| {
@@ -500,10 +502,7 @@ pub fn blocker(
         return Some(why);
     }
     if state.cashfree.configured(crate::cashfree::Api::Payouts) && !gate.has_beneficiary {
-        return Some(format!(
-            "freelancer {} has no beneficiary: register their bank account or UPI handle",
-            p.freelancer_id
-        ));
+        return Some(no_beneficiary(p.freelancer_id));
     }
     if p.first_approved_by == Some(who.id) {
         return Some("it needs a second admin: you gave the first approval".into());
