@@ -182,11 +182,11 @@ pub async fn apply_attempt(
         update = update.col_expr(payment::Column::FailureReason, Expr::value(a.message.clone()));
         None
     };
-    if update.exec(db).await?.rows_affected == 0 {
+    // RETURNING: the payment as updated comes back in the same round trip.
+    let Some(after) = update.exec_with_returning(db).await?.into_iter().next() else {
         let current = payment::Entity::find_by_id(p.id).one(db).await?.map(|m| m.status).unwrap_or(p.status);
         return Ok(Applied::AlreadyFinal(current));
-    }
-    let after = payment::Entity::find_by_id(p.id).one(db).await?.ok_or_else(|| AppError::not_found("payment", p.id))?;
+    };
     let Some(net) = credit else {
         return Ok(Applied::Updated(after));
     };

@@ -7,6 +7,10 @@ use uuid::Uuid;
 
 /// The freelancer's wallet, opened empty in `currency` if they have none (safe under races).
 pub async fn open(db: &impl ConnectionTrait, freelancer_id: Uuid, currency: &str) -> AppResult<wallet::Model> {
+    // Nearly every call finds the wallet: one read, and the insert only for a freelancer's first money.
+    if let Some(found) = by_freelancer(db, freelancer_id).await? {
+        return Ok(found);
+    }
     let now = super::now();
     let fresh = wallet::ActiveModel {
         id: Set(super::new_id()),

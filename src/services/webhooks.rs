@@ -14,9 +14,9 @@ use entity::status::{PaymentStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait, TryInsertResult,
 };
 use serde_json::Value;
 use std::str::FromStr;
@@ -476,15 +476,17 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                 (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id), None)
             }
         };
-    let mut stored = webhook::Entity::find_by_id(base.id.clone().unwrap())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("claimed webhook row vanished")))?
-        .into_active_model();
-    stored.outcome = Set(outcome);
-    stored.error = Set(error.clone());
-    stored.payment_id = Set(payment_id);
-    let stored = stored.update(&txn).await?;
+    let id = base.id.clone().unwrap();
+    let settled = webhook::Entity::update_many()
+        .col_expr(webhook::Column::Outcome, Expr::value(outcome))
+        .col_expr(webhook::Column::Error, Expr::value(error.clone()))
+        .col_expr(webhook::Column::PaymentId, Expr::value(payment_id))
+        .filter(webhook::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    if settled.rows_affected != 1 {
+        return Err(AppError::Internal(anyhow::anyhow!("claimed webhook row {id} vanished")));
+    }
     txn.commit().await?;
     if let Some(p) = credited {
         let m = &state.metrics;
@@ -494,14 +496,14 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
     }
     if let Some((kind, message)) = alarm {
         let mut alert = Alert::new(Severity::Critical, kind, message);
-        alert.webhook_id = Some(stored.id);
+        alert.webhook_id = Some(id);
         alert.payment_id = payment_id;
         state.events.alert(&state.db, alert).await;
     }
     Ok(Reply {
         status: StatusCode::OK,
         outcome,
-        webhook_id: Some(stored.id),
+        webhook_id: Some(id),
         message: error.unwrap_or_else(|| "processed".into()),
     })
 }
