@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """paydesk's benchmark suite: the same reads served by paydesk, by PostGraphile over the same PostgreSQL database,
-and run as plain SQL by pgbench (the ceiling), then approvals against pgbench running the same transaction.
+and run as plain SQL by pgbench (the ceiling), then approvals and webhook ingest against pgbench running the same
+transaction; then the same reads and writes on a SQLite copy of the data set against the same SQL run in process.
 Prints requests per second and p50/p99 latency for each at 1, 8 and 32 connections, and the ratios the goals are
 stated in. See the README's "Benchmarks" for what is measured and how to read it.
 
-    bench/run.py                       # everything (about 10 minutes on the 2-core project machine)
+    bench/run.py                       # everything (about 15 minutes on the 2-core project machine)
     DURATION=5 CONNS="1 8" bench/run.py
-    ONLY=webhooks bench/run.py         # just webhook ingest
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench  (dropped and re-created!)
+    ONLY=webhooks bench/run.py         # just webhook ingest on PostgreSQL (also: reads, approvals)
+    DATABASES=sqlite bench/run.py      # just SQLite (default: "postgres sqlite")
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable  (dropped and re-created!)
 
 Needs: cargo, psql, pgbench, wrk (apt-get install wrk), node and npm (PostGraphile 4.14.1 is installed into
-~/.cache/paydesk-bench on first use). The data set comes from bench/generate-postgres.sql.
+~/.cache/paydesk-bench on first use); for SQLite, pysqlite3-binary (pip) gives the ceiling the SQLite version paydesk
+links. The data set comes from bench/generate-postgres.sql.
 """
 
 import json
@@ -25,7 +28,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/paydesk_bench")
+# Without TLS, as PostGraphile's driver connects by default: all three clients talk to PostgreSQL alike.
+URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable")
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
 PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
@@ -145,16 +149,26 @@ def main():
     for tool in ("wrk", "pgbench", "psql", "npm"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True,
+                   env=dict(os.environ, CARGO_TARGET_DIR=str(TARGET)))
     if not os.environ.get("SKIP_GENERATE"):
         fresh_database()
+    databases = os.environ.get("DATABASES", "postgres sqlite").split()
+    if "sqlite" in databases:
+        copy_to_sqlite()
     paydesk, token = start_paydesk()
     postgraphile = start_postgraphile()
     try:
-        if os.environ.get("ONLY") == "webhooks":
-            webhooks()
-        else:
-            run(token, paydesk.pid)
+        only = os.environ.get("ONLY", "")
+        if "postgres" in databases:
+            if only in ("", "reads"):
+                reads(token, paydesk.pid)
+            if only in ("", "approvals"):
+                approvals(token)
+            if only in ("", "webhooks"):
+                webhooks()
+        if "sqlite" in databases:
+            sqlite_suite(token)
     finally:
         for proc in (paydesk, postgraphile):
             proc.terminate()
@@ -170,7 +184,7 @@ def rss_mib(pid):
     return float("nan")
 
 
-def run(token, pid):
+def reads(token, pid):
     some_payout = one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")
     shapes = [
         ("pending list (50)",
@@ -215,15 +229,16 @@ def run(token, pid):
             print(line, flush=True)
             rows.append(line)
     print(f"\npaydesk's peak RSS so far (all reads, up to {max(CONNS)} connections): {rss_mib(pid):.1f} MiB", flush=True)
-    approvals(token)
-    webhooks()
 
+
+# paydesk's event log: every event takes this advisory lock (so events commit in sequence order) and queues a
+# NOTIFY carrying its number, in one statement (src/events.rs); pgbench's transactions do the same.
+EVENT_ORDER_LOCK = 0x0070_6179_6465_736b
 
 APPROVE_SQL = """BEGIN;
 UPDATE payout_requests SET status = 'paid', decided_by = '0193a000-0000-7000-8000-0000000000aa', decided_at = now(),
        updated_at = now()
- WHERE id = (SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1
-             FOR UPDATE SKIP LOCKED)
+ WHERE id = (SELECT id FROM bench_approve WHERE n = (SELECT nextval('bench_approve_next'))) AND status = 'pending'
  RETURNING id AS pid, wallet_id AS wid, amount AS amt, freelancer_id AS fid \\gset
 UPDATE freelancer_wallets SET balance = balance - :amt, updated_at = now() WHERE id = ':wid'::uuid AND balance - :amt >= 10000
  RETURNING balance AS bal \\gset
@@ -237,9 +252,12 @@ VALUES (gen_random_uuid(), ':fid'::uuid, 'payout_paid', 'info', 'Payout approved
 INSERT INTO audit_log (id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, created_at)
 VALUES (gen_random_uuid(), '0193a000-0000-7000-8000-0000000000aa', 'admin', 'payout.approved', 'payout_request',
        ':pid'::uuid, '{"status":"pending"}', '{"status":"paid"}', NULL, now());
-INSERT INTO events (kind, payload, created_at) VALUES ('payout_status_changed', '{}', now());
+WITH e AS (INSERT INTO events (kind, payload, severity, created_at)
+           SELECT 'payout_status_changed', '{}', NULL, now() FROM (SELECT pg_advisory_xact_lock(%d)) AS ordered
+           RETURNING seq)
+SELECT pg_notify('paydesk_events', (SELECT seq FROM e)::text);
 COMMIT;
-"""
+""" % EVENT_ORDER_LOCK
 
 APPROVE_LUA = """
 local ids = {}
@@ -274,11 +292,25 @@ def compare_writes(title, unit, sql, paydesk_run):
               f"{100 * p[0] / s[0]:.0f}% |", flush=True)
 
 
+def turns(table, key, source):
+    """Numbers pgbench's share of `source` (rows with a `key` column) in `table`; each transaction takes the next one
+    through a sequence, as paydesk's clients are handed theirs by id: neither side searches for work."""
+    sh("psql", URL, "-qc", f"DROP TABLE IF EXISTS {table}; DROP SEQUENCE IF EXISTS {table}_next; "
+       f"CREATE SEQUENCE {table}_next; CREATE TABLE {table} AS SELECT row_number() OVER () AS n, {key} FROM ({source}) s; "
+       f"ALTER TABLE {table} ADD PRIMARY KEY (n)")
+
+
 def approvals(token):
+    # Pending payouts in request order, numbered once: paydesk approves the odd ones, pgbench the even ones.
+    halves = ("SELECT id FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS r FROM payout_requests "
+              "WHERE status = 'pending') p WHERE r % 2 = {}")
+    turns("bench_approve", "id", halves.format(0))
+    turns("bench_approve_paydesk", "id", halves.format(1))
+
     def approve(conns, seconds):
         ids = WORK / "pending.txt"
-        ids.write_text(one("SELECT string_agg(id::text, E'\\n' ORDER BY created_at) FROM payout_requests "
-                           "WHERE status = 'pending'") + "\n")
+        ids.write_text(one("SELECT string_agg(b.id::text, E'\\n' ORDER BY b.n) FROM bench_approve_paydesk b "
+                           "JOIN payout_requests p ON p.id = b.id WHERE p.status = 'pending'") + "\n")
         return wrk(PAYDESK_PORT, {}, token, conns, APPROVE_LUA % (ids, min(conns, 2)), seconds)
 
     compare_writes("approvals: paydesk's approvePayout vs pgbench running the same transaction (debit under the "
@@ -289,13 +321,14 @@ def approvals(token):
 WEBHOOK_SQL = """BEGIN;
 UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10,
        cf_payment_id = 'pgb' || id, payment_method = 'upi', paid_at = now(), updated_at = now()
- WHERE id = (SELECT id FROM payments WHERE status = 'pending' AND abs(hashtext(order_id)) % 2 = 0 LIMIT 1
-             FOR UPDATE SKIP LOCKED)
+ WHERE order_id = (SELECT order_id FROM bench_orders WHERE n = (SELECT nextval('bench_orders_next')))
+   AND status = 'pending'
  RETURNING id AS pay, order_id AS oid, freelancer_id AS fid, amount - amount / 10 AS net \\gset
 INSERT INTO payment_webhooks (id, received_at, event_type, idempotency_key, signature_valid, outcome, order_id,
-       cf_payment_id, payment_id, headers, raw_body)
-VALUES (gen_random_uuid(), now(), 'PAYMENT_SUCCESS_WEBHOOK', 'pgb:' || ':pay', true, 'processed', ':oid',
-       'pgb' || ':pay', ':pay'::uuid, '{}', '{"data":{}}');
+       cf_payment_id, headers, raw_body)
+VALUES (gen_random_uuid(), now(), 'PAYMENT_SUCCESS_WEBHOOK', 'pgb:' || ':pay', true, 'failed', ':oid',
+       'pgb' || ':pay', '{}', '{"data":{}}')
+RETURNING id AS hook \\gset
 UPDATE freelancer_wallets SET balance = balance + :net, updated_at = now() WHERE freelancer_id = ':fid'::uuid
  RETURNING id AS wid, balance AS bal \\gset
 INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payment_id, description,
@@ -306,7 +339,10 @@ INSERT INTO notifications (id, recipient_id, kind, severity, title, body, paymen
        delivery_attempts, next_attempt_at)
 VALUES (gen_random_uuid(), ':fid'::uuid, 'payment_received', 'info', 'Payment received', 'Balance ' || :bal,
        ':pay'::uuid, now(), 'pending', 0, now());
-INSERT INTO events (kind, payload, created_at) VALUES ('payment_settled', '{}', now());
+INSERT INTO audit_log (id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, created_at)
+VALUES (gen_random_uuid(), NULL, 'system', 'payment.succeeded', 'payment', ':pay'::uuid, '{"status":"pending"}',
+       '{"status":"success"}', NULL, now());
+UPDATE payment_webhooks SET outcome = 'processed', payment_id = ':pay'::uuid WHERE id = ':hook'::uuid;
 COMMIT;
 """
 
@@ -342,15 +378,19 @@ end
 
 def signed_deliveries(path, half):
     """Signed SUCCESS webhooks for one half of the pending orders (paydesk takes the odd ones, pgbench the rest)."""
+    rows = one("SELECT string_agg(order_id || ' ' || amount, E'\\n') FROM payments WHERE status = 'pending' "
+               f"AND abs(hashtext(order_id)) % 2 = {half}").split("\n")
+    write_deliveries(path, [row.split() for row in rows])
+
+
+def write_deliveries(path, orders):
+    """One signed PAYMENT_SUCCESS delivery per (order id, amount in minor units), a line each, for WEBHOOK_LUA."""
     import base64
     import hashlib
     import hmac
-    rows = one("SELECT string_agg(order_id || ' ' || amount, E'\\n') FROM payments WHERE status = 'pending' "
-               f"AND abs(hashtext(order_id)) % 2 = {half}").split("\n")
     ts = str(int(time.time() * 1000))
     with open(path, "w") as out:
-        for i, row in enumerate(rows):
-            order_id, minor = row.split()
+        for order_id, minor in orders:
             amount = f"{int(minor) // 100}.{int(minor) % 100:02d}"
             body = json.dumps({"data": {"order": {"order_id": order_id, "order_amount": float(amount),
                                                   "order_currency": "INR"},
@@ -361,7 +401,6 @@ def signed_deliveries(path, half):
                               separators=(",", ":"))
             mac = hmac.new(WEBHOOK_SECRET.encode(), (ts + body).encode(), hashlib.sha256).digest()
             out.write(f"{ts}\t{base64.b64encode(mac).decode()}\t{body}\n")
-    return len(rows)
 
 
 def outcomes():
@@ -371,6 +410,9 @@ def outcomes():
 
 
 def webhooks():
+    turns("bench_orders", "order_id", "SELECT order_id FROM payments WHERE status = 'pending' "
+                                      "AND abs(hashtext(order_id)) % 2 = 0")
+
     def deliver(conns, seconds):
         path = WORK / "webhooks.txt"
         signed_deliveries(path, 1)
@@ -385,6 +427,229 @@ def webhooks():
     compare_writes("webhook ingest: signed PAYMENT_SUCCESS deliveries for pending orders (recorded, verified, payment "
                    "settled, wallet credited, notification, event) vs pgbench running the same transaction",
                    "webhooks", WEBHOOK_SQL, deliver)
+
+
+
+# --- SQLite -----------------------------------------------------------------------------------------------------
+# The same data set, copied from PostgreSQL into a SQLite file that `paydesk migrate` made (ids as 16-byte blobs and
+# times as RFC 3339 text, as paydesk stores them there), served by a second paydesk. The ceiling is the same SQL run
+# through Python's sqlite3 module, one process per connection, with values bound as paydesk binds them (SQLite plans
+# `status = 'pending'` and `status = ?` differently): no HTTP, no JSON, no GraphQL.
+
+SQLITE_PORT = 3200
+LITE = WORK / "bench.db"
+
+
+def copy_to_sqlite():
+    sqlite3 = sqlite3_module()
+    sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
+    con = sqlite3.connect(LITE)
+    started = time.time()
+    for table in ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions"):
+        cols = [(name, kind) for _, name, kind, *_ in con.execute(f"PRAGMA table_info({table})")]
+        exprs = []
+        for name, kind in cols:
+            if kind == "uuid_text":
+                exprs.append(f"encode(uuid_send({name}), 'hex')")
+            elif kind.startswith("timestamp"):
+                exprs.append(f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+            else:
+                exprs.append(name)
+        out = sh("psql", URL, "-qc", f"COPY (SELECT {', '.join(exprs)} FROM {table}) TO STDOUT")
+
+        def convert(value, kind):
+            if value == "\\N":
+                return None
+            if kind == "uuid_text":
+                return bytes.fromhex(value)
+            if "int" in kind:
+                return int(value)
+            return value
+
+        rows = [[convert(v, k) for v, (_, k) in zip(line.split("\t"), cols)] for line in out.splitlines()]
+        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
+        con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    print(f"SQLite copy made in {time.time() - started:.0f} s", flush=True)
+
+
+def start_paydesk_sqlite():
+    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{SQLITE_PORT}", RUST_LOG="warn",
+               DATABASE_URL=f"sqlite://{LITE}?mode=rwc", PAYDESK_MAX_SOCKETS_PER_IP="100000",
+               CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
+    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(f"http://127.0.0.1:{SQLITE_PORT}/healthz")
+    return proc
+
+
+def sqlite3_module():
+    """pysqlite3-binary when installed (`pip install pysqlite3-binary`: SQLite 3.51, as paydesk links), else Python's
+    own, whose older SQLite may plan the same query differently (3.40 scans the list's index by time)."""
+    try:
+        import pysqlite3 as module
+    except ImportError:
+        import sqlite3 as module
+    return module
+
+
+def lite():
+    con = sqlite3_module().connect(LITE, isolation_level=None, timeout=30)
+    con.execute("PRAGMA busy_timeout = 30000")
+    return con
+
+
+def lite_now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def lite_approve(con, _):
+    """paydesk's approval as one SQLite transaction: the same rows as APPROVE_SQL."""
+    import uuid
+    now, admin = lite_now(), uuid.UUID("0193a000-0000-7000-8000-0000000000aa").bytes
+    con.execute("BEGIN IMMEDIATE")
+    pid, wid, amt, fid = con.execute(
+        "UPDATE payout_requests SET status = 'paid', decided_by = ?, decided_at = ?, updated_at = ? WHERE id = "
+        "(SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1) "
+        "RETURNING id, wallet_id, amount, freelancer_id", (admin, now, now)).fetchone()
+    (bal,) = con.execute("UPDATE freelancer_wallets SET balance = balance - ?, updated_at = ? WHERE id = ? AND "
+                         "balance - ? >= 10000 RETURNING balance", (amt, now, wid, amt)).fetchone()
+    con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payout_debit', ?, ?, ?, NULL, ?, 'payout approved', ?)",
+                (uuid.uuid4().bytes, wid, -amt, bal, f"payout:{uuid.UUID(bytes=pid)}", pid, now))
+    con.execute("INSERT INTO notifications VALUES (?, ?, 'payout_paid', 'info', 'Payout approved', ?, NULL, ?, NULL, ?, "
+                "'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pid, now, now))
+    con.execute("INSERT INTO audit_log VALUES (?, ?, 'admin', 'payout.approved', 'payout_request', ?, "
+                "'{\"status\":\"pending\"}', '{\"status\":\"paid\"}', NULL, ?)", (uuid.uuid4().bytes, admin, pid, now))
+    con.execute("INSERT INTO events (kind, payload, created_at) VALUES ('payout_status_changed', '{}', ?)", (now,))
+    con.execute("COMMIT")
+
+
+def lite_webhook(con, order_id):
+    """paydesk's webhook ingest as one SQLite transaction: the same rows as WEBHOOK_SQL."""
+    import uuid
+    now = lite_now()
+    con.execute("BEGIN IMMEDIATE")
+    hook = uuid.uuid4().bytes
+    con.execute("INSERT INTO payment_webhooks (id, received_at, event_type, idempotency_key, signature_valid, outcome, "
+                "order_id, cf_payment_id, headers, raw_body) VALUES (?, ?, 'PAYMENT_SUCCESS_WEBHOOK', ?, 1, 'failed', "
+                "?, ?, '{}', ?)", (hook, now, f"pgb:{order_id}", order_id, f"pgb_{order_id}", b'{"data":{}}'))
+    pay, fid, net = con.execute(
+        "UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10, "
+        "cf_payment_id = ?, payment_method = 'upi', paid_at = ?, updated_at = ? WHERE order_id = ? "
+        "RETURNING id, freelancer_id, net_amount", (f"pgb_{order_id}", now, now, order_id)).fetchone()
+    wid, bal = con.execute("UPDATE freelancer_wallets SET balance = balance + ?, updated_at = ? WHERE freelancer_id = ? "
+                           "RETURNING id, balance", (net, now, fid)).fetchone()
+    con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payment_credit', ?, ?, ?, ?, NULL, "
+                "'payment received, net of platform fee', ?)",
+                (uuid.uuid4().bytes, wid, net, bal, f"payment:{uuid.UUID(bytes=pay)}", pay, now))
+    con.execute("INSERT INTO notifications VALUES (?, ?, 'payment_received', 'info', 'Payment received', ?, ?, NULL, "
+                "NULL, ?, 'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pay, now, now))
+    con.execute("INSERT INTO audit_log VALUES (?, NULL, 'system', 'payment.succeeded', 'payment', ?, "
+                "'{\"status\":\"pending\"}', '{\"status\":\"success\"}', NULL, ?)", (uuid.uuid4().bytes, pay, now))
+    con.execute("UPDATE payment_webhooks SET outcome = 'processed', payment_id = ? WHERE id = ?", (pay, hook))
+    con.execute("COMMIT")
+
+
+def lite_worker(args):
+    """One ceiling connection: runs `job` (a query, or a transaction function) until `seconds` pass."""
+    job, seconds, items = args
+    con = lite()
+    latencies, end, i = [], time.perf_counter() + seconds, 0
+    while time.perf_counter() < end and (items is None or i < len(items)):
+        started = time.perf_counter()
+        if isinstance(job, tuple):
+            con.execute(*job).fetchall()
+        else:
+            job(con, items[i] if items else None)
+        latencies.append(time.perf_counter() - started)
+        i += 1
+    return latencies
+
+
+def lite_ceiling(job, conns, seconds, items=None):
+    """Transactions per second and p50/p99 in ms of `job` run on `conns` processes (`items` split between them)."""
+    import multiprocessing
+    shares = [items[i::conns] for i in range(conns)] if items is not None else [None] * conns
+    with multiprocessing.Pool(conns) as pool:
+        started = time.perf_counter()
+        results = pool.map(lite_worker, [(job, seconds, share) for share in shares])
+        wall = time.perf_counter() - started
+    latencies = sorted(l for r in results for l in r)
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000.0
+    return len(latencies) / min(wall, seconds + 0.05), pick(0.50), pick(0.99)
+
+
+def lite_one(sql):
+    con = lite()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def sqlite_suite(token):
+    import uuid
+    proc = start_paydesk_sqlite()
+    try:
+        (paid,) = lite_one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")[0]
+        shapes = [
+            ("pending list (50)",
+             {"query": f"{{ payoutRequests(filter: {{ status: [PENDING] }}, first: 50) {{ nodes {{ {COLS} }} }} }}"},
+             ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests "
+              "WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?", ("pending", 51))),
+            ("nested (20 wallets x 10 ledger)",
+             {"query": "{ wallets(first: 20) { nodes { id balance transactions(first: 10) { id amount kind createdAt } } } }"},
+             ("SELECT w.id, w.balance, t.id, t.amount, t.kind, t.created_at FROM "
+              "(SELECT id, balance FROM freelancer_wallets ORDER BY created_at DESC, id DESC LIMIT ?) w "
+              "JOIN wallet_transactions t ON t.id IN (SELECT id FROM wallet_transactions WHERE wallet_id = w.id "
+              "ORDER BY created_at DESC, id DESC LIMIT ?)", (21, 10))),
+            ("single payout by id",
+             {"query": f"{{ payoutRequest(id: \"{uuid.UUID(bytes=paid)}\") {{ {COLS} }} }}"},
+             ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = ?",
+              (paid,))),
+        ]
+        for name, ours, _ in shapes:
+            answer = graphql(SQLITE_PORT, ours, token)
+            assert "errors" not in answer, (name, answer)
+            wrk(SQLITE_PORT, ours, token, max(CONNS), duration=3)
+        print(f"\nSQLite reads ({DURATION} s each; paydesk keeps one connection to the file; the ceiling runs SQLite "
+              f"{sqlite3_module().sqlite_version} in process)\n", flush=True)
+        print("| read | conns | paydesk req/s | p50 ms | p99 ms | sqlite3 same SQL per s | p50 ms | p99 ms | of ceiling |")
+        print("|" + " --- |" * 9)
+        for name, ours, sql in shapes:
+            for c in CONNS:
+                p = wrk(SQLITE_PORT, ours, token, c)
+                s = lite_ceiling(sql, c, DURATION)
+                print(f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                      f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+        print(f"\npaydesk (SQLite) peak RSS: {rss_mib(proc.pid):.1f} MiB", flush=True)
+        seconds = max(DURATION // 2, 2)
+        print(f"\nSQLite writes ({seconds} s each) against the same transaction through sqlite3\n", flush=True)
+        print("| write | conns | paydesk per s | p50 ms | p99 ms | sqlite3 same transaction per s | p50 ms | p99 ms | of ceiling |")
+        print("|" + " --- |" * 9)
+        for c in CONNS:
+            ids = WORK / "pending-lite.txt"
+            ids.write_text("\n".join(str(uuid.UUID(bytes=r[0])) for r in lite_one(
+                "SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at")) + "\n")
+            p = wrk(SQLITE_PORT, {}, token, c, APPROVE_LUA % (ids, min(c, 2)), seconds)
+            s = lite_ceiling(lite_approve, c, seconds)
+            print(f"| approvals | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+        for c in CONNS:
+            # paydesk takes every other pending order, the ceiling the rest.
+            pending = lite_one("SELECT order_id, amount FROM payments WHERE status = 'pending' ORDER BY order_id")
+            theirs = [order for order, _ in pending[0::2]]
+            path = WORK / "webhooks-lite.txt"
+            write_deliveries(path, pending[1::2])
+            p = wrk(SQLITE_PORT, {}, None, c, WEBHOOK_LUA % (path, min(c, 2)), seconds)
+            s = lite_ceiling(lite_webhook, c, seconds, theirs)
+            print(f"| webhook ingest | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | "
+                  f"{s[2]:.2f} | {100 * p[0] / s[0]:.0f}% |", flush=True)
+    finally:
+        proc.terminate()
+
 
 if __name__ == "__main__":
     main()
