@@ -145,11 +145,11 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         Some(cf) => moved.col_expr(payout::Column::CfTransferId, Expr::value(cf.clone())),
         None => moved,
     };
-    if moved.exec(&txn).await?.rows_affected != 1 {
+    // RETURNING: the payout as moved comes back in the same round trip.
+    let Some(after) = moved.exec_with_returning(&txn).await?.into_iter().next() else {
         txn.rollback().await?;
         return Ok((reload(state, id).await?, false));
-    }
-    let after = payout::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
+    };
     let why = report.description.clone().unwrap_or_else(|| report.status.clone());
     let (kind, title, balance) = if to == PayoutStatus::Paid {
         ("payout_paid", format!("Payout of {} {} paid", after.amount, after.currency), None)
