@@ -69,12 +69,18 @@ def wait_for(url, body=None, headers=None):
     sys.exit(f"{url} never answered")
 
 
-def start_paydesk():
-    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{PAYDESK_PORT}", RUST_LOG="warn",
-               DATABASE_URL=URL, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
+def serve_paydesk(database_url, port):
+    """A release paydesk on `database_url`, answering at `port` once this returns."""
+    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn",
+               DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
     proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(f"http://127.0.0.1:{PAYDESK_PORT}/healthz")
+    wait_for(f"http://127.0.0.1:{port}/healthz")
+    return proc
+
+
+def start_paydesk():
+    proc = serve_paydesk(URL, PAYDESK_PORT)
     token = sh(str(TARGET / "release" / "paydesk"), "token", "--role", "admin", "--sub",
                "0193a000-0000-7000-8000-0000000000aa", "--ttl", "2h", env=dict(os.environ, JWT_SECRET="bench")).strip()
     return proc, token
@@ -184,29 +190,36 @@ def rss_mib(pid):
     return float("nan")
 
 
+def paydesk_reads(payout_id):
+    """The three read shapes as paydesk is asked for them, by name: the same on PostgreSQL and SQLite."""
+    return [
+        ("pending list (50)",
+         {"query": f"{{ payoutRequests(filter: {{ status: [PENDING] }}, first: 50) {{ nodes {{ {COLS} }} }} }}"}),
+        ("nested (20 wallets x 10 ledger)",
+         {"query": "{ wallets(first: 20) { nodes { id balance transactions(first: 10) { id amount kind createdAt } } } }"}),
+        ("single payout by id", {"query": f"{{ payoutRequest(id: \"{payout_id}\") {{ {COLS} }} }}"}),
+    ]
+
+
 def reads(token, pid):
     some_payout = one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")
-    shapes = [
-        ("pending list (50)",
-         {"query": f"{{ payoutRequests(filter: {{ status: [PENDING] }}, first: 50) {{ nodes {{ {COLS} }} }} }}"},
-         {"query": "{ allPayoutRequests(condition: { status: \"pending\" }, first: 50, orderBy: [CREATED_AT_DESC, "
+    # For each shape: PostGraphile's query and pgbench's SQL.
+    others = [
+        ({"query": "{ allPayoutRequests(condition: { status: \"pending\" }, first: 50, orderBy: [CREATED_AT_DESC, "
                    f"ID_DESC]) {{ nodes {{ {COLS} }} }} }}"},
          "SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests "
          "WHERE status = 'pending' ORDER BY created_at DESC, id DESC LIMIT 51;\n"),
-        ("nested (20 wallets x 10 ledger)",
-         {"query": "{ wallets(first: 20) { nodes { id balance transactions(first: 10) { id amount kind createdAt } } } }"},
-         {"query": "{ allFreelancerWallets(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id balance "
+        ({"query": "{ allFreelancerWallets(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id balance "
                    "walletTransactionsByWalletId(first: 10, orderBy: [CREATED_AT_DESC, ID_DESC]) "
                    "{ nodes { id amount kind createdAt } } } } }"},
          "SELECT w.id, w.balance, t.id, t.amount, t.kind, t.created_at FROM "
          "(SELECT id, balance FROM freelancer_wallets ORDER BY created_at DESC, id DESC LIMIT 21) w "
          "CROSS JOIN LATERAL (SELECT id, amount, kind, created_at FROM wallet_transactions "
          "WHERE wallet_id = w.id ORDER BY created_at DESC, id DESC LIMIT 10) t;\n"),
-        ("single payout by id",
-         {"query": f"{{ payoutRequest(id: \"{some_payout}\") {{ {COLS} }} }}"},
-         {"query": f"{{ payoutRequestById(id: \"{some_payout}\") {{ {COLS} }} }}"},
+        ({"query": f"{{ payoutRequestById(id: \"{some_payout}\") {{ {COLS} }} }}"},
          f"SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = '{some_payout}';\n"),
     ]
+    shapes = [(name, ours, g, sql) for (name, ours), (g, sql) in zip(paydesk_reads(some_payout), others)]
     for name, ours, theirs, _ in shapes:
         a, b = graphql(PAYDESK_PORT, ours, token), graphql(POSTGRAPHILE_PORT, theirs)
         assert "errors" not in a and "errors" not in b, (name, a, b)
@@ -259,21 +272,27 @@ SELECT pg_notify('paydesk_events', (SELECT seq FROM e)::text);
 COMMIT;
 """ % EVENT_ORDER_LOCK
 
-APPROVE_LUA = """
-local ids = {}
-for line in io.lines("%s") do ids[#ids + 1] = line end
+# wrk threads take turns through a list: thread k takes items k, k + threads, ... (`n` is the thread's position;
+# the script that follows adds the thread count to it before each request).
+TURNS_LUA = """
 local counter = 0
 function setup(thread)
   thread:set("offset", counter)
   counter = counter + 1
 end
-local next_id = 0
+local n = 0
 function init(args)
-  next_id = offset
+  n = offset
 end
+"""
+
+APPROVE_LUA = """
+local ids = {}
+for line in io.lines("%s") do ids[#ids + 1] = line end
+""" + TURNS_LUA + """
 function request()
-  next_id = next_id + %d
-  local id = ids[(next_id %% #ids) + 1]
+  n = n + %d
+  local id = ids[(n %% #ids) + 1]
   return wrk.format("POST", nil, nil, '{"query":"mutation { approvePayout(input: {payoutRequestId: \\\\"' .. id .. '\\\\"}) { status } }"}')
 end
 """
@@ -352,15 +371,7 @@ for line in io.lines("%s") do
   local ts, sig, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
   deliveries[#deliveries + 1] = { ts = ts, sig = sig, body = body }
 end
-local counter = 0
-function setup(thread)
-  thread:set("offset", counter)
-  counter = counter + 1
-end
-local n = 0
-function init(args)
-  n = offset
-end
+""" + TURNS_LUA + """
 function request()
   n = n + %d
   -- Each delivery is sent once: a repeat would only measure the duplicate check.
@@ -474,16 +485,6 @@ def copy_to_sqlite():
     print(f"SQLite copy made in {time.time() - started:.0f} s", flush=True)
 
 
-def start_paydesk_sqlite():
-    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{SQLITE_PORT}", RUST_LOG="warn",
-               DATABASE_URL=f"sqlite://{LITE}?mode=rwc", PAYDESK_MAX_SOCKETS_PER_IP="100000",
-               CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
-    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(f"http://127.0.0.1:{SQLITE_PORT}/healthz")
-    return proc
-
-
 def sqlite3_module():
     """pysqlite3-binary when installed (`pip install pysqlite3-binary`: SQLite 3.51, as paydesk links), else Python's
     own, whose older SQLite may plan the same query differently (3.40 scans the list's index by time)."""
@@ -591,25 +592,20 @@ def lite_one(sql):
 
 def sqlite_suite(token):
     import uuid
-    proc = start_paydesk_sqlite()
+    proc = serve_paydesk(f"sqlite://{LITE}?mode=rwc", SQLITE_PORT)
     try:
         (paid,) = lite_one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")[0]
-        shapes = [
-            ("pending list (50)",
-             {"query": f"{{ payoutRequests(filter: {{ status: [PENDING] }}, first: 50) {{ nodes {{ {COLS} }} }} }}"},
-             ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests "
-              "WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?", ("pending", 51))),
-            ("nested (20 wallets x 10 ledger)",
-             {"query": "{ wallets(first: 20) { nodes { id balance transactions(first: 10) { id amount kind createdAt } } } }"},
-             ("SELECT w.id, w.balance, t.id, t.amount, t.kind, t.created_at FROM "
+        # For each shape: the same SQL, with values bound as paydesk binds them.
+        same_sql = [
+            ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests "
+              "WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?", ("pending", 51)),
+            ("SELECT w.id, w.balance, t.id, t.amount, t.kind, t.created_at FROM "
               "(SELECT id, balance FROM freelancer_wallets ORDER BY created_at DESC, id DESC LIMIT ?) w "
               "JOIN wallet_transactions t ON t.id IN (SELECT id FROM wallet_transactions WHERE wallet_id = w.id "
-              "ORDER BY created_at DESC, id DESC LIMIT ?)", (21, 10))),
-            ("single payout by id",
-             {"query": f"{{ payoutRequest(id: \"{uuid.UUID(bytes=paid)}\") {{ {COLS} }} }}"},
-             ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = ?",
-              (paid,))),
+              "ORDER BY created_at DESC, id DESC LIMIT ?)", (21, 10)),
+            ("SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = ?", (paid,)),
         ]
+        shapes = [(name, ours, sql) for (name, ours), sql in zip(paydesk_reads(uuid.UUID(bytes=paid)), same_sql)]
         for name, ours, _ in shapes:
             answer = graphql(SQLITE_PORT, ours, token)
             assert "errors" not in answer, (name, answer)
