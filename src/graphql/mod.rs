@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots, guards, loaders, types, and the extension that gives every error a code.
 
+pub mod documents;
 pub mod filters;
 pub mod guards;
 pub mod limits;
@@ -52,6 +53,8 @@ pub struct Schemas {
     /// the handler applies around the execution (`run_single`).
     pub plain_signed_in: AppSchema,
     pub plain_anonymous: AppSchema,
+    /// Documents already parsed, for single operations over HTTP.
+    pub documents: documents::Documents,
 }
 
 /// The schema with the state and the loaders every request uses.
@@ -76,6 +79,7 @@ pub fn build(state: AppState) -> Schemas {
         anonymous: with_data(metered(builder().disable_introspection().disable_suggestions())),
         plain_signed_in: with_data(plain()),
         plain_anonymous: with_data(plain().disable_introspection().disable_suggestions()),
+        documents: documents::Documents::default(),
     }
 }
 
@@ -83,16 +87,18 @@ pub fn build(state: AppState) -> Schemas {
 /// before execution, then error codes and the operation metric.
 pub async fn run_single(
     schema: &AppSchema,
+    documents: &documents::Documents,
     mut request: async_graphql::Request,
     signed_in: bool,
     metrics: &crate::metrics::Metrics,
 ) -> Response {
-    // Parsed once: the request keeps the document and the schema executes it as it is.
+    // Parsed once (or taken from the documents already parsed): the schema executes the document as it is.
     let checked = limits::check_size(&request.query)
-        .and_then(|()| request.parsed_query())
-        .and_then(|doc| limits::check_parsed(doc, signed_in).map(|()| operation_kind(doc)));
+        .and_then(|()| documents.parse(&request.query))
+        .and_then(|doc| limits::check_parsed(&doc, signed_in).map(|()| (operation_kind(&doc), doc)));
     let mut response = match checked {
-        Ok(kind) => {
+        Ok((kind, doc)) => {
+            request.set_parsed_query(doc);
             let response = schema.execute(request).await;
             count(metrics, kind, &response);
             response

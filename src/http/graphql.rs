@@ -68,7 +68,10 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
         match batch {
             BatchRequest::Single(request) => {
                 let schema = if signed_in { &schemas.plain_signed_in } else { &schemas.plain_anonymous };
-                BatchResponse::Single(crate::graphql::run_single(schema, request, signed_in, &http.state.metrics).await)
+                BatchResponse::Single(
+                    crate::graphql::run_single(schema, &schemas.documents, request, signed_in, &http.state.metrics)
+                        .await,
+                )
             }
             batch => {
                 let schema = if signed_in { &schemas.signed_in } else { &schemas.anonymous };
