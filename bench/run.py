@@ -169,6 +169,8 @@ def main():
         if "postgres" in databases:
             if only in ("", "reads"):
                 reads(token, paydesk.pid)
+            if only in ("", "approvals", "webhooks"):
+                more_work()
             if only in ("", "approvals"):
                 approvals(token)
             if only in ("", "webhooks"):
@@ -296,6 +298,19 @@ function request()
   return wrk.format("POST", nil, nil, '{"query":"mutation { approvePayout(input: {payoutRequestId: \\\\"' .. id .. '\\\\"}) { status } }"}')
 end
 """
+
+
+WORK_ADDED = []
+
+
+def more_work():
+    """Enough pending payouts and payments that neither side of a write run runs out of work: at most 2,500 writes per
+    second for each side, for every run. Added once, after the reads."""
+    if WORK_ADDED:
+        return
+    WORK_ADDED.append(True)
+    n = 2 * 2500 * max(DURATION // 2, 2) * len(CONNS)
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"n={n}", "-f", str(ROOT / "bench" / "generate-write-work.sql"))
 
 
 def compare_writes(title, unit, sql, paydesk_run):
@@ -451,12 +466,19 @@ SQLITE_PORT = 3200
 LITE = WORK / "bench.db"
 
 
-def copy_to_sqlite():
+# The rows generate-write-work.sql adds, by table.
+WRITE_WORK = {"payments": "order_id LIKE 'bench_more_%'", "payout_requests": "note LIKE 'Withdrawal (write benchmark)%'"}
+
+
+def copy_to_sqlite(only=None):
+    """Copies the data set into a new SQLite file, or `only` some rows (a WHERE clause by table) into the file."""
     sqlite3 = sqlite3_module()
-    sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
+    if only is None:
+        sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
     con = sqlite3.connect(LITE)
     started = time.time()
-    for table in ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions"):
+    tables = ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions")
+    for table in only or tables:
         cols = [(name, kind) for _, name, kind, *_ in con.execute(f"PRAGMA table_info({table})")]
         exprs = []
         for name, kind in cols:
@@ -466,7 +488,8 @@ def copy_to_sqlite():
                 exprs.append(f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
             else:
                 exprs.append(name)
-        out = sh("psql", URL, "-qc", f"COPY (SELECT {', '.join(exprs)} FROM {table}) TO STDOUT")
+        where = f" WHERE {only[table]}" if only else ""
+        out = sh("psql", URL, "-qc", f"COPY (SELECT {', '.join(exprs)} FROM {table}{where}) TO STDOUT")
 
         def convert(value, kind):
             if value == "\\N":
@@ -482,7 +505,7 @@ def copy_to_sqlite():
         con.commit()
     con.execute("ANALYZE")
     con.close()
-    print(f"SQLite copy made in {time.time() - started:.0f} s", flush=True)
+    print(f"SQLite {'rows added' if only else 'copy made'} in {time.time() - started:.0f} s", flush=True)
 
 
 def sqlite3_module():
@@ -621,6 +644,8 @@ def sqlite_suite(token):
                 print(f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
                       f"{100 * p[0] / s[0]:.0f}% |", flush=True)
         print(f"\npaydesk (SQLite) peak RSS: {rss_mib(proc.pid):.1f} MiB", flush=True)
+        more_work()
+        copy_to_sqlite(WRITE_WORK)
         seconds = max(DURATION // 2, 2)
         print(f"\nSQLite writes ({seconds} s each) against the same transaction through sqlite3\n", flush=True)
         print("| write | conns | paydesk per s | p50 ms | p99 ms | sqlite3 same transaction per s | p50 ms | p99 ms | of ceiling |")
