@@ -166,11 +166,13 @@ def main():
     postgraphile = start_postgraphile()
     try:
         only = os.environ.get("ONLY", "")
+        postgres_writes = "postgres" in databases and only != "reads"
+        if "postgres" in databases and only in ("", "reads"):
+            reads(token, paydesk.pid)
+        # After PostgreSQL's reads, which see the data set as generated; SQLite copies the work after its own reads.
+        if postgres_writes or "sqlite" in databases:
+            more_work()
         if "postgres" in databases:
-            if only in ("", "reads"):
-                reads(token, paydesk.pid)
-            if only in ("", "approvals", "webhooks"):
-                more_work()
             if only in ("", "approvals"):
                 approvals(token)
             if only in ("", "webhooks"):
@@ -300,15 +302,9 @@ end
 """
 
 
-WORK_ADDED = []
-
-
 def more_work():
     """Enough pending payouts and payments that neither side of a write run runs out of work: at most 2,500 writes per
-    second for each side, for every run. Added once, after the reads."""
-    if WORK_ADDED:
-        return
-    WORK_ADDED.append(True)
+    second for each side, for every run."""
     n = 2 * 2500 * max(DURATION // 2, 2) * len(CONNS)
     sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"n={n}", "-f", str(ROOT / "bench" / "generate-write-work.sql"))
 
@@ -350,7 +346,7 @@ def approvals(token):
     compare_writes("approvals: paydesk's approvePayout vs pgbench running the same transaction (debit under the "
                    "reserve, ledger row, notification, audit entry, event)", "approvals", APPROVE_SQL, approve)
     left = one("SELECT count(*) FROM payout_requests WHERE status = 'pending'")
-    print(f"\n({left} payouts still pending; re-run with a fresh data set for more approval rounds)")
+    print(f"\n({left} payouts still pending)")
 
 WEBHOOK_SQL = """BEGIN;
 UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10,
@@ -471,7 +467,7 @@ WRITE_WORK = {"payments": "order_id LIKE 'bench_more_%'", "payout_requests": "no
 
 
 def copy_to_sqlite(only=None):
-    """Copies the data set into a new SQLite file, or `only` some rows (a WHERE clause by table) into the file."""
+    """Copies the data set into a new SQLite file, or adds `only` some rows (a WHERE clause by table) it lacks."""
     sqlite3 = sqlite3_module()
     if only is None:
         sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
@@ -501,7 +497,9 @@ def copy_to_sqlite(only=None):
             return value
 
         rows = [[convert(v, k) for v, (_, k) in zip(line.split("\t"), cols)] for line in out.splitlines()]
-        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
+        # Adding rows skips those the file already has (a reused data set holds an earlier run's work).
+        verb = "INSERT OR IGNORE" if only else "INSERT"
+        con.executemany(f"{verb} INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
         con.commit()
     con.execute("ANALYZE")
     con.close()
@@ -644,7 +642,6 @@ def sqlite_suite(token):
                 print(f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
                       f"{100 * p[0] / s[0]:.0f}% |", flush=True)
         print(f"\npaydesk (SQLite) peak RSS: {rss_mib(proc.pid):.1f} MiB", flush=True)
-        more_work()
         copy_to_sqlite(WRITE_WORK)
         seconds = max(DURATION // 2, 2)
         print(f"\nSQLite writes ({seconds} s each) against the same transaction through sqlite3\n", flush=True)
