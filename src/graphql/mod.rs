@@ -34,7 +34,8 @@ fn plain() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, sub
         .limit_directives(8)
 }
 
-/// The schema's shape and limits with the extensions that enforce them (batches, WebSocket operations).
+/// The schema's shape and limits with the extensions that enforce them (batches, WebSocket operations). They
+/// work per request: none may hook each field's resolution, which `types::Inline` does not pass through.
 fn builder() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     plain().extension(limits::Limits).extension(ErrorCodes)
 }

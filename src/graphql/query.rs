@@ -149,7 +149,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Wallet>> {
+    ) -> Result<Conn<Inline<Wallet>>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::wallets(
             &state(ctx).db,
@@ -158,7 +158,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, Wallet::from))
+        Ok(connection(page, |m| Inline(Wallet::from(m))))
     }
 
     /// A freelancer's wallet, or null if they have none or it is not yours.
@@ -181,7 +181,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<PayoutRequest>> {
+    ) -> Result<Conn<Inline<PayoutRequest>>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::payout_requests(
             &state(ctx).db,
@@ -190,7 +190,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, PayoutRequest::from))
+        Ok(connection(page, |m| Inline(PayoutRequest::from(m))))
     }
 
     /// One payout request, or null if it does not exist or is not yours.
@@ -236,11 +236,11 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<WalletTransaction>> {
+    ) -> Result<Conn<Inline<WalletTransaction>>> {
         let cond = filter.unwrap_or_default().condition();
         let req = page_request(ctx, first, after, last, before, order_by);
         let page = read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
-        Ok(connection(page, WalletTransaction::from))
+        Ok(connection(page, |m| Inline(WalletTransaction::from(m))))
     }
 
     /// Notifications, newest first. Freelancers see only their own.

@@ -27,6 +27,22 @@ pub struct WalletTransaction {
     pub created_at: DateTime,
 }
 
+impl super::PlainFields for WalletTransaction {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "walletId",
+        "kind",
+        "amount",
+        "balanceAfter",
+        "reference",
+        "paymentId",
+        "payoutRequestId",
+        "description",
+        "createdAt",
+    ];
+}
+
 impl From<ledger::Model> for WalletTransaction {
     fn from(m: ledger::Model) -> Self {
         Self {

@@ -53,6 +53,30 @@ pub struct RiskFlag {
     pub reason: String,
 }
 
+impl super::PlainFields for PayoutRequest {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "walletId",
+        "freelancerId",
+        "amount",
+        "currency",
+        "status",
+        "note",
+        "requestedBy",
+        "decidedBy",
+        "decidedAt",
+        "decisionNote",
+        "cfTransferId",
+        "transferStatus",
+        "failureReason",
+        "firstApprovedBy",
+        "firstApprovedAt",
+        "createdAt",
+        "updatedAt",
+    ];
+}
+
 impl From<payout::Model> for PayoutRequest {
     fn from(m: payout::Model) -> Self {
         Self {

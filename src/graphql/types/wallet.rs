@@ -1,6 +1,8 @@
 //! `Wallet`: a freelancer's balance, its ledger, payouts and payments.
 
-use super::{connection, loader_error, nested_first, page_request, Conn, Payment, PayoutRequest, WalletTransaction};
+use super::{
+    connection, loader_error, nested_first, page_request, Conn, Inline, Payment, PayoutRequest, WalletTransaction,
+};
 use crate::graphql::filters::ListOrder;
 use crate::graphql::guards::{principal, state};
 use crate::graphql::loaders::{Db, LedgerOfWallet, PaymentsOfFreelancer, PayoutsOfWallet, PendingOfWallet};
@@ -27,6 +29,11 @@ pub struct Wallet {
     pub updated_at: DateTime,
     #[graphql(skip)]
     pub balance_money: Money,
+}
+
+impl super::PlainFields for Wallet {
+    const PLAIN: &'static [&'static str] =
+        &["id", "globalId", "freelancerId", "currency", "balance", "createdAt", "updatedAt"];
 }
 
 impl From<wallet::Model> for Wallet {
@@ -67,10 +74,10 @@ impl Wallet {
 
     /// The newest ledger rows, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
-    async fn transactions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<WalletTransaction>> {
+    async fn transactions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<WalletTransaction>>> {
         let key = LedgerOfWallet(self.id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+        Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
 
     /// This wallet's ledger as a pageable connection, newest first: `first`/`after`, `last`/`before`, `orderBy`.
@@ -84,19 +91,19 @@ impl Wallet {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<WalletTransaction>> {
+    ) -> Result<Conn<Inline<WalletTransaction>>> {
         let cond = Condition::all().add(entity::wallet_transaction::Column::WalletId.eq(self.id));
         let req = page_request(ctx, first, after, last, before, order_by);
         let page = crate::services::read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
-        Ok(connection(page, WalletTransaction::from))
+        Ok(connection(page, |m| Inline(WalletTransaction::from(m))))
     }
 
     /// The newest payout requests, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
-    async fn payout_requests(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<PayoutRequest>> {
+    async fn payout_requests(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<PayoutRequest>>> {
         let key = PayoutsOfWallet(self.id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+        Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
 
     /// The newest payments to this freelancer, newest first (`first` at most 100).
