@@ -3,6 +3,7 @@
 
 pub mod audit_log;
 pub mod beneficiary;
+pub mod by_position;
 pub mod event;
 pub mod freelancer_wallet;
 pub mod idempotency_key;
@@ -15,4 +16,5 @@ pub mod payout_request;
 pub mod status;
 pub mod wallet_transaction;
 
+pub use by_position::{ByPosition, InOrder};
 pub use money::Money;

@@ -32,6 +32,25 @@ pub struct Model {
     pub delivery_error: Option<String>,
 }
 
+crate::by_position!(
+    id,
+    recipient_id,
+    kind,
+    severity,
+    title,
+    body,
+    payment_id: nullable,
+    payout_request_id: nullable,
+    read_at: nullable,
+    created_at,
+    delivery_status,
+    delivery_attempts,
+    next_attempt_at: nullable,
+    last_attempt_at: nullable,
+    delivered_at: nullable,
+    delivery_error: nullable
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -42,6 +42,32 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+crate::by_position!(
+    id,
+    order_id,
+    freelancer_id,
+    client_id: nullable,
+    purpose: nullable,
+    amount,
+    currency,
+    status,
+    platform_fee: nullable,
+    net_amount: nullable,
+    refunded_amount,
+    cf_payment_id: nullable,
+    payment_method: nullable,
+    bank_reference: nullable,
+    failure_reason: nullable,
+    paid_at: nullable,
+    verified_at: nullable,
+    verified_by: nullable,
+    cf_order_id: nullable,
+    payment_session_id: nullable,
+    link_url: nullable,
+    created_at,
+    updated_at
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -30,6 +30,22 @@ pub struct Model {
     pub raw_body: Vec<u8>,
 }
 
+crate::by_position!(
+    id,
+    received_at,
+    event_type: nullable,
+    idempotency_key: nullable,
+    signature_valid,
+    outcome,
+    error: nullable,
+    order_id: nullable,
+    cf_payment_id: nullable,
+    payment_id: nullable,
+    payout_request_id: nullable,
+    headers,
+    raw_body
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -39,6 +39,28 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+crate::by_position!(
+    id,
+    wallet_id,
+    freelancer_id,
+    amount,
+    currency,
+    status,
+    note: nullable,
+    requested_by,
+    decided_by: nullable,
+    decided_at: nullable,
+    decision_note: nullable,
+    cf_transfer_id: nullable,
+    transfer_status: nullable,
+    failure_reason: nullable,
+    risk_flags: nullable,
+    first_approved_by: nullable,
+    first_approved_at: nullable,
+    created_at,
+    updated_at
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

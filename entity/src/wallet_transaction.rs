@@ -25,6 +25,19 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+crate::by_position!(
+    id,
+    wallet_id,
+    kind,
+    amount,
+    balance_after,
+    reference,
+    payment_id: nullable,
+    payout_request_id: nullable,
+    description,
+    created_at
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

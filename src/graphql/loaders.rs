@@ -4,7 +4,8 @@
 use crate::error::AppError;
 use async_graphql::dataloader::Loader;
 use entity::status::PayoutStatus;
-use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger, Money};
+use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger};
+use entity::{ByPosition, InOrder, Money};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,9 +126,15 @@ async fn latest_per_parent<E: EntityTrait>(
     parent_col: &'static str,
     parents: Vec<Uuid>,
     limit: u64,
-) -> Result<Vec<E::Model>, sea_orm::DbErr> {
+) -> Result<Vec<E::Model>, sea_orm::DbErr>
+where
+    E::Model: ByPosition,
+{
     let backend = db.get_database_backend();
     let table = E::default().table_name().to_owned();
+    // The model's columns in its order, so rows can be read by position.
+    let columns: Vec<String> = E::Model::COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();
+    let columns = columns.join(", ");
     let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
@@ -136,15 +143,16 @@ async fn latest_per_parent<E: EntityTrait>(
             let list: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i}::uuid)")).collect();
             format!(
                 "SELECT t.* FROM (VALUES {}) AS p(pid) CROSS JOIN LATERAL \
-                 (SELECT * FROM {table} WHERE {parent_col} = p.pid {order}) AS t",
+                 (SELECT {columns} FROM {table} WHERE {parent_col} = p.pid {order}) AS t",
                 list.join(", ")
             )
         } else {
-            let one = format!("SELECT * FROM (SELECT * FROM {table} WHERE {parent_col} = ? {order})");
+            let one = format!("SELECT * FROM (SELECT {columns} FROM {table} WHERE {parent_col} = ? {order})");
             vec![one; chunk.len()].join(" UNION ALL ")
         };
         let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
-        rows.extend(E::find().from_raw_sql(stmt).all(db).await?);
+        let found = E::find().from_raw_sql(stmt).into_model::<InOrder<E::Model>>().all(db).await?;
+        rows.extend(found.into_iter().map(|r| r.0));
     }
     Ok(rows)
 }

@@ -10,6 +10,7 @@ use entity::{
     audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
     payout_request as payout, wallet_transaction as ledger,
 };
+use entity::{ByPosition, InOrder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -143,7 +144,7 @@ fn size(n: Option<i32>, name: &str) -> AppResult<u64> {
 pub async fn page<E>(db: &impl ConnectionTrait, select: Select<E>, req: PageRequest) -> AppResult<Page<E::Model>>
 where
     E: Keyset,
-    E::Model: Sync,
+    E::Model: Sync + ByPosition,
 {
     if req.first.is_some() && req.last.is_some() {
         return Err(AppError::BadInput("pass either first or last, not both".into()));
@@ -176,7 +177,9 @@ where
         }
     }
     let order = if ascending != backward { Order::Asc } else { Order::Desc };
-    let mut rows = q.order_by(col, order.clone()).order_by(id, order).limit(limit + 1).all(db).await?;
+    let rows = q.order_by(col, order.clone()).order_by(id, order).limit(limit + 1);
+    let mut rows: Vec<E::Model> =
+        rows.into_model::<InOrder<E::Model>>().all(db).await?.into_iter().map(|r| r.0).collect();
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -336,7 +339,7 @@ pub async fn wallet(
 /// One payout request, if the caller may see it.
 pub async fn payout_request(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<payout::Model>> {
     let cond = scoped(who, payout::Column::FreelancerId, Condition::all().add(payout::Column::Id.eq(id)));
-    Ok(payout::Entity::find().filter(cond).one(db).await?)
+    Ok(payout::Entity::find().filter(cond).into_model::<InOrder<_>>().one(db).await?.map(|r| r.0))
 }
 
 /// A wallet by id, if the caller may see it.
