@@ -14,13 +14,14 @@ use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use std::borrow::Cow;
 
 /// An object type with fields that resolve without waiting.
 pub trait PlainFields: ContainerType + OutputType {
     /// Its fields, by GraphQL name, whose resolvers return at once: copied from the value, no loader, no guard.
-    /// A field missing here only loses speed; one listed wrongly is awaited in turn instead of alongside the
-    /// others (the same result, later).
+    /// A field missing here only loses speed; one listed wrongly is asked once in place and, not being ready,
+    /// resolved again with the fields that wait (the same result).
     const PLAIN: &'static [&'static str];
 }
 
@@ -54,7 +55,8 @@ impl<T: PlainFields> OutputType for Inline<T> {
         let items = &ctx.item.node.items;
         let simple = |s: &Positioned<Selection>| matches!(&s.node, Selection::Field(f) if f.node.directives.is_empty());
         if !items.iter().all(simple) {
-            return self.0.resolve(ctx, field).await;
+            // Boxed: this future is held per row while a list resolves, and should not be sized for this path.
+            return Box::pin(self.0.resolve(ctx, field)).await;
         }
         let root = &self.0;
         let mut object = IndexMap::with_capacity(items.len());
@@ -65,8 +67,8 @@ impl<T: PlainFields> OutputType for Inline<T> {
             let name = f.node.name.node.as_str();
             if name == "__typename" {
                 object.insert(key, Value::String(root.introspection_type_name().into_owned()));
-            } else if T::PLAIN.contains(&name) {
-                match root.resolve_field(&ctx.with_field(f)).await {
+            } else if let Some(result) = plain::<T>(root, ctx, f, name) {
+                match result {
                     Ok(value) => merge(&mut object, key, value.unwrap_or_default()),
                     Err(e) => ctx.add_error(e),
                 }
@@ -77,9 +79,11 @@ impl<T: PlainFields> OutputType for Inline<T> {
             }
         }
         if !later.is_empty() {
+            // Boxed, as async-graphql boxes them: the set's own stub task is then sized for a pointer, not for the
+            // type's largest field resolver.
             let mut waiting: FuturesUnordered<_> = later
                 .into_iter()
-                .map(|(key, f)| async move { (key, root.resolve_field(&ctx.with_field(f)).await) })
+                .map(|(key, f)| Box::pin(async move { (key, root.resolve_field(&ctx.with_field(f)).await) }))
                 .collect();
             while let Some((key, result)) = waiting.next().await {
                 match result {
@@ -96,6 +100,22 @@ impl<T: PlainFields> OutputType for Inline<T> {
         }
         Ok(Value::Object(object))
     }
+}
+
+/// A plain field's value, from the type's resolver polled once in place (its future, sized for the type's
+/// largest field, lives on the stack for that call only, not in every row's future while the list resolves).
+/// `None` for a field not listed as plain, or listed wrongly and not ready at once: it is then resolved with the
+/// others that wait (a loader it asked already answers the second asking from the same batch).
+fn plain<T: PlainFields>(
+    root: &T,
+    ctx: &ContextSelectionSet<'_>,
+    f: &Positioned<Field>,
+    name: &str,
+) -> Option<ServerResult<Option<Value>>> {
+    if !T::PLAIN.contains(&name) {
+        return None;
+    }
+    root.resolve_field(&ctx.with_field(f)).now_or_never()
 }
 
 /// A field's value into its object; a key asked for twice (`a { x } a { y }`) has its selections merged, as
