@@ -1,8 +1,8 @@
 //! Reading a model from its row by column position.
 //!
 //! SeaORM's derived decoding finds every column by name (hashing the name, per column, per row) and formats a
-//! message for every NULL it meets before turning it into `None`; on a page of 50 payout requests that was a
-//! tenth of the request's CPU. A model that implements [`ByPosition`] (with [`by_position!`], next to its
+//! message for every NULL it meets before turning it into `None`; on a page of 50 payout requests that was about
+//! a sixth of the request's CPU. A model that implements [`ByPosition`] (with [`by_position!`], next to its
 //! struct) is read column by column in the order `Entity::find()` selects them, which is the struct's order,
 //! with each value decoded by SeaORM as before. Debug builds (every test) check each row's column names
 //! against that order, so a statement that selects columns differently fails loudly instead of mixing fields.

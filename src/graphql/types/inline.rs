@@ -104,8 +104,8 @@ impl<T: PlainFields> OutputType for Inline<T> {
 
 /// A plain field's value, from the type's resolver polled once in place (its future, sized for the type's
 /// largest field, lives on the stack for that call only, not in every row's future while the list resolves).
-/// `None` for a field not listed as plain, or listed wrongly and not ready at once: it is then resolved with the
-/// others that wait (a loader it asked already answers the second asking from the same batch).
+/// `None` for a field not listed as plain, or listed wrongly and not ready at once: it is then resolved again with
+/// the others that wait (the same result, a little later).
 fn plain<T: PlainFields>(
     root: &T,
     ctx: &ContextSelectionSet<'_>,
