@@ -58,7 +58,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Payment>> {
+    ) -> Result<Conn<Inline<Payment>>> {
         let cond = filter.unwrap_or_default().condition()?;
         let page = read::payments(
             &state(ctx).db,
@@ -67,7 +67,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, Payment::from))
+        Ok(connection(page, |m| Inline(Payment::from(m))))
     }
 
     /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
@@ -210,7 +210,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<PaymentWebhook>> {
+    ) -> Result<Conn<Inline<PaymentWebhook>>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::webhooks(
             &state(ctx).db,
@@ -219,7 +219,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, PaymentWebhook::from))
+        Ok(connection(page, |m| Inline(PaymentWebhook::from(m))))
     }
 
     /// The ledger across wallets, newest first (a freelancer sees only their own wallet's rows).
@@ -257,7 +257,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Notification>> {
+    ) -> Result<Conn<Inline<Notification>>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::notifications(
             &state(ctx).db,
@@ -266,7 +266,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, Notification::from))
+        Ok(connection(page, |m| Inline(Notification::from(m))))
     }
 
     /// The audit trail, newest first (admin, ops).
@@ -280,12 +280,12 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<AuditEntry>> {
+    ) -> Result<Conn<Inline<AuditEntry>>> {
         let cond = filter.unwrap_or_default().condition();
         let page =
             read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before, order_by))
                 .await?;
-        Ok(connection(page, AuditEntry::from))
+        Ok(connection(page, |m| Inline(AuditEntry::from(m))))
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the

@@ -191,4 +191,11 @@ async fn list_rows_answer_fields_in_the_order_asked_however_each_is_resolved() {
     let generic = format!("{{ payoutRequests(first: 5) {{ nodes {{ ... on PayoutRequest {{ {fields} }} }} }} }}");
     let same = app.gql_ok(&app.admin(), &generic, json!({})).await;
     assert_eq!(same, body["data"], "the same content as async-graphql's own resolution");
+    // Every list's rows do the same: payments, with their loaded wallet asked first.
+    let query = "{ payments(first: 1) { nodes { wallet { currency } orderId status } } }";
+    let res = app.http.post(app.url("/graphql")).bearer_auth(app.admin()).json(&json!({ "query": query }));
+    let text = res.send().await.unwrap().text().await.unwrap();
+    let parts: Vec<&str> = text.split("\":").collect();
+    let keys: Vec<&str> = parts[..parts.len() - 1].iter().map(|s| s.rsplit('"').next().unwrap()).collect();
+    assert_eq!(keys, ["data", "payments", "nodes", "wallet", "currency", "orderId", "status"], "{text}");
 }

@@ -74,6 +74,23 @@ pub struct NotificationDelivery {
     pub last_error: Option<String>,
 }
 
+impl super::PlainFields for Notification {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "recipientId",
+        "kind",
+        "severity",
+        "title",
+        "body",
+        "paymentId",
+        "payoutRequestId",
+        "readAt",
+        "createdAt",
+        "delivery",
+    ];
+}
+
 impl From<notification::Model> for Notification {
     fn from(m: notification::Model) -> Self {
         Self {
@@ -118,6 +135,22 @@ pub struct AuditEntry {
     pub after: Option<Json<serde_json::Value>>,
     pub reason: Option<String>,
     pub created_at: DateTime,
+}
+
+impl super::PlainFields for AuditEntry {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "actorId",
+        "actorRole",
+        "action",
+        "entityType",
+        "entityId",
+        "before",
+        "after",
+        "reason",
+        "createdAt",
+    ];
 }
 
 impl From<audit_log::Model> for AuditEntry {

@@ -56,6 +56,35 @@ pub struct Payment {
     pub updated_at: DateTime,
 }
 
+impl super::PlainFields for Payment {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "orderId",
+        "freelancerId",
+        "clientId",
+        "purpose",
+        "amount",
+        "currency",
+        "status",
+        "platformFee",
+        "netAmount",
+        "refundedAmount",
+        "cfPaymentId",
+        "paymentMethod",
+        "bankReference",
+        "failureReason",
+        "paidAt",
+        "verifiedAt",
+        "verifiedBy",
+        "cfOrderId",
+        "paymentSessionId",
+        "linkUrl",
+        "createdAt",
+        "updatedAt",
+    ];
+}
+
 impl From<payment::Model> for Payment {
     fn from(m: payment::Model) -> Self {
         Self {

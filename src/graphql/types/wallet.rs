@@ -108,10 +108,10 @@ impl Wallet {
 
     /// The newest payments to this freelancer, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
-    async fn payments(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Payment>> {
+    async fn payments(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<Payment>>> {
         let key = PaymentsOfFreelancer(self.freelancer_id, nested_first(first)?);
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Into::into).collect())
+        Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
 }
 

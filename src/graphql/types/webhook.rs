@@ -33,6 +33,24 @@ pub struct PaymentWebhook {
     pub raw_body: String,
 }
 
+impl super::PlainFields for PaymentWebhook {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "globalId",
+        "receivedAt",
+        "eventType",
+        "idempotencyKey",
+        "signatureValid",
+        "outcome",
+        "error",
+        "orderId",
+        "cfPaymentId",
+        "paymentId",
+        "headers",
+        "rawBody",
+    ];
+}
+
 impl From<webhook::Model> for PaymentWebhook {
     fn from(m: webhook::Model) -> Self {
         Self {
