@@ -58,7 +58,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<Payment>>> {
+    ) -> Result<Conn<Payment>> {
         let cond = filter.unwrap_or_default().condition()?;
         let page = read::payments(
             &state(ctx).db,
@@ -67,7 +67,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, |m| Inline(Payment::from(m))))
+        Ok(connection(page, Payment::from))
     }
 
     /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
@@ -149,7 +149,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<Wallet>>> {
+    ) -> Result<Conn<Wallet>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::wallets(
             &state(ctx).db,
@@ -158,7 +158,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, |m| Inline(Wallet::from(m))))
+        Ok(connection(page, Wallet::from))
     }
 
     /// A freelancer's wallet, or null if they have none or it is not yours.
@@ -181,7 +181,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<PayoutRequest>>> {
+    ) -> Result<Conn<PayoutRequest>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::payout_requests(
             &state(ctx).db,
@@ -190,7 +190,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, |m| Inline(PayoutRequest::from(m))))
+        Ok(connection(page, PayoutRequest::from))
     }
 
     /// One payout request, or null if it does not exist or is not yours.
@@ -210,7 +210,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<PaymentWebhook>>> {
+    ) -> Result<Conn<PaymentWebhook>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::webhooks(
             &state(ctx).db,
@@ -219,7 +219,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, |m| Inline(PaymentWebhook::from(m))))
+        Ok(connection(page, PaymentWebhook::from))
     }
 
     /// The ledger across wallets, newest first (a freelancer sees only their own wallet's rows).
@@ -236,11 +236,11 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<WalletTransaction>>> {
+    ) -> Result<Conn<WalletTransaction>> {
         let cond = filter.unwrap_or_default().condition();
         let req = page_request(ctx, first, after, last, before, order_by);
         let page = read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
-        Ok(connection(page, |m| Inline(WalletTransaction::from(m))))
+        Ok(connection(page, WalletTransaction::from))
     }
 
     /// Notifications, newest first. Freelancers see only their own.
@@ -257,7 +257,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<Notification>>> {
+    ) -> Result<Conn<Notification>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::notifications(
             &state(ctx).db,
@@ -266,7 +266,7 @@ impl Query {
             page_request(ctx, first, after, last, before, order_by),
         )
         .await?;
-        Ok(connection(page, |m| Inline(Notification::from(m))))
+        Ok(connection(page, Notification::from))
     }
 
     /// The audit trail, newest first (admin, ops).
@@ -280,12 +280,12 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<AuditEntry>>> {
+    ) -> Result<Conn<AuditEntry>> {
         let cond = filter.unwrap_or_default().condition();
         let page =
             read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before, order_by))
                 .await?;
-        Ok(connection(page, |m| Inline(AuditEntry::from(m))))
+        Ok(connection(page, AuditEntry::from))
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the

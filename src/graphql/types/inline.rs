@@ -28,12 +28,6 @@ pub trait PlainFields: ContainerType + OutputType {
 /// `T`, served with its plain fields resolved in place.
 pub struct Inline<T>(pub T);
 
-impl<T> From<T> for Inline<T> {
-    fn from(value: T) -> Self {
-        Inline(value)
-    }
-}
-
 impl<T: PlainFields> OutputType for Inline<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()

@@ -37,7 +37,7 @@ pub use webhook::PaymentWebhook;
 use crate::error::AppError;
 use crate::services::read::Page;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::SimpleObject;
 
 /// Fields every connection has beside Relay's.
 #[derive(SimpleObject)]
@@ -46,8 +46,8 @@ pub struct Totals {
     pub total_count: u64,
 }
 
-/// A Relay connection whose cursors are keyset positions.
-pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
+/// A Relay connection whose cursors are keyset positions; its rows resolve their plain fields in place.
+pub type Conn<N> = Connection<String, Inline<N>, Totals, EmptyFields>;
 
 /// The page a list field's arguments ask for; `totalCount` is counted only when selected.
 pub(crate) fn page_request(
@@ -66,14 +66,14 @@ pub(crate) fn page_request(
 /// Turns a page of models into a connection of API nodes.
 pub fn connection<M, N>(page: Page<M>, node: impl Fn(M) -> N) -> Conn<N>
 where
-    N: OutputType,
+    N: PlainFields,
 {
     let mut conn = Connection::with_additional_fields(
         page.has_previous,
         page.has_next,
         Totals { total_count: page.total.unwrap_or_default() },
     );
-    conn.edges.extend(page.cursors.into_iter().zip(page.rows).map(|(cursor, m)| Edge::new(cursor, node(m))));
+    conn.edges.extend(page.cursors.into_iter().zip(page.rows).map(|(cursor, m)| Edge::new(cursor, Inline(node(m)))));
     conn
 }
 

@@ -91,11 +91,11 @@ impl Wallet {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ListOrder>,
-    ) -> Result<Conn<Inline<WalletTransaction>>> {
+    ) -> Result<Conn<WalletTransaction>> {
         let cond = Condition::all().add(entity::wallet_transaction::Column::WalletId.eq(self.id));
         let req = page_request(ctx, first, after, last, before, order_by);
         let page = crate::services::read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
-        Ok(connection(page, |m| Inline(WalletTransaction::from(m))))
+        Ok(connection(page, WalletTransaction::from))
     }
 
     /// The newest payout requests, newest first (`first` at most 100).
