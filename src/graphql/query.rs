@@ -29,14 +29,12 @@ async fn ranked(
 
 /// A page of the event log as a connection whose cursors are sequence numbers.
 fn log_connection<T: async_graphql::OutputType>(
-    page: read::Page<crate::events::Stored>,
+    page: read::Page<crate::events::Stored, i64>,
     node: impl Fn(crate::events::Stored) -> Option<T>,
-) -> Connection<String, T> {
+) -> Connection<i64, T> {
     let mut conn = Connection::new(page.has_previous, page.has_next);
-    conn.edges.extend(page.rows.into_iter().filter_map(|s| {
-        let cursor = s.seq.to_string();
-        node(s).map(|n| Edge::new(cursor, n))
-    }));
+    let rows = page.cursors.into_iter().zip(page.rows);
+    conn.edges.extend(rows.filter_map(|(cursor, s)| node(s).map(|n| Edge::new(cursor, n))));
     conn
 }
 
@@ -86,7 +84,7 @@ impl Query {
         min_severity: Option<Severity>,
         first: Option<i32>,
         before: Option<String>,
-    ) -> Result<Connection<String, Alert>> {
+    ) -> Result<Connection<i64, Alert>> {
         let before = parse_cursor("before", before.as_deref())?;
         let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
         let page =
@@ -106,7 +104,7 @@ impl Query {
         after: Option<String>,
         first: Option<i32>,
         kinds: Option<Vec<EventKind>>,
-    ) -> Result<Connection<String, EventRecord>> {
+    ) -> Result<Connection<i64, EventRecord>> {
         let after = parse_cursor("after", after.as_deref())?;
         let filter = crate::events::Filter {
             kinds: kinds.map(|k| k.into_iter().map(EventKind::stored).collect()),

@@ -94,20 +94,23 @@ pub fn encode_cursor(key: Key) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
+/// The position an opaque cursor names, in whichever order it was issued for; `None` for one this API did not issue.
+pub fn parse_cursor(cursor: &str) -> Option<Key> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (value, id) = text.split_once(':')?;
+    let id = id.parse().ok()?;
+    match value.strip_prefix('a') {
+        Some(minor) => Some(Key::Minor(minor.parse().ok()?, id)),
+        None => Some(Key::Time(DateTime::from_timestamp_micros(value.parse().ok()?)?, id)),
+    }
+}
+
 /// A cursor back to its position; it must come from a list in the same order (`by`).
 fn decode_cursor(cursor: &str, by: SortBy) -> AppResult<Key> {
-    let bad = || AppError::BadInput(format!("cursor {cursor:?} is not one this API issued for this order"));
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (value, id) = text.split_once(':').ok_or_else(bad)?;
-    let id = id.parse().map_err(|_| bad())?;
-    match (by, value.strip_prefix('a')) {
-        (SortBy::Amount, Some(minor)) => Ok(Key::Minor(minor.parse().map_err(|_| bad())?, id)),
-        (SortBy::Created, None) => {
-            let at = DateTime::from_timestamp_micros(value.parse().map_err(|_| bad())?).ok_or_else(bad)?;
-            Ok(Key::Time(at, id))
-        }
-        _ => Err(bad()),
+    match (by, parse_cursor(cursor)) {
+        (SortBy::Amount, Some(key @ Key::Minor(..))) | (SortBy::Created, Some(key @ Key::Time(..))) => Ok(key),
+        _ => Err(AppError::BadInput(format!("cursor {cursor:?} is not one this API issued for this order"))),
     }
 }
 
@@ -123,10 +126,11 @@ pub struct PageRequest {
     pub sort: Sort,
 }
 
-/// One page of rows in the asked order, with each row's cursor.
-pub struct Page<M> {
+/// One page of rows in the asked order, with each row's position (made into an opaque cursor only if a client
+/// asks for it: encoding one is about as costly as resolving a row's fields).
+pub struct Page<M, C = Key> {
     pub rows: Vec<M>,
-    pub cursors: Vec<String>,
+    pub cursors: Vec<C>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Option<u64>,
@@ -186,7 +190,7 @@ where
         rows.reverse();
     }
     let (has_next, has_previous) = if backward { (req.before.is_some(), more) } else { (more, req.after.is_some()) };
-    let cursors = rows.iter().map(|m| encode_cursor(E::key(m, by))).collect();
+    let cursors = rows.iter().map(|m| E::key(m, by)).collect();
     Ok(Page { rows, cursors, has_next, has_previous, total })
 }
 
@@ -293,7 +297,7 @@ pub async fn event_log(
     from: LogPage,
     first: Option<i32>,
     filter: &crate::events::Filter,
-) -> AppResult<Page<crate::events::Stored>> {
+) -> AppResult<Page<crate::events::Stored, i64>> {
     require_staff(who)?;
     let limit = size(first, "first")?;
     let (mut rows, has_previous) = match from {
@@ -304,7 +308,7 @@ pub async fn event_log(
     };
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let cursors = rows.iter().map(|e| e.seq.to_string()).collect();
+    let cursors = rows.iter().map(|e| e.seq).collect();
     Ok(Page { rows, cursors, has_next, has_previous, total: None })
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub struct WalletTransaction {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     pub wallet_id: Uuid,
     pub kind: LedgerKind,
     /// Signed: credits positive, debits negative.
@@ -46,7 +46,7 @@ impl super::PlainFields for WalletTransaction {
 impl From<ledger::Model> for WalletTransaction {
     fn from(m: ledger::Model) -> Self {
         Self {
-            global_id: super::node::global_id("WalletTransaction", m.id),
+            global_id: super::node::GlobalId::new("WalletTransaction", m.id),
             id: m.id,
             wallet_id: m.wallet_id,
             kind: m.kind.into(),

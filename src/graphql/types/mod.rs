@@ -35,8 +35,8 @@ pub use wallet::Wallet;
 pub use webhook::PaymentWebhook;
 
 use crate::error::AppError;
-use crate::services::read::Page;
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use crate::services::read::{Key, Page};
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::SimpleObject;
 
 /// Fields every connection has beside Relay's.
@@ -47,7 +47,21 @@ pub struct Totals {
 }
 
 /// A Relay connection whose cursors are keyset positions; its rows resolve their plain fields in place.
-pub type Conn<N> = Connection<String, Inline<N>, Totals, EmptyFields>;
+pub type Conn<N> = Connection<Key, Inline<N>, Totals, EmptyFields>;
+
+/// A keyset position is encoded into its opaque cursor when `cursor`, `startCursor` or `endCursor` is resolved, not
+/// for every row of every page.
+impl CursorType for Key {
+    type Error = String;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        crate::services::read::parse_cursor(s).ok_or_else(|| format!("cursor {s:?} is not one this API issued"))
+    }
+
+    fn encode_cursor(&self) -> String {
+        crate::services::read::encode_cursor(*self)
+    }
+}
 
 /// The page a list field's arguments ask for; `totalCount` is counted only when selected.
 pub(crate) fn page_request(

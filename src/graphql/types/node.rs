@@ -6,14 +6,17 @@ use super::{AuditEntry, Notification, Payment, PaymentWebhook, PayoutRequest, Wa
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::services::read;
-use async_graphql::{Interface, ID};
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID};
 use base64::Engine;
 use sea_orm::DatabaseConnection;
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// A record with a global id.
 #[derive(Interface, Clone)]
-#[graphql(field(name = "global_id", ty = "&ID", desc = "An opaque id, unique across types, for `node(id:)`."))]
+#[graphql(field(name = "global_id", ty = "&GlobalId", desc = "An opaque id, unique across types, for `node(id:)`."))]
 pub enum Node {
     Payment(Payment),
     Wallet(Wallet),
@@ -24,9 +27,37 @@ pub enum Node {
     PaymentWebhook(PaymentWebhook),
 }
 
-/// The global id of `typename`'s record `id`.
-pub fn global_id(typename: &str, id: Uuid) -> ID {
-    ID(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{typename}:{id}")))
+/// The global id of `typename`'s record `id`: an `ID` in the schema, encoded only when a client asks for it
+/// (encoding it is about as costly as resolving a row's other fields, and most lists never ask).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalId {
+    typename: &'static str,
+    id: Uuid,
+}
+
+impl GlobalId {
+    pub fn new(typename: &'static str, id: Uuid) -> Self {
+        Self { typename, id }
+    }
+
+    pub fn encode(&self) -> ID {
+        let GlobalId { typename, id } = self;
+        ID(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{typename}:{id}")))
+    }
+}
+
+impl OutputType for GlobalId {
+    fn type_name() -> Cow<'static, str> {
+        <ID as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <ID as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, _: &ContextSelectionSet<'_>, _: &Positioned<Field>) -> ServerResult<Value> {
+        Ok(Value::String(self.encode().0))
+    }
 }
 
 fn parse(id: &str) -> AppResult<(String, Uuid)> {

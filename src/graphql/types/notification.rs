@@ -11,7 +11,7 @@ use uuid::Uuid;
 pub struct Notification {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     pub recipient_id: Uuid,
     /// payment_received, payout_paid, payout_rejected, …
     pub kind: String,
@@ -94,7 +94,7 @@ impl super::PlainFields for Notification {
 impl From<notification::Model> for Notification {
     fn from(m: notification::Model) -> Self {
         Self {
-            global_id: super::node::global_id("Notification", m.id),
+            global_id: super::node::GlobalId::new("Notification", m.id),
             id: m.id,
             recipient_id: m.recipient_id,
             kind: m.kind,
@@ -123,7 +123,7 @@ impl From<notification::Model> for Notification {
 pub struct AuditEntry {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     /// Who acted; null when paydesk itself did (webhooks).
     pub actor_id: Option<Uuid>,
     pub actor_role: Role,
@@ -156,7 +156,7 @@ impl super::PlainFields for AuditEntry {
 impl From<audit_log::Model> for AuditEntry {
     fn from(m: audit_log::Model) -> Self {
         Self {
-            global_id: super::node::global_id("AuditEntry", m.id),
+            global_id: super::node::GlobalId::new("AuditEntry", m.id),
             id: m.id,
             actor_id: m.actor_id,
             actor_role: m.actor_role.into(),

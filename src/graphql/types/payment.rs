@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub struct Payment {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     /// Our order id, as sent to Cashfree.
     pub order_id: String,
     /// The freelancer whose wallet is credited.
@@ -88,7 +88,7 @@ impl super::PlainFields for Payment {
 impl From<payment::Model> for Payment {
     fn from(m: payment::Model) -> Self {
         Self {
-            global_id: super::node::global_id("Payment", m.id),
+            global_id: super::node::GlobalId::new("Payment", m.id),
             id: m.id,
             order_id: m.order_id,
             freelancer_id: m.freelancer_id,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 pub struct PayoutRequest {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     pub wallet_id: Uuid,
     pub freelancer_id: Uuid,
     pub amount: Decimal,
@@ -80,7 +80,7 @@ impl super::PlainFields for PayoutRequest {
 impl From<payout::Model> for PayoutRequest {
     fn from(m: payout::Model) -> Self {
         Self {
-            global_id: super::node::global_id("PayoutRequest", m.id),
+            global_id: super::node::GlobalId::new("PayoutRequest", m.id),
             id: m.id,
             wallet_id: m.wallet_id,
             freelancer_id: m.freelancer_id,

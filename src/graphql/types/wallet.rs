@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub struct Wallet {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     pub freelancer_id: Uuid,
     /// ISO 4217 code.
     pub currency: String,
@@ -39,7 +39,7 @@ impl super::PlainFields for Wallet {
 impl From<wallet::Model> for Wallet {
     fn from(m: wallet::Model) -> Self {
         Self {
-            global_id: super::node::global_id("Wallet", m.id),
+            global_id: super::node::GlobalId::new("Wallet", m.id),
             id: m.id,
             freelancer_id: m.freelancer_id,
             currency: m.currency,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 pub struct PaymentWebhook {
     pub id: Uuid,
     /// The global id, for `node(id:)`.
-    pub global_id: async_graphql::ID,
+    pub global_id: super::node::GlobalId,
     pub received_at: DateTime,
     /// Cashfree's `type`, e.g. PAYMENT_SUCCESS_WEBHOOK.
     pub event_type: Option<String>,
@@ -54,7 +54,7 @@ impl super::PlainFields for PaymentWebhook {
 impl From<webhook::Model> for PaymentWebhook {
     fn from(m: webhook::Model) -> Self {
         Self {
-            global_id: super::node::global_id("PaymentWebhook", m.id),
+            global_id: super::node::GlobalId::new("PaymentWebhook", m.id),
             id: m.id,
             received_at: DateTime(m.received_at),
             event_type: m.event_type,
