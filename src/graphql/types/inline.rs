@@ -9,6 +9,7 @@
 //! with fragments or directives takes async-graphql's own path. Extensions' per-field hooks (`resolve`) are not
 //! called for plain fields: the schema's extensions work per request (`graphql::builder`).
 
+use async_graphql::indexmap::map::Entry;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
@@ -113,15 +114,22 @@ fn plain<T: PlainFields>(
 }
 
 /// A field's value into its object; a key asked for twice (`a { x } a { y }`) has its selections merged, as
-/// async-graphql does.
+/// async-graphql does. The key is hashed once (two lookups per field were 3% of a 50-row list).
 fn merge(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match (object.get_mut(&key), value) {
-        (Some(Value::Object(into)), Value::Object(from)) => {
+    let into = match object.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+            return;
+        }
+        Entry::Occupied(slot) => slot.into_mut(),
+    };
+    match (into, value) {
+        (Value::Object(into), Value::Object(from)) => {
             for (k, v) in from {
                 merge(into, k, v);
             }
         }
-        (Some(Value::List(into)), Value::List(from)) => {
+        (Value::List(into), Value::List(from)) => {
             for (into, from) in into.iter_mut().zip(from) {
                 if let (Value::Object(into), Value::Object(from)) = (into, from) {
                     for (k, v) in from {
@@ -130,8 +138,6 @@ fn merge(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
                 }
             }
         }
-        (_, value) => {
-            object.insert(key, value);
-        }
+        (into, value) => *into = value,
     }
 }
