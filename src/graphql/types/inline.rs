@@ -15,8 +15,8 @@ use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::FutureExt;
 use std::borrow::Cow;
+use std::future::Future;
 
 /// An object type with fields that resolve without waiting.
 pub trait PlainFields: ContainerType + OutputType {
@@ -110,7 +110,13 @@ fn plain<T: PlainFields>(
     if !T::PLAIN.contains(&name) {
         return None;
     }
-    root.resolve_field(&ctx.with_field(f)).now_or_never()
+    // Pinned where it is made: `now_or_never` would first move the whole future into its own frame.
+    let ctx = ctx.with_field(f);
+    let resolving = std::pin::pin!(root.resolve_field(&ctx));
+    match resolving.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(result) => Some(result),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// A field's value into its object; a key asked for twice (`a { x } a { y }`) has its selections merged, as
