@@ -69,11 +69,15 @@ def wait_for(url, body=None, headers=None):
     sys.exit(f"{url} never answered")
 
 
+def paydesk_env(database_url, port):
+    """The environment a benchmarked paydesk runs in."""
+    return dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn",
+                DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
+
+
 def serve_paydesk(database_url, port):
     """A release paydesk on `database_url`, answering at `port` once this returns."""
-    env = dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn",
-               DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
-    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=env,
+    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=paydesk_env(database_url, port),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(f"http://127.0.0.1:{port}/healthz")
     return proc
