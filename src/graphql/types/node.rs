@@ -40,9 +40,10 @@ impl GlobalId {
         Self { typename, id }
     }
 
-    pub fn encode(&self) -> ID {
+    /// The opaque text `parse` reads back.
+    fn encode(&self) -> String {
         let GlobalId { typename, id } = self;
-        ID(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{typename}:{id}")))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{typename}:{id}"))
     }
 }
 
@@ -56,7 +57,7 @@ impl OutputType for GlobalId {
     }
 
     async fn resolve(&self, _: &ContextSelectionSet<'_>, _: &Positioned<Field>) -> ServerResult<Value> {
-        Ok(Value::String(self.encode().0))
+        Ok(Value::String(self.encode()))
     }
 }
 
