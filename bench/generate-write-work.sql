@@ -23,5 +23,4 @@ SELECT gen_random_uuid(), 'bench_more_' || txid_current() || '_' || g, w.freelan
 FROM generate_series(1, :n) AS g JOIN w ON w.n = g % 500;
 
 COMMIT;
-ANALYZE payout_requests;
-ANALYZE payments;
+VACUUM (ANALYZE) payout_requests, payments;
