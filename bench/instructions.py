@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,8 +48,7 @@ def counted(binary, shapes):
                                            capture_output=True)
     try:
         run.wait_for(f"http://127.0.0.1:{PORT}/healthz")
-        token = run.sh(binary, "token", "--role", "admin", "--sub", "0193a000-0000-7000-8000-0000000000aa",
-                       "--ttl", "2h", env=dict(os.environ, JWT_SECRET="bench")).strip()
+        token = run.admin_token(binary)
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
         headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
 
@@ -88,7 +88,7 @@ def counted(binary, shapes):
 def main():
     binaries = sys.argv[1:] or [str(run.TARGET / "release" / "paydesk")]
     for tool in ("valgrind", "callgrind_control", "psql"):
-        if not subprocess.run(["which", tool], capture_output=True).stdout:
+        if not shutil.which(tool):
             sys.exit(f"{tool} is needed")
     some_payout = run.one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")
     shapes = run.paydesk_reads(some_payout)

@@ -83,11 +83,15 @@ def serve_paydesk(database_url, port):
     return proc
 
 
+def admin_token(binary=None):
+    """An admin's token for a benchmarked paydesk (signed with its `JWT_SECRET`), made by `binary`'s `token`."""
+    binary = binary or str(TARGET / "release" / "paydesk")
+    return sh(binary, "token", "--role", "admin", "--sub", "0193a000-0000-7000-8000-0000000000aa", "--ttl", "2h",
+              env=dict(os.environ, JWT_SECRET="bench")).strip()
+
+
 def start_paydesk():
-    proc = serve_paydesk(URL, PAYDESK_PORT)
-    token = sh(str(TARGET / "release" / "paydesk"), "token", "--role", "admin", "--sub",
-               "0193a000-0000-7000-8000-0000000000aa", "--ttl", "2h", env=dict(os.environ, JWT_SECRET="bench")).strip()
-    return proc, token
+    return serve_paydesk(URL, PAYDESK_PORT), admin_token()
 
 
 def start_postgraphile():
