@@ -3,10 +3,11 @@
 //! Staging an event inserts it with the next sequence number; on PostgreSQL it also takes a transaction-level
 //! advisory lock first, so events commit in sequence order, and queues a `NOTIFY` carrying only that number
 //! (PostgreSQL delivers it on commit, never on rollback). Each instance runs one reader that fetches every
-//! event after the last it saw, whenever it is told there is more: by NOTIFY from any instance, or by this
-//! process after a commit. A LISTEN connection that drops and reconnects costs nothing: the reader catches up
-//! from the table. Subscribers read a bounded broadcast, so a slow one never blocks a mutation; one that falls
-//! behind is told how many events it missed.
+//! event after the last it saw, whenever it is told there is more: on PostgreSQL by the NOTIFY of any instance
+//! (its own included; one read serves every NOTIFY queued meanwhile, and none is made while nobody here
+//! subscribes), on SQLite by this process after a commit. A LISTEN connection that drops and reconnects costs
+//! nothing: the reader catches up from the table. Subscribers read a bounded broadcast, so a slow one never
+//! blocks a mutation; one that falls behind is told how many events it missed.
 
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
@@ -179,7 +180,7 @@ impl Alert {
 pub struct EventBus {
     tx: broadcast::Sender<Stored>,
     backend: DbBackend,
-    /// Tells this instance's reader that an event committed here.
+    /// Tells this instance's reader that an event committed here (SQLite: PostgreSQL's NOTIFY does it there).
     wake: Arc<Notify>,
 }
 
@@ -234,9 +235,12 @@ impl EventBus {
         }
     }
 
-    /// After a transaction that staged events committed: this instance's reader fetches them at once.
+    /// After a transaction that staged events committed: this instance's reader fetches them at once. (On
+    /// PostgreSQL the commit's NOTIFY tells every instance's reader, this one's included.)
     pub fn committed(&self) {
-        self.wake.notify_one();
+        if self.backend != DbBackend::Postgres {
+            self.wake.notify_one();
+        }
     }
 
     /// Commits `txn` with `event` published by it.
@@ -285,19 +289,29 @@ impl EventBus {
         listener.listen(CHANNEL).await?;
         tokio::spawn(async move {
             loop {
-                tokio::select! {
-                    got = listener.try_recv() => match got {
-                        Ok(Some(_)) => {}
-                        // Reconnected (and LISTENing again): whatever was sent meanwhile is in the table.
-                        Ok(None) => tracing::warn!("event listener reconnected; catching up from the events table"),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
-                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                        }
-                    },
-                    () = wake.notified() => {}
+                // Every commit's NOTIFY (this instance's too) names its event's number; `None`: read to be sure.
+                let newest = match listener.try_recv().await {
+                    Ok(Some(n)) => n.payload().parse::<i64>().ok(),
+                    // Reconnected (and LISTENing again): whatever was sent meanwhile is in the table.
+                    Ok(None) => {
+                        tracing::warn!("event listener reconnected; catching up from the events table");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        None
+                    }
+                };
+                match newest {
+                    // Already read along with an earlier one: NOTIFYs queue up while a read is under way.
+                    Some(seq) if seq <= reader.last => {}
+                    // Nobody here to hand it to: a subscriber that comes later reads the table from where it
+                    // starts, so there is nothing to fetch. Events commit in sequence order, so everything up to
+                    // `seq` is in the table.
+                    Some(seq) if reader.tx.receiver_count() == 0 => reader.last = seq,
+                    _ => reader.catch_up().await,
                 }
-                reader.catch_up().await;
             }
         });
         Ok(())
