@@ -66,13 +66,9 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
     // schema whose extensions also share one complexity budget across the batch.
     let work = async {
         match batch {
-            BatchRequest::Single(request) => {
-                let schema = if signed_in { &schemas.plain_signed_in } else { &schemas.plain_anonymous };
-                BatchResponse::Single(
-                    crate::graphql::run_single(schema, &schemas.documents, request, signed_in, &http.state.metrics)
-                        .await,
-                )
-            }
+            BatchRequest::Single(request) => BatchResponse::Single(
+                crate::graphql::run_single(schemas, request, signed_in, &http.state.metrics).await,
+            ),
             batch => {
                 let schema = if signed_in { &schemas.signed_in } else { &schemas.anonymous };
                 schema.execute_batch(batch).await

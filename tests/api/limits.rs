@@ -56,6 +56,39 @@ async fn complexity_multiplies_by_page_size() {
 }
 
 #[tokio::test]
+async fn a_document_asked_again_is_checked_again_with_its_own_variables() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    // Without variables, the second asking is validated only for its limits and answers the same.
+    let fixed = "{ payoutRequests(first: 5) { totalCount } }";
+    for _ in 0..3 {
+        let body = app.gql_ok(&admin, fixed, json!({})).await;
+        assert_eq!(body["payoutRequests"]["totalCount"], 0, "{body}");
+    }
+    // A wrong document stays wrong however often it is sent, for every caller.
+    let wrong = "{ payoutRequests(first: 5) { totalCount nope } }";
+    for token in [Some(admin.as_str()), Some(admin.as_str()), None] {
+        let body = app.gql(token, wrong, json!({})).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    // With variables, every request's values are validated: a good one first does not let a bad one through.
+    let doc = "query($first: Int!) { payoutRequests(first: $first) { totalCount } }";
+    app.gql_ok(&admin, doc, json!({ "first": 5 })).await;
+    let body = app.gql(Some(&admin), doc, json!({ "first": "five" })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(message(&body).contains("first"), "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    // And their limits: with these values the same text is too complex.
+    let nested =
+        "query($n: Int!) { wallets(first: $n) { nodes { payoutRequests(first: $n) { wallet { payments(first: $n) \
+                  { id } } } } } }";
+    app.gql_ok(&admin, nested, json!({ "n": 2 })).await;
+    let body = app.gql(Some(&admin), nested, json!({ "n": 100 })).await;
+    assert!(message(&body).contains("too complex"), "{body}");
+}
+
+#[tokio::test]
 async fn a_batch_shares_one_complexity_budget() {
     let app = TestApp::spawn().await;
     // About 5,300 each: one fits the budget of 10,000, two do not.
