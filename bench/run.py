@@ -3,10 +3,12 @@
 and run as plain SQL by pgbench (the ceiling), then approvals and webhook ingest against pgbench running the same
 transaction; then the same reads and writes on a SQLite copy of the data set against the same SQL run in process.
 Prints requests per second and p50/p99 latency for each at 1, 8 and 32 connections, and the ratios the goals are
-stated in. See the README's "Benchmarks" for what is measured and how to read it.
+stated in. Each figure is the median of ROUNDS runs, the sides taking turns, so that a few seconds in which the
+shared host is slow land on one run of one side and not on the verdict. See the README's "Benchmarks" for what is
+measured and how to read it.
 
-    bench/run.py                       # everything (about 15 minutes on the 2-core project machine)
-    DURATION=5 CONNS="1 8" bench/run.py
+    bench/run.py                       # everything (about 25 minutes on the 2-core project machine)
+    DURATION=3 ROUNDS=1 CONNS="1 8" bench/run.py
     ONLY=webhooks bench/run.py         # just webhook ingest on PostgreSQL (also: reads, approvals)
     DATABASES=sqlite bench/run.py      # just SQLite (default: "postgres sqlite")
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable  (dropped and re-created!)
@@ -30,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Without TLS, as PostGraphile's driver connects by default: all three clients talk to PostgreSQL alike.
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable")
-DURATION = int(os.environ.get("DURATION", "10"))
+DURATION = int(os.environ.get("DURATION", "5"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
 PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
 WEBHOOK_SECRET = "bench-webhook-secret"
@@ -139,6 +142,20 @@ def wrk(port, body, token, conns, lua_extra="", duration=None):
     return rps, ms(pct["50"]), ms(pct["99"])
 
 
+def median_run(runs):
+    """Of several runs' (per second, p50, p99), the one with the median rate (the upper one of an even count)."""
+    return sorted(runs)[len(runs) // 2]
+
+
+def rounds(*sides):
+    """Each side (a function running one measurement) run ROUNDS times, taking turns; each side's median run."""
+    runs = [[] for _ in sides]
+    for _ in range(ROUNDS):
+        for side, got in zip(sides, runs):
+            got.append(side())
+    return [median_run(r) for r in runs]
+
+
 def ms(text):
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -240,15 +257,15 @@ def reads(token, pid):
         wrk(PAYDESK_PORT, ours, token, max(CONNS), duration=3)
         wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS), duration=3)
     rows = []
-    print(f"\nreads ({DURATION} s each; client and servers share the machine)\n", flush=True)
+    print(f"\nreads (median of {ROUNDS} runs of {DURATION} s each, the three taking turns; client and servers share "
+          "the machine)\n", flush=True)
     header = "| read | conns | paydesk req/s | p50 ms | p99 ms | PostGraphile req/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | vs PostGraphile | of pgbench |"
     print(header)
     print("|" + " --- |" * 13)
     for name, ours, theirs, sql in shapes:
         for c in CONNS:
-            p = wrk(PAYDESK_PORT, ours, token, c)
-            g = wrk(POSTGRAPHILE_PORT, theirs, None, c)
-            s = pgbench(sql, c)
+            p, g, s = rounds(lambda: wrk(PAYDESK_PORT, ours, token, c), lambda: wrk(POSTGRAPHILE_PORT, theirs, None, c),
+                             lambda: pgbench(sql, c))
             line = (f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | "
                     f"{s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | {p[0] / g[0]:.2f}x | {100 * p[0] / s[0]:.0f}% |")
             print(line, flush=True)
@@ -313,22 +330,24 @@ end
 def more_work():
     """Enough pending payouts and payments that neither side of a write run runs out of work: at most 2,500 writes per
     second for each side, for every run."""
-    n = 2 * 2500 * max(DURATION // 2, 2) * len(CONNS)
+    n = 2 * 2500 * max(DURATION // 2, 2) * len(CONNS) * ROUNDS
     sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"n={n}", "-f", str(ROOT / "bench" / "generate-write-work.sql"))
 
 
 def compare_writes(title, unit, sql, paydesk_run):
     """A table of paydesk's writes (`paydesk_run(conns, seconds)` -> wrk's figures) against pgbench running `sql`."""
     seconds = max(DURATION // 2, 2)
-    print(f"\n{title} ({seconds} s each)\n", flush=True)
+    print(f"\n{title} (median of {ROUNDS} runs of {seconds} s each, taking turns)\n", flush=True)
     print(f"| conns | paydesk {unit}/s | p50 ms | p99 ms | pgbench tps | p50 ms | p99 ms | of pgbench |")
     print("|" + " --- |" * 8)
-    for c in CONNS:
+    def vacuumed(run):
         # Each side starts from a vacuumed database (autovacuum may be off here): the other's dead rows cost it nothing.
         sh("psql", URL, "-qc", "VACUUM")
-        p = paydesk_run(c, seconds)
-        sh("psql", URL, "-qc", "VACUUM")
-        s = pgbench(sql, c, seconds)
+        return run()
+
+    for c in CONNS:
+        p, s = rounds(lambda: vacuumed(lambda: paydesk_run(c, seconds)),
+                      lambda: vacuumed(lambda: pgbench(sql, c, seconds)))
         print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
               f"{100 * p[0] / s[0]:.0f}% |", flush=True)
 
@@ -642,14 +661,14 @@ def sqlite_suite(token):
             answer = graphql(SQLITE_PORT, ours, token)
             assert "errors" not in answer, (name, answer)
             wrk(SQLITE_PORT, ours, token, max(CONNS), duration=3)
-        print(f"\nSQLite reads ({DURATION} s each; paydesk keeps one connection to the file; the ceiling runs SQLite "
+        print(f"\nSQLite reads (median of {ROUNDS} runs of {DURATION} s each, taking turns; paydesk keeps one connection "
+              "to the file; the ceiling runs SQLite "
               f"{sqlite3_module().sqlite_version} in process)\n", flush=True)
         print("| read | conns | paydesk req/s | p50 ms | p99 ms | sqlite3 same SQL per s | p50 ms | p99 ms | of ceiling |")
         print("|" + " --- |" * 9)
         for name, ours, sql in shapes:
             for c in CONNS:
-                p = wrk(SQLITE_PORT, ours, token, c)
-                s = lite_ceiling(sql, c, DURATION)
+                p, s = rounds(lambda: wrk(SQLITE_PORT, ours, token, c), lambda: lite_ceiling(sql, c, DURATION))
                 print(f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
                       f"{100 * p[0] / s[0]:.0f}% |", flush=True)
         print(f"\npaydesk (SQLite) peak RSS: {rss_mib(proc.pid):.1f} MiB", flush=True)
