@@ -160,6 +160,11 @@ pub struct Config {
     /// Database to use: `sqlite://FILE?mode=rwc` (embedded) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
     pub database_url: String,
+    /// PostgreSQL connections this instance opens at most (SQLite always has one). A few per core of the database
+    /// server: more only queue inside PostgreSQL.
+    #[arg(long, env = "PAYDESK_DB_POOL_SIZE", default_value_t = crate::db::POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
     /// Address the HTTP server listens on.
     #[arg(long, env = "PAYDESK_ADDR", default_value = "0.0.0.0:3000")]
     pub addr: SocketAddr,

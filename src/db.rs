@@ -5,21 +5,31 @@ use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
-/// Opens the database at `url`, counting every statement it runs into `statements`.
+/// PostgreSQL connections a server opens at most unless told otherwise (`PAYDESK_DB_POOL_SIZE`). On a 2-core
+/// database server, 20 served the benchmark's lists and nested reads at 8 and 32 clients 7-23% slower than 8:
+/// more connections than the server has cores to run them only take turns inside PostgreSQL, and the pool hands
+/// out its idle connections in turn, so each request also lands on a colder backend.
+pub const POOL_SIZE: u32 = 8;
+
+/// Opens the database at `url` (a pool of the default size), counting every statement it runs into `statements`.
 pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
-    Ok(connect_pair(url, statements).await?.0)
+    Ok(connect_pair(url, POOL_SIZE, statements).await?.0)
 }
 
 /// Opens the database at `url`: one handle that counts every statement it runs into `statements` (for the work
 /// of requests), and one on the same pool that counts nothing (for background work such as the event reader).
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
-/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool.
-pub async fn connect_pair(url: &str, statements: Counter) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size`.
+pub async fn connect_pair(
+    url: &str,
+    pool_size: u32,
+    statements: Counter,
+) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     let mut opts = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
-    opts.max_connections(if sqlite { 1 } else { 20 })
-        .min_connections(if sqlite { 1 } else { 2 })
+    opts.max_connections(if sqlite { 1 } else { pool_size.max(1) })
+        .min_connections(if sqlite { 1 } else { pool_size.clamp(1, 2) })
         // A server that is down must answer UNAVAILABLE in seconds, not hang requests; a SQLite file cannot be
         // down, and its one connection may be busy with a queue of writes, so it waits longer.
         .acquire_timeout(if sqlite { Duration::from_secs(10) } else { Duration::from_secs(2) })

@@ -23,7 +23,8 @@ use std::sync::Arc;
 pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let (db, background) = db::connect_pair(&config.database_url, metrics.sql_statements.clone()).await?;
+    let (db, background) =
+        db::connect_pair(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
     if migrate {
         db::migrate(&db).await?;
     }

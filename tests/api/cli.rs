@@ -303,6 +303,15 @@ async fn each_subcommand_lists_only_its_own_settings_and_ignores_the_servers() {
         .output()
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--addr"));
+    // A pool that could hold no connection is refused by name, before anything starts.
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("PAYDESK_DB_POOL_SIZE", "0")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("--db-pool-size") && said.contains("0"), "{said}");
 }
 
 #[tokio::test]
