@@ -353,15 +353,15 @@ impl ByIdSql {
 }
 
 /// Row `id` of `E` as `M`, if the caller may see it: a freelancer only one whose `owner` is them.
-async fn by_id<E: EntityTrait, M: FromQueryResult>(
+async fn by_id<E: Keyset, M: FromQueryResult>(
     db: &impl ConnectionTrait,
     who: Principal,
-    (id_column, id): (E::Column, Uuid),
+    id: Uuid,
     owner: E::Column,
     texts: &ByIdSql,
 ) -> AppResult<Option<M>> {
     let backend = db.get_database_backend();
-    let select = || E::find().filter(scoped(who, owner, Condition::all().add(id_column.eq(id)))).build(backend);
+    let select = || E::find().filter(scoped(who, owner, Condition::all().add(E::id().eq(id)))).build(backend);
     let own = who.role == Role::Freelancer;
     // The values in the order `select` binds them (debug builds check it below).
     let mut values: Vec<sea_orm::Value> = vec![id.into()];
@@ -386,15 +386,14 @@ async fn by_id<E: EntityTrait, M: FromQueryResult>(
 /// One payout request, if the caller may see it.
 pub async fn payout_request(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<payout::Model>> {
     static TEXTS: ByIdSql = ByIdSql::new();
-    let row =
-        by_id::<payout::Entity, InOrder<_>>(db, who, (payout::Column::Id, id), payout::Column::FreelancerId, &TEXTS);
-    Ok(row.await?.map(|r| r.0))
+    let row = by_id::<payout::Entity, InOrder<_>>(db, who, id, payout::Column::FreelancerId, &TEXTS).await?;
+    Ok(row.map(|r| r.0))
 }
 
 /// A wallet by id, if the caller may see it.
 pub async fn wallet_by_id(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<Option<wallet::Model>> {
     static TEXTS: ByIdSql = ByIdSql::new();
-    by_id::<wallet::Entity, _>(db, who, (wallet::Column::Id, id), wallet::Column::FreelancerId, &TEXTS).await
+    by_id::<wallet::Entity, _>(db, who, id, wallet::Column::FreelancerId, &TEXTS).await
 }
 
 /// One ledger row, if the caller may see it.
@@ -413,7 +412,6 @@ pub async fn notification(
     id: Uuid,
 ) -> AppResult<Option<notification::Model>> {
     static TEXTS: ByIdSql = ByIdSql::new();
-    let id = (notification::Column::Id, id);
     by_id::<notification::Entity, _>(db, who, id, notification::Column::RecipientId, &TEXTS).await
 }
 
