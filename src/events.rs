@@ -274,8 +274,8 @@ impl EventBus {
     pub async fn listen(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
         let newest = newest(db).await?;
         let mut reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest };
-        let wake = self.wake.clone();
         if self.backend != DbBackend::Postgres {
+            let wake = self.wake.clone();
             tokio::spawn(async move {
                 loop {
                     wake.notified().await;
