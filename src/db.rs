@@ -20,7 +20,8 @@ pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseC
 /// of requests), and one on the same pool that counts nothing (for background work such as the event reader).
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
-/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size`.
+/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size` for requests and background work,
+/// and one more for the event listener.
 pub async fn connect_pair(
     url: &str,
     pool_size: u32,
@@ -28,7 +29,9 @@ pub async fn connect_pair(
 ) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     let mut opts = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
-    opts.max_connections(if sqlite { 1 } else { pool_size.max(1) })
+    // On PostgreSQL, one more than asked: the event listener keeps one connection for its LISTEN for good, and
+    // without it a pool of one would have none left for requests.
+    opts.max_connections(if sqlite { 1 } else { pool_size.max(1) + 1 })
         .min_connections(if sqlite { 1 } else { pool_size.clamp(1, 2) })
         // A server that is down must answer UNAVAILABLE in seconds, not hang requests; a SQLite file cannot be
         // down, and its one connection may be busy with a queue of writes, so it waits longer.

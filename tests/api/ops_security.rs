@@ -52,3 +52,14 @@ async fn the_database_password_never_appears_in_what_the_server_says() {
     assert!(said.contains("postgres://paydesk:***@127.0.0.1:1/paydesk"), "{said}");
     assert!(!said.contains("s3cr3t-pw"), "{said}");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL=postgres://… and --include-ignored"]
+async fn a_pool_of_one_connection_still_serves_requests() {
+    assert!(on_postgres(), "set TEST_DATABASE_URL to a PostgreSQL server");
+    // PAYDESK_DB_POOL_SIZE=1: the event listener's own connection must not be the one requests wait for.
+    let app = TestApp::spawn_with(|c| c.db_pool_size = 1).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "100.00").await;
+    assert_eq!(app.balance(f).await, "90.00");
+}
