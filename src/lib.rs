@@ -28,6 +28,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     if migrate {
         db::migrate(&db).await?;
     }
+    let reads = db::Reads::new(db.clone(), &config.database_url, config.db_pool_size, metrics.sql_statements.clone())?;
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
@@ -37,6 +38,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         sockets: tokio_util::task::TaskTracker::new(),
         events,
         db,
+        reads,
         settings: Arc::new(settings),
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
         metrics,

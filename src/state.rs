@@ -138,7 +138,10 @@ fn callback(config: &Config) -> anyhow::Result<Option<crate::services::delivery:
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// Writes, transactions and background work.
     pub db: DatabaseConnection,
+    /// Reads outside transactions (on PostgreSQL a pool of their own, `db::Reads`).
+    pub reads: crate::db::Reads,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     /// This instance's Prometheus metrics (SQL statements run, requests, money moved, …).

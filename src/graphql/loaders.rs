@@ -6,13 +6,13 @@ use async_graphql::dataloader::Loader;
 use entity::status::PayoutStatus;
 use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger};
 use entity::{ByPosition, InOrder, Money};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// Holds the connection; one `impl Loader<K>` per relation.
-pub struct Db(pub DatabaseConnection);
+pub struct Db(pub crate::db::Reads);
 
 type Res<T> = Result<T, Arc<AppError>>;
 
@@ -122,7 +122,7 @@ const PARENTS_PER_STATEMENT: usize = 100;
 /// just its parents' newest rows off the `(parent, created_at, id)` index instead of numbering whole histories.
 /// PostgreSQL joins the parents LATERALly; SQLite unions one `LIMIT`ed select per parent.
 async fn latest_per_parent<E: EntityTrait>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     parent_col: &'static str,
     parents: Vec<Uuid>,
     limit: u64,

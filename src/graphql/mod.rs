@@ -71,7 +71,7 @@ pub fn build(state: AppState) -> Schemas {
     let with_data = |b: async_graphql::SchemaBuilder<_, _, _>| {
         // The fetch task first lets the executor finish the pass that is registering keys (a few yields), so a
         // zero delay still batches a page's keys; a delay then only adds waiting.
-        let loader = DataLoader::new(loaders::Db(state.db.clone()), |fetch| {
+        let loader = DataLoader::new(loaders::Db(state.reads.clone()), |fetch| {
             tokio::spawn(async move {
                 for _ in 0..4 {
                     tokio::task::yield_now().await;

@@ -23,7 +23,7 @@ async fn ranked(
     limit: u64,
 ) -> Result<Vec<RankedParty>> {
     let range = Range::new(from.0, to.0)?.in_currency(currency.as_deref())?;
-    let top = reports::top(&state(ctx).db, principal(ctx)?, range, party, limit).await?;
+    let top = reports::top(&state(ctx).reads, principal(ctx)?, range, party, limit).await?;
     Ok(top.into_iter().map(Into::into).collect())
 }
 
@@ -59,7 +59,7 @@ impl Query {
     ) -> Result<Conn<Payment>> {
         let cond = filter.unwrap_or_default().condition()?;
         let page = read::payments(
-            &state(ctx).db,
+            &state(ctx).reads,
             principal(ctx)?,
             cond,
             page_request(ctx, first, after, last, before, order_by),
@@ -88,7 +88,7 @@ impl Query {
         let before = parse_cursor("before", before.as_deref())?;
         let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
         let page =
-            read::event_log(&state(ctx).db, principal(ctx)?, read::LogPage::Before(before), first, &filter).await?;
+            read::event_log(&state(ctx).reads, principal(ctx)?, read::LogPage::Before(before), first, &filter).await?;
         Ok(log_connection(page, |s| match s.event {
             crate::events::Event::Alert(a) => Some(Alert::new(s.seq, a)),
             _ => None,
@@ -111,14 +111,14 @@ impl Query {
             min_severity: None,
         };
         let page =
-            read::event_log(&state(ctx).db, principal(ctx)?, read::LogPage::After(after), first, &filter).await?;
+            read::event_log(&state(ctx).reads, principal(ctx)?, read::LogPage::After(after), first, &filter).await?;
         Ok(log_connection(page, |s| Some(EventRecord::from(s))))
     }
 
     /// Holds on payouts in force (admin, ops): the freeze first, if any, then per freelancer.
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn payout_holds(&self, ctx: &Context<'_>) -> Result<Vec<PayoutHold>> {
-        Ok(crate::services::holds::list(&state(ctx).db).await?.into_iter().map(Into::into).collect())
+        Ok(crate::services::holds::list(&state(ctx).reads).await?.into_iter().map(Into::into).collect())
     }
 
     /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).
@@ -130,7 +130,7 @@ impl Query {
     /// One payment, or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn payment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Payment>> {
-        Ok(read::payment(&state(ctx).db, principal(ctx)?, id).await?.map(Payment::from))
+        Ok(read::payment(&state(ctx).reads, principal(ctx)?, id).await?.map(Payment::from))
     }
 
     /// Wallets, newest first. A freelancer sees only their own.
@@ -150,7 +150,7 @@ impl Query {
     ) -> Result<Conn<Wallet>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::wallets(
-            &state(ctx).db,
+            &state(ctx).reads,
             principal(ctx)?,
             cond,
             page_request(ctx, first, after, last, before, order_by),
@@ -162,7 +162,7 @@ impl Query {
     /// A freelancer's wallet, or null if they have none or it is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn wallet(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Wallet>> {
-        Ok(read::wallet(&state(ctx).db, principal(ctx)?, freelancer_id).await?.map(Wallet::from))
+        Ok(read::wallet(&state(ctx).reads, principal(ctx)?, freelancer_id).await?.map(Wallet::from))
     }
 
     /// Payout requests, newest first. Freelancers see only their own.
@@ -182,7 +182,7 @@ impl Query {
     ) -> Result<Conn<PayoutRequest>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::payout_requests(
-            &state(ctx).db,
+            &state(ctx).reads,
             principal(ctx)?,
             cond,
             page_request(ctx, first, after, last, before, order_by),
@@ -194,7 +194,7 @@ impl Query {
     /// One payout request, or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn payout_request(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutRequest>> {
-        Ok(read::payout_request(&state(ctx).db, principal(ctx)?, id).await?.map(PayoutRequest::from))
+        Ok(read::payout_request(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutRequest::from))
     }
 
     /// Every Cashfree webhook delivery, newest first, valid or not (admin, ops).
@@ -211,7 +211,7 @@ impl Query {
     ) -> Result<Conn<PaymentWebhook>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::webhooks(
-            &state(ctx).db,
+            &state(ctx).reads,
             principal(ctx)?,
             cond,
             page_request(ctx, first, after, last, before, order_by),
@@ -237,7 +237,7 @@ impl Query {
     ) -> Result<Conn<WalletTransaction>> {
         let cond = filter.unwrap_or_default().condition();
         let req = page_request(ctx, first, after, last, before, order_by);
-        let page = read::ledger(&state(ctx).db, principal(ctx)?, cond, req).await?;
+        let page = read::ledger(&state(ctx).reads, principal(ctx)?, cond, req).await?;
         Ok(connection(page, WalletTransaction::from))
     }
 
@@ -258,7 +258,7 @@ impl Query {
     ) -> Result<Conn<Notification>> {
         let cond = filter.unwrap_or_default().condition();
         let page = read::notifications(
-            &state(ctx).db,
+            &state(ctx).reads,
             principal(ctx)?,
             cond,
             page_request(ctx, first, after, last, before, order_by),
@@ -280,9 +280,13 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<AuditEntry>> {
         let cond = filter.unwrap_or_default().condition();
-        let page =
-            read::audit(&state(ctx).db, principal(ctx)?, cond, page_request(ctx, first, after, last, before, order_by))
-                .await?;
+        let page = read::audit(
+            &state(ctx).reads,
+            principal(ctx)?,
+            cond,
+            page_request(ctx, first, after, last, before, order_by),
+        )
+        .await?;
         Ok(connection(page, AuditEntry::from))
     }
 
@@ -290,7 +294,7 @@ impl Query {
     /// audit entries and the notifications about it (admin, ops).
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn payout_investigation(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutInvestigation>> {
-        Ok(read::investigate(&state(ctx).db, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
+        Ok(read::investigate(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
     }
 
     /// What happened to the orders created in `[from, to)`: counts by status, success rate, gross, fees and
@@ -304,7 +308,7 @@ impl Query {
         currency: Option<String>,
     ) -> Result<PaymentStats> {
         let range = Range::new(from.0, to.0)?.in_currency(currency.as_deref())?;
-        Ok(reports::payment_stats(&state(ctx).db, principal(ctx)?, range).await?.into())
+        Ok(reports::payment_stats(&state(ctx).reads, principal(ctx)?, range).await?.into())
     }
 
     /// What happened to the payout requests made in `[from, to)`, the pending backlog now, and how long
@@ -318,7 +322,7 @@ impl Query {
         currency: Option<String>,
     ) -> Result<PayoutStats> {
         let range = Range::new(from.0, to.0)?.in_currency(currency.as_deref())?;
-        Ok(reports::payout_stats(&state(ctx).db, principal(ctx)?, range).await?.into())
+        Ok(reports::payout_stats(&state(ctx).reads, principal(ctx)?, range).await?.into())
     }
 
     /// Money moved in `[from, to)` by day, week (from Monday) or month, in UTC: payments by when they were
@@ -334,7 +338,7 @@ impl Query {
         currency: Option<String>,
     ) -> Result<Vec<FinancialPeriod>> {
         let range = Range::new(from.0, to.0)?.in_currency(currency.as_deref())?;
-        let periods = reports::financial(&state(ctx).db, principal(ctx)?, range, granularity.into()).await?;
+        let periods = reports::financial(&state(ctx).reads, principal(ctx)?, range, granularity.into()).await?;
         Ok(periods.into_iter().map(Into::into).collect())
     }
 
@@ -367,7 +371,7 @@ impl Query {
     /// Any record by its global id (`globalId`), or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn node(&self, ctx: &Context<'_>, id: async_graphql::ID) -> Result<Option<Node>> {
-        Ok(super::types::node_fetch(&state(ctx).db, principal(ctx)?, &id).await?)
+        Ok(super::types::node_fetch(&state(ctx).reads, principal(ctx)?, &id).await?)
     }
 
     /// Records by global ids, in the order asked (null where one does not exist or is not yours); at most 100.
@@ -376,7 +380,7 @@ impl Query {
         if ids.len() as u64 > read::MAX_PAGE {
             return Err(crate::error::AppError::BadInput(format!("at most {} ids at once", read::MAX_PAGE)).into());
         }
-        let (db, who) = (&state(ctx).db, principal(ctx)?);
+        let (db, who) = (&state(ctx).reads, principal(ctx)?);
         let mut found = Vec::with_capacity(ids.len());
         for id in &ids {
             found.push(super::types::node_fetch(db, who, id).await?);

@@ -46,7 +46,7 @@ pub async fn financial_csv(
         }
     };
     let range = Range::new(instant("from", p.from)?, instant("to", p.to)?)?.in_currency(p.currency.as_deref())?;
-    let periods = reports::financial(&http.state.db, who, range.clone(), g).await?;
+    let periods = reports::financial(&http.state.reads, who, range.clone(), g).await?;
     let mut csv = String::from("period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid\n");
     for x in &periods {
         let _ = writeln!(

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::status::{PaymentStatus, PayoutStatus};
 use entity::Money;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use std::collections::BTreeMap;
 
 /// The period a report covers, and the currency it is in (`None`: whatever the data holds).
@@ -42,7 +42,7 @@ impl Range {
 
     /// Settles the one currency a report over `table` is in: the one asked for, else the only one the rows in the
     /// range hold (`where_` narrows them); several are refused, since their money cannot be added up.
-    async fn one_currency(mut self, db: &DatabaseConnection, table: &str, where_: &str) -> AppResult<Self> {
+    async fn one_currency(mut self, db: &impl ConnectionTrait, table: &str, where_: &str) -> AppResult<Self> {
         if self.currency.is_some() {
             return Ok(self);
         }
@@ -98,7 +98,7 @@ fn seconds_between(backend: DbBackend, start: &str, end: &str) -> String {
 
 /// Runs `sql`, in which `{a}` and `{b}` stand for `range.from` and `range.to` (each once, `{a}` first) and `{c}`
 /// (after them, if at all) for `AND currency = <range.currency>`, or nothing when the range has no currency.
-async fn query(db: &DatabaseConnection, sql: &str, range: &Range) -> AppResult<Vec<QueryResult>> {
+async fn query(db: &impl ConnectionTrait, sql: &str, range: &Range) -> AppResult<Vec<QueryResult>> {
     let backend = db.get_database_backend();
     let pg = backend == DbBackend::Postgres;
     let (a, b) = if pg { ("$1", "$2") } else { ("?", "?") };
@@ -177,7 +177,7 @@ pub struct PaymentStats {
 const PAID: &str = "('success', 'refunded')";
 
 /// Payment statistics for the orders created in `range`.
-pub async fn payment_stats(db: &DatabaseConnection, who: Principal, range: Range) -> AppResult<PaymentStats> {
+pub async fn payment_stats(db: &impl ConnectionTrait, who: Principal, range: Range) -> AppResult<PaymentStats> {
     super::read::require_staff(who)?;
     let range = range.one_currency(db, "payments", "created_at >= {a} AND created_at < {b}").await?;
     let rows = query(
@@ -262,7 +262,7 @@ pub struct PayoutStats {
 }
 
 /// Payout statistics for the requests made in `range`.
-pub async fn payout_stats(db: &DatabaseConnection, who: Principal, range: Range) -> AppResult<PayoutStats> {
+pub async fn payout_stats(db: &impl ConnectionTrait, who: Principal, range: Range) -> AppResult<PayoutStats> {
     super::read::require_staff(who)?;
     let backend = db.get_database_backend();
     let range = range
@@ -344,7 +344,7 @@ fn period<'a>(periods: &'a mut BTreeMap<(String, String), Period>, row: &QueryRe
 
 /// The cash view of `range`, one row per period and currency that saw money move, oldest first (then by currency).
 pub async fn financial(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     who: Principal,
     range: Range,
     g: Granularity,
@@ -423,7 +423,7 @@ pub enum Party {
 
 /// Who moved the most money in `range`: freelancers by net credited, or clients by gross paid.
 pub async fn top(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     who: Principal,
     range: Range,
     party: Party,
@@ -468,7 +468,7 @@ pub struct MoneyTotals {
 }
 
 /// The database-wide totals per currency (for `/metrics`), never added across currencies.
-pub async fn money_totals(db: &DatabaseConnection) -> AppResult<Vec<MoneyTotals>> {
+pub async fn money_totals(db: &impl ConnectionTrait) -> AppResult<Vec<MoneyTotals>> {
     let backend = db.get_database_backend();
     let sql = "SELECT currency, CAST(SUM(balance) AS BIGINT) AS amount, 'balances' AS what FROM freelancer_wallets \
                GROUP BY currency \

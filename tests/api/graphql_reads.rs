@@ -199,3 +199,56 @@ async fn list_rows_answer_fields_in_the_order_asked_however_each_is_resolved() {
     let keys: Vec<&str> = parts[..parts.len() - 1].iter().map(|s| s.rsplit('"').next().unwrap()).collect();
     assert_eq!(keys, ["data", "payments", "nodes", "wallet", "currency", "orderId", "status"], "{text}");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL=postgres://… and --include-ignored"]
+async fn reads_answer_at_once_after_the_server_cut_every_connection() {
+    use sea_orm::ConnectionTrait;
+    assert!(on_postgres(), "set TEST_DATABASE_URL to a PostgreSQL server");
+    let app = TestApp::spawn_with(|c| c.db_pool_size = 2).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "250.00").await;
+    let ask = "query($f: UUID!) { payments { totalCount } wallet(freelancerId: $f) { balance } }";
+    for _ in 0..3 {
+        app.gql_ok(&app.admin(), ask, json!({ "f": f })).await;
+    }
+    // What a restart or a failover does to every session at once.
+    let admin = sea_orm::Database::connect(std::env::var("TEST_DATABASE_URL").unwrap()).await.unwrap();
+    let name = app.db_url.rsplit('/').next().unwrap().to_owned();
+    let cut = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
+    let ended = admin.query_all_raw(sea_orm::Statement::from_string(admin.get_database_backend(), cut)).await.unwrap();
+    assert!(ended.len() >= 2, "the server's sessions were ended ({})", ended.len());
+
+    let d = app.gql_ok(&app.admin(), ask, json!({ "f": f })).await;
+    assert_eq!(d["payments"]["totalCount"], 1, "{d}");
+    assert_eq!(d["wallet"]["balance"], "225.00", "{d}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL=postgres://… and --include-ignored"]
+async fn a_read_stopped_half_way_leaves_its_pool_whole() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    assert!(on_postgres(), "set TEST_DATABASE_URL to a PostgreSQL server");
+    // One read connection: one that a stopped read kept, or handed back unfit, would fail every read after it.
+    let app = TestApp::spawn_with(|c| {
+        c.db_pool_size = 1;
+        c.request_timeout_ms = 1_500;
+    })
+    .await;
+    let f = Uuid::new_v4();
+    app.fund(f, "250.00").await;
+    let ask = "{ payments { nodes { amount status } } }";
+    app.gql_ok(&app.admin(), ask, json!({})).await;
+
+    let own = sea_orm::Database::connect(&app.db_url).await.unwrap();
+    let lock = own.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE payments IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let stopped = app.gql(Some(&app.admin()), ask, json!({})).await;
+    assert_eq!(code(&stopped), "TIMEOUT", "the read waited for the lock until it was stopped: {stopped}");
+    lock.rollback().await.unwrap();
+
+    for _ in 0..3 {
+        let d = app.gql_ok(&app.admin(), ask, json!({})).await;
+        assert_eq!(d["payments"]["nodes"], json!([{ "amount": "250.00", "status": "SUCCESS" }]), "{d}");
+    }
+}

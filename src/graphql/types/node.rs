@@ -10,7 +10,7 @@ use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID};
 use base64::Engine;
-use sea_orm::DatabaseConnection;
+use sea_orm::ConnectionTrait;
 use std::borrow::Cow;
 use uuid::Uuid;
 
@@ -70,7 +70,7 @@ fn parse(id: &str) -> AppResult<(String, Uuid)> {
 }
 
 /// The record behind a global id, or `None` if it does not exist or the caller may not see it.
-pub async fn fetch(db: &DatabaseConnection, who: Principal, id: &str) -> AppResult<Option<Node>> {
+pub async fn fetch(db: &impl ConnectionTrait, who: Principal, id: &str) -> AppResult<Option<Node>> {
     let (typename, id) = parse(id)?;
     Ok(match typename.as_str() {
         "Payment" => read::payment(db, who, id).await?.map(|m| Node::Payment(m.into())),

@@ -1,5 +1,9 @@
 //! Connecting to SQLite or PostgreSQL and running migrations.
 
+mod reads;
+
+pub use reads::Reads;
+
 use migration::{Migrator, MigratorTrait};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
@@ -10,6 +14,15 @@ use std::time::Duration;
 /// more connections than the server has cores to run them only take turns inside PostgreSQL, and the pool hands
 /// out its idle connections in turn, so each request also lands on a colder backend.
 pub const POOL_SIZE: u32 = 8;
+
+/// How long a request waits for a PostgreSQL connection, or for a new one to open, before it answers UNAVAILABLE:
+/// a server that is down must be reported in seconds, not hang requests.
+const PG_WAIT: Duration = Duration::from_secs(2);
+
+/// A connection unused this long may have been dropped by a proxy or the server: it is pinged before it is used.
+/// One in use is known to be alive: pinging it on every checkout (sqlx's default) doubled the round trips of a
+/// one-statement read.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Opens the database at `url` (a pool of the default size), counting every statement it runs into `statements`.
 pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
@@ -33,14 +46,10 @@ pub async fn connect_pair(
     // without it a pool of one would have none left for requests.
     opts.max_connections(if sqlite { 1 } else { pool_size.max(1) + 1 })
         .min_connections(if sqlite { 1 } else { pool_size.clamp(1, 2) })
-        // A server that is down must answer UNAVAILABLE in seconds, not hang requests; a SQLite file cannot be
-        // down, and its one connection may be busy with a queue of writes, so it waits longer.
-        .acquire_timeout(if sqlite { Duration::from_secs(10) } else { Duration::from_secs(2) })
-        .connect_timeout(Duration::from_secs(2))
-        // A connection in use is known to be alive: pinging it on every checkout (the pool's default) doubled
-        // the round trips of a one-statement read. Only one that sat idle long enough for a proxy or the server
-        // to have dropped it is checked first.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        // A SQLite file cannot be down, and its one connection may be busy with a queue of writes: it waits longer.
+        .acquire_timeout(if sqlite { Duration::from_secs(10) } else { PG_WAIT })
+        .connect_timeout(PG_WAIT)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
