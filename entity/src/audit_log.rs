@@ -22,7 +22,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-crate::by_position!(id, actor_id: nullable, actor_role, action, entity_type, entity_id, before: nullable, after: nullable, reason: nullable, created_at);
+crate::by_position!(id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, created_at);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -39,16 +39,16 @@ crate::by_position!(
     severity,
     title,
     body,
-    payment_id: nullable,
-    payout_request_id: nullable,
-    read_at: nullable,
+    payment_id,
+    payout_request_id,
+    read_at,
     created_at,
     delivery_status,
     delivery_attempts,
-    next_attempt_at: nullable,
-    last_attempt_at: nullable,
-    delivered_at: nullable,
-    delivery_error: nullable
+    next_attempt_at,
+    last_attempt_at,
+    delivered_at,
+    delivery_error
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

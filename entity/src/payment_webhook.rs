@@ -33,15 +33,15 @@ pub struct Model {
 crate::by_position!(
     id,
     received_at,
-    event_type: nullable,
-    idempotency_key: nullable,
+    event_type,
+    idempotency_key,
     signature_valid,
     outcome,
-    error: nullable,
-    order_id: nullable,
-    cf_payment_id: nullable,
-    payment_id: nullable,
-    payout_request_id: nullable,
+    error,
+    order_id,
+    cf_payment_id,
+    payment_id,
+    payout_request_id,
     headers,
     raw_body
 );

@@ -32,8 +32,8 @@ crate::by_position!(
     amount,
     balance_after,
     reference,
-    payment_id: nullable,
-    payout_request_id: nullable,
+    payment_id,
+    payout_request_id,
     description,
     created_at
 );
