@@ -88,12 +88,10 @@ fn is_outage(e: &DbErr) -> bool {
         _ => return false,
     };
     match runtime {
-        RuntimeErr::SqlxError(s) => match s.as_ref() {
-            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
-            // SQLSTATE class 08 (connection exception) and 57P0x (server shutting down, connection terminated).
-            Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
-            _ => false,
-        },
+        RuntimeErr::SqlxError(s) => {
+            crate::db::connection_lost(s)
+                || matches!(s.as_ref(), Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_))
+        }
         RuntimeErr::Internal(_) => false,
     }
 }

@@ -64,6 +64,17 @@ pub async fn connect_pair(
     Ok((db, background))
 }
 
+/// Whether `e` says the connection is gone, not that a statement failed: the socket failed, or the server ended
+/// the session (SQLSTATE class 08, or 57P01-57P03: an administrator or a shutdown terminated it).
+pub fn connection_lost(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match e {
+        Sqlx::Io(_) => true,
+        Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        _ => false,
+    }
+}
+
 /// `url` with its password (if any) replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {

@@ -132,7 +132,7 @@ impl PgReads {
                     conn.give_back();
                     return Ok(rows.into_iter().map(QueryResult::from).collect());
                 }
-                Err(e) if !retried && is_cut(&e) => {
+                Err(e) if !retried && super::connection_lost(&e) => {
                     tracing::warn!(error = %e, "a read found its connection cut; running it on a new one");
                     self.pool.retain(|_, _| false);
                     retried = true;
@@ -140,16 +140,6 @@ impl PgReads {
                 Err(e) => return Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))),
             }
         }
-    }
-}
-
-/// Whether `e` says the connection is gone, not that the statement failed: the socket failed, or the server
-/// ended the session (SQLSTATE class 08, or 57P01-57P03: an administrator or a shutdown terminated it).
-fn is_cut(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
-        _ => false,
     }
 }
 
