@@ -161,7 +161,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
     pub database_url: String,
     /// PostgreSQL connections this instance opens at most for reads, and as many for writes and background work,
-    /// plus one that listens for events (SQLite always has one). A few per core of the database server: more only queue inside PostgreSQL.
+    /// plus one that listens for events (SQLite always has one). A few per core of the database server: more only
+    /// queue inside PostgreSQL.
     #[arg(long, env = "PAYDESK_DB_POOL_SIZE", default_value_t = crate::db::POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,

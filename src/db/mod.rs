@@ -33,8 +33,8 @@ pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseC
 /// of requests), and one on the same pool that counts nothing (for background work such as the event reader).
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
-/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size` for requests and background work,
-/// and one more for the event listener.
+/// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size` for requests
+/// and background work, and one more for the event listener.
 pub async fn connect_pair(
     url: &str,
     pool_size: u32,
