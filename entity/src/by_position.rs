@@ -3,14 +3,16 @@
 //! SeaORM's derived decoding finds every column by name (hashing the name, per column, per row) and formats a
 //! message for every NULL it meets before turning it into `None`; on a page of 50 payout requests that was about
 //! a sixth of the request's CPU. A model that implements [`ByPosition`] (with [`by_position!`], next to its
-//! struct) is read column by column in the order `Entity::find()` selects them, which is the struct's order,
-//! with each value decoded by SeaORM as before. Debug builds (every test) check each row's column names
-//! against that order, so a statement that selects columns differently fails loudly instead of mixing fields.
+//! struct) is read column by column in the order `Entity::find()` selects them, which is the struct's order.
+//! Debug builds (every test) check each row's column names against that order, so a statement that selects
+//! columns differently fails loudly instead of mixing fields.
 //!
-//! Each value is read with [`Get`]: on PostgreSQL, text, UUIDs, times, integers and booleans are decoded without
-//! sqlx's check that the column's type suits the field's (comparing type descriptions for every value: a third of
-//! decoding a payout row, most of it for strings). Debug builds (every test, on both databases) still make that
-//! check on every value, so a column whose type does not suit its field fails the tests instead of being misread.
+//! Each value is read with [`Get`]. On PostgreSQL, text (and the statuses stored as text), UUIDs, times, integers
+//! (and amounts) and booleans are decoded without sqlx's check that the column's type suits the field's (it
+//! compares type descriptions for every value: a third of decoding a payout row, most of it for strings). Debug
+//! builds (every test, on both databases) still make that check on every value, so a column whose type does not
+//! suit its field fails the tests instead of being misread. Everything else, and every SQLite value, is decoded
+//! by SeaORM.
 
 use crate::status::{LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome};
 use sea_orm::prelude::{DateTimeUtc, Json, Uuid};
@@ -99,7 +101,26 @@ macro_rules! unchecked_on_postgres {
     )+};
 }
 
-unchecked_on_postgres!(String, Uuid, DateTimeUtc, i32, bool);
+unchecked_on_postgres!(String, Uuid, DateTimeUtc, i64, i32, bool);
+
+impl Get for crate::Money {
+    fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+        i64::get(row, at).map(crate::Money::from_minor)
+    }
+}
+
+/// The status enums, stored as their text (as SeaORM reads them: the text, then the variant it names).
+macro_rules! by_text {
+    ($($t:ty),+) => {$(
+        impl Get for $t {
+            fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+                <$t as sea_orm::ActiveEnum>::try_from_value(&String::get(row, at)?)
+            }
+        }
+    )+};
+}
+
+by_text!(LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome);
 
 /// Types decoded by SeaORM as before.
 macro_rules! by_sea_orm {
@@ -112,7 +133,7 @@ macro_rules! by_sea_orm {
     )+};
 }
 
-by_sea_orm!(crate::Money, Json, Vec<u8>, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome);
+by_sea_orm!(Json, Vec<u8>);
 
 /// Implements [`ByPosition`] for the module's `Model`, given its fields in declaration order. The compiler
 /// checks that every field is named; the order is checked against each row in debug builds.
