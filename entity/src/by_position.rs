@@ -54,7 +54,7 @@ fn check_columns(row: &QueryResult, expected: &[&str]) {
 }
 
 /// Whether the row's column `at` is NULL, asked of the driver without decoding anything.
-pub fn is_null(row: &QueryResult, at: usize) -> bool {
+fn is_null(row: &QueryResult, at: usize) -> bool {
     use sea_orm::sqlx::{Row, ValueRef};
     if let Some(r) = row.try_as_pg_row() {
         r.try_get_raw(at).is_ok_and(|v| v.is_null())
