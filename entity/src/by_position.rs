@@ -5,7 +5,8 @@
 //! a sixth of the request's CPU. A model that implements [`ByPosition`] (with [`by_position!`], next to its
 //! struct) is read column by column in the order `Entity::find()` selects them, which is the struct's order.
 //! Debug builds (every test) check each row's column names against that order, so a statement that selects
-//! columns differently fails loudly instead of mixing fields.
+//! columns differently fails loudly instead of mixing fields. A row may hold only some of the columns, still in
+//! that order ([`ByPosition::from_selected`]): a list page selects only those its asked fields read.
 //!
 //! Each value is read with [`Get`]. On PostgreSQL, text (and the statuses stored as text), UUIDs, times, integers
 //! (and amounts) and booleans are decoded without sqlx's check that the column's type suits the field's (it
@@ -23,7 +24,45 @@ pub trait ByPosition: Sized {
     /// The columns, in the order read.
     const COLUMNS: &'static [&'static str];
     /// Reads a row whose columns are [`Self::COLUMNS`], in that order.
-    fn from_row(row: &QueryResult) -> Result<Self, DbErr>;
+    fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
+        Self::from_selected(row, Columns::ALL)
+    }
+    /// Reads a row that holds only the `selected` columns, in [`Self::COLUMNS`]' order. A field whose column was
+    /// not selected holds a placeholder ([`Get::absent`]), not its value: only for readers that use none of them.
+    fn from_selected(row: &QueryResult, selected: Columns) -> Result<Self, DbErr>;
+}
+
+/// Some of a model's columns: bit `i` stands for `COLUMNS[i]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Columns(u64);
+
+/// Every column.
+impl Default for Columns {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl Columns {
+    pub const ALL: Columns = Columns(u64::MAX);
+    pub const NONE: Columns = Columns(0);
+
+    /// These and `M`'s column `name`; a name that is not one of `M`'s columns panics (it is a programming error).
+    pub fn with<M: ByPosition>(self, name: &str) -> Self {
+        let at = M::COLUMNS.iter().position(|c| *c == name);
+        let at = at.unwrap_or_else(|| panic!("{name} is not one of the columns {:?}", M::COLUMNS));
+        Columns(self.0 | 1 << at)
+    }
+
+    /// Whether column `at` (its position in `COLUMNS`) is one of these.
+    pub fn has(self, at: usize) -> bool {
+        self.0 & 1 << at != 0
+    }
+
+    /// Whether these are all of `M`'s columns.
+    pub fn all_of<M: ByPosition>(self) -> bool {
+        (0..M::COLUMNS.len()).all(|at| self.has(at))
+    }
 }
 
 /// Rows read as `M` by position: `select.into_model::<InOrder<M>>()` on a select of `M`'s entity, or on a raw
@@ -33,15 +72,13 @@ pub struct InOrder<M>(pub M);
 impl<M: ByPosition> FromQueryResult for InOrder<M> {
     fn from_query_result(row: &QueryResult, prefix: &str) -> Result<Self, DbErr> {
         debug_assert!(prefix.is_empty(), "positional rows have no prefixed columns");
-        #[cfg(debug_assertions)]
-        check_columns(row, M::COLUMNS);
         M::from_row(row).map(InOrder)
     }
 }
 
-/// Panics unless `row` holds exactly `expected`, in that order.
+/// Panics unless `row` holds exactly `M`'s `selected` columns, in their order.
 #[cfg(debug_assertions)]
-fn check_columns(row: &QueryResult, expected: &[&str]) {
+pub fn check_columns<M: ByPosition>(row: &QueryResult, selected: Columns) {
     use sea_orm::sqlx::{Column, Row};
     let names: Vec<String> = if let Some(r) = row.try_as_pg_row() {
         r.columns().iter().map(|c| c.name().to_owned()).collect()
@@ -50,6 +87,7 @@ fn check_columns(row: &QueryResult, expected: &[&str]) {
     } else {
         return;
     };
+    let expected: Vec<&str> = M::COLUMNS.iter().enumerate().filter(|(at, _)| selected.has(*at)).map(|c| *c.1).collect();
     assert_eq!(names, expected, "a row read by position must hold the model's columns in order");
 }
 
@@ -69,6 +107,8 @@ fn is_null(row: &QueryResult, at: usize) -> bool {
 pub trait Get: Sized {
     /// The value of the row's column `at`.
     fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
+    /// What a field whose column was not selected holds.
+    fn absent() -> Self;
 }
 
 /// A NULL is `None` without a decode.
@@ -79,6 +119,10 @@ impl<T: Get> Get for Option<T> {
         } else {
             T::get(row, at).map(Some)
         }
+    }
+
+    fn absent() -> Self {
+        None
     }
 }
 
@@ -97,6 +141,10 @@ macro_rules! unchecked_on_postgres {
                 }
                 row.try_get_by_index(at)
             }
+
+            fn absent() -> Self {
+                Self::default()
+            }
         }
     )+};
 }
@@ -107,6 +155,10 @@ impl Get for crate::Money {
     fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
         i64::get(row, at).map(crate::Money::from_minor)
     }
+
+    fn absent() -> Self {
+        Self::default()
+    }
 }
 
 /// The status enums, stored as their text (as SeaORM reads them: the text, then the variant it names).
@@ -115,6 +167,10 @@ macro_rules! by_text {
         impl Get for $t {
             fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
                 <$t as sea_orm::ActiveEnum>::try_from_value(&String::get(row, at)?)
+            }
+
+            fn absent() -> Self {
+                <$t as sea_orm::Iterable>::iter().next().expect("a status has variants")
             }
         }
     )+};
@@ -128,6 +184,10 @@ macro_rules! by_sea_orm {
         impl Get for $t {
             fn get(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
                 row.try_get_by_index(at)
+            }
+
+            fn absent() -> Self {
+                Self::default()
             }
         }
     )+};
@@ -143,16 +203,32 @@ macro_rules! by_position {
         impl $crate::ByPosition for Model {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
             #[allow(unused_assignments)]
-            fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-                let mut at = 0usize;
+            fn from_selected(
+                row: &sea_orm::QueryResult,
+                selected: $crate::by_position::Columns,
+            ) -> Result<Self, sea_orm::DbErr> {
+                #[cfg(debug_assertions)]
+                $crate::by_position::check_columns::<Self>(row, selected);
+                // `column` counts the model's columns, `at` the row's.
+                let (mut column, mut at) = (0usize, 0usize);
                 Ok(Model {
                     $($field: {
-                        let value = $crate::by_position::Get::get(row, at)?;
-                        at += 1;
+                        let value = if selected.has(column) {
+                            at += 1;
+                            $crate::by_position::Get::get(row, at - 1)?
+                        } else {
+                            $crate::by_position::Get::absent()
+                        };
+                        column += 1;
                         value
                     }),+
                 })
             }
         }
+
+        const _: () = assert!(
+            <Model as $crate::ByPosition>::COLUMNS.len() <= 64,
+            "a model read by position has at most 64 columns (`Columns` is a 64-bit set)"
+        );
     };
 }

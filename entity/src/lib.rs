@@ -16,5 +16,5 @@ pub mod payout_request;
 pub mod status;
 pub mod wallet_transaction;
 
-pub use by_position::{ByPosition, InOrder};
+pub use by_position::{ByPosition, Columns, InOrder};
 pub use money::Money;

@@ -62,7 +62,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<Payment>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, Payment::from))
@@ -153,7 +153,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<Wallet>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, Wallet::from))
@@ -185,7 +185,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<PayoutRequest>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, PayoutRequest::from))
@@ -214,7 +214,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<PaymentWebhook>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, PaymentWebhook::from))
@@ -236,7 +236,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<WalletTransaction>> {
         let cond = filter.unwrap_or_default().condition();
-        let req = page_request(ctx, first, after, last, before, order_by);
+        let req = page_request::<WalletTransaction>(ctx, first, after, last, before, order_by);
         let page = read::ledger(&state(ctx).reads, principal(ctx)?, cond, req).await?;
         Ok(connection(page, WalletTransaction::from))
     }
@@ -261,7 +261,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<Notification>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, Notification::from))
@@ -284,7 +284,7 @@ impl Query {
             &state(ctx).reads,
             principal(ctx)?,
             cond,
-            page_request(ctx, first, after, last, before, order_by),
+            page_request::<AuditEntry>(ctx, first, after, last, before, order_by),
         )
         .await?;
         Ok(connection(page, AuditEntry::from))

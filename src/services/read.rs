@@ -10,10 +10,10 @@ use entity::{
     audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
     payout_request as payout, wallet_transaction as ledger,
 };
-use entity::{ByPosition, InOrder};
+use entity::{ByPosition, Columns, InOrder};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -125,6 +125,9 @@ pub struct PageRequest {
     /// Whether `totalCount` was selected (it costs a COUNT).
     pub want_total: bool,
     pub sort: Sort,
+    /// The model's columns the caller reads (the order's and the cursor's are added); the others hold
+    /// placeholders. Every column by default.
+    pub columns: Columns,
 }
 
 /// One page of rows in the asked order, with each row's position (made into an opaque cursor only if a client
@@ -182,9 +185,10 @@ where
         }
     }
     let order = if ascending != backward { Order::Asc } else { Order::Desc };
-    let rows = q.order_by(col, order.clone()).order_by(id, order).limit(limit + 1);
-    let mut rows: Vec<E::Model> =
-        rows.into_model::<InOrder<E::Model>>().all(db).await?.into_iter().map(|r| r.0).collect();
+    let q = q.order_by(col, order.clone()).order_by(id, order).limit(limit + 1);
+    let (q, columns) = narrowed(q, req.columns, col);
+    let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
+    let mut rows = rows.iter().map(|r| E::Model::from_selected(r, columns)).collect::<Result<Vec<_>, _>>()?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -193,6 +197,22 @@ where
     let (has_next, has_previous) = if backward { (req.before.is_some(), more) } else { (more, req.after.is_some()) };
     let cursors = rows.iter().map(|m| E::key(m, by)).collect();
     Ok(Page { rows, cursors, has_next, has_previous, total })
+}
+
+/// `select` narrowed to the `wanted` columns and those a page's order and cursors read (`id` and `sort`), and the
+/// columns it then selects: every column, unnarrowed, if every one is wanted.
+fn narrowed<E>(select: Select<E>, wanted: Columns, sort: E::Column) -> (Select<E>, Columns)
+where
+    E: Keyset,
+    E::Model: ByPosition,
+{
+    if wanted.all_of::<E::Model>() {
+        return (select, wanted);
+    }
+    let columns = wanted.with::<E::Model>(E::id().as_str()).with::<E::Model>(sort.as_str());
+    // The entity's columns come in its model's order, as `from_selected` reads them.
+    let selected = E::Column::iter().enumerate().filter(|(at, _)| columns.has(*at)).map(|(_, c)| c);
+    (select.select_only().columns(selected), columns)
 }
 
 /// Only staff (admin, ops) may read this.
@@ -480,5 +500,26 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(by_amount), SortBy::Amount).unwrap(), by_amount);
         assert!(matches!(decode_cursor(&encode_cursor(by_amount), SortBy::Created), Err(AppError::BadInput(_))));
         assert!(matches!(decode_cursor("not-a-cursor", SortBy::Created), Err(AppError::BadInput(_))));
+    }
+
+    #[test]
+    fn a_page_selects_the_columns_wanted_and_those_its_order_needs() {
+        let sql = |wanted: Columns, sort| {
+            let (select, columns) = narrowed(payout::Entity::find(), wanted, sort);
+            (select.build(DbBackend::Postgres).to_string(), columns)
+        };
+        let amount = Columns::NONE.with::<payout::Model>("amount");
+        let (text, columns) = sql(amount, payout::Column::CreatedAt);
+        let listed =
+            r#"SELECT "payout_requests"."id", "payout_requests"."amount", "payout_requests"."created_at" FROM"#;
+        assert!(text.starts_with(listed), "{text}");
+        assert_eq!(columns, amount.with::<payout::Model>("id").with::<payout::Model>("created_at"));
+        // Nothing wanted (only `totalCount` or cursors asked): the keys alone.
+        let (text, _) = sql(Columns::NONE, payout::Column::Amount);
+        assert!(text.starts_with(r#"SELECT "payout_requests"."id", "payout_requests"."amount" FROM"#), "{text}");
+        // Everything wanted: the statement as SeaORM builds it, every column.
+        let (text, columns) = sql(Columns::ALL, payout::Column::CreatedAt);
+        assert_eq!(text, payout::Entity::find().build(DbBackend::Postgres).to_string());
+        assert_eq!(columns, Columns::ALL);
     }
 }

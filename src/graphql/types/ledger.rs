@@ -43,6 +43,19 @@ impl super::PlainFields for WalletTransaction {
     ];
 }
 
+super::columns::columns_of!(WalletTransaction, ledger::Model {
+    "id" | "globalId" => [id],
+    "walletId" => [wallet_id],
+    "kind" => [kind],
+    "amount" => [amount],
+    "balanceAfter" => [balance_after],
+    "reference" => [reference],
+    "paymentId" => [payment_id],
+    "payoutRequestId" => [payout_request_id],
+    "description" => [description],
+    "createdAt" => [created_at],
+});
+
 impl From<ledger::Model> for WalletTransaction {
     fn from(m: ledger::Model) -> Self {
         Self {

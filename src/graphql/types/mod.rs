@@ -2,6 +2,7 @@
 
 mod alert;
 mod beneficiary;
+pub(crate) mod columns;
 mod enums;
 mod event;
 mod hold;
@@ -63,8 +64,9 @@ impl CursorType for Key {
     }
 }
 
-/// The page a list field's arguments ask for; `totalCount` is counted only when selected.
-pub(crate) fn page_request(
+/// The page a list field's arguments ask for; `totalCount` is counted only when selected, and only the columns
+/// that `N`'s selected fields read are selected.
+pub(crate) fn page_request<N: columns::FromColumns>(
     ctx: &async_graphql::Context<'_>,
     first: Option<i32>,
     after: Option<String>,
@@ -74,7 +76,8 @@ pub(crate) fn page_request(
 ) -> crate::services::read::PageRequest {
     let want_total = ctx.look_ahead().field("totalCount").exists();
     let sort = order_by.unwrap_or_default().into();
-    crate::services::read::PageRequest { first, after, last, before, want_total, sort }
+    let columns = columns::selected::<N>(ctx);
+    crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
 }
 
 /// Turns a page of models into a connection of API nodes.

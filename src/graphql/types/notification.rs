@@ -91,6 +91,28 @@ impl super::PlainFields for Notification {
     ];
 }
 
+super::columns::columns_of!(Notification, notification::Model {
+    "id" | "globalId" => [id],
+    "recipientId" => [recipient_id],
+    "kind" => [kind],
+    "severity" => [severity],
+    "title" => [title],
+    "body" => [body],
+    "paymentId" => [payment_id],
+    "payoutRequestId" => [payout_request_id],
+    "readAt" => [read_at],
+    "createdAt" => [created_at],
+    "delivery" => [
+        delivery_status,
+        delivery_attempts,
+        next_attempt_at,
+        last_attempt_at,
+        delivered_at,
+        created_at,
+        delivery_error
+    ],
+});
+
 impl From<notification::Model> for Notification {
     fn from(m: notification::Model) -> Self {
         Self {
@@ -152,6 +174,19 @@ impl super::PlainFields for AuditEntry {
         "createdAt",
     ];
 }
+
+super::columns::columns_of!(AuditEntry, audit_log::Model {
+    "id" | "globalId" => [id],
+    "actorId" => [actor_id],
+    "actorRole" => [actor_role],
+    "action" => [action],
+    "entityType" => [entity_type],
+    "entityId" => [entity_id],
+    "before" => [before],
+    "after" => [after],
+    "reason" => [reason],
+    "createdAt" => [created_at],
+});
 
 impl From<audit_log::Model> for AuditEntry {
     fn from(m: audit_log::Model) -> Self {

@@ -85,6 +85,32 @@ impl super::PlainFields for Payment {
     ];
 }
 
+super::columns::columns_of!(Payment, payment::Model {
+    "id" | "globalId" => [id],
+    "orderId" => [order_id],
+    "freelancerId" | "wallet" => [freelancer_id],
+    "clientId" => [client_id],
+    "purpose" => [purpose],
+    "amount" => [amount],
+    "currency" => [currency],
+    "status" => [status],
+    "platformFee" => [platform_fee],
+    "netAmount" => [net_amount],
+    "refundedAmount" => [refunded_amount],
+    "cfPaymentId" => [cf_payment_id],
+    "paymentMethod" => [payment_method],
+    "bankReference" => [bank_reference],
+    "failureReason" => [failure_reason],
+    "paidAt" => [paid_at],
+    "verifiedAt" => [verified_at],
+    "verifiedBy" => [verified_by],
+    "cfOrderId" => [cf_order_id],
+    "paymentSessionId" => [payment_session_id],
+    "linkUrl" => [link_url],
+    "createdAt" => [created_at],
+    "updatedAt" => [updated_at],
+});
+
 impl From<payment::Model> for Payment {
     fn from(m: payment::Model) -> Self {
         Self {

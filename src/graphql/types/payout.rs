@@ -77,6 +77,28 @@ impl super::PlainFields for PayoutRequest {
     ];
 }
 
+super::columns::columns_of!(PayoutRequest, payout::Model {
+    "id" | "globalId" => [id],
+    "walletId" | "wallet" => [wallet_id],
+    "freelancerId" => [freelancer_id],
+    "amount" => [amount],
+    "currency" => [currency],
+    "status" => [status],
+    "note" => [note],
+    "requestedBy" => [requested_by],
+    "decidedBy" => [decided_by],
+    "decidedAt" => [decided_at],
+    "decisionNote" => [decision_note],
+    "cfTransferId" => [cf_transfer_id],
+    "transferStatus" => [transfer_status],
+    "failureReason" => [failure_reason],
+    "riskFlags" => [risk_flags],
+    "firstApprovedBy" => [first_approved_by],
+    "firstApprovedAt" => [first_approved_at],
+    "createdAt" => [created_at],
+    "updatedAt" => [updated_at],
+});
+
 impl From<payout::Model> for PayoutRequest {
     fn from(m: payout::Model) -> Self {
         Self {

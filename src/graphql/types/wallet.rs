@@ -36,6 +36,16 @@ impl super::PlainFields for Wallet {
         &["id", "globalId", "freelancerId", "currency", "balance", "createdAt", "updatedAt"];
 }
 
+super::columns::columns_of!(Wallet, wallet::Model {
+    "id" | "globalId" | "pendingPayouts" | "transactions" | "ledger" | "payoutRequests" => [id],
+    "freelancerId" | "payments" => [freelancer_id],
+    "currency" | "reserve" => [currency],
+    "balance" => [balance],
+    "available" => [id, currency, balance],
+    "createdAt" => [created_at],
+    "updatedAt" => [updated_at],
+});
+
 impl From<wallet::Model> for Wallet {
     fn from(m: wallet::Model) -> Self {
         Self {
@@ -93,7 +103,7 @@ impl Wallet {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<WalletTransaction>> {
         let cond = Condition::all().add(entity::wallet_transaction::Column::WalletId.eq(self.id));
-        let req = page_request(ctx, first, after, last, before, order_by);
+        let req = page_request::<WalletTransaction>(ctx, first, after, last, before, order_by);
         let page = crate::services::read::ledger(&state(ctx).reads, principal(ctx)?, cond, req).await?;
         Ok(connection(page, WalletTransaction::from))
     }

@@ -51,6 +51,21 @@ impl super::PlainFields for PaymentWebhook {
     ];
 }
 
+super::columns::columns_of!(PaymentWebhook, webhook::Model {
+    "id" | "globalId" => [id],
+    "receivedAt" => [received_at],
+    "eventType" => [event_type],
+    "idempotencyKey" => [idempotency_key],
+    "signatureValid" => [signature_valid],
+    "outcome" => [outcome],
+    "error" => [error],
+    "orderId" => [order_id],
+    "cfPaymentId" => [cf_payment_id],
+    "paymentId" | "payment" => [payment_id],
+    "headers" => [headers],
+    "rawBody" => [raw_body],
+});
+
 impl From<webhook::Model> for PaymentWebhook {
     fn from(m: webhook::Model) -> Self {
         Self {
