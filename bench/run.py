@@ -9,13 +9,15 @@ measured and how to read it.
 
     bench/run.py                       # everything (about 25 minutes on the 2-core project machine)
     DURATION=3 ROUNDS=1 CONNS="1 8" bench/run.py
-    ONLY=webhooks bench/run.py         # just webhook ingest on PostgreSQL (also: reads, approvals)
+    ONLY=webhooks bench/run.py         # just webhook ingest on PostgreSQL (also: reads, sockets, approvals,
+                                       # reconcile)
     DATABASES=sqlite bench/run.py      # just SQLite (default: "postgres sqlite")
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable  (dropped and re-created!)
 
 Needs: cargo, psql, pgbench, wrk (apt-get install wrk), node and npm (PostGraphile 4.14.1 is installed into
-~/.cache/paydesk-bench on first use); for SQLite, pysqlite3-binary (pip) gives the ceiling the SQLite version paydesk
-links. The data set comes from bench/generate-postgres.sql.
+~/.cache/paydesk-bench on first use), Python's websockets (pip) for the memory per WebSocket; for SQLite,
+pysqlite3-binary (pip) gives the ceiling the SQLite version paydesk links. The data set comes from
+bench/generate-postgres.sql.
 """
 
 import json
@@ -191,9 +193,11 @@ def main():
     postgraphile = start_postgraphile()
     try:
         only = os.environ.get("ONLY", "")
-        postgres_writes = "postgres" in databases and only != "reads"
+        postgres_writes = "postgres" in databases and only in ("", "approvals", "webhooks")
         if "postgres" in databases and only in ("", "reads"):
             reads(token, paydesk.pid)
+        if "postgres" in databases and only in ("", "sockets"):
+            sockets(token, paydesk.pid)
         # After PostgreSQL's reads, which see the data set as generated; SQLite copies the work after its own reads.
         if postgres_writes or "sqlite" in databases:
             more_work()
@@ -202,6 +206,8 @@ def main():
                 approvals(token)
             if only in ("", "webhooks"):
                 webhooks()
+            if only in ("", "reconcile"):
+                reconcile()
         if "sqlite" in databases:
             sqlite_suite(token)
     finally:
@@ -210,6 +216,81 @@ def main():
 
 
 COLS = "id amount currency status createdAt freelancerId"
+
+
+SOCKETS = int(os.environ.get("SOCKETS", "1000"))
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def sockets(token, pid):
+    """What paydesk's resident memory grows by per WebSocket: SOCKETS sockets opened and initialised
+    (graphql-transport-ws, acknowledged), then each given a `payoutRequested` subscription; memory read once every
+    socket has been answered and the server had a second to settle."""
+    import asyncio
+    import websockets
+
+    async def measure():
+        url = f"ws://127.0.0.1:{PAYDESK_PORT}/graphql/ws"
+        init = json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        subscribe = json.dumps({"id": "1", "type": "subscribe",
+                                "payload": {"query": "subscription { payoutRequested { id } }"}})
+        await asyncio.sleep(1)
+        before = rss_kib(pid)
+
+        async def open_one():
+            ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"], ping_interval=None)
+            await ws.send(init)
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            return ws
+
+        held = []
+        for start in range(0, SOCKETS, 100):
+            held += await asyncio.gather(*(open_one() for _ in range(min(100, SOCKETS - start))))
+        await asyncio.sleep(1)
+        idle = rss_kib(pid)
+        for ws in held:
+            await ws.send(subscribe)
+        await asyncio.sleep(1)
+        subscribed = rss_kib(pid)
+        await asyncio.gather(*(ws.close() for ws in held))
+        return before, idle, subscribed
+
+    before, idle, subscribed = asyncio.run(measure())
+    print(f"\nWebSockets: {SOCKETS} open and initialised added {(idle - before) / 1024:.1f} MiB to paydesk's resident "
+          f"memory, {(idle - before) / SOCKETS:.1f} KiB per idle socket; with one subscription each, "
+          f"{(subscribed - before) / SOCKETS:.1f} KiB per socket", flush=True)
+
+
+def reconcile():
+    """`paydesk reconcile` over at least a million ledger rows: the data set's after the writes, plus balanced filler
+    (a credit and its reversal on one wallet, dated before the data set, so no balance or read changes), removed
+    afterwards."""
+    have = int(one("SELECT count(*) FROM wallet_transactions"))
+    pairs = max(0, (1_000_000 - have + 1) // 2)
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", f"""
+        INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, description, created_at)
+        SELECT gen_random_uuid(), w.id, 'adjustment', s.sign * (100 + g % 900), 0, 'filler:' || g || ':' || s.sign,
+               'bench filler', now() - interval '90 days' + g * interval '1 second'
+        FROM generate_series(1, {pairs}) AS g
+        CROSS JOIN (VALUES (1), (-1)) AS s(sign)
+        JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM freelancer_wallets) AS w
+          ON w.n = g % (SELECT count(*) FROM freelancer_wallets)""")
+    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions")
+    rows = int(one("SELECT count(*) FROM wallet_transactions"))
+    started = time.time()
+    done = subprocess.run([str(TARGET / "release" / "paydesk"), "reconcile"], env=paydesk_env(URL, PAYDESK_PORT),
+                          text=True, capture_output=True)
+    took = time.time() - started
+    verdict = "clean" if done.returncode == 0 else f"NOT clean (exit {done.returncode}): {done.stdout[-300:]}"
+    print(f"\nreconcile: {rows:,} ledger rows checked in {took:.1f} s, {verdict}", flush=True)
+    sh("psql", URL, "-qc", "DELETE FROM wallet_transactions WHERE reference LIKE 'filler:%'")
+    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions")
 
 
 def rss_mib(pid):
