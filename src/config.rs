@@ -284,6 +284,17 @@ pub struct Config {
     /// How often each instance looks for notifications due.
     #[arg(long, env = "PAYDESK_NOTIFY_POLL_MS", default_value_t = 500)]
     pub notify_poll_ms: u64,
+    /// Days the event log keeps an event (alerts and events, listed and replayed); older ones are deleted hourly,
+    /// and a resume cursor from before what is kept is refused with EVENTS_MISSED. 0: keep every event; at most
+    /// 36500.
+    #[arg(long, env = "PAYDESK_EVENT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub event_retention_days: u32,
+    /// Days an idempotency key is remembered; a repeat after that is a new request. 0: remember every key; at most
+    /// 36500.
+    #[arg(long, env = "PAYDESK_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub idempotency_retention_days: u32,
 }
 
 impl Config {

@@ -26,6 +26,9 @@ pub enum AppError {
     /// Something we depend on is missing or down; retrying later can help.
     #[error("{0}")]
     Unavailable(String),
+    /// Events a caller asked to resume after are gone (deleted by retention).
+    #[error("{0}")]
+    EventsMissed(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -45,6 +48,7 @@ impl AppError {
             Self::InvalidState(_) => "INVALID_STATE",
             Self::OnHold(_) => "PAYOUTS_ON_HOLD",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::EventsMissed(_) => "EVENTS_MISSED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -60,6 +64,7 @@ impl AppError {
             Self::InvalidState(_) => StatusCode::CONFLICT,
             Self::OnHold(_) => StatusCode::LOCKED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::EventsMissed(_) => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

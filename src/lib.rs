@@ -44,6 +44,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         metrics,
     };
     services::transfers::spawn_sweeper(state.clone());
+    services::retention::spawn(state.clone(), background.clone());
     services::delivery::spawn(state.clone(), background);
     Ok(state)
 }

@@ -30,6 +30,9 @@ pub struct Settings {
     pub notify: Option<crate::services::delivery::Callback>,
     /// How often each instance looks for notifications to deliver (or, without a callback, to mark skipped).
     pub notify_poll: std::time::Duration,
+    /// How long events and idempotency keys are kept (`None`: for good).
+    pub event_retention: Option<chrono::Duration>,
+    pub idempotency_retention: Option<chrono::Duration>,
 }
 
 /// Which browser origins may call the API (`PAYDESK_CORS_ORIGINS`).
@@ -112,6 +115,8 @@ impl Settings {
             },
             notify: callback(config)?,
             notify_poll: std::time::Duration::from_millis(config.notify_poll_ms.max(10)),
+            event_retention: retention(config.event_retention_days),
+            idempotency_retention: retention(config.idempotency_retention_days),
         })
     }
 }
@@ -154,4 +159,9 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// The WebSocket connections still open, so shutdown can wait for their goodbyes.
     pub sockets: tokio_util::task::TaskTracker,
+}
+
+/// A retention setting in days: 0 keeps everything.
+fn retention(days: u32) -> Option<chrono::Duration> {
+    (days > 0).then(|| chrono::Duration::days(i64::from(days)))
 }

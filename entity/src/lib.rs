@@ -13,6 +13,7 @@ pub mod payment;
 pub mod payment_webhook;
 pub mod payout_hold;
 pub mod payout_request;
+pub mod retention_mark;
 pub mod status;
 pub mod wallet_transaction;
 

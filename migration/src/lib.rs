@@ -10,6 +10,7 @@ mod m20261128_000002_payout_holds;
 mod m20261128_000003_idempotency_keys;
 mod m20261128_000004_payout_risk;
 mod m20261128_000005_notification_delivery;
+mod m20261128_000006_retention;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_idempotency_keys::Migration),
             Box::new(m20261128_000004_payout_risk::Migration),
             Box::new(m20261128_000005_notification_delivery::Migration),
+            Box::new(m20261128_000006_retention::Migration),
         ]
     }
 }

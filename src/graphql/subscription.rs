@@ -39,16 +39,20 @@ pub fn events<T: Send + 'static>(
 }
 
 /// Events read from the log after `after` (or from now), then live, as one ordered stream without gaps or
-/// repeats: when this subscriber falls behind the live buffer it is caught up from the table.
-pub fn replay<T: Send + 'static>(
+/// repeats: when this subscriber falls behind the live buffer it is caught up from the table. A cursor from
+/// before what retention kept is refused (`EVENTS_MISSED`).
+pub async fn replay<T: Send + 'static>(
     state: AppState,
     after: Option<i64>,
     filter: Filter,
     pick: impl Fn(Stored) -> Option<T> + Send + 'static,
-) -> impl Stream<Item = Result<T>> {
+) -> Result<impl Stream<Item = Result<T>>> {
     use tokio::sync::broadcast::error::RecvError;
     const BATCH: u64 = 200;
-    async_stream::try_stream! {
+    if let Some(cursor) = after {
+        crate::services::retention::resumable(&state.db, cursor).await?;
+    }
+    Ok(async_stream::try_stream! {
         // Subscribe before reading the table, so nothing committed in between is missed.
         let mut rx = state.events.subscribe();
         let db_error = |e: sea_orm::DbErr| async_graphql::Error::from(crate::error::AppError::from(e));
@@ -85,7 +89,7 @@ pub fn replay<T: Send + 'static>(
                 }
             }
         }
-    }
+    })
 }
 
 #[Subscription]
@@ -133,10 +137,11 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<Alert>>> {
         let after = parse_cursor("after", after.as_deref())?;
         let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
-        Ok(replay(state(ctx).clone(), after, filter, |s| match s.event {
+        replay(state(ctx).clone(), after, filter, |s| match s.event {
             Event::Alert(a) => Some(Alert::new(s.seq, a)),
             _ => None,
-        }))
+        })
+        .await
     }
 
     /// The event log (admin, ops): every payout requested or decided and every alert, in commit order, each with
@@ -152,7 +157,7 @@ impl Subscription {
         let after = parse_cursor("after", after.as_deref())?;
         let filter =
             Filter { kinds: kinds.map(|k| k.into_iter().map(EventKind::stored).collect()), min_severity: None };
-        Ok(replay(state(ctx).clone(), after, filter, |s| Some(EventRecord::from(s))))
+        replay(state(ctx).clone(), after, filter, |s| Some(EventRecord::from(s))).await
     }
 }
 

@@ -14,6 +14,7 @@ pub mod payouts;
 pub mod read;
 pub mod reconcile;
 pub mod reports;
+pub mod retention;
 pub mod risk;
 pub mod transfers;
 pub mod wallets;

@@ -323,6 +323,9 @@ pub async fn event_log(
     let limit = size(first, "first")?;
     let (mut rows, has_previous) = match from {
         LogPage::After(after) => {
+            if let Some(cursor) = after {
+                super::retention::resumable(db, cursor).await?;
+            }
             (crate::events::read_after(db, after.unwrap_or(0), limit + 1, filter).await?.events, after.is_some())
         }
         LogPage::Before(before) => (crate::events::read_before(db, before, limit + 1, filter).await?, before.is_some()),

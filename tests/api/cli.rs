@@ -220,12 +220,9 @@ async fn migrate_reports_status_rolls_back_and_reapplies() {
     assert!(fails(&["migrate", "down", "--all"]).contains("add --yes"));
     assert!(quiet(&["migrate", "status"]).ends_with("0 pending\n"), "the refusals changed nothing");
     let down = quiet(&["migrate", "down", "1"]);
-    assert!(down.contains("rolled back m20261128_000005_notification_delivery"), "{down}");
+    assert!(down.contains("rolled back m20261128_000006_retention"), "{down}");
     let status = quiet(&["migrate", "status"]);
-    assert!(
-        status.contains("pending     m20261128_000005_notification_delivery") && status.contains("1 pending"),
-        "{status}"
-    );
+    assert!(status.contains("pending     m20261128_000006_retention") && status.contains("1 pending"), "{status}");
     run(&["migrate", "up"]);
     // The schema is whole again: a server starts on it without migrating and answers.
     let (_child, url, _) = start_with(&db_url, Some("s"), &["--no-migrate"]);

@@ -147,3 +147,77 @@ async fn refused_approvals_land_in_the_audit_log() {
     assert_eq!(entry["after"]["code"], "INVALID_STATE", "{log}");
     assert_eq!(entry["after"]["note"], "twice", "{log}");
 }
+
+/// Retention deletes events older than `PAYDESK_EVENT_RETENTION_DAYS` (30 by default) as a prefix of the log, on
+/// every instance (here: a second one, sweeping as it starts). A bot that resumes from a cursor before what was
+/// kept is told it missed events, on the subscription and on the list, instead of a replay with a silent gap; one
+/// that resumes from the last deleted cursor, or later, misses nothing and replays as before.
+#[tokio::test]
+async fn a_cursor_from_before_what_retention_kept_is_refused_not_replayed_with_a_gap() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    for n in 0..4 {
+        refused_delivery(&app, n).await;
+    }
+    let log = app.gql_ok(&admin, EVENTS, json!({ "n": 10 })).await;
+    let cursors: Vec<String> =
+        log["events"]["edges"].as_array().unwrap().iter().map(|e| e["cursor"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(cursors.len(), 4, "{log}");
+    // The first three are 40 days old.
+    age_events_through(&app, &cursors[2]).await;
+
+    let _second = app.spawn_second().await;
+    let mut left = Value::Null;
+    for _ in 0..100 {
+        left = app.gql_ok(&admin, EVENTS, json!({ "n": 10 })).await;
+        if left["events"]["edges"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left["events"]["edges"][0]["cursor"], cursors[3], "only the recent event is kept: {left}");
+
+    let listed = app.gql(Some(&admin), EVENTS, json!({ "a": cursors[0], "n": 10 })).await;
+    assert_eq!(code(&listed), "EVENTS_MISSED", "{listed}");
+    assert!(listed["errors"][0]["message"].as_str().unwrap().contains("PAYDESK_EVENT_RETENTION_DAYS"), "{listed}");
+    let mut late = Subscriber::connect(&app, &admin, "graphql-transport-ws").await;
+    late.subscribe("a", LIVE_ALERTS, json!({ "a": cursors[1] })).await;
+    let (_, refused) = late.event(Duration::from_secs(5)).await.expect("an answer");
+    assert_eq!(code(&refused), "EVENTS_MISSED", "{refused}");
+
+    let mut bot = Subscriber::connect(&app, &admin, "graphql-transport-ws").await;
+    bot.subscribe("a", LIVE_ALERTS, json!({ "a": cursors[2] })).await;
+    let (_, replayed) = bot.event(Duration::from_secs(10)).await.expect("the kept event, replayed");
+    assert_eq!(replayed["data"]["alerts"]["cursor"], cursors[3], "{replayed}");
+    let listed = app.gql_ok(&admin, EVENTS, json!({ "a": cursors[2], "n": 10 })).await;
+    assert_eq!(listed["events"]["edges"].as_array().unwrap().len(), 1, "{listed}");
+
+    // A later sweep moves the mark on: with a newer event kept, the fourth goes too, and its predecessor's cursor
+    // is refused from then on.
+    refused_delivery(&app, 4).await;
+    age_events_through(&app, &cursors[3]).await;
+    let _third = app.spawn_second().await;
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = app.gql(Some(&admin), EVENTS, json!({ "a": cursors[2], "n": 10 })).await;
+        if code(&listed) == "EVENTS_MISSED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(code(&listed), "EVENTS_MISSED", "{listed}");
+    let kept = app.gql_ok(&admin, EVENTS, json!({ "a": cursors[3], "n": 10 })).await;
+    assert_eq!(kept["events"]["edges"].as_array().unwrap().len(), 1, "the newest, kept: {kept}");
+}
+
+/// Dates the events up to `cursor` 40 days back: past the default 30 days' retention.
+async fn age_events_through(app: &TestApp, cursor: &str) {
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    entity::event::Entity::update_many()
+        .col_expr(entity::event::Column::CreatedAt, Expr::value(long_ago))
+        .filter(entity::event::Column::Seq.lte(cursor.parse::<i64>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}

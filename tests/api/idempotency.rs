@@ -94,3 +94,40 @@ async fn a_repeated_order_returns_the_first_order() {
     let other = with_header(&app, &app.admin(), "order-key-1", ORDER, vars).await;
     assert_ne!(other["data"]["createPaymentOrder"]["id"], first["data"]["createPaymentOrder"]["id"], "{other}");
 }
+
+/// A key is remembered for `PAYDESK_IDEMPOTENCY_RETENTION_DAYS` (30 by default); once retention has deleted it (here:
+/// a second instance, sweeping as it starts), the same request with the same key is a new request.
+#[tokio::test]
+async fn a_key_older_than_its_retention_is_forgotten() {
+    use sea_orm::{sea_query::Expr, EntityTrait, PaginatorTrait};
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    let t = app.token(Role::Freelancer, f);
+    let vars = json!({ "i": { "amount": "100.00" } });
+    let first = with_header(&app, &t, "monthly-1", REQUEST, vars.clone()).await;
+    let again = with_header(&app, &t, "monthly-1", REQUEST, vars.clone()).await;
+    assert_eq!(again["data"]["requestPayout"]["id"], first["data"]["requestPayout"]["id"], "{again}");
+
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(31);
+    let keys = entity::idempotency_key::Entity::update_many()
+        .col_expr(entity::idempotency_key::Column::CreatedAt, Expr::value(long_ago))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(keys.rows_affected, 1);
+    let _second = app.spawn_second().await;
+    for _ in 0..100 {
+        if entity::idempotency_key::Entity::find().count(&app.state.db).await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let later = with_header(&app, &t, "monthly-1", REQUEST, vars.clone()).await;
+    assert!(later.get("errors").is_none(), "{later}");
+    assert_ne!(later["data"]["requestPayout"]["id"], first["data"]["requestPayout"]["id"], "a new request: {later}");
+    assert_eq!(pending_count(&app, f).await, 2);
+    let repeat = with_header(&app, &t, "monthly-1", REQUEST, vars).await;
+    assert_eq!(repeat["data"]["requestPayout"]["id"], later["data"]["requestPayout"]["id"], "remembered again");
+}
