@@ -1,6 +1,7 @@
 //! Prometheus metrics of this instance, served at `GET /metrics`: HTTP requests, GraphQL operations, webhook
-//! outcomes, payout decisions, money moved, SQL statements, and, read from the database at each scrape (so every
-//! instance reports the same), the money held in wallets and the pending payout backlog.
+//! outcomes, payout decisions, money moved, SQL statements, its database pools' connections, and, read from the
+//! database at each scrape (so every instance reports the same), the money held in wallets and the pending payout
+//! backlog.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -65,6 +66,19 @@ pub struct ApiLabels {
     pub api: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    /// main (writes, transactions, background work) or reads (PostgreSQL only).
+    pub pool: String,
+    /// in_use or idle.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolNameLabels {
+    pub pool: String,
+}
+
 fn http_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 14))
 }
@@ -85,6 +99,8 @@ pub struct Metrics {
     pub cashfree_up: Family<ApiLabels, Gauge>,
     pub notification_attempts: Family<OutcomeLabels, Counter>,
     pub notification_delay: Histogram,
+    pub db_connections: Family<PoolLabels, Gauge>,
+    pub db_connections_max: Family<PoolNameLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -104,6 +120,8 @@ impl Default for Metrics {
             cashfree_up: Family::default(),
             notification_attempts: Family::default(),
             notification_delay: Histogram::new(exponential_buckets(0.05, 2.0, 16)),
+            db_connections: Family::default(),
+            db_connections_max: Family::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests by method, route and status", m.http_requests.clone());
@@ -147,6 +165,16 @@ impl Default for Metrics {
             "From a notification's creation to its delivery",
             m.notification_delay.clone(),
         );
+        registry.register(
+            "db_connections",
+            "This instance's open database connections by pool and state (at scrape)",
+            m.db_connections.clone(),
+        );
+        registry.register(
+            "db_connections_max",
+            "The most connections each pool of this instance opens",
+            m.db_connections_max.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -171,6 +199,14 @@ impl Metrics {
         if outcome == "delivered" {
             self.notification_delay.observe(since_created.as_secs_f64());
         }
+    }
+
+    /// Sets a pool's connection gauges.
+    pub fn pool(&self, pool: &str, now: crate::db::PoolUse) {
+        let state = |state: &str| PoolLabels { pool: pool.into(), state: state.into() };
+        self.db_connections.get_or_create(&state("in_use")).set(now.in_use as i64);
+        self.db_connections.get_or_create(&state("idle")).set(now.idle as i64);
+        self.db_connections_max.get_or_create(&PoolNameLabels { pool: pool.into() }).set(now.max as i64);
     }
 
     pub fn payout(&self, status: &str) {

@@ -64,6 +64,27 @@ pub async fn connect_pair(
     Ok((db, background))
 }
 
+/// How full a connection pool is, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
+}
+
+/// How full the main handle's pool (writes, transactions, background work, the event listener) is now.
+pub fn pool_use(db: &DatabaseConnection) -> Option<PoolUse> {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolUse {
+        let (size, idle) = (u64::from(pool.size()), pool.num_idle() as u64);
+        PoolUse { in_use: size.saturating_sub(idle), idle, max: u64::from(pool.options().get_max_connections()) }
+    }
+    match db.get_database_backend() {
+        DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),
+        DbBackend::Sqlite => Some(of(db.get_sqlite_connection_pool())),
+        _ => None,
+    }
+}
+
 /// Whether `e` says the connection is gone, not that a statement failed: the socket failed, or the server ended
 /// the session (SQLSTATE class 08, or 57P01-57P03: an administrator or a shutdown terminated it).
 pub fn connection_lost(e: &sea_orm::sqlx::Error) -> bool {

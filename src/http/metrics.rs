@@ -43,7 +43,7 @@ fn may_scrape(state: &crate::state::AppState, headers: &HeaderMap) -> bool {
     matches!(super::caller(state, headers), crate::auth::Caller::User(p) if p.is_staff())
 }
 
-/// The metrics, with the database-wide money totals read now.
+/// The metrics, with the database-wide money totals and this instance's pools read now.
 pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
     let s = &http.state;
     if !may_scrape(s, &headers) {
@@ -57,6 +57,11 @@ pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not read money totals"),
+    }
+    for (pool, now) in [("main", crate::db::pool_use(&s.db)), ("reads", s.reads.pool_use())] {
+        if let Some(now) = now {
+            s.metrics.pool(pool, now);
+        }
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
         .into_response()

@@ -243,3 +243,26 @@ async fn metrics_count_requests_operations_webhooks_payouts_and_money() {
     assert!(sample(&page, "paydesk_sql_statements_total").unwrap() > 10.0);
     assert!(page.contains("paydesk_http_request_duration_seconds_bucket{le="), "{page}");
 }
+
+/// `/metrics` shows how full this instance's database pools are: the main one (writes, background work) and, on
+/// PostgreSQL, the one reads use, each with its limit from `PAYDESK_DB_POOL_SIZE`.
+#[tokio::test]
+async fn metrics_show_each_database_pool_in_use_idle_and_its_limit() {
+    let app = TestApp::spawn_with(|c| c.db_pool_size = 3).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    app.gql_ok(&app.admin(), "{ payoutRequests(first: 5) { nodes { id } } }", json!({})).await;
+    let ops = app.token(Role::Ops, Uuid::new_v4());
+    let page = app.http.get(app.url("/metrics")).bearer_auth(ops).send().await.unwrap().text().await.unwrap();
+    let pools: &[(&str, f64)] = if on_postgres() { &[("main", 4.0), ("reads", 3.0)] } else { &[("main", 1.0)] };
+    for &(pool, max) in pools {
+        assert_eq!(sample(&page, &format!("paydesk_db_connections_max{{pool=\"{pool}\"}}")), Some(max), "{page}");
+        let in_use = sample(&page, &format!("paydesk_db_connections{{pool=\"{pool}\",state=\"in_use\"}}"));
+        let idle = sample(&page, &format!("paydesk_db_connections{{pool=\"{pool}\",state=\"idle\"}}"));
+        let (in_use, idle) = (in_use.expect(&page), idle.expect(&page));
+        assert!(in_use + idle >= 1.0 && in_use + idle <= max, "{pool}: {in_use} in use, {idle} idle of {max}");
+    }
+    if !on_postgres() {
+        assert!(!page.contains("pool=\"reads\""), "reads share the main handle on SQLite: {page}");
+    }
+}
