@@ -72,11 +72,17 @@ pub struct PoolUse {
     pub max: u64,
 }
 
+impl PoolUse {
+    /// A pool of `open` connections, `idle` of them waiting to be handed out, that opens at most `max`.
+    pub fn new(open: u64, idle: u64, max: u64) -> Self {
+        PoolUse { in_use: open.saturating_sub(idle), idle, max }
+    }
+}
+
 /// How full the main handle's pool (writes, transactions, background work, the event listener) is now.
 pub fn pool_use(db: &DatabaseConnection) -> Option<PoolUse> {
     fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolUse {
-        let (size, idle) = (u64::from(pool.size()), pool.num_idle() as u64);
-        PoolUse { in_use: size.saturating_sub(idle), idle, max: u64::from(pool.options().get_max_connections()) }
+        PoolUse::new(pool.size().into(), pool.num_idle() as u64, pool.options().get_max_connections().into())
     }
     match db.get_database_backend() {
         DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),

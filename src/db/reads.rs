@@ -41,8 +41,7 @@ impl Reads {
     /// How full the read pool is now (on SQLite reads have no pool of their own: `None`).
     pub fn pool_use(&self) -> Option<super::PoolUse> {
         let status = self.postgres.as_ref()?.pool.status();
-        let (size, idle) = (status.size as u64, status.available as u64);
-        Some(super::PoolUse { in_use: size.saturating_sub(idle), idle, max: status.max_size as u64 })
+        Some(super::PoolUse::new(status.size as u64, status.available as u64, status.max_size as u64))
     }
 
     /// Reads beside `db` (the main handle, whose statements count into `statements`): on PostgreSQL, a pool of at
