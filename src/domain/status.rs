@@ -8,13 +8,15 @@ pub fn api_name<E: sea_orm::ActiveEnum<Value = String>>(status: &E) -> String {
 }
 
 /// Whether a payout request may move from `from` to `to`: an admin decides a pending request (paid at once in
-/// manual mode, or PROCESSING while a Cashfree transfer runs); a transfer ends PAID or FAILED; a paid transfer
-/// can still be reversed by the bank.
+/// manual mode, PROCESSING while a Cashfree transfer runs, rejected, or cancelled); a transfer ends PAID or FAILED;
+/// the bank can reverse a transfer, paid or still reported as under way. The services' conditional updates move a
+/// payout only along these (`services::payouts::decide`, `services::transfers::settle_once` check it in debug
+/// builds, so every test that moves a payout checks its move).
 pub fn payout_can_move(from: PayoutStatus, to: PayoutStatus) -> bool {
     use PayoutStatus::*;
     matches!(
         (from, to),
-        (Pending, Processing | Paid | Rejected | Cancelled | Failed) | (Processing, Paid | Failed) | (Paid, Reversed)
+        (Pending, Processing | Paid | Rejected | Cancelled) | (Processing, Paid | Failed | Reversed) | (Paid, Reversed)
     )
 }
 
@@ -41,8 +43,8 @@ mod tests {
         for from in PayoutStatus::iter() {
             for to in PayoutStatus::iter() {
                 let expected = match from {
-                    Pending => !matches!(to, Pending | Reversed),
-                    Processing => matches!(to, Paid | Failed),
+                    Pending => matches!(to, Processing | Paid | Rejected | Cancelled),
+                    Processing => matches!(to, Paid | Failed | Reversed),
                     Paid => to == Reversed,
                     Rejected | Failed | Cancelled | Reversed => false,
                 };

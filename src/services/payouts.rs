@@ -170,6 +170,7 @@ async fn decide(
     to: PayoutStatus,
     note: Option<String>,
 ) -> AppResult<(payout::Model, payout::Model)> {
+    debug_assert!(crate::domain::status::payout_can_move(PayoutStatus::Pending, to), "pending -> {to:?}");
     let now = super::now();
     let moved = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(to))

@@ -129,6 +129,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         "REVERSED" => (&[PayoutStatus::Processing, PayoutStatus::Paid], PayoutStatus::Reversed),
         other => return Ok((mark(state, id, other).await?, true)),
     };
+    debug_assert!(from.iter().all(|&f| crate::domain::status::payout_can_move(f, to)), "{from:?} -> {to:?}");
     let now = super::now();
     let txn = state.db.begin().await?;
     let moved = payout::Entity::update_many()
