@@ -33,7 +33,7 @@ pub trait ByPosition: Sized {
 }
 
 /// Some of a model's columns: bit `i` stands for `COLUMNS[i]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Columns(u64);
 
 /// Every column.

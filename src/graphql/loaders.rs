@@ -5,7 +5,7 @@ use crate::error::AppError;
 use async_graphql::dataloader::Loader;
 use entity::status::PayoutStatus;
 use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger};
-use entity::{ByPosition, InOrder, Money};
+use entity::{ByPosition, Columns, Money};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,15 +32,15 @@ pub struct PaymentById(pub Uuid);
 /// Sum of a wallet's pending payout requests (`Wallet.available`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PendingOfWallet(pub Uuid);
-/// The newest `n` ledger rows of a wallet (`Wallet.transactions`).
+/// The newest `n` ledger rows of a wallet (`Wallet.transactions`), with (at least) the columns asked for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LedgerOfWallet(pub Uuid, pub u64);
-/// The newest `n` payout requests of a wallet (`Wallet.payoutRequests`).
+pub struct LedgerOfWallet(pub Uuid, pub u64, pub Columns);
+/// The newest `n` payout requests of a wallet (`Wallet.payoutRequests`), with (at least) the columns asked for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PayoutsOfWallet(pub Uuid, pub u64);
-/// The newest `n` payments of a freelancer (`Wallet.payments`).
+pub struct PayoutsOfWallet(pub Uuid, pub u64, pub Columns);
+/// The newest `n` payments of a freelancer (`Wallet.payments`), with (at least) the columns asked for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PaymentsOfFreelancer(pub Uuid, pub u64);
+pub struct PaymentsOfFreelancer(pub Uuid, pub u64, pub Columns);
 
 /// Holds and beneficiary of a freelancer (`PayoutRequest.approvable`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,22 +118,30 @@ impl Loader<PendingOfWallet> for Db {
 /// Parents per statement of a nested list (SQLite allows 500 terms in a compound SELECT).
 const PARENTS_PER_STATEMENT: usize = 100;
 
-/// The newest `limit` rows of `E` for each parent in `parents`: one statement per hundred parents, each reading
-/// just its parents' newest rows off the `(parent, created_at, id)` index instead of numbering whole histories.
+/// The newest `limit` rows of `E` for each parent in `parents`, holding the `wanted` columns and those that place
+/// and order them (the parent's, `created_at`, `id`): one statement per hundred parents, each reading just its
+/// parents' newest rows off the `(parent, created_at, id)` index instead of numbering whole histories.
 /// PostgreSQL joins the parents LATERALly; SQLite unions one `LIMIT`ed select per parent.
 async fn latest_per_parent<E: EntityTrait>(
     db: &impl ConnectionTrait,
     parent_col: &'static str,
     parents: Vec<Uuid>,
     limit: u64,
+    wanted: Columns,
 ) -> Result<Vec<E::Model>, sea_orm::DbErr>
 where
     E::Model: ByPosition,
 {
     let backend = db.get_database_backend();
     let table = E::default().table_name().to_owned();
-    // The model's columns in its order, so rows can be read by position.
-    let columns: Vec<String> = E::Model::COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();
+    let selected = wanted.with::<E::Model>(parent_col).with::<E::Model>("created_at").with::<E::Model>("id");
+    // The selected columns in the model's order, so rows can be read by position.
+    let columns: Vec<String> = E::Model::COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| selected.has(*at))
+        .map(|(_, c)| format!("\"{c}\""))
+        .collect();
     let columns = columns.join(", ");
     let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
     let mut rows = Vec::new();
@@ -151,29 +159,31 @@ where
             vec![one; chunk.len()].join(" UNION ALL ")
         };
         let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
-        let found = E::find().from_raw_sql(stmt).into_model::<InOrder<E::Model>>().all(db).await?;
-        rows.extend(found.into_iter().map(|r| r.0));
+        for row in db.query_all_raw(stmt).await? {
+            rows.push(E::Model::from_selected(&row, selected)?);
+        }
     }
     Ok(rows)
 }
 
-/// Groups a page's nested-list keys by their limit: one statement per distinct limit (normally one).
+/// Groups a page's nested-list keys by their limit and columns: one statement per distinct pair (normally one).
 macro_rules! nested_loader {
     ($key:ident, $module:ident, $parent:literal, $field:ident) => {
         impl Loader<$key> for Db {
             type Value = Vec<$module::Model>;
             type Error = Arc<AppError>;
             async fn load(&self, keys: &[$key]) -> Res<HashMap<$key, Vec<$module::Model>>> {
-                let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
+                let mut by_kind: HashMap<(u64, Columns), Vec<Uuid>> = HashMap::new();
                 for k in keys {
-                    by_limit.entry(k.1).or_default().push(k.0);
+                    by_kind.entry((k.1, k.2)).or_default().push(k.0);
                 }
                 let mut out: HashMap<$key, Vec<$module::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-                for (limit, parents) in by_limit {
-                    let rows =
-                        latest_per_parent::<$module::Entity>(&self.0, $parent, parents, limit).await.map_err(fail)?;
+                for ((limit, columns), parents) in by_kind {
+                    let rows = latest_per_parent::<$module::Entity>(&self.0, $parent, parents, limit, columns)
+                        .await
+                        .map_err(fail)?;
                     for row in rows {
-                        out.entry($key(row.$field, limit)).or_default().push(row);
+                        out.entry($key(row.$field, limit, columns)).or_default().push(row);
                     }
                 }
                 // Newest first within each parent, whatever order the join produced.

@@ -254,7 +254,8 @@ async fn a_read_stopped_half_way_leaves_its_pool_whole() {
 }
 
 /// A list selects only the columns its asked fields read (`graphql::types::columns`). Every field of every listed
-/// type, asked alone of a list page, answers what the same rows give through `nodes(ids:)`, which reads whole rows:
+/// type, asked alone of a list page or of a nested list (through its loader), answers what the same rows give
+/// through `nodes(ids:)`, which reads whole rows:
 /// a field that read a column its map does not name would answer a placeholder here. Fields are found by
 /// introspection, so one added later is checked too.
 #[tokio::test]
@@ -282,29 +283,51 @@ async fn each_field_of_a_list_answers_the_same_as_from_the_whole_row() {
 
     let types = app.gql_ok(&admin, TYPES, json!({})).await;
     let types = types["__schema"]["types"].as_array().unwrap();
+    // Each list as a query around the selection (`SEL`), where its rows are, and their type; nested lists go through
+    // their loaders and are flattened.
     let lists = [
-        ("payments", "Payment"),
-        ("wallets", "Wallet"),
-        ("payoutRequests", "PayoutRequest"),
-        ("paymentWebhooks", "PaymentWebhook"),
-        ("walletTransactions", "WalletTransaction"),
-        ("notifications", "Notification"),
-        ("auditLog", "AuditEntry"),
+        ("{ payments(first: 20) { nodes { SEL } } }", "payments", None, "Payment"),
+        ("{ wallets(first: 20) { nodes { SEL } } }", "wallets", None, "Wallet"),
+        ("{ payoutRequests(first: 20) { nodes { SEL } } }", "payoutRequests", None, "PayoutRequest"),
+        ("{ paymentWebhooks(first: 20) { nodes { SEL } } }", "paymentWebhooks", None, "PaymentWebhook"),
+        ("{ walletTransactions(first: 20) { nodes { SEL } } }", "walletTransactions", None, "WalletTransaction"),
+        ("{ notifications(first: 20) { nodes { SEL } } }", "notifications", None, "Notification"),
+        ("{ auditLog(first: 20) { nodes { SEL } } }", "auditLog", None, "AuditEntry"),
+        (
+            "{ wallets(first: 5) { nodes { transactions(first: 5) { SEL } } } }",
+            "wallets",
+            Some("transactions"),
+            "WalletTransaction",
+        ),
+        (
+            "{ wallets(first: 5) { nodes { payoutRequests(first: 5) { SEL } } } }",
+            "wallets",
+            Some("payoutRequests"),
+            "PayoutRequest",
+        ),
+        ("{ wallets(first: 5) { nodes { payments(first: 5) { SEL } } } }", "wallets", Some("payments"), "Payment"),
     ];
-    for (list, type_name) in lists {
-        let page = app.gql_ok(&admin, &format!("{{ {list}(first: 20) {{ nodes {{ globalId }} }} }}"), json!({})).await;
-        let ids: Vec<&Value> = page[list]["nodes"].as_array().unwrap().iter().map(|n| &n["globalId"]).collect();
-        assert!(ids.len() >= 2, "{list} has rows to compare: {page}");
+    let rows = |data: &Value, list: &str, nested: Option<&str>| -> Vec<Value> {
+        let nodes = data[list]["nodes"].as_array().unwrap().iter();
+        match nested {
+            None => nodes.cloned().collect(),
+            Some(inner) => nodes.flat_map(|n| n[inner].as_array().unwrap().clone()).collect(),
+        }
+    };
+    for (query, list, nested, type_name) in lists {
+        let page = app.gql_ok(&admin, &query.replace("SEL", "globalId"), json!({})).await;
+        let ids: Vec<Value> = rows(&page, list, nested).into_iter().map(|n| n["globalId"].clone()).collect();
+        assert!(ids.len() >= 2, "{query} has rows to compare: {page}");
         let fields = fields_of(types, type_name);
         assert!(fields.len() > 5, "{type_name}: {fields:?}");
         for field in &fields {
             let selection = selection_of(types, type_name, field);
-            let listed = format!("{{ {list}(first: 20) {{ nodes {{ {selection} }} }} }}");
-            let listed = app.gql_ok(&admin, &listed, json!({})).await;
+            let listed = app.gql_ok(&admin, &query.replace("SEL", &selection), json!({})).await;
             let whole =
                 format!("query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {type_name} {{ {selection} }} }} }}");
             let whole = app.gql_ok(&admin, &whole, json!({ "ids": ids })).await;
-            assert_eq!(listed[list]["nodes"], whole["nodes"], "{type_name}.{field} from the list and from whole rows");
+            let whole = whole["nodes"].as_array().unwrap().clone();
+            assert_eq!(rows(&listed, list, nested), whole, "{type_name}.{field} from {query} and from whole rows");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `Wallet`: a freelancer's balance, its ledger, payouts and payments.
 
+use super::columns::listed;
 use super::{
     connection, loader_error, nested_first, page_request, Conn, Inline, Payment, PayoutRequest, WalletTransaction,
 };
@@ -85,7 +86,7 @@ impl Wallet {
     /// The newest ledger rows, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn transactions(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<WalletTransaction>>> {
-        let key = LedgerOfWallet(self.id, nested_first(first)?);
+        let key = LedgerOfWallet(self.id, nested_first(first)?, listed::<WalletTransaction>(ctx));
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
@@ -111,7 +112,7 @@ impl Wallet {
     /// The newest payout requests, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn payout_requests(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<PayoutRequest>>> {
-        let key = PayoutsOfWallet(self.id, nested_first(first)?);
+        let key = PayoutsOfWallet(self.id, nested_first(first)?, listed::<PayoutRequest>(ctx));
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
@@ -119,7 +120,7 @@ impl Wallet {
     /// The newest payments to this freelancer, newest first (`first` at most 100).
     #[graphql(complexity = "crate::graphql::limits::page_complexity(first, None, child_complexity)")]
     async fn payments(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Inline<Payment>>> {
-        let key = PaymentsOfFreelancer(self.freelancer_id, nested_first(first)?);
+        let key = PaymentsOfFreelancer(self.freelancer_id, nested_first(first)?, listed::<Payment>(ctx));
         let rows = ctx.data_unchecked::<DataLoader<Db>>().load_one(key).await.map_err(loader_error)?;
         Ok(rows.unwrap_or_default().into_iter().map(|m| Inline(m.into())).collect())
     }
