@@ -59,6 +59,11 @@ impl Columns {
         self.0 & 1 << at != 0
     }
 
+    /// The names of these of `M`'s columns, in `M`'s order (as a row holding them has them).
+    pub fn names<M: ByPosition>(self) -> impl Iterator<Item = &'static str> {
+        M::COLUMNS.iter().enumerate().filter(move |(at, _)| self.has(*at)).map(|(_, name)| *name)
+    }
+
     /// Whether these are all of `M`'s columns.
     pub fn all_of<M: ByPosition>(self) -> bool {
         (0..M::COLUMNS.len()).all(|at| self.has(at))
@@ -87,7 +92,7 @@ pub fn check_columns<M: ByPosition>(row: &QueryResult, selected: Columns) {
     } else {
         return;
     };
-    let expected: Vec<&str> = M::COLUMNS.iter().enumerate().filter(|(at, _)| selected.has(*at)).map(|c| *c.1).collect();
+    let expected: Vec<&str> = selected.names::<M>().collect();
     assert_eq!(names, expected, "a row read by position must hold the model's columns in order");
 }
 

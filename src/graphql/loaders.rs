@@ -136,12 +136,7 @@ where
     let table = E::default().table_name().to_owned();
     let selected = wanted.with::<E::Model>(parent_col).with::<E::Model>("created_at").with::<E::Model>("id");
     // The selected columns in the model's order, so rows can be read by position.
-    let columns: Vec<String> = E::Model::COLUMNS
-        .iter()
-        .enumerate()
-        .filter(|(at, _)| selected.has(*at))
-        .map(|(_, c)| format!("\"{c}\""))
-        .collect();
+    let columns: Vec<String> = selected.names::<E::Model>().map(|c| format!("\"{c}\"")).collect();
     let columns = columns.join(", ");
     let order = format!("ORDER BY created_at DESC, id DESC LIMIT {limit}");
     let mut rows = Vec::new();
