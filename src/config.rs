@@ -239,6 +239,9 @@ pub struct Config {
     /// Most WebSocket connections open at once from one client address.
     #[arg(long, env = "PAYDESK_MAX_SOCKETS_PER_IP", default_value_t = 100)]
     pub max_sockets_per_ip: usize,
+    /// Most operations (subscriptions, mostly) one WebSocket runs at once; one more is refused with an `error`.
+    #[arg(long, env = "PAYDESK_MAX_OPERATIONS_PER_SOCKET", default_value_t = 100)]
+    pub max_operations_per_socket: usize,
     /// How long a new WebSocket may take to send `connection_init`, in milliseconds; then it is closed (4408).
     #[arg(long, env = "PAYDESK_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_init_timeout_ms: u64,

@@ -1,6 +1,7 @@
 //! `/graphql`: queries and mutations over POST, GraphiQL (embedded, offline) over GET, subscriptions over
 //! WebSocket at `/graphql/ws` with the token in `connection_init`.
 
+use super::gate::{close, Gate};
 use super::sockets::Slot;
 use super::{caller, Http};
 use crate::auth::Caller;
@@ -10,7 +11,7 @@ use async_graphql::{BatchRequest, BatchResponse, Data};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::Message;
 use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -127,16 +128,6 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 /// Starts every refusal of `connection_init`, so the close frame can be told apart from protocol errors.
 const REFUSED: &str = "unauthorized: ";
 
-/// A close frame: the reason cut to the 123 bytes a close frame can carry (on a character boundary), so a long
-/// reason never turns a refusal into a protocol error.
-fn close(code: u16, reason: &str) -> Message {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    Message::Close(Some(CloseFrame { code, reason: reason[..end].into() }))
-}
-
 /// async-graphql closes a refused `graphql-transport-ws` connection with 1002 (protocol error); the protocol
 /// says 4403 Forbidden, which clients act on (re-authenticate rather than report a bug).
 fn forbidden_close(msg: Message) -> Message {
@@ -164,7 +155,8 @@ fn is_legacy(headers: &HeaderMap) -> bool {
 /// Without a valid one the connection is refused: close 4403, or `connection_error` then close 4403 on the
 /// legacy protocol. A socket that sends no `connection_init` in time is closed with 4408; one whose token
 /// expires is closed with 4403 at that moment. Sockets are capped overall and per client address, and each
-/// keeps small buffers. When the server shuts down, every connection is closed with 1001 so clients reconnect.
+/// keeps small buffers; what one socket may ask is checked by its [`Gate`] (operations at once, ids in use,
+/// message size). When the server shuts down, every connection is closed with 1001 so clients reconnect.
 pub async fn websocket(
     State(http): State<Http>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -199,6 +191,10 @@ async fn serve_socket(
 ) {
     let (mut socket_sink, socket_stream) = socket.split();
     let (tx, mut rx) = futures_channel::mpsc::channel::<Message>(32);
+    let gate = Gate::new(http.state.settings.max_operations_per_socket, legacy);
+    let (answers, mut answered) = tokio::sync::mpsc::channel::<Message>(8);
+    let socket_stream = Box::pin(gate.clone().filter(socket_stream, answers));
+    let admitted = gate.clone();
     let jwt = http.state.jwt.clone();
     let (expiry_tx, mut expiry) = tokio::sync::watch::channel::<Option<i64>>(None);
     let graphql = async_graphql_axum::GraphQLWebSocket::new_with_pair(
@@ -217,6 +213,7 @@ async fn serve_socket(
                 "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
             ))),
             (user, exp) => {
+                admitted.admit();
                 let _ = expiry_tx.send(exp);
                 let mut data = Data::default();
                 data.insert(user);
@@ -240,6 +237,7 @@ async fn serve_socket(
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(m) => {
+                    gate.sent(&m);
                     let refused = legacy && is_connection_error(&m);
                     if socket_sink.send(forbidden_close(m)).await.is_err() {
                         break;
@@ -249,8 +247,21 @@ async fn serve_socket(
                         break;
                     }
                 }
-                None => break, // the client went away and async-graphql finished
+                None => {
+                    // The client went away and async-graphql finished, or the gate ended the socket's stream
+                    // after its closing answer: that answer still goes out.
+                    while let Ok(m) = answered.try_recv() {
+                        let _ = socket_sink.send(m).await;
+                    }
+                    break;
+                }
             },
+            Some(m) = answered.recv() => {
+                let closing = matches!(m, Message::Close(_));
+                if socket_sink.send(m).await.is_err() || closing {
+                    break;
+                }
+            }
             changed = expiry.changed(), if waiting_for_init => {
                 waiting_for_init = false;
                 if changed.is_err() {

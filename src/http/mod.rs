@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared handler state, and the layers every request passes.
 
 mod admin;
+mod gate;
 mod graphql;
 mod health;
 mod metrics;

@@ -352,6 +352,14 @@ impl Subscriber {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    /// Ends operation `id` (`complete`, or `stop` on the legacy protocol).
+    pub async fn complete(&mut self, id: &str) {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let kind = if self.legacy { "stop" } else { "complete" };
+        self.ws.send(Message::text(json!({ "type": kind, "id": id }).to_string())).await.unwrap();
+    }
+
     /// The next protocol message that is not a keep-alive, or None after `wait`.
     pub async fn raw(&mut self, wait: Duration) -> Option<Value> {
         use futures_util::{SinkExt, StreamExt};

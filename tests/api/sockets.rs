@@ -1,5 +1,5 @@
-//! WebSockets cannot outlive their token, sit unauthenticated, or be opened without bound; refusals arrive as
-//! the protocols specify.
+//! WebSockets cannot outlive their token, sit unauthenticated, be opened or run operations without bound, or send
+//! more than fits; refusals arrive as the protocols specify.
 
 use crate::helpers::*;
 use entity::status::Role;
@@ -102,4 +102,79 @@ async fn the_legacy_protocol_closes_after_connection_error() {
     assert_eq!(error["type"], "connection_error", "{error}");
     let closed = ws_next(&mut ws, Duration::from_secs(5)).await;
     assert_eq!(closed["closed"], 4403, "{closed}");
+}
+
+const REQUESTED: &str = "subscription { payoutRequested { id } }";
+
+#[tokio::test]
+async fn a_socket_runs_at_most_its_cap_of_operations_and_a_finished_one_frees_its_place() {
+    let app = TestApp::spawn_with(|c| c.max_operations_per_socket = 2).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    let wait = Duration::from_secs(10);
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut sub = Subscriber::connect(&app, &app.admin(), protocol).await;
+        // A query over the socket ends by itself and gives its place back.
+        sub.subscribe("q", "{ me { role } }", json!({})).await;
+        assert_eq!(sub.event(wait).await.expect("the query's answer").1["data"]["me"]["role"], "ADMIN");
+        assert_eq!(sub.raw(wait).await.expect("the query's end")["type"], "complete");
+        sub.subscribe("a", REQUESTED, json!({})).await;
+        sub.subscribe("b", REQUESTED, json!({})).await;
+        sub.subscribe("c", REQUESTED, json!({})).await;
+        let refused = sub.raw(wait).await.expect("an answer to the third subscription");
+        assert_eq!((&refused["type"], &refused["id"]), (&json!("error"), &json!("c")), "{protocol}: {refused}");
+        let error = if protocol == "graphql-ws" { &refused["payload"] } else { &refused["payload"][0] };
+        assert_eq!(error["extensions"]["code"], "TOO_MANY_OPERATIONS", "{protocol}: {refused}");
+        assert!(error["message"].as_str().unwrap().contains("runs 2 operations"), "{refused}");
+        // The two running carry on.
+        app.request_payout(f, "10.00").await;
+        let mut heard = [sub.event(wait).await.expect("a hears").0, sub.event(wait).await.expect("b hears").0];
+        heard.sort();
+        assert_eq!(heard, ["a", "b"], "{protocol}");
+        // One ended by the client gives its place to the next.
+        sub.complete("a").await;
+        sub.subscribe("c", REQUESTED, json!({})).await;
+        app.request_payout(f, "10.00").await;
+        let mut heard = [sub.event(wait).await.expect("b hears").0, sub.event(wait).await.expect("c hears").0];
+        heard.sort();
+        assert_eq!(heard, ["b", "c"], "{protocol}");
+    }
+}
+
+#[tokio::test]
+async fn subscribing_before_the_ack_closes_4401_and_reusing_a_running_id_closes_4409() {
+    let app = TestApp::spawn().await;
+    let subscribe = |id: &str| json!({ "type": "subscribe", "id": id, "payload": { "query": REQUESTED } });
+    let mut early = ws_open(&app, "graphql-transport-ws").await;
+    ws_send(&mut early, subscribe("1")).await;
+    let closed = ws_next(&mut early, Duration::from_secs(5)).await;
+    assert_eq!(closed["closed"], 4401, "{closed}");
+    assert!(closed["reason"].as_str().unwrap().contains("connection_ack"), "{closed}");
+
+    let mut ws = ws_open(&app, "graphql-transport-ws").await;
+    ws_send(
+        &mut ws,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", app.admin()) } }),
+    )
+    .await;
+    assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "connection_ack");
+    ws_send(&mut ws, subscribe("1")).await;
+    ws_send(&mut ws, subscribe("1")).await;
+    let closed = ws_next(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!(closed["closed"], 4409, "{closed}");
+    assert_eq!(closed["reason"], "Subscriber for 1 already exists", "{closed}");
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_closes_the_socket_with_1009_and_the_server_carries_on() {
+    let app = TestApp::spawn().await;
+    let mut ws = ws_open(&app, "graphql-transport-ws").await;
+    let padding = "x".repeat(100 * 1024);
+    ws_send(&mut ws, json!({ "type": "connection_init", "payload": { "padding": padding } })).await;
+    let closed = ws_next(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!(closed["closed"], 1009, "{closed}");
+    assert!(closed["reason"].as_str().unwrap().contains("too big"), "{closed}");
+    let fine =
+        ws_init(&app, "graphql-transport-ws", json!({ "Authorization": format!("Bearer {}", app.admin()) })).await;
+    assert_eq!(fine["type"], "connection_ack", "{fine}");
 }
