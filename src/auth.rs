@@ -103,6 +103,10 @@ impl JwtKeys {
                 ErrorKind::InvalidSignature => "the token's signature does not verify".to_owned(),
                 ErrorKind::InvalidAlgorithm => "the token must be signed with HS256".to_owned(),
                 ErrorKind::MissingRequiredClaim(c) => format!("the token lacks the `{c}` claim"),
+                // The header is JSON too: an `alg` the decoder does not know (`none`) fails as JSON.
+                ErrorKind::Json(_) if jsonwebtoken::decode_header(token).is_err() => {
+                    "the token must be signed with HS256".to_owned()
+                }
                 ErrorKind::Json(detail) => {
                     tracing::info!(%detail, "refused a token whose claims do not decode");
                     "the token's claims must be `sub` (a UUID), `role` (admin, ops or freelancer) and `exp`".to_owned()

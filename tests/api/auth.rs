@@ -40,7 +40,7 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
     let cases = [
         (None, "sign in"),
         (Some(foreign), "signature"),
-        (Some(alg_none), ""),
+        (Some(alg_none), "HS256"),
         (Some(expired), "expired"),
         (Some(no_exp), "exp"),
     ];
