@@ -138,8 +138,11 @@ fn introspects(doc: &ExecutableDocument) -> bool {
     })
 }
 
-/// Refuses a document longer than `MAX_DOCUMENT_BYTES`, before it is parsed.
+/// Refuses an empty document, or one longer than `MAX_DOCUMENT_BYTES`, before it is parsed.
 pub fn check_size(query: &str) -> ServerResult<()> {
+    if query.trim().is_empty() {
+        return Err(ServerError::new("the document is empty; send a query, such as `{ me { role } }`", None));
+    }
     if query.len() > MAX_DOCUMENT_BYTES {
         return Err(ServerError::new(
             format!("the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted", query.len()),

@@ -49,11 +49,17 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
     };
     let settings = &http.state.settings;
     let max = settings.max_batch;
-    if let BatchRequest::Batch(ops) = &batch {
-        if ops.len() > max {
-            let msg = format!("a batch may hold at most {max} operations, not {}", ops.len());
-            return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
-        }
+    // serde reads `[]` (and a list of strings) as one request of its fields in order; only objects make a batch.
+    let listed = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let count = match &batch {
+        BatchRequest::Batch(ops) => ops.len(),
+        BatchRequest::Single(_) if listed => 0,
+        BatchRequest::Single(_) => 1,
+    };
+    if listed && !(1..=max).contains(&count) {
+        let msg =
+            format!("a batch is a list of 1 to {max} requests such as {{\"query\": \"…\"}}; this one holds {count}");
+        return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
     let who = caller(&http.state, &headers);
     let signed_in = matches!(who, Caller::User(_));

@@ -43,6 +43,27 @@ async fn documents_over_16_kb_are_refused() {
 }
 
 #[tokio::test]
+async fn an_empty_document_or_batch_is_refused_in_words_not_with_a_parser_trace() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(Some(&app.admin()), "  \n ", json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(message(&body).contains("the document is empty"), "{body}");
+    let op = json!({ "query": "{ me { role } }" });
+    for (batch, holds) in
+        [(json!([]), "holds 0"), (json!(["{ me { role } }"]), "holds 0"), (Value::Array(vec![op; 11]), "holds 11")]
+    {
+        let res = app.http.post(app.url("/graphql")).bearer_auth(app.admin()).json(&batch).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{batch}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(
+            message(&body).contains("a batch is a list of 1 to 10 requests") && message(&body).contains(holds),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn complexity_multiplies_by_page_size() {
     let app = TestApp::spawn().await;
     let admin = app.admin();
