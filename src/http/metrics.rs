@@ -3,7 +3,7 @@
 use super::Http;
 use crate::metrics::{HttpLabels, Metrics, RouteLabels};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -17,7 +17,14 @@ pub async fn track(
     next: Next,
 ) -> Response {
     let route = matched.map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    // A label per method a client made up would grow the registry (and every scrape) without bound.
+    let method = match *req.method() {
+        Method::GET | Method::POST | Method::HEAD | Method::OPTIONS | Method::PUT | Method::PATCH | Method::DELETE => {
+            req.method().as_str()
+        }
+        _ => "other",
+    }
+    .to_owned();
     let started = Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16();

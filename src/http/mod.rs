@@ -9,9 +9,12 @@ mod reports;
 pub mod sockets;
 mod webhooks;
 
+use crate::error::AppError;
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::SocketAddr;
@@ -54,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
@@ -68,6 +73,23 @@ pub fn router(state: AppState) -> Router {
                 .option_layer(cors(&state.settings.cors)),
         )
         .with_state(Http { state, schemas, sockets })
+}
+
+/// The routes there are, for a caller who asked for another.
+const ROUTES: &str = "GET and POST /graphql, GET /graphql/ws, GET /graphql/schema.graphql, POST \
+    /api/webhooks/cashfree, POST /api/webhooks/cashfree/payouts, POST /api/admin/approve-payout, GET \
+    /api/admin/reports/financial.csv, GET /metrics, GET /healthz, GET /readyz";
+
+/// A path that is not a route: a JSON error like every other REST error, naming the routes there are.
+async fn no_route(method: Method, uri: Uri) -> AppError {
+    AppError::NotFound(format!("there is no route {method} {}; the routes are {ROUTES}", uri.path()))
+}
+
+/// A route asked with a method it does not take (axum adds `Allow`): a JSON error saying so.
+async fn wrong_method(method: Method, uri: Uri) -> Response {
+    let message = format!("{} does not take {method}; the routes are {ROUTES}", uri.path());
+    let body = serde_json::json!({ "error": { "code": "METHOD_NOT_ALLOWED", "message": message } });
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 /// Answers preflights and adds the CORS headers for the configured origins; `None` when cross-origin access is off.

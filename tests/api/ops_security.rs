@@ -1,5 +1,6 @@
-//! What operators rely on: metrics are not public, readiness answers quickly and knows about migrations, and
-//! the database password never reaches an error message.
+//! What operators rely on: metrics are not public and cannot be grown by made-up requests, readiness answers
+//! quickly and knows about migrations, the database password never reaches an error message, and a request for
+//! a route there is not gets a JSON error like any other.
 
 use crate::helpers::*;
 use entity::status::Role;
@@ -21,6 +22,30 @@ async fn metrics_need_the_metrics_token_or_a_staff_token() {
     assert_eq!(get(Some(app.token(Role::Freelancer, Uuid::new_v4()))).await, 401);
     assert_eq!(get(Some("scrape-me".into())).await, 200);
     assert_eq!(get(Some(app.token(Role::Ops, Uuid::new_v4()))).await, 200);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors_and_add_no_metric_series() {
+    let app = TestApp::spawn().await;
+    let res = app.http.get(app.url("/api/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "NOT_FOUND", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("GET /api/nope") && message.contains("POST /api/webhooks/cashfree"), "{body}");
+    for method in ["DELETE", "PURGE", "MADEUP1", "MADEUP2"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app.http.request(method.clone(), app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 405, "{method}");
+        assert_eq!(res.headers()["allow"], "GET,HEAD", "{method}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(&format!("/healthz does not take {method}")));
+    }
+    let page = app.http.get(app.url("/metrics")).bearer_auth(app.admin()).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("MADEUP") && !page.contains("PURGE"), "{page}");
+    let other = "paydesk_http_requests_total{method=\"other\",route=\"/healthz\",status=\"405\"} 3";
+    assert!(page.contains(other), "{page}");
 }
 
 #[tokio::test]
