@@ -58,7 +58,7 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
     };
     if listed && !(1..=max).contains(&count) {
         let msg =
-            format!("a batch is a list of 1 to {max} requests such as {{\"query\": \"…\"}}; this one holds {count}");
+            format!("a batch is a list of at least 1 and at most {max} requests such as {{\"query\": \"…\"}}; this one holds {count}");
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
     let who = caller(&http.state, &headers);

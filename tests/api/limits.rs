@@ -48,16 +48,14 @@ async fn an_empty_document_or_batch_is_refused_in_words_not_with_a_parser_trace(
     let body = app.gql(Some(&app.admin()), "  \n ", json!({})).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     assert!(message(&body).contains("the document is empty"), "{body}");
-    let op = json!({ "query": "{ me { role } }" });
-    for (batch, holds) in
-        [(json!([]), "holds 0"), (json!(["{ me { role } }"]), "holds 0"), (Value::Array(vec![op; 11]), "holds 11")]
-    {
+    // A list of strings is no batch either (serde would read its first one as the query).
+    for batch in [json!([]), json!(["{ me { role } }"])] {
         let res = app.http.post(app.url("/graphql")).bearer_auth(app.admin()).json(&batch).send().await.unwrap();
         assert_eq!(res.status(), 400, "{batch}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
         assert!(
-            message(&body).contains("a batch is a list of 1 to 10 requests") && message(&body).contains(holds),
+            message(&body).contains("at least 1 and at most 10 requests") && message(&body).contains("holds 0"),
             "{body}"
         );
     }
