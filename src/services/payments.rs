@@ -258,8 +258,9 @@ pub struct Refund {
 /// What applying a refund did.
 #[derive(Debug)]
 pub enum Refunded {
-    /// Booked now: the freelancer's share debited, the payment's refunded amount raised.
-    Booked,
+    /// Booked now: the freelancer's share debited, the payment's refunded amount raised; the wallet's balance
+    /// after the debit (below zero when the credit had already been paid out).
+    Booked { balance: Money },
     /// This refund was booked before (same `cf_refund_id`).
     AlreadyBooked,
     /// The payment was never paid: nothing was booked (why, for the record and the alert).
@@ -316,7 +317,8 @@ pub async fn apply_refund(
     let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
     let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
     let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
-    ledger::post(
+    // No floor: Cashfree has already returned the money, so the books follow even when the wallet goes below zero.
+    let posted = ledger::post(
         db,
         ledger::Posting {
             wallet_id: wallet.id,
@@ -344,5 +346,5 @@ pub async fn apply_refund(
         },
     )
     .await?;
-    Ok(Refunded::Booked)
+    Ok(Refunded::Booked { balance: posted.wallet.balance })
 }

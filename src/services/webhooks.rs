@@ -460,7 +460,15 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
             },
             (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
                 match payments::apply_refund(&txn, fee, &p, refund).await? {
-                    Refunded::Booked => (WebhookOutcome::Processed, None, Some(p.id), None),
+                    Refunded::Booked { balance } if balance < Money::ZERO => {
+                        let why = format!(
+                            "refund {} of {} {} on order {} left the wallet of freelancer {} at {balance} {}: the \
+                             freelancer owes that and can be paid out nothing until credits cover it",
+                            refund.cf_refund_id, refund.amount, p.currency, p.order_id, p.freelancer_id, p.currency
+                        );
+                        (WebhookOutcome::Processed, None, Some(p.id), Some(("wallet_overdrawn", why)))
+                    }
+                    Refunded::Booked { .. } => (WebhookOutcome::Processed, None, Some(p.id), None),
                     Refunded::AlreadyBooked => {
                         (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id), None)
                     }

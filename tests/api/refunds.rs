@@ -1,6 +1,6 @@
 //! Money rules that cannot be bent: refunds never exceed the payment, a fully refunded payment is REFUNDED, a
-//! refund for an unpaid order or a second charge on a paid one books nothing and raises a CRITICAL alert, and
-//! `reconcile` checks all of it.
+//! refund for an unpaid order or a second charge on a paid one books nothing and raises a CRITICAL alert, a refund
+//! of money already paid out is booked below zero and raises one too, and `reconcile` checks all of it.
 
 use crate::helpers::*;
 use serde_json::{json, Value};
@@ -108,4 +108,33 @@ async fn reconcile_flags_a_payment_refunded_beyond_its_amount() {
     let (clean, report) = app.reconcile();
     assert!(!clean, "{report}");
     assert!(report.contains(&format!("payment {order}: refunded 1000.01, more than the 1000.00 paid")), "{report}");
+}
+
+#[tokio::test]
+async fn a_refund_of_money_already_paid_out_overdraws_the_wallet_and_raises_a_critical_alert() {
+    let app = TestApp::spawn().await;
+    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    alerts.subscribe("c", CRITICAL, json!({})).await;
+    let f = Uuid::new_v4();
+    let order = app.fund(f, "1500.00").await; // 1350.00 credited
+    let id = app.request_payout(f, "1250.00").await["data"]["requestPayout"]["id"].clone();
+    let approve = "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) { status } }";
+    app.gql_ok(&app.admin(), approve, json!({ "i": { "payoutRequestId": id } })).await;
+    assert_eq!(app.balance(f).await, "100.00");
+
+    // Cashfree has refunded the client: the books follow, below zero, and ops hear of it.
+    let (status, reply) = app.deliver_signed(&refund(&order, "rf_late", "1500.00")).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert_eq!(app.balance(f).await, "-1250.00", "100.00 less the 1350.00 credited");
+    let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
+    let alert = &alert["data"]["alerts"];
+    assert_eq!(alert["kind"], "wallet_overdrawn", "{alert}");
+    let paid = app.gql_ok(&app.admin(), "{ payments { nodes { id } } }", json!({})).await;
+    assert_eq!(alert["paymentId"], paid["payments"]["nodes"][0]["id"], "{alert}");
+    let message = alert["message"].as_str().unwrap();
+    assert!(message.contains("rf_late") && message.contains(&f.to_string()) && message.contains("-1250.00"), "{alert}");
+    let more = app.request_payout(f, "1.00").await;
+    assert_eq!(code(&more), "RESERVE_VIOLATION", "{more}");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "an overdrawn wallet is still sound books: {report}");
 }
