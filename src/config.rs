@@ -242,6 +242,10 @@ pub struct Config {
     /// Most operations (subscriptions, mostly) one WebSocket runs at once; one more is refused with an `error`.
     #[arg(long, env = "PAYDESK_MAX_OPERATIONS_PER_SOCKET", default_value_t = 100)]
     pub max_operations_per_socket: usize,
+    /// How often a WebSocket is pinged, in milliseconds; one whose client answers nothing (not even a pong) for two
+    /// of these is closed and its place freed. 0: no pings.
+    #[arg(long, env = "PAYDESK_WS_PING_MS", default_value_t = 30_000)]
+    pub ws_ping_ms: u64,
     /// How long a new WebSocket may take to send `connection_init`, in milliseconds; then it is closed (4408).
     #[arg(long, env = "PAYDESK_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_init_timeout_ms: u64,

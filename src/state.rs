@@ -22,6 +22,8 @@ pub struct Settings {
     pub max_sockets: usize,
     pub max_sockets_per_ip: usize,
     pub ws_init_timeout: std::time::Duration,
+    /// `None`: sockets are not pinged.
+    pub ws_ping: Option<std::time::Duration>,
     pub max_operations_per_socket: usize,
     pub metrics_token: Option<String>,
     pub transfer_poll: std::time::Duration,
@@ -101,6 +103,7 @@ impl Settings {
             max_sockets: config.max_sockets,
             max_sockets_per_ip: config.max_sockets_per_ip,
             ws_init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms.max(1)),
+            ws_ping: (config.ws_ping_ms > 0).then(|| std::time::Duration::from_millis(config.ws_ping_ms)),
             max_operations_per_socket: config.max_operations_per_socket.max(1),
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
             transfer_poll: std::time::Duration::from_secs(config.transfer_poll_secs.max(1)),

@@ -7,14 +7,18 @@
 //! - more than the cap of operations at once: an `error` for the refused one, the others carry on;
 //! - `graphql-transport-ws` only: an id in use, close 4409; `subscribe` before `connection_ack`, close 4401;
 //! - a message over the size limit: close 1009 with the limit in the reason.
+//!
+//! It also notes when the client was last heard from (any frame, a pong included), so that a socket whose peer
+//! is gone can be told apart from a quiet one.
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// One socket's operations in progress, and whether its `connection_init` was accepted.
 #[derive(Debug)]
@@ -23,6 +27,9 @@ pub struct Gate {
     legacy: bool,
     admitted: AtomicBool,
     running: Mutex<HashSet<String>>,
+    opened: Instant,
+    /// When the client was last heard from, in milliseconds after `opened`.
+    heard: AtomicU64,
 }
 
 /// What the gate does with one incoming message.
@@ -46,7 +53,20 @@ struct Head {
 
 impl Gate {
     pub fn new(max_operations: usize, legacy: bool) -> Arc<Self> {
-        Arc::new(Gate { max_operations, legacy, admitted: AtomicBool::new(false), running: Mutex::default() })
+        Arc::new(Gate {
+            max_operations,
+            legacy,
+            admitted: AtomicBool::new(false),
+            running: Mutex::default(),
+            opened: Instant::now(),
+            heard: AtomicU64::new(0),
+        })
+    }
+
+    /// How long the client has sent nothing at all, not even a pong.
+    pub fn silent_for(&self) -> Duration {
+        let heard = self.opened + Duration::from_millis(self.heard.load(Ordering::Relaxed));
+        Instant::now().saturating_duration_since(heard)
     }
 
     /// `connection_init` was accepted: operations may start. Called before the acknowledgement is sent.
@@ -77,6 +97,8 @@ impl Gate {
     {
         async_stream::stream! {
             while let Some(item) = incoming.next().await {
+                let since = self.opened.elapsed().as_millis();
+                self.heard.store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
                 let verdict = match item {
                     Ok(msg) => self.check(msg),
                     Err(e) => match too_big(&e) {

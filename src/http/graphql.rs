@@ -134,6 +134,18 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 /// Starts every refusal of `connection_init`, so the close frame can be told apart from protocol errors.
 const REFUSED: &str = "unauthorized: ";
 
+/// Sends `msg`, or gives up (`false`) when the client has not taken it within `patience`: a peer that is gone.
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<axum::extract::ws::WebSocket, Message>,
+    msg: Message,
+    patience: Option<std::time::Duration>,
+) -> bool {
+    match patience {
+        Some(limit) => matches!(tokio::time::timeout(limit, sink.send(msg)).await, Ok(Ok(()))),
+        None => sink.send(msg).await.is_ok(),
+    }
+}
+
 /// async-graphql closes a refused `graphql-transport-ws` connection with 1002 (protocol error); the protocol
 /// says 4403 Forbidden, which clients act on (re-authenticate rather than report a bug).
 fn forbidden_close(msg: Message) -> Message {
@@ -162,7 +174,7 @@ fn is_legacy(headers: &HeaderMap) -> bool {
 /// legacy protocol. A socket that sends no `connection_init` in time is closed with 4408; one whose token
 /// expires is closed with 4403 at that moment. Sockets are capped overall and per client address, and each
 /// keeps small buffers; what one socket may ask is checked by its [`Gate`] (operations at once, ids in use,
-/// message size). When the server shuts down, every connection is closed with 1001 so clients reconnect.
+/// message size). Sockets are pinged; one whose client stops answering is closed with 1001. When the server shuts down, every connection is closed with 1001 so clients reconnect.
 pub async fn websocket(
     State(http): State<Http>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -239,17 +251,24 @@ async fn serve_socket(
     let deadline = tokio::time::sleep_until(init_deadline);
     tokio::pin!(deadline);
     let (mut waiting_for_init, mut authenticated) = (true, false);
+    // Pings find peers that are gone without a word (a dropped network, a suspended laptop): they would hold their
+    // place until the token expires. A send that the client does not take within two pings means the same.
+    let ping_every = http.state.settings.ws_ping;
+    let patience = ping_every.map(|every| every * 2);
+    let mut pings = tokio::time::interval(ping_every.unwrap_or(std::time::Duration::from_secs(3600)));
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    pings.reset();
     loop {
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(m) => {
                     gate.sent(&m);
                     let refused = legacy && is_connection_error(&m);
-                    if socket_sink.send(forbidden_close(m)).await.is_err() {
+                    if !send_within(&mut socket_sink, forbidden_close(m), patience).await {
                         break;
                     }
                     if refused {
-                        let _ = socket_sink.send(close(4403, "unauthorized")).await;
+                        send_within(&mut socket_sink, close(4403, "unauthorized"), patience).await;
                         break;
                     }
                 }
@@ -257,14 +276,14 @@ async fn serve_socket(
                     // The client went away and async-graphql finished, or the gate ended the socket's stream
                     // after its closing answer: that answer still goes out.
                     while let Ok(m) = answered.try_recv() {
-                        let _ = socket_sink.send(m).await;
+                        send_within(&mut socket_sink, m, patience).await;
                     }
                     break;
                 }
             },
             Some(m) = answered.recv() => {
                 let closing = matches!(m, Message::Close(_));
-                if socket_sink.send(m).await.is_err() || closing {
+                if !send_within(&mut socket_sink, m, patience).await || closing {
                     break;
                 }
             }
@@ -285,12 +304,22 @@ async fn serve_socket(
                 } else {
                     close(4408, "connection initialisation timeout")
                 };
-                let _ = socket_sink.send(bye).await;
+                send_within(&mut socket_sink, bye, patience).await;
                 break;
             }
             () = &mut stopping => {
-                let _ = socket_sink.send(close(1001, "server shutting down; reconnect")).await;
+                send_within(&mut socket_sink, close(1001, "server shutting down; reconnect"), patience).await;
                 break;
+            }
+            _ = pings.tick(), if ping_every.is_some() => {
+                if patience.is_some_and(|p| gate.silent_for() > p) {
+                    let bye = close(1001, "no answer to pings; reconnect");
+                    send_within(&mut socket_sink, bye, patience).await;
+                    break;
+                }
+                if !send_within(&mut socket_sink, Message::Ping(Bytes::new()), patience).await {
+                    break;
+                }
             }
         }
     }

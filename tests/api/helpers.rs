@@ -411,10 +411,15 @@ pub async fn ws_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
 
 /// A raw WebSocket to `/graphql/ws` on `protocol`.
 pub async fn ws_open(app: &TestApp, protocol: &str) -> RawSocket {
+    ws_try_open(app, protocol).await.expect("websocket upgrade")
+}
+
+/// A raw WebSocket to `/graphql/ws` on `protocol`, or why the upgrade failed (a refusal's HTTP status among them).
+pub async fn ws_try_open(app: &TestApp, protocol: &str) -> Result<RawSocket, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = format!("ws://{}/graphql/ws", app.addr).into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.expect("websocket upgrade").0
+    Ok(tokio_tungstenite::connect_async(req).await?.0)
 }
 
 pub type RawSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

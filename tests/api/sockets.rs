@@ -66,31 +66,24 @@ async fn sockets_are_capped_per_client_address() {
     let app = TestApp::spawn_with(|c| c.max_sockets_per_ip = 2).await;
     let _a = ws_open(&app, "graphql-transport-ws").await;
     let b = ws_open(&app, "graphql-transport-ws").await;
-    let url = format!("ws://{}/graphql/ws", app.addr);
-    let refused = {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = url.clone().into_client_request().unwrap();
-        req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
-        tokio_tungstenite::connect_async(req).await.unwrap_err()
-    };
-    match refused {
-        tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), 429),
-        other => panic!("expected HTTP 429, got {other}"),
+    match ws_try_open(&app, "graphql-transport-ws").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
+        other => panic!("expected HTTP 429, got {:?}", other.map(|_| "a socket")),
     }
     drop(b);
-    // The place is freed once the server sees the socket gone.
-    let mut reopened = false;
-    for _ in 0..50 {
+    assert!(reopens_within(&app, Duration::from_secs(5)).await, "a closed socket frees its place");
+}
+
+/// Whether a new socket is let in within `wait` (tried every 100 ms).
+async fn reopens_within(app: &TestApp, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = url.clone().into_client_request().unwrap();
-        req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
-        if tokio_tungstenite::connect_async(req).await.is_ok() {
-            reopened = true;
-            break;
+        if ws_try_open(app, "graphql-transport-ws").await.is_ok() {
+            return true;
         }
     }
-    assert!(reopened, "a closed socket frees its place");
+    false
 }
 
 #[tokio::test]
@@ -177,4 +170,40 @@ async fn a_message_over_the_size_limit_closes_the_socket_with_1009_and_the_serve
     let fine =
         ws_init(&app, "graphql-transport-ws", json!({ "Authorization": format!("Bearer {}", app.admin()) })).await;
     assert_eq!(fine["type"], "connection_ack", "{fine}");
+}
+
+#[tokio::test]
+async fn a_socket_whose_client_stops_answering_pings_is_closed_and_frees_its_place() {
+    let app = TestApp::spawn_with(|c| {
+        c.ws_ping_ms = 200;
+        c.max_sockets_per_ip = 1;
+    })
+    .await;
+    // A client that keeps reading answers every ping by itself and stays, however quiet it is.
+    let mut quiet = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    assert!(quiet.raw(Duration::from_millis(1500)).await.is_none(), "nothing but pings arrives");
+    quiet.subscribe("q", "{ me { role } }", json!({})).await;
+    let (_, answer) = quiet.event(Duration::from_secs(5)).await.expect("still open after seven pings");
+    assert_eq!(answer["data"]["me"]["role"], "ADMIN");
+    drop(quiet);
+    assert!(reopens_within(&app, Duration::from_secs(5)).await, "the quiet client's place is free once it left");
+
+    // One that stops reading (as a peer that vanished) is closed within three pings, and its place is freed.
+    let mut gone = loop {
+        if let Ok(ws) = ws_try_open(&app, "graphql-transport-ws").await {
+            break ws;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    ws_send(
+        &mut gone,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", app.admin()) } }),
+    )
+    .await;
+    assert_eq!(ws_next(&mut gone, Duration::from_secs(5)).await["type"], "connection_ack");
+    assert!(ws_try_open(&app, "graphql-transport-ws").await.is_err(), "the one place is taken");
+    assert!(reopens_within(&app, Duration::from_secs(5)).await, "the silent socket's place is freed");
+    let closed = ws_next(&mut gone, Duration::from_secs(5)).await;
+    assert_eq!(closed["closed"], 1001, "{closed}");
+    assert!(closed["reason"].as_str().unwrap().contains("no answer to pings"), "{closed}");
 }
