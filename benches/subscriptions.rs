@@ -32,8 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let state = paydesk::build_state(&config, b"bench-secret", true).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = paydesk::http::app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(paydesk::http::serve(listener, state.clone(), std::future::pending()));
 
     // One freelancer with enough money for every request.
     let admin = state.jwt.mint(Uuid::new_v4(), Role::Admin, Duration::from_secs(3600))?;

@@ -233,6 +233,14 @@ pub struct Config {
     /// Largest GraphQL response sent, in bytes; a larger one is replaced by an error asking for less.
     #[arg(long, env = "PAYDESK_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_response_bytes: usize,
+    /// How long a connection may take to send a request's headers, in milliseconds, the wait after a keep-alive
+    /// response included; then it is closed.
+    #[arg(long, env = "PAYDESK_HEADER_TIMEOUT_MS", default_value_t = 30_000)]
+    pub header_timeout_ms: u64,
+    /// Most HTTP connections served at once on this instance (upgraded WebSockets count under
+    /// `PAYDESK_MAX_SOCKETS` instead); more wait to be accepted.
+    #[arg(long, env = "PAYDESK_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
     /// Most WebSocket connections open at once on this instance.
     #[arg(long, env = "PAYDESK_MAX_SOCKETS", default_value_t = 10_000)]
     pub max_sockets: usize,

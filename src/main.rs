@@ -91,13 +91,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {} (set PAYDESK_ADDR to use another address)", config.addr))?;
     let addr = listener.local_addr()?;
-    // Responses go out at once: with Nagle's algorithm a multi-segment answer waits for the client's delayed ACK
-    // (about 40 ms), which was the p99 of every list read.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
     tracing::info!(%addr, "paydesk listening; GraphiQL at http://{host}/graphql");
     // With JSON logs, stdout carries only JSON: the banner and the dev token go into log events instead.
@@ -125,7 +118,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown().await;
         let _ = stop.send(true);
     };
-    axum::serve(listener, paydesk::http::app(state)).with_graceful_shutdown(stopping).await?;
+    paydesk::http::serve(listener, state, stopping).await;
     // Give WebSocket subscribers a moment to receive their 1001 goodbye.
     sockets.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await;

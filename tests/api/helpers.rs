@@ -184,8 +184,7 @@ impl TestApp {
         let state = paydesk::build_state(&config, JWT_SECRET.as_bytes(), true).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = paydesk::http::app(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(paydesk::http::serve(listener, state.clone(), std::future::pending()));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         TestApp { addr, http, state, db_url: config.database_url, _scratch: None }
     }

@@ -6,6 +6,7 @@ mod auth;
 mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
+mod connections;
 mod cors;
 mod currencies;
 mod dashboard;

@@ -1,0 +1,85 @@
+//! Serving the routes over TCP: what `axum::serve` does, plus the two limits it has no setting for.
+//!
+//! - A connection must send each request's headers within `PAYDESK_HEADER_TIMEOUT_MS`, the wait after a
+//!   keep-alive response included: a client that opens connections and trickles bytes (slowloris), or opens them
+//!   and sends nothing, no longer holds them (and their file descriptors) for good.
+//! - At most `PAYDESK_MAX_CONNECTIONS` HTTP connections are served at once; further ones wait in the listen
+//!   backlog. A flood of connections then cannot take the file descriptors that database connections and calls
+//!   to Cashfree need. A WebSocket stops counting here once upgraded (`PAYDESK_MAX_SOCKETS` caps those).
+
+use crate::state::AppState;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::Service;
+
+/// How long requests under way may take to finish once the server is stopping.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serves every route on `listener` until `stopping` completes, then lets requests under way finish (WebSockets
+/// are closed by their own tasks).
+pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future<Output = ()>) {
+    let settings = state.settings.clone();
+    let router = super::router(state);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
+    // Told when the server stops: each connection finishes the request it is on and closes.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let connections = tokio_util::task::TaskTracker::new();
+    tokio::pin!(stopping);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut stopping => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was taken: try again shortly.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stopping => break,
+        };
+        // Responses go out at once: with Nagle's algorithm a multi-segment answer waits for the client's delayed
+        // ACK (about 40 ms), which was the p99 of every list read.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            // WebSocket caps are per client address.
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().call(req)
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = async { stopped.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    connections.close();
+    if tokio::time::timeout(DRAIN, connections.wait()).await.is_err() {
+        tracing::warn!("requests still under way after {DRAIN:?}; stopping anyway");
+    }
+}
