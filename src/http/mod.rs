@@ -56,7 +56,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(axum::middleware::from_fn_with_state(state.settings.request_timeout, deadline))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
@@ -71,28 +70,6 @@ pub fn router(state: AppState) -> Router {
                 .option_layer(cors(&state.settings.cors)),
         )
         .with_state(Http { state, schemas, sockets })
-}
-
-/// Bounds a whole request, reading its body included: a client that trickles a body in (a byte now and then)
-/// would otherwise hold its request, and a place in the pool of work, for as long as it likes. GraphQL stops its
-/// own execution at `PAYDESK_REQUEST_TIMEOUT_MS` with a GraphQL error; this backstop, a second later, answers 408.
-async fn deadline(
-    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let limit = limit + std::time::Duration::from_secs(1);
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let message = format!(
-                "the request took longer than {} ms to arrive and be answered; send the body at once",
-                limit.as_millis()
-            );
-            let body = serde_json::json!({ "error": { "code": "TIMEOUT", "message": message } });
-            (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
-        }
-    }
 }
 
 /// The routes there are, for a caller who asked for another.

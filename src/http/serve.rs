@@ -1,8 +1,10 @@
-//! Serving the routes over TCP: what `axum::serve` does, plus the two limits it has no setting for.
+//! Serving the routes over TCP: what `axum::serve` does, plus the limits it has no setting for.
 //!
 //! - A connection must send each request's headers within `PAYDESK_HEADER_TIMEOUT_MS`, the wait after a
 //!   keep-alive response included: a client that opens connections and trickles bytes (slowloris), or opens them
 //!   and sends nothing, no longer holds them (and their file descriptors) for good.
+//! - A request must arrive whole and be answered within `PAYDESK_REQUEST_TIMEOUT_MS` and a second, or it is
+//!   answered 408: the GraphQL timeout starts only once the body is read, which a client could trickle in.
 //! - At most `PAYDESK_MAX_CONNECTIONS` HTTP connections are served at once; further ones wait in the listen
 //!   backlog. A flood of connections then cannot take the file descriptors that database connections and calls
 //!   to Cashfree need. A WebSocket stops counting here once upgraded (`PAYDESK_MAX_SOCKETS` caps those).
@@ -25,6 +27,10 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
     let settings = state.settings.clone();
     let router = super::router(state);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+    // GraphQL stops its own execution at the request timeout with a GraphQL error; this backstop a second later
+    // also bounds reading the body, which a client could otherwise trickle in a byte at a time for as long as it
+    // liked.
+    let deadline = settings.request_timeout + Duration::from_secs(1);
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
     // Told when the server stops: each connection finishes the request it is on and closes.
@@ -57,7 +63,16 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             // WebSocket caps are per client address.
             req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().call(req)
+            let answer = router.clone().call(req);
+            async move {
+                match tokio::time::timeout(deadline, answer).await {
+                    Ok(answered) => answered,
+                    Err(_) => {
+                        tracing::warn!(%peer, "a request was not in and answered within {deadline:?}: answered 408");
+                        Ok(too_slow(deadline))
+                    }
+                }
+            }
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
         let mut stopped = stopped.clone();
@@ -82,4 +97,15 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
     if tokio::time::timeout(DRAIN, connections.wait()).await.is_err() {
         tracing::warn!("requests still under way after {DRAIN:?}; stopping anyway");
     }
+}
+
+/// The answer to a request that did not arrive and get answered within `deadline`.
+fn too_slow(deadline: Duration) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = format!(
+        "the request took longer than {} ms to arrive and be answered; send the body at once",
+        deadline.as_millis()
+    );
+    let body = serde_json::json!({ "error": { "code": "TIMEOUT", "message": message } });
+    (axum::http::StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
 }
