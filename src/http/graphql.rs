@@ -57,8 +57,10 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
         BatchRequest::Single(_) => 1,
     };
     if listed && !(1..=max).contains(&count) {
-        let msg =
-            format!("a batch is a list of at least 1 and at most {max} requests such as {{\"query\": \"…\"}}; this one holds {count}");
+        let msg = format!(
+            "a batch is a list of at least 1 and at most {max} requests such as {{\"query\": \"…\"}}; this one \
+             holds {count}"
+        );
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
     let who = caller(&http.state, &headers);
@@ -174,7 +176,8 @@ fn is_legacy(headers: &HeaderMap) -> bool {
 /// legacy protocol. A socket that sends no `connection_init` in time is closed with 4408; one whose token
 /// expires is closed with 4403 at that moment. Sockets are capped overall and per client address, and each
 /// keeps small buffers; what one socket may ask is checked by its [`Gate`] (operations at once, ids in use,
-/// message size). Sockets are pinged; one whose client stops answering is closed with 1001. When the server shuts down, every connection is closed with 1001 so clients reconnect.
+/// message size). Sockets are pinged; one whose client stops answering is closed with 1001. When the server
+/// shuts down, every connection is closed with 1001 so clients reconnect.
 pub async fn websocket(
     State(http): State<Http>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
