@@ -24,7 +24,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Serves every route on `listener` until `stopping` completes, then lets requests under way finish (WebSockets
 /// are closed by their own tasks).
 pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future<Output = ()>) {
-    let settings = state.settings.clone();
+    let (settings, metrics) = (state.settings.clone(), state.metrics.clone());
     let router = super::router(state);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
     // GraphQL stops its own execution at the request timeout with a GraphQL error; this backstop a second later
@@ -59,19 +59,26 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-        let router = router.clone();
+        let (router, metrics) = (router.clone(), metrics.clone());
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             // WebSocket caps are per client address.
             req.extensions_mut().insert(ConnectInfo(peer));
+            let labels = super::metrics::labels(req.method(), req.uri().path());
+            let started = std::time::Instant::now();
             let answer = router.clone().call(req);
+            let metrics = metrics.clone();
             async move {
-                match tokio::time::timeout(deadline, answer).await {
+                let answered = match tokio::time::timeout(deadline, answer).await {
                     Ok(answered) => answered,
                     Err(_) => {
                         tracing::warn!(%peer, "a request was not in and answered within {deadline:?}: answered 408");
                         Ok(too_slow(deadline))
                     }
+                };
+                if let Ok(response) = &answered {
+                    super::metrics::record(&metrics, labels, response.status().as_u16(), started.elapsed());
                 }
+                answered
             }
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();

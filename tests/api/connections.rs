@@ -107,4 +107,7 @@ async fn a_request_whose_body_trickles_in_is_cut_off_with_408() {
         assert!(said.starts_with("HTTP/1.1 408"), "{path}: {said}");
         trickle.abort();
     }
+    let page = app.http.get(app.url("/metrics")).bearer_auth(app.admin()).send().await.unwrap().text().await.unwrap();
+    let counted = "paydesk_http_requests_total{method=\"POST\",route=\"/api/webhooks/cashfree\",status=\"408\"} 1";
+    assert!(page.contains(counted), "the cut-off request is counted: {page}");
 }
