@@ -19,8 +19,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use serve::serve;
 
@@ -57,17 +55,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(
-            // Outermost first: take or make `x-request-id`, log the request under it, echo it back.
-            tower::ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                }))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .option_layer(cors(&state.settings.cors)),
-        )
+        // The request id, the request's log span and its metrics are taken care of around the router, in `serve`.
+        .layer(tower::ServiceBuilder::new().option_layer(cors(&state.settings.cors)))
         .with_state(Http { state, schemas, sockets })
 }
 

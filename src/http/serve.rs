@@ -11,12 +11,16 @@
 
 use crate::state::AppState;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderName, HeaderValue};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::Service;
+
+/// The header that names a request in the logs, taken from the caller or made here, and echoed in the response.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How long requests under way may take to finish once the server is stopping.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -63,20 +67,38 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             // WebSocket caps are per client address.
             req.extensions_mut().insert(ConnectInfo(peer));
+            // The caller's `x-request-id`, or a new one: every log line of the request carries it, and so does the
+            // response.
+            let id = match req.headers().get(REQUEST_ID) {
+                Some(id) => id.clone(),
+                None => {
+                    let made =
+                        HeaderValue::try_from(uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value");
+                    req.headers_mut().insert(REQUEST_ID, made.clone());
+                    made
+                }
+            };
+            let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
+                request_id = %id.to_str().unwrap_or("-"));
             let labels = super::metrics::labels(req.method(), req.uri().path());
             let started = std::time::Instant::now();
-            let answer = router.clone().call(req);
+            let answer = tracing::Instrument::instrument(router.clone().call(req), span.clone());
             let metrics = metrics.clone();
             async move {
-                let answered = match tokio::time::timeout(deadline, answer).await {
+                let mut answered = match tokio::time::timeout(deadline, answer).await {
                     Ok(answered) => answered,
                     Err(_) => {
-                        tracing::warn!(%peer, "a request was not in and answered within {deadline:?}: answered 408");
+                        tracing::warn!(parent: &span, %peer, "a request was not in and answered within {deadline:?}: answered 408");
                         Ok(too_slow(deadline))
                     }
                 };
-                if let Ok(response) = &answered {
-                    super::metrics::record(&metrics, labels, response.status().as_u16(), started.elapsed());
+                if let Ok(response) = &mut answered {
+                    let (status, took) = (response.status(), started.elapsed());
+                    super::metrics::record(&metrics, labels, status.as_u16(), took);
+                    if status.is_server_error() {
+                        tracing::error!(parent: &span, %status, latency_ms = took.as_millis() as u64, "request failed");
+                    }
+                    response.headers_mut().insert(REQUEST_ID, id);
                 }
                 answered
             }
