@@ -20,7 +20,7 @@ pub fn labels(method: &Method, path: &str) -> (&'static str, &'static str) {
         Method::DELETE => "DELETE",
         _ => "other",
     };
-    let route = super::ROUTES_BY_PATH.iter().find(|r| **r == path).copied();
+    let route = super::ROUTES.iter().find(|(_, r)| *r == path).map(|(_, r)| *r);
     let route = route.or_else(|| path.starts_with("/graphql/assets/").then_some("/graphql/assets/{file}"));
     (method, route.unwrap_or("unmatched"))
 }

@@ -60,34 +60,35 @@ pub fn router(state: AppState) -> Router {
         .with_state(Http { state, schemas, sockets })
 }
 
-/// Every route's path as the router above matches it, for the metrics' `route` label (`metrics::labels`); the
-/// assets' `/graphql/assets/{file}` is matched by its prefix there. A route missing here is counted as `unmatched`.
-const ROUTES_BY_PATH: [&str; 10] = [
-    "/graphql",
-    "/graphql/schema.graphql",
-    "/graphql/ws",
-    "/api/webhooks/cashfree",
-    "/api/webhooks/cashfree/payouts",
-    "/api/admin/approve-payout",
-    "/api/admin/reports/financial.csv",
-    "/metrics",
-    "/healthz",
-    "/readyz",
+/// Every route as the router above matches it: the methods it takes and its path. The metrics' `route` label is the
+/// path (`metrics::labels`; the assets' `/graphql/assets/{file}` is matched by its prefix there), and a request for
+/// another path or method is told these. Debug builds check that no request a route answered is counted `unmatched`.
+const ROUTES: [(&str, &str); 10] = [
+    ("GET and POST", "/graphql"),
+    ("GET", "/graphql/ws"),
+    ("GET", "/graphql/schema.graphql"),
+    ("POST", "/api/webhooks/cashfree"),
+    ("POST", "/api/webhooks/cashfree/payouts"),
+    ("POST", "/api/admin/approve-payout"),
+    ("GET", "/api/admin/reports/financial.csv"),
+    ("GET", "/metrics"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
 ];
 
-/// The routes there are, for a caller who asked for another.
-const ROUTES: &str = "GET and POST /graphql, GET /graphql/ws, GET /graphql/schema.graphql, POST \
-    /api/webhooks/cashfree, POST /api/webhooks/cashfree/payouts, POST /api/admin/approve-payout, GET \
-    /api/admin/reports/financial.csv, GET /metrics, GET /healthz, GET /readyz";
+/// The routes there are, in words, for a caller who asked for another.
+fn routes_in_words() -> String {
+    ROUTES.iter().map(|(methods, path)| format!("{methods} {path}")).collect::<Vec<_>>().join(", ")
+}
 
 /// A path that is not a route: a JSON error like every other REST error, naming the routes there are.
 async fn no_route(method: Method, uri: Uri) -> AppError {
-    AppError::NotFound(format!("there is no route {method} {}; the routes are {ROUTES}", uri.path()))
+    AppError::NotFound(format!("there is no route {method} {}; the routes are {}", uri.path(), routes_in_words()))
 }
 
 /// A route asked with a method it does not take (axum adds `Allow`): a JSON error saying so.
 async fn wrong_method(method: Method, uri: Uri) -> Response {
-    let message = format!("{} does not take {method}; the routes are {ROUTES}", uri.path());
+    let message = format!("{} does not take {method}; the routes are {}", uri.path(), routes_in_words());
     let body = serde_json::json!({ "error": { "code": "METHOD_NOT_ALLOWED", "message": message } });
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }

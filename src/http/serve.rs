@@ -94,6 +94,10 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
                 };
                 if let Ok(response) = &mut answered {
                     let (status, took) = (response.status(), started.elapsed());
+                    debug_assert!(
+                        labels.1 != "unmatched" || matches!(status.as_u16(), 404 | 405 | 408),
+                        "a route answered {status} but is missing from http::ROUTES, so its metrics say unmatched"
+                    );
                     super::metrics::record(&metrics, labels, status.as_u16(), took);
                     if status.is_server_error() {
                         tracing::error!(parent: &span, %status, latency_ms = took.as_millis() as u64, "request failed");
