@@ -27,17 +27,35 @@ fn refuse(status: StatusCode, code: &str, message: String) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A body over [`BODY_LIMIT`].
+fn too_large() -> Response {
+    let msg = format!("the request body is larger than {} KiB; send smaller documents", BODY_LIMIT / 1024);
+    refuse(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", msg)
+}
+
+/// `POST /graphql` through the router (when CORS is on): the body capped by the route's `DefaultBodyLimit`.
+pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    match body {
+        Ok(body) => run(&http, &headers, body).await,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        Err(r) => refuse(r.status(), "BAD_USER_INPUT", r.body_text()),
+    }
+}
+
+/// `POST /graphql` straight from the accept loop (when CORS is off), the body capped here as the router would.
+pub async fn execute_direct(http: Http, req: axum::http::Request<hyper::body::Incoming>) -> Response {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    let (parts, body) = req.into_parts();
+    match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(body) => run(&http, &parts.headers, body.to_bytes()).await,
+        Err(e) if e.is::<LengthLimitError>() => too_large(),
+        Err(e) => refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("the request body could not be read: {e}")),
+    }
+}
+
 /// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`) within one complexity budget, the request
 /// timeout and the response-size cap. Anonymous callers get the schema without introspection.
-pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let msg = format!("the request body is larger than {} KiB; send smaller documents", BODY_LIMIT / 1024);
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", msg);
-        }
-        Err(r) => return refuse(r.status(), "BAD_USER_INPUT", r.body_text()),
-    };
+async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -63,7 +81,7 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
         );
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
-    let who = caller(&http.state, &headers);
+    let who = caller(&http.state, headers);
     let signed_in = matches!(who, Caller::User(_));
     let schemas = &http.schemas;
     let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
