@@ -13,8 +13,7 @@ use crate::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method};
 use futures_util::future::{Either, FutureExt};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -41,8 +40,9 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
     // also bounds reading the body, which a client could otherwise trickle in a byte at a time for as long as it
     // liked.
     let deadline = settings.request_timeout + Duration::from_secs(1);
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
+    // HTTP/1.1 only, as before: `hyper_util`'s auto builder would first sniff each connection for HTTP/2's preface.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
     // Told when the server stops: each connection finishes the request it is on and closes.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let connections = tokio_util::task::TaskTracker::new();
@@ -119,7 +119,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
                 answered
             }
         });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+        let connection = builder.serve_connection(TokioIo::new(tcp), service).with_upgrades();
         let mut stopped = stopped.clone();
         connections.spawn(async move {
             tokio::pin!(connection);
