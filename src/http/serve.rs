@@ -71,8 +71,6 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
         }
         let (router, direct, metrics) = (router.clone(), direct.clone(), metrics.clone());
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
-            // WebSocket caps are per client address.
-            req.extensions_mut().insert(ConnectInfo(peer));
             // The caller's `x-request-id`, or a new one: every log line of the request carries it, and so does the
             // response.
             let id = match req.headers().get(REQUEST_ID) {
@@ -92,7 +90,11 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
                 Some(http) if req.method() == Method::POST && req.uri().path() == "/graphql" => {
                     Either::Left(super::graphql::execute_direct(http.clone(), req).map(Ok))
                 }
-                _ => Either::Right(router.clone().call(req)),
+                _ => {
+                    // WebSocket caps are per client address.
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    Either::Right(router.clone().call(req))
+                }
             };
             let answer = tracing::Instrument::instrument(answer, span.clone());
             let metrics = metrics.clone();
