@@ -23,12 +23,11 @@ use std::sync::Arc;
 pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let (db, background) =
-        db::connect_pair(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
+    let db::Handles { db, background, reads } =
+        db::open(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
     if migrate {
         db::migrate(&db).await?;
     }
-    let reads = db::Reads::new(db.clone(), &config.database_url, config.db_pool_size, metrics.sql_statements.clone())?;
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));

@@ -29,13 +29,32 @@ pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseC
     Ok(connect_pair(url, POOL_SIZE, statements).await?.0)
 }
 
+/// What a server works through (see [`open`]).
+pub struct Handles {
+    /// For the work of requests: counts every statement it runs.
+    pub db: DatabaseConnection,
+    /// The same pool, counting nothing: for background work such as the event reader.
+    pub background: DatabaseConnection,
+    /// Where requests' reads go: on PostgreSQL a pool of their own, counted with `db`.
+    pub reads: Reads,
+}
+
+/// Opens the database at `url` for a server, counting the statements of requests into `statements`. On
+/// PostgreSQL, requests' writes and background work share a pool of at most `pool_size` (and one more connection
+/// for the event listener), and reads get a pool of up to `pool_size` of their own, opened as they are needed.
+pub async fn open(url: &str, pool_size: u32, statements: Counter) -> anyhow::Result<Handles> {
+    let (db, background) = connect_pair(url, pool_size, statements.clone()).await?;
+    let reads = Reads::new(db.clone(), url, pool_size, statements)?;
+    Ok(Handles { db, background, reads })
+}
+
 /// Opens the database at `url`: one handle that counts every statement it runs into `statements` (for the work
 /// of requests), and one on the same pool that counts nothing (for background work such as the event reader).
 ///
 /// SQLite gets one connection: it has one writer at a time, and a single connection turns would-be
 /// `database is locked` failures into orderly waiting. PostgreSQL gets a pool of at most `pool_size` for requests
 /// and background work, and one more for the event listener.
-pub async fn connect_pair(
+async fn connect_pair(
     url: &str,
     pool_size: u32,
     statements: Counter,

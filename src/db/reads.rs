@@ -46,7 +46,7 @@ impl Reads {
 
     /// Reads beside `db` (the main handle, whose statements count into `statements`): on PostgreSQL, a pool of at
     /// most `pool_size` connections to `url` of their own, opened as they are first needed.
-    pub fn new(db: DatabaseConnection, url: &str, pool_size: u32, statements: Counter) -> anyhow::Result<Self> {
+    pub(super) fn new(db: DatabaseConnection, url: &str, pool_size: u32, statements: Counter) -> anyhow::Result<Self> {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(Self { db, postgres: None });
         }
