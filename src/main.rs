@@ -11,7 +11,7 @@ use std::time::Duration;
 /// mimalloc: allocation was a quarter of the server's CPU samples under load with the system allocator, and it
 /// returns memory to the system after bursts of sockets. Built with its `override` feature, it also serves the
 /// `malloc` of the C code linked in: the bundled SQLite's allocations through glibc's malloc were a tenth of the
-/// SQLite server's CPU samples in the nested read, and without them it served a quarter more of those reads.
+/// SQLite server's CPU samples in the nested read, and without them it served a fifth more of those reads.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
