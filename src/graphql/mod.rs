@@ -186,9 +186,9 @@ fn operation_kind(doc: &ExecutableDocument) -> &'static str {
 }
 
 /// Counts an operation by type and outcome.
-fn count(metrics: &crate::metrics::Metrics, kind: &str, response: &Response) {
+fn count(metrics: &crate::metrics::Metrics, kind: &'static str, response: &Response) {
     let outcome = if response.errors.is_empty() { "ok" } else { "error" };
-    let labels = crate::metrics::OperationLabels { operation: kind.into(), outcome: outcome.into() };
+    let labels = crate::metrics::OperationLabels { operation: kind, outcome };
     metrics.graphql_operations.get_or_create(&labels).inc();
 }
 
