@@ -25,7 +25,7 @@ pub struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OperationLabels {
-    /// query, mutation or subscription.
+    /// query, mutation or subscription; invalid for a document that did not parse or pass its limits.
     pub operation: &'static str,
     /// ok or error.
     pub outcome: &'static str,
