@@ -33,12 +33,29 @@ fn too_large() -> Response {
     refuse(StatusCode::PAYLOAD_TOO_LARGE, "BAD_USER_INPUT", msg)
 }
 
+/// A body that could not be read to its end (a malformed chunk, say), in the same words on both paths: the error
+/// and its causes, each said once (wrappers repeat what they wrap).
+fn unreadable(error: &(dyn std::error::Error + 'static)) -> Response {
+    let mut said: Vec<String> = Vec::new();
+    for cause in std::iter::successors(Some(error), |e| e.source()).map(ToString::to_string) {
+        if said.last() != Some(&cause) {
+            said.push(cause);
+        }
+    }
+    let msg = format!("the request body could not be read: {}", said.join(": "));
+    refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg)
+}
+
 /// `POST /graphql` through the router (when CORS is on): the body capped by the route's `DefaultBodyLimit`.
 pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     match body {
         Ok(body) => run(&http, &headers, body).await,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-        Err(r) => refuse(r.status(), "BAD_USER_INPUT", r.body_text()),
+        // axum's rejection puts "Failed to buffer the request body" before the cause; the cause is what we say.
+        Err(r) => match std::error::Error::source(&r) {
+            Some(cause) => unreadable(cause),
+            None => unreadable(&r),
+        },
     }
 }
 
@@ -49,7 +66,7 @@ pub async fn execute_direct(http: Http, req: axum::http::Request<hyper::body::In
     match Limited::new(body, BODY_LIMIT).collect().await {
         Ok(body) => run(&http, &parts.headers, body.to_bytes()).await,
         Err(e) if e.is::<LengthLimitError>() => too_large(),
-        Err(e) => refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("the request body could not be read: {e}")),
+        Err(e) => unreadable(&*e),
     }
 }
 
