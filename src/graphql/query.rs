@@ -28,13 +28,13 @@ async fn ranked(
 }
 
 /// A page of the event log as a connection whose cursors are sequence numbers.
-fn log_connection<T: async_graphql::OutputType>(
+fn log_connection<T: PlainFields>(
     page: read::Page<crate::events::Stored, i64>,
     node: impl Fn(crate::events::Stored) -> Option<T>,
-) -> Connection<i64, T> {
+) -> Connection<i64, Inline<T>> {
     let mut conn = Connection::new(page.has_previous, page.has_next);
     let rows = page.cursors.into_iter().zip(page.rows);
-    conn.edges.extend(rows.filter_map(|(cursor, s)| node(s).map(|n| Edge::new(cursor, n))));
+    conn.edges.extend(rows.filter_map(|(cursor, s)| node(s).map(|n| Edge::new(cursor, Inline(n)))));
     conn
 }
 
@@ -84,7 +84,7 @@ impl Query {
         min_severity: Option<Severity>,
         first: Option<i32>,
         before: Option<String>,
-    ) -> Result<Connection<i64, Alert>> {
+    ) -> Result<Connection<i64, Inline<Alert>>> {
         let before = parse_cursor("before", before.as_deref())?;
         let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
         let page =
@@ -104,7 +104,7 @@ impl Query {
         after: Option<String>,
         first: Option<i32>,
         kinds: Option<Vec<EventKind>>,
-    ) -> Result<Connection<i64, EventRecord>> {
+    ) -> Result<Connection<i64, Inline<EventRecord>>> {
         let after = parse_cursor("after", after.as_deref())?;
         let filter = crate::events::Filter {
             kinds: kinds.map(|k| k.into_iter().map(EventKind::stored).collect()),

@@ -71,6 +71,43 @@ async fn alerts_are_listed_newest_first_and_the_log_reads_forward_by_cursor() {
     assert_eq!(code(&denied), "FORBIDDEN", "{denied}");
 }
 
+/// The alerts and events lists resolve their rows' plain fields in place (`types::Inline`): every field, asked in
+/// any order, aliased, twice or beside nested objects, comes back as async-graphql's own path (a fragment) gives it.
+#[tokio::test]
+async fn alert_and_event_rows_answer_every_field_as_a_fragment_does() {
+    let app = TestApp::spawn().await;
+    refused_delivery(&app, 0).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    app.request_payout(f, "10.00").await;
+    let alert = "webhookId message __typename cursor id severity k: kind kind paymentId payoutRequestId createdAt";
+    let event = format!(
+        "payoutRequest {{ id status amount }} cursor kind alert {{ {alert} }} createdAt __typename \
+         payoutRequest {{ wallet {{ id }} }}"
+    );
+    for (list, fields, ty) in [("alerts", alert.to_owned(), "Alert"), ("events", event, "EventRecord")] {
+        let inline = format!("{{ {list}(first: 10) {{ nodes {{ {fields} }} }} }}");
+        let inline = app.gql_ok(&app.admin(), &inline, json!({})).await;
+        let generic = format!("{{ {list}(first: 10) {{ nodes {{ ... on {ty} {{ {fields} }} }} }} }}");
+        let generic = app.gql_ok(&app.admin(), &generic, json!({})).await;
+        assert_eq!(inline, generic, "{list}: the same content as async-graphql's own resolution");
+        let nodes = inline[list]["nodes"].as_array().unwrap();
+        assert!(!nodes.is_empty(), "{inline}");
+        assert_eq!(nodes[0]["__typename"], ty);
+        if list == "alerts" {
+            assert_eq!(
+                (&nodes[0]["k"], &nodes[0]["kind"]),
+                (&json!("signature_rejected"), &json!("signature_rejected"))
+            );
+            assert!(nodes[0]["webhookId"].is_string(), "{inline}");
+        } else {
+            let requested = nodes.iter().find(|n| n["kind"] == "PAYOUT_REQUESTED").expect("the payout's event");
+            assert_eq!(requested["payoutRequest"]["amount"], "10.00", "{requested}");
+            assert!(requested["payoutRequest"]["wallet"]["id"].is_string(), "both selections merged: {requested}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_bot_that_reconnects_with_its_last_cursor_gets_what_it_missed_then_live_alerts() {
     let app = TestApp::spawn().await;

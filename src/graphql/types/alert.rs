@@ -38,3 +38,8 @@ impl Alert {
         }
     }
 }
+
+impl super::PlainFields for Alert {
+    const PLAIN: &'static [&'static str] =
+        &["cursor", "id", "severity", "kind", "message", "paymentId", "payoutRequestId", "webhookId", "createdAt"];
+}

@@ -48,6 +48,11 @@ impl From<Stored> for EventRecord {
     }
 }
 
+/// The request and the alert are objects, resolved with their own fields.
+impl super::PlainFields for EventRecord {
+    const PLAIN: &'static [&'static str] = &["cursor", "kind", "createdAt"];
+}
+
 /// An event-log cursor as given by a caller: the sequence number, as a string of digits.
 pub fn parse_cursor(name: &str, cursor: Option<&str>) -> Result<Option<i64>, crate::error::AppError> {
     cursor
