@@ -36,12 +36,8 @@ fn too_large() -> Response {
 /// A body that could not be read to its end (a malformed chunk, say), in the same words on both paths: the error
 /// and its causes, each said once (wrappers repeat what they wrap).
 fn unreadable(error: &(dyn std::error::Error + 'static)) -> Response {
-    let mut said: Vec<String> = Vec::new();
-    for cause in std::iter::successors(Some(error), |e| e.source()).map(ToString::to_string) {
-        if said.last() != Some(&cause) {
-            said.push(cause);
-        }
-    }
+    let mut said: Vec<String> = std::iter::successors(Some(error), |e| e.source()).map(ToString::to_string).collect();
+    said.dedup();
     let msg = format!("the request body could not be read: {}", said.join(": "));
     refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg)
 }
@@ -52,10 +48,7 @@ pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<
         Ok(body) => run(&http, &headers, body).await,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         // axum's rejection puts "Failed to buffer the request body" before the cause; the cause is what we say.
-        Err(r) => match std::error::Error::source(&r) {
-            Some(cause) => unreadable(cause),
-            None => unreadable(&r),
-        },
+        Err(r) => unreadable(std::error::Error::source(&r).unwrap_or(&r)),
     }
 }
 
