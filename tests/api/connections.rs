@@ -8,21 +8,6 @@ use tokio::net::TcpStream;
 
 const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: paydesk\r\n\r\n";
 
-/// Everything the server sends until it closes the connection, or `None` if it is still open after `wait`.
-async fn until_closed(tcp: &mut TcpStream, wait: Duration) -> Option<String> {
-    let mut got = Vec::new();
-    let read = tokio::time::timeout(wait, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    });
-    read.await.ok().map(|()| String::from_utf8_lossy(&got).into_owned())
-}
-
 /// The first response on `tcp`: its head and whatever came with it, once the blank line has arrived.
 async fn response(tcp: &mut TcpStream, wait: Duration) -> Option<String> {
     let mut got = Vec::new();

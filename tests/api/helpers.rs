@@ -450,3 +450,18 @@ pub async fn ws_next(ws: &mut RawSocket, wait: Duration) -> Value {
         }
     }
 }
+
+/// Everything the server sends until it closes the connection, or `None` if it is still open after `wait`.
+pub async fn until_closed(tcp: &mut tokio::net::TcpStream, wait: std::time::Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(wait, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::io::AsyncReadExt::read(tcp, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    read.await.ok().map(|()| String::from_utf8_lossy(&got).into_owned())
+}
