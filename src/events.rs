@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use entity::event as stored;
 use entity::payout_request as payout;
 use entity::status::Severity;
+use entity::InOrder;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement, TransactionTrait,
@@ -108,8 +109,8 @@ pub struct Batch {
 /// event shape from an older version) are skipped with a warning.
 pub async fn read_after(db: &impl ConnectionTrait, after: i64, limit: u64, filter: &Filter) -> Result<Batch, DbErr> {
     let q = filter.apply(stored::Entity::find().filter(stored::Column::Seq.gt(after)));
-    let rows = q.order_by_asc(stored::Column::Seq).limit(limit).all(db).await?;
-    let (through, full) = (rows.last().map(|r| r.seq), rows.len() as u64 == limit);
+    let rows = q.order_by_asc(stored::Column::Seq).limit(limit).into_model::<InOrder<stored::Model>>().all(db).await?;
+    let (through, full) = (rows.last().map(|r| r.0.seq), rows.len() as u64 == limit);
     Ok(Batch { events: parse(rows), through, full })
 }
 
@@ -124,7 +125,7 @@ pub async fn read_before(
     if let Some(before) = before {
         q = q.filter(stored::Column::Seq.lt(before));
     }
-    Ok(parse(q.order_by_desc(stored::Column::Seq).limit(limit).all(db).await?))
+    Ok(parse(q.order_by_desc(stored::Column::Seq).limit(limit).into_model::<InOrder<_>>().all(db).await?))
 }
 
 /// The newest sequence number stored (0 when there is none).
@@ -134,9 +135,10 @@ pub async fn newest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(newest.flatten().unwrap_or(0))
 }
 
-fn parse(rows: Vec<stored::Model>) -> Vec<Stored> {
+/// The events of rows read by column position (`entity::ByPosition`); a row that no longer parses is skipped.
+fn parse(rows: Vec<InOrder<stored::Model>>) -> Vec<Stored> {
     rows.into_iter()
-        .filter_map(|row| match decode(&row.kind, &row.payload) {
+        .filter_map(|InOrder(row)| match decode(&row.kind, &row.payload) {
             Ok(event) => Some(Stored { seq: row.seq, created_at: row.created_at, event }),
             Err(e) => {
                 tracing::warn!(error = %e, seq = row.seq, "unreadable stored event");
@@ -435,7 +437,7 @@ mod tests {
             severity: None,
             created_at: crate::services::now(),
         };
-        let read = parse(vec![row(1, "alert", &payout), row(2, "payout_requested", &payout)]);
+        let read = parse(vec![InOrder(row(1, "alert", &payout)), InOrder(row(2, "payout_requested", &payout))]);
         assert_eq!(read.iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);
     }
 }

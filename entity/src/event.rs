@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+crate::by_position!(seq, kind, payload, severity, created_at);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
