@@ -180,6 +180,7 @@ pub struct Alert {
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
     pub webhook_id: Option<Uuid>,
+    #[serde(deserialize_with = "entity::rfc3339::utc")]
     pub created_at: DateTime<Utc>,
 }
 

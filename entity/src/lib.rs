@@ -14,6 +14,7 @@ pub mod payment_webhook;
 pub mod payout_hold;
 pub mod payout_request;
 pub mod retention_mark;
+pub mod rfc3339;
 pub mod status;
 pub mod wallet_transaction;
 

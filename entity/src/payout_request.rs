@@ -19,6 +19,7 @@ pub struct Model {
     pub note: Option<String>,
     pub requested_by: Uuid,
     pub decided_by: Option<Uuid>,
+    #[serde(default, deserialize_with = "crate::rfc3339::optional")]
     pub decided_at: Option<DateTimeUtc>,
     /// The admin's note on approval, or the reason for a rejection or cancellation.
     pub decision_note: Option<String>,
@@ -33,9 +34,11 @@ pub struct Model {
     /// The first admin's approval of a payout that needs two (four-eyes); the second decides it.
     #[serde(default)]
     pub first_approved_by: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::rfc3339::optional")]
     pub first_approved_at: Option<DateTimeUtc>,
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub updated_at: DateTimeUtc,
 }
 
