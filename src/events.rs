@@ -150,7 +150,7 @@ fn parse(rows: Vec<InOrder<stored::Model>>) -> Vec<Stored> {
 
 /// A stored payload read as the event its row's `kind` names, straight into that event's own type. serde reads an
 /// internally tagged enum (`Event`) by first copying every field of the payload into a tree of its own, to find the
-/// tag; the row already says which event it is, so only a payload of some other kind takes that path.
+/// tag; the row already says which event it is, so only a row of a kind this version does not know takes that path.
 fn decode(kind: &str, payload: &str) -> serde_json::Result<Event> {
     /// A payout event's payload: the request, beside the tag (ignored).
     #[derive(Deserialize)]
