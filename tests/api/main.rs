@@ -2,6 +2,11 @@
 //! public surface (HTTP, GraphQL, WebSocket, the binary). Set `TEST_DATABASE_URL=postgres://…` to run them
 //! all on PostgreSQL.
 
+/// The servers these tests start in process allocate as the binary does (`src/main.rs`): through mimalloc, the
+/// bundled SQLite's C code included (its `override` feature).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod auth;
 mod cashfree_payments;
 mod cashfree_payouts;
