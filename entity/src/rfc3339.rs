@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::de::{Deserializer, Error, Visitor};
+use serde::Deserialize;
 use std::fmt;
 
 /// A time.
@@ -15,9 +16,11 @@ pub fn utc<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     d.deserialize_str(Time)
 }
 
-/// A time or null.
+/// A time or null: serde's own `Option`, around [`utc`].
 pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    d.deserialize_option(MaybeTime)
+    #[derive(Deserialize)]
+    struct Read(#[serde(deserialize_with = "utc")] DateTime<Utc>);
+    Ok(Option::<Read>::deserialize(d)?.map(|Read(at)| at))
 }
 
 struct Time;
@@ -34,28 +37,6 @@ impl Visitor<'_> for Time {
             .or_else(|_| text.parse::<DateTime<FixedOffset>>())
             .map(|t| t.with_timezone(&Utc))
             .map_err(E::custom)
-    }
-}
-
-struct MaybeTime;
-
-impl<'de> Visitor<'de> for MaybeTime {
-    type Value = Option<DateTime<Utc>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an RFC 3339 time or null")
-    }
-
-    fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        utc(d).map(Some)
     }
 }
 
