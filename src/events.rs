@@ -28,6 +28,11 @@ use uuid::Uuid;
 /// The NOTIFY channel every instance listens on.
 pub const CHANNEL: &str = "paydesk_events";
 
+/// The kinds of event, as stored in `events.kind` (and as `Event`'s serde tag names them).
+pub const PAYOUT_REQUESTED: &str = "payout_requested";
+pub const PAYOUT_STATUS_CHANGED: &str = "payout_status_changed";
+pub const ALERT: &str = "alert";
+
 /// Something subscribers hear about.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -41,9 +46,9 @@ impl Event {
     /// The event's kind, as stored.
     pub fn kind(&self) -> &'static str {
         match self {
-            Event::PayoutRequested { .. } => "payout_requested",
-            Event::PayoutStatusChanged { .. } => "payout_status_changed",
-            Event::Alert(_) => "alert",
+            Event::PayoutRequested { .. } => PAYOUT_REQUESTED,
+            Event::PayoutStatusChanged { .. } => PAYOUT_STATUS_CHANGED,
+            Event::Alert(_) => ALERT,
         }
     }
 
@@ -75,7 +80,7 @@ pub struct Filter {
 impl Filter {
     /// Alerts at `min_severity` or above.
     pub fn alerts(min_severity: Severity) -> Filter {
-        Filter { kinds: Some(vec!["alert"]), min_severity: Some(min_severity) }
+        Filter { kinds: Some(vec![ALERT]), min_severity: Some(min_severity) }
     }
 
     fn apply(&self, mut q: sea_orm::Select<stored::Entity>) -> sea_orm::Select<stored::Entity> {
@@ -84,7 +89,7 @@ impl Filter {
         }
         if let Some(floor) = self.min_severity {
             let loud = [Severity::Info, Severity::Warning, Severity::Critical].into_iter().filter(move |s| *s >= floor);
-            q = q.filter(stored::Column::Kind.eq("alert")).filter(stored::Column::Severity.is_in(loud));
+            q = q.filter(stored::Column::Kind.eq(ALERT)).filter(stored::Column::Severity.is_in(loud));
         }
         q
     }
@@ -158,13 +163,11 @@ fn decode(kind: &str, payload: &str) -> serde_json::Result<Event> {
         payout: payout::Model,
     }
     match kind {
-        "payout_requested" => {
-            serde_json::from_str(payload).map(|p: Payout| Event::PayoutRequested { payout: p.payout })
-        }
-        "payout_status_changed" => {
+        PAYOUT_REQUESTED => serde_json::from_str(payload).map(|p: Payout| Event::PayoutRequested { payout: p.payout }),
+        PAYOUT_STATUS_CHANGED => {
             serde_json::from_str(payload).map(|p: Payout| Event::PayoutStatusChanged { payout: p.payout })
         }
-        "alert" => serde_json::from_str(payload).map(Event::Alert),
+        ALERT => serde_json::from_str(payload).map(Event::Alert),
         _ => serde_json::from_str(payload),
     }
 }

@@ -17,9 +17,9 @@ impl EventKind {
     /// The kind as stored.
     pub fn stored(self) -> &'static str {
         match self {
-            EventKind::PayoutRequested => "payout_requested",
-            EventKind::PayoutStatusChanged => "payout_status_changed",
-            EventKind::Alert => "alert",
+            EventKind::PayoutRequested => crate::events::PAYOUT_REQUESTED,
+            EventKind::PayoutStatusChanged => crate::events::PAYOUT_STATUS_CHANGED,
+            EventKind::Alert => crate::events::ALERT,
         }
     }
 }
