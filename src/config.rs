@@ -51,7 +51,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Fill the database with a realistic demo data set (wallets, payments, payouts, notifications).
     SeedDemo(DbArgs),
-    /// Check the books: every balance equals its ledger, the reserve always held. Exits 1 on a mismatch.
+    /// Check the books: every balance equals its ledger, every row's sign fits its kind, the reserve always held.
+    /// Exits 1 on a mismatch.
     Reconcile(ReconcileArgs),
     /// Copy a SQLite database to a file while the server runs, then check the copy as a restore would.
     Backup(BackupArgs),

@@ -70,7 +70,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
             let attempt = Attempt {
                 cf_payment_id: format!("51149107{n:05}"),
                 status,
-                amount: amount.to_decimal(),
+                amount,
                 currency: "INR".into(),
                 method: Some(["upi", "card", "net_banking", "upi"][(n % 4) as usize].into()),
                 bank_reference: Some(format!("BR{n:08}")),

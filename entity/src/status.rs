@@ -82,6 +82,40 @@ pub enum LedgerKind {
     PayoutReturn,
 }
 
+/// Which way the rows of a ledger kind move a balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Always up: the amount is greater than zero.
+    Credit,
+    /// Always down: the amount is less than zero.
+    Debit,
+    /// Either way, never by nothing (an admin's correction).
+    Either,
+}
+
+impl Direction {
+    /// Whether a row of this direction may carry `minor` (its signed amount in minor units).
+    pub fn admits(self, minor: i64) -> bool {
+        match self {
+            Direction::Credit => minor > 0,
+            Direction::Debit => minor < 0,
+            Direction::Either => minor != 0,
+        }
+    }
+}
+
+impl LedgerKind {
+    /// Which way this kind moves a balance: the one rule that the ledger enforces when a row is written and that
+    /// reconciliation checks on every stored row.
+    pub const fn direction(self) -> Direction {
+        match self {
+            LedgerKind::PaymentCredit | LedgerKind::PayoutReturn => Direction::Credit,
+            LedgerKind::PayoutDebit | LedgerKind::RefundDebit => Direction::Debit,
+            LedgerKind::Adjustment => Direction::Either,
+        }
+    }
+}
+
 /// How loud an alert or notification is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

@@ -54,7 +54,7 @@ pub async fn verify_payment(
         let attempt = payments::Attempt {
             cf_payment_id: cf_payment_id.unwrap_or_else(|| format!("manual:{}", p.id.simple())),
             status: PaymentStatus::Success,
-            amount: p.amount.to_decimal(),
+            amount: p.amount,
             currency: p.currency.clone(),
             method: p.payment_method.clone(),
             bank_reference: p.bank_reference.clone(),

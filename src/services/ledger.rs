@@ -39,6 +39,17 @@ pub struct Posted {
 /// Moves the balance with one conditional UPDATE (so concurrent postings can never pass the floor, as the
 /// database re-checks the condition under its row lock) and writes the ledger row. Run it in a transaction.
 pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted> {
+    if !p.kind.direction().admits(p.amount.minor()) {
+        // Every caller checks its amounts first; a row against its kind's direction is refused here all the same,
+        // so no path (a provider payload that got past its parser, a new caller) can turn a debit into a credit.
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "refused a {:?} ledger row of {} for {}: that kind moves balances {:?}",
+            p.kind,
+            p.amount,
+            p.reference,
+            p.kind.direction()
+        )));
+    }
     let now = super::now();
     let mut update = wallet::Entity::update_many()
         .col_expr(wallet::Column::Balance, Expr::col(wallet::Column::Balance).add(p.amount.minor()))

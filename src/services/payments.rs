@@ -117,7 +117,7 @@ pub async fn create_order(
 pub struct Attempt {
     pub cf_payment_id: String,
     pub status: PaymentStatus,
-    pub amount: Decimal,
+    pub amount: Money,
     pub currency: String,
     pub method: Option<String>,
     pub bank_reference: Option<String>,
@@ -142,7 +142,7 @@ pub struct Mismatch(pub String);
 
 /// Checks an attempt against its order: same amount, same currency.
 pub fn check_attempt(p: &payment::Model, a: &Attempt) -> Result<(), Mismatch> {
-    if a.currency.to_ascii_uppercase() != p.currency || Money::from_decimal(a.amount).ok() != Some(p.amount) {
+    if a.currency.to_ascii_uppercase() != p.currency || a.amount != p.amount {
         return Err(Mismatch(format!(
             "order {} is for {} {} but Cashfree reported {} {}",
             p.order_id, p.amount, p.currency, a.amount, a.currency
@@ -252,7 +252,9 @@ pub async fn apply_attempt(
 #[derive(Debug, Clone)]
 pub struct Refund {
     pub cf_refund_id: String,
+    /// Greater than zero: the webhook's parser refuses any other amount.
     pub amount: Money,
+    pub currency: String,
 }
 
 /// What applying a refund did.
@@ -267,6 +269,8 @@ pub enum Refunded {
     NotPaid(String),
     /// The refund would take the payment's refunds beyond its amount: nothing was booked.
     TooMuch(String),
+    /// The refund is in another currency than the payment: nothing was booked.
+    OtherCurrency(String),
 }
 
 /// Applies a successful refund: raises the payment's refunded amount (one conditional UPDATE, so concurrent
@@ -283,6 +287,12 @@ pub async fn apply_refund(
         return Ok(Refunded::NotPaid(format!(
             "Cashfree refunded {} {} on order {}, which was never paid here; nothing was booked",
             r.amount, p.currency, p.order_id
+        )));
+    }
+    if r.currency != p.currency {
+        return Ok(Refunded::OtherCurrency(format!(
+            "Cashfree refunded {} {} on order {}, which was paid in {}; nothing was booked",
+            r.amount, r.currency, p.order_id, p.currency
         )));
     }
     let reference = format!("refund:{}", r.cf_refund_id);

@@ -1,10 +1,12 @@
-//! Reconciliation: the books must balance. Every wallet's ledger sums to its balance, no payout ever took a
-//! wallet below the reserve, every paid payout has exactly one debit, and no payment was refunded beyond its
-//! amount (a fully refunded one, and only that, is REFUNDED).
+//! Reconciliation: the books must balance. Every wallet's ledger sums to its balance, every ledger row moves its
+//! balance the way its kind says (credits up, debits down), no payout ever took a wallet below the reserve, every
+//! paid payout has exactly one debit, and every payment's refunds lie between zero and its amount (a fully
+//! refunded one, and only that, is REFUNDED).
 
 use crate::error::AppResult;
+use entity::status::{Direction, LedgerKind};
 use entity::Money;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, Iterable, Statement};
 use std::fmt;
 
 /// One thing that does not add up.
@@ -39,7 +41,8 @@ impl fmt::Display for Report {
         if self.findings.is_empty() {
             return writeln!(
                 f,
-                "OK: every balance equals its ledger, the reserve always held, refunds within payments"
+                "OK: every balance equals its ledger, every row's sign fits its kind, the reserve always held, \
+                 refunds within payments"
             );
         }
         writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
@@ -80,6 +83,36 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
                 problem: format!("balance {balance} but its ledger sums to {ledger}"),
             });
         }
+    }
+    // Rows against their kind's direction (`LedgerKind::direction`), at most a page of them named.
+    let stored = |d: Direction| {
+        let kinds = LedgerKind::iter().filter(|k| k.direction() == d).map(|k| format!("'{}'", k.to_value()));
+        kinds.collect::<Vec<_>>().join(", ")
+    };
+    let signs = rows(
+        db,
+        &format!(
+            "SELECT reference, kind, amount FROM wallet_transactions \
+             WHERE amount = 0 OR (kind IN ({}) AND amount < 0) OR (kind IN ({}) AND amount > 0) \
+             ORDER BY created_at, id LIMIT 100",
+            stored(Direction::Credit),
+            stored(Direction::Debit)
+        ),
+    )
+    .await?;
+    for r in &signs {
+        let reference: String = r.try_get("", "reference")?;
+        let kind: String = r.try_get("", "kind")?;
+        let amount = Money::from_minor(r.try_get("", "amount")?);
+        let way = match LedgerKind::try_from_value(&kind).map(LedgerKind::direction) {
+            Ok(Direction::Credit) => "a credit, so greater than zero",
+            Ok(Direction::Debit) => "a debit, so less than zero",
+            _ => "never zero",
+        };
+        findings.push(Finding {
+            subject: format!("ledger row {reference}"),
+            problem: format!("{} of {amount}, but a {kind} row is {way}", kind.to_ascii_uppercase()),
+        });
     }
     let below = rows(
         db,
@@ -151,7 +184,8 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
     let refunds = rows(
         db,
         "SELECT order_id, amount, refunded_amount, status FROM payments \
-         WHERE refunded_amount > amount OR (refunded_amount = amount) <> (status = 'refunded')",
+         WHERE refunded_amount > amount OR refunded_amount < 0 \
+            OR (refunded_amount = amount) <> (status = 'refunded')",
     )
     .await?;
     for r in &refunds {
@@ -161,6 +195,8 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
         let status: String = r.try_get("", "status")?;
         let problem = if refunded > amount {
             format!("refunded {refunded}, more than the {amount} paid")
+        } else if refunded < Money::ZERO {
+            format!("refunded {refunded}, less than nothing")
         } else {
             format!("refunded {refunded} of {amount} but its status is {}", status.to_ascii_uppercase())
         };

@@ -255,6 +255,15 @@ pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8])
     let parsed = serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON: {e}")).and_then(|root| {
         let kind = webhooks::id("type", &root["type"])?;
         let transfer = webhooks::id("data.transfer_id", &root["data"]["transfer_id"])?;
+        let data = &root["data"];
+        if !data["transfer_amount"].is_null() {
+            // Cashfree Payouts pays out in INR; a currency it names must be one paydesk holds.
+            let currency = match data["transfer_currency"].is_null() {
+                true => "INR".to_owned(),
+                false => webhooks::currency("data.transfer_currency", &data["transfer_currency"])?,
+            };
+            webhooks::amount("data.transfer_amount", &data["transfer_amount"], &currency)?;
+        }
         let mut report = Report::from_json(&root["data"]);
         if let Some(status) = kind.strip_prefix("TRANSFER_") {
             report.status = status.to_owned(); // the event names the end state
@@ -263,10 +272,7 @@ pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8])
     });
     let (kind, transfer, report) = match parsed {
         Ok(p) => p,
-        Err(why) => {
-            let id = webhooks::record(db, base(true), WebhookOutcome::Malformed, why.clone()).await;
-            return reply(StatusCode::BAD_REQUEST, WebhookOutcome::Malformed, id, why);
-        }
+        Err(why) => return webhooks::malformed(state, base(true), why).await,
     };
     let key = webhooks::header(headers, "x-idempotency-key")
         .map(str::to_owned)

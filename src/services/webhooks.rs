@@ -100,6 +100,22 @@ pub(super) fn decimal(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
 }
 
+/// An amount a provider reported (`field` names it): a JSON number or string, greater than zero, at most
+/// `MAX_AMOUNT`, and in whole minor units of `currency`. Anything else makes the delivery MALFORMED, so that
+/// nothing is ever booked from a negative, zero or sub-paisa amount, however well it is signed.
+pub(super) fn amount(field: &str, v: &Value, currency: &str) -> Result<Money, String> {
+    let value = decimal(v).ok_or_else(|| format!("{field} is not a number"))?;
+    let money = crate::domain::money::positive_amount(field, value).map_err(|e| e.to_string())?;
+    crate::domain::money::fits_currency(field, money, currency).map_err(|e| e.to_string())?;
+    Ok(money)
+}
+
+/// A currency code a provider reported (`field` names it): one paydesk can hold amounts of.
+pub(super) fn currency(field: &str, v: &Value) -> Result<String, String> {
+    let code = text(v).ok_or_else(|| format!("{field} is missing"))?;
+    crate::domain::money::currency(&code).map_err(|e| format!("{field}: {e}"))
+}
+
 /// Longest id accepted from a delivery (Cashfree's are at most 50 characters).
 const MAX_ID: usize = 100;
 /// Longest free text kept from a delivery (messages, references), in characters.
@@ -175,14 +191,14 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
         let cf_refund_id = id("data.refund.cf_refund_id", &r["cf_refund_id"])?;
         let order_id = id("data.refund.order_id", &r["order_id"])?;
         let status = id("data.refund.refund_status", &r["refund_status"])?;
-        let amount = decimal(&r["refund_amount"]).ok_or("data.refund.refund_amount is not a number")?;
-        let amount = Money::from_decimal(amount).map_err(|e| format!("data.refund.refund_amount: {e}"))?;
+        let currency = currency("data.refund.refund_currency", &r["refund_currency"])?;
+        let amount = amount("data.refund.refund_amount", &r["refund_amount"], &currency)?;
         return Ok(Parsed {
             dedupe_key: key(&[&event_type, &cf_refund_id, &status]),
             order_id: Some(order_id.clone()),
             cf_payment_id: id("", &r["cf_payment_id"]).ok(),
             event_type,
-            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount } },
+            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount, currency } },
         });
     }
     if !event_type.starts_with("PAYMENT_") {
@@ -201,8 +217,8 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     let raw_status = pay["payment_status"].as_str().ok_or("data.payment.payment_status is missing")?;
     let status = payment_status(raw_status).ok_or_else(|| format!("unknown payment_status {raw_status:?}"))?;
     let raw_status = raw_status.to_owned();
-    let amount = decimal(&pay["payment_amount"]).ok_or("data.payment.payment_amount is not a number")?;
-    let currency = text(&pay["payment_currency"]).ok_or("data.payment.payment_currency is missing")?;
+    let currency = currency("data.payment.payment_currency", &pay["payment_currency"])?;
+    let amount = amount("data.payment.payment_amount", &pay["payment_amount"], &currency)?;
     let method = text(&pay["payment_group"])
         .or_else(|| pay["payment_method"].as_object().and_then(|m| m.keys().next().cloned()));
     let paid_at = pay["payment_time"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc());
@@ -280,6 +296,17 @@ pub(super) async fn record(
     }
 }
 
+/// Records a delivery whose signature verified but whose body cannot be read (or names an amount nothing may be
+/// booked from), and raises a CRITICAL alert: whoever holds the secret sent it, and nothing was booked.
+pub(super) async fn malformed(state: &AppState, r: webhook::ActiveModel, why: String) -> Reply {
+    let id = record(&state.db, r, WebhookOutcome::Malformed, why.clone()).await;
+    let mut alert =
+        Alert::new(Severity::Critical, "webhook_malformed", format!("a signed webhook was refused unread: {why}"));
+    alert.webhook_id = id;
+    state.events.alert(&state.db, alert).await;
+    Reply { status: StatusCode::BAD_REQUEST, outcome: WebhookOutcome::Malformed, webhook_id: id, message: why }
+}
+
 /// Handles one delivery end to end.
 #[tracing::instrument(skip_all, fields(bytes = body.len()))]
 pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Reply {
@@ -301,10 +328,7 @@ pub async fn receive(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Repl
     }
     let parsed = match parse(body, header(headers, "x-idempotency-key")) {
         Ok(p) => p,
-        Err(why) => {
-            let id = record(db, row(headers_json(headers), body, true), WebhookOutcome::Malformed, why.clone()).await;
-            return reply(StatusCode::BAD_REQUEST, WebhookOutcome::Malformed, id, why);
-        }
+        Err(why) => return malformed(state, row(headers_json(headers), body, true), why).await,
     };
     let base = parsed_row(headers_json(headers), body, &parsed);
     match process(state, base.clone(), &parsed).await {
@@ -478,6 +502,9 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                     Refunded::TooMuch(why) => {
                         (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some(("over_refund", why)))
                     }
+                    Refunded::OtherCurrency(why) => {
+                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some(("webhook_unmatched", why)))
+                    }
                 }
             }
             (Event::Refund { status, .. }, Some(p)) => {
@@ -542,10 +569,10 @@ mod tests {
 
     #[test]
     fn amounts_parse_exactly_and_ids_may_be_numbers() {
-        let body = br#"{"type":"PAYMENT_SUCCESS_WEBHOOK","data":{"order":{"order_id":"o1"},"payment":{"cf_payment_id":12345,"payment_status":"SUCCESS","payment_amount":12345678901234.56,"payment_currency":"INR"}}}"#;
+        let body = br#"{"type":"PAYMENT_SUCCESS_WEBHOOK","data":{"order":{"order_id":"o1"},"payment":{"cf_payment_id":12345,"payment_status":"SUCCESS","payment_amount":999999999.99,"payment_currency":"INR"}}}"#;
         let p = parse(body, None).unwrap();
         let Event::Payment { attempt, .. } = p.event else { panic!("not a payment") };
-        assert_eq!(attempt.amount.to_string(), "12345678901234.56");
+        assert_eq!(attempt.amount.to_string(), "999999999.99");
         assert_eq!(attempt.cf_payment_id, "12345");
         assert_eq!(p.dedupe_key, "PAYMENT_SUCCESS_WEBHOOK:12345:SUCCESS");
     }

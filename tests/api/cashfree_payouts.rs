@@ -309,3 +309,37 @@ async fn the_cashfree_double_subcommand_runs_the_whole_loop() {
     until(&app, &id, "PAID").await;
     assert_eq!(app.balance(f).await, "250.00");
 }
+
+#[tokio::test]
+async fn a_signed_transfer_webhook_with_a_negative_amount_is_malformed_and_settles_nothing() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    alerts.subscribe("c", crate::provider_amounts::CRITICAL, json!({})).await;
+    let f = funded_freelancer(&app, &double).await;
+    let id = request(&app, f, "300.00").await;
+    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
+    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    let body = json!({ "data": { "transfer_id": transfer, "cf_transfer_id": "cf_tr_1", "status": "REVERSED",
+                                  "transfer_amount": -300.00, "transfer_currency": "INR" },
+                       "type": "TRANSFER_REVERSED" })
+    .to_string();
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let res = app
+        .http
+        .post(app.url("/api/webhooks/cashfree/payouts"))
+        .header("content-type", "application/json")
+        .header("x-webhook-timestamp", &ts)
+        .header("x-webhook-signature", sign(CF_PAYOUT_SECRET, &ts, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let reply: Value = res.json().await.unwrap();
+    assert_eq!((status, reply["outcome"].as_str()), (400, Some("MALFORMED")), "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("data.transfer_amount must be greater than zero"));
+    let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
+    assert_eq!(alert["data"]["alerts"]["kind"], "webhook_malformed", "{alert}");
+    assert_eq!(payout(&app, &id).await["status"], "PROCESSING", "nothing was settled");
+    assert_eq!(app.balance(f).await, "600.00", "nothing was credited back");
+}

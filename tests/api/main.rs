@@ -27,6 +27,7 @@ mod money;
 mod operations;
 mod ops_security;
 mod payouts;
+mod provider_amounts;
 mod refunds;
 mod reports;
 mod risk;
