@@ -86,7 +86,8 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// Checks signature, algorithm, expiry and `nbf`; only HS256 with admin, ops or freelancer passes.
+    /// Checks signature, algorithm, expiry and `nbf`; only HS256 with admin, ops or freelancer, and no critical
+    /// header extension, passes.
     /// The reason given is safe to show; what the decoder said in detail goes to the log only.
     pub fn verify(&self, token: &str) -> Result<(Principal, i64), String> {
         use jsonwebtoken::errors::ErrorKind;
@@ -116,6 +117,12 @@ impl JwtKeys {
                     "the token is not a valid JWT".to_owned()
                 }
             })?;
+        // RFC 7515 4.1.11: a header naming extensions as critical (`crit`) must be refused by a verifier that does
+        // not understand them, and paydesk understands none.
+        if let Some(crit) = &data.header.crit {
+            tracing::info!(?crit, "refused a token with critical header extensions");
+            return Err("the token's header lists critical extensions (`crit`) that paydesk does not support".into());
+        }
         if data.claims.role == Role::System {
             return Err("the token's role must be admin, ops or freelancer".into());
         }

@@ -37,7 +37,15 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
         )
         .unwrap()
     };
+    // Correctly signed and in date, but its header names an extension it says must be understood (RFC 7515).
+    let critical = {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let header = Header { crit: Some(vec!["http://example.com/unknown-ext".into()]), ..Header::default() };
+        let claims = json!({ "sub": sub, "role": "admin", "exp": now + 600 });
+        encode(&header, &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).unwrap()
+    };
     let cases = [
+        (Some(critical), "critical extensions (`crit`)"),
         (None, "sign in"),
         (Some(foreign), "signature"),
         (Some(alg_none), "HS256"),
