@@ -6,7 +6,10 @@
 //! incoming messages and answers as the protocols ask instead:
 //! - more than the cap of operations at once: an `error` for the refused one, the others carry on;
 //! - `graphql-transport-ws` only: an id in use, close 4409; `subscribe` before `connection_ack`, close 4401;
-//! - a message over the size limit: close 1009 with the limit in the reason.
+//! - a message over the size limit: close 1009 with the limit in the reason;
+//! - `graphql-transport-ws` only: a message that is not one of the protocol's (a binary frame, text that is not
+//!   JSON, an unknown `type`, a `subscribe` without its id or query), close 4400 with a short reason, where
+//!   async-graphql would close 1002.
 //!
 //! It also notes when the client was last heard from (any frame, a pong included), so that a socket whose peer
 //! is gone can be told apart from a quiet one.
@@ -127,6 +130,11 @@ impl Gate {
     }
 
     fn check(&self, msg: Message) -> Verdict {
+        if !self.legacy {
+            if let Some(why) = outside_protocol(&msg) {
+                return Verdict::Close(close(4400, &why));
+            }
+        }
         let Message::Text(text) = &msg else { return Verdict::Pass(msg) };
         // What does not parse is async-graphql's to refuse (close 1002, with its reason).
         let Ok(head) = serde_json::from_str::<Head>(text.as_str()) else { return Verdict::Pass(msg) };
@@ -167,6 +175,32 @@ impl Gate {
         }
         running.insert(id);
         Verdict::Pass(msg)
+    }
+}
+
+/// The message types a `graphql-transport-ws` client may send.
+const CLIENT_TYPES: [&str; 5] = ["connection_init", "ping", "pong", "subscribe", "complete"];
+
+/// Why `msg` is not a `graphql-transport-ws` client message, if it is not. The protocol answers "a message of a
+/// type or format which is not specified" with close 4400. WebSocket pings, pongs and close frames are the
+/// transport's, not the protocol's.
+fn outside_protocol(msg: &Message) -> Option<String> {
+    let text = match msg {
+        Message::Text(text) => text.as_str(),
+        Message::Binary(_) => return Some("binary frames are not part of graphql-transport-ws; send text".into()),
+        _ => return None,
+    };
+    let head = match serde_json::from_str::<Head>(text) {
+        Ok(head) => head,
+        Err(e) => return Some(format!("invalid message: {e}")),
+    };
+    if !CLIENT_TYPES.contains(&head.kind.as_str()) {
+        return Some(format!("unknown message type {:?}", head.kind));
+    }
+    // The fields each type needs, read as async-graphql will read them.
+    match async_graphql::http::ClientMessage::from_bytes(text) {
+        Ok(_) => None,
+        Err(e) => Some(format!("invalid {} message: {e}", head.kind)),
     }
 }
 

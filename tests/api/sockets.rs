@@ -159,6 +159,41 @@ async fn subscribing_before_the_ack_closes_4401_and_reusing_a_running_id_closes_
 }
 
 #[tokio::test]
+async fn a_message_outside_graphql_transport_ws_closes_4400_with_a_short_reason() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn().await;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", app.admin()) } });
+    let cases = [
+        (Message::text("{not json"), "invalid message"),
+        (Message::text(json!({ "type": "start", "id": "1" }).to_string()), "unknown message type \"start\""),
+        (Message::text(json!({ "id": "1" }).to_string()), "missing field `type`"),
+        (
+            Message::text(json!({ "type": "subscribe", "payload": { "query": REQUESTED } }).to_string()),
+            "missing field `id`",
+        ),
+        (Message::binary(br#"{"type":"ping"}"#.to_vec()), "binary frames are not part of graphql-transport-ws"),
+    ];
+    for (msg, says) in cases {
+        let mut ws = ws_open(&app, "graphql-transport-ws").await;
+        ws_send(&mut ws, init.clone()).await;
+        assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "connection_ack");
+        ws.send(msg.clone()).await.unwrap();
+        let closed = ws_next(&mut ws, Duration::from_secs(5)).await;
+        assert_eq!(closed["closed"], 4400, "{msg:?}: {closed}");
+        let reason = closed["reason"].as_str().unwrap();
+        assert!(reason.contains(says) && reason.len() <= 123, "{msg:?}: {closed}");
+    }
+    // What the protocol does define still works on a fresh socket.
+    let mut sub = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    sub.subscribe("ok", REQUESTED, json!({})).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    app.request_payout(f, "10.00").await;
+    assert_eq!(sub.event(Duration::from_secs(10)).await.expect("the subscription hears").0, "ok");
+}
+
+#[tokio::test]
 async fn a_message_over_the_size_limit_closes_the_socket_with_1009_and_the_server_carries_on() {
     let app = TestApp::spawn().await;
     let mut ws = ws_open(&app, "graphql-transport-ws").await;
