@@ -17,6 +17,12 @@ pub const MAX_FIELDS: u64 = 2_000;
 /// The complexity one request, or one whole batch, may add up to. A list field costs its page size times
 /// what it selects, so `wallets(first: 100) { payoutRequests(first: 100) { … } }` is priced as 10,000 rows.
 pub const MAX_COMPLEXITY: usize = 10_000;
+/// The most aliases a document from an anonymous caller may use (signing in lifts it): nothing but `__typename`
+/// answers such a caller, so a hundred aliases are only ever an attack on the server's time.
+pub const ANONYMOUS_MAX_ALIASES: u64 = 10;
+/// The most times an anonymous caller's document may select a field again under a name it already selected in the
+/// same selection set.
+pub const ANONYMOUS_MAX_REPEATS: u64 = 10;
 /// The directives an executable document may use.
 const KNOWN_DIRECTIVES: [&str; 2] = ["skip", "include"];
 
@@ -128,6 +134,97 @@ pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
     Ok(())
 }
 
+/// What an anonymous caller's document asks for beyond plain fields: aliases, and fields selected again under a
+/// name already selected in the same set. Each fragment is counted once and added wherever it is spread.
+#[derive(Clone, Copy, Default)]
+struct Extras {
+    aliases: u64,
+    repeats: u64,
+}
+
+impl Extras {
+    fn add(self, other: Extras) -> Extras {
+        Extras {
+            aliases: self.aliases.saturating_add(other.aliases),
+            repeats: self.repeats.saturating_add(other.repeats),
+        }
+    }
+
+    fn over(self) -> bool {
+        self.aliases > ANONYMOUS_MAX_ALIASES || self.repeats > ANONYMOUS_MAX_REPEATS
+    }
+}
+
+/// Counts `Extras` with every fragment spread (memoised, like `Walk`); stops counting once over a cap.
+struct ExtrasWalk<'a> {
+    doc: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Option<Extras>>,
+}
+
+impl<'a> ExtrasWalk<'a> {
+    fn set(&mut self, set: &'a SelectionSet) -> Extras {
+        let mut total = Extras::default();
+        let mut names: Vec<&str> = Vec::new();
+        for item in &set.items {
+            let here = match &item.node {
+                Selection::Field(f) => {
+                    let f = &f.node;
+                    let key = f.response_key().node.as_str();
+                    let repeat = names.contains(&key);
+                    if !repeat {
+                        names.push(key);
+                    }
+                    let own = Extras { aliases: u64::from(f.alias.is_some()), repeats: u64::from(repeat) };
+                    own.add(self.set(&f.selection_set.node))
+                }
+                Selection::InlineFragment(f) => self.set(&f.node.selection_set.node),
+                Selection::FragmentSpread(s) => self.fragment(s.node.fragment_name.node.as_str()),
+            };
+            total = total.add(here);
+            if total.over() {
+                break;
+            }
+        }
+        total
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Extras {
+        match self.fragments.get(name) {
+            Some(Some(n)) => return *n,
+            Some(None) => return Extras::default(), // a cycle: validation reports it
+            None => {}
+        }
+        let Some((key, def)) = self.doc.fragments.get_key_value(name) else { return Extras::default() };
+        self.fragments.insert(key.as_str(), None);
+        let n = self.set(&def.node.selection_set.node);
+        self.fragments.insert(key.as_str(), Some(n));
+        n
+    }
+}
+
+/// Refuses an anonymous caller's document that uses more than `ANONYMOUS_MAX_ALIASES` aliases or repeats fields
+/// more than `ANONYMOUS_MAX_REPEATS` times.
+fn check_anonymous(doc: &ExecutableDocument) -> Result<(), String> {
+    let mut walk = ExtrasWalk { doc, fragments: HashMap::new() };
+    let mut total = Extras::default();
+    for (_, op) in doc.operations.iter() {
+        total = total.add(walk.set(&op.node.selection_set.node));
+    }
+    if total.aliases > ANONYMOUS_MAX_ALIASES {
+        return Err(format!(
+            "without a token a document may use at most {ANONYMOUS_MAX_ALIASES} aliases; sign in (send \
+             `Authorization: Bearer <JWT>`)"
+        ));
+    }
+    if total.repeats > ANONYMOUS_MAX_REPEATS {
+        return Err(format!(
+            "without a token a document may select a field again in the same selection at most \
+             {ANONYMOUS_MAX_REPEATS} times; sign in (send `Authorization: Bearer <JWT>`)"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether any operation asks for `__schema` or `__type` at its top level.
 fn introspects(doc: &ExecutableDocument) -> bool {
     doc.operations.iter().any(|(_, op)| {
@@ -152,14 +249,21 @@ pub fn check_size(query: &str) -> ServerResult<()> {
     Ok(())
 }
 
-/// The limits a parsed document must keep (`check_document`), and no introspection without a token.
+/// The limits a parsed document must keep (`check_document`); without a token, no introspection and the
+/// anonymous caps on aliases and repeated fields (`check_anonymous`), refused as UNAUTHENTICATED since a token
+/// lifts them.
 pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<()> {
     check_document(doc).map_err(|why| ServerError::new(why, None))?;
-    if !signed_in && introspects(doc) {
-        let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
-        return Err(crate::error::AppError::Unauthenticated(why.into()).to_graphql().into_server_error(Pos::default()));
+    if signed_in {
+        return Ok(());
     }
-    Ok(())
+    let unauthenticated =
+        |why: String| crate::error::AppError::Unauthenticated(why).to_graphql().into_server_error(Pos::default());
+    if introspects(doc) {
+        let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
+        return Err(unauthenticated(why.into()));
+    }
+    check_anonymous(doc).map_err(unauthenticated)
 }
 
 /// The schema extension that applies these limits.
@@ -226,6 +330,24 @@ mod tests {
         check("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }").unwrap();
         assert!(check("query @evil { me { id } }").unwrap_err().contains("@evil"));
         assert!(check("query { me { id @skip(if: true) name @include(if: false) } }").is_ok());
+    }
+
+    #[test]
+    fn anonymous_aliases_and_repeats_are_counted_through_fragments() {
+        let anonymous = |q: &str| check_anonymous(&async_graphql::parser::parse_query(q).unwrap());
+        let aliases = |n: usize| (0..n).map(|i| format!("a{i}: __typename ")).collect::<String>();
+        anonymous(&format!("{{ {} }}", aliases(10))).unwrap();
+        assert!(anonymous(&format!("{{ {} }}", aliases(11))).unwrap_err().contains("at most 10 aliases"));
+        // Four aliases in a fragment spread three times are twelve.
+        let spread = format!(
+            "{{ ...F ...G ...H }} fragment F on Query {{ {0} }} fragment G on Query {{ ...F }} \
+                              fragment H on Query {{ ...F }}",
+            aliases(4)
+        );
+        assert!(anonymous(&spread).unwrap_err().contains("aliases"));
+        anonymous(&format!("{{ {} }}", "__typename ".repeat(11))).unwrap();
+        assert!(anonymous(&format!("{{ {} }}", "__typename ".repeat(12))).unwrap_err().contains("at most 10 times"));
+        anonymous("{ me { id } payments { nodes { id } } }").unwrap();
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub async fn execute_direct(http: Http, req: axum::http::Request<hyper::body::In
     }
 }
 
-/// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`) within one complexity budget, the request
-/// timeout and the response-size cap. Anonymous callers get the schema without introspection.
+/// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`, and only for a signed-in caller) within one
+/// complexity budget, the request timeout and the response-size cap. Anonymous callers get the schema without
+/// introspection.
 async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -93,6 +94,12 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
     }
     let who = caller(&http.state, headers);
     let signed_in = matches!(who, Caller::User(_));
+    if listed && !signed_in {
+        // Nothing answers an anonymous caller but `__typename`: a batch from one only multiplies the work.
+        let why = who.principal().err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = format!("only a signed-in caller may send a batch: {why}");
+        return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
+    }
     let schemas = &http.schemas;
     let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
     if let Some(key) = headers.get("idempotency-key") {

@@ -231,3 +231,50 @@ async fn a_request_that_runs_too_long_is_stopped_with_timeout() {
     assert_eq!(code(&body), "TIMEOUT", "{body}");
     assert!(message(&body).contains("300 ms"), "{body}");
 }
+
+/// graphql-cop's three denial-of-service probes, as it sends them: 101 aliases, 500 repeats of one field, and a
+/// batch of ten. Each reads as a finding when the data it asks for comes back.
+fn cop_probes() -> (String, String, Value) {
+    let aliases: String = (0..101).map(|i| format!("alias{i}:__typename \n")).collect();
+    let repeats = format!("query {{ {}}} ", "__typename \n".repeat(500));
+    let batch = Value::Array(vec![json!({ "query": "query cop { __typename }" }); 10]);
+    (format!("query {{ {aliases} }}"), repeats, batch)
+}
+
+#[tokio::test]
+async fn anonymous_callers_cannot_batch_overload_aliases_or_duplicate_fields() {
+    let app = TestApp::spawn().await;
+    let (aliases, repeats, batch) = cop_probes();
+    let body = app.gql(None, &aliases, json!({})).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(message(&body).contains("at most 10 aliases") && body["data"].is_null(), "{body}");
+    let body = app.gql(None, &repeats, json!({})).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(message(&body).contains("at most 10 times") && body["data"].is_null(), "{body}");
+    let res = app.http.post(app.url("/graphql")).json(&batch).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(message(&body).contains("only a signed-in caller may send a batch"), "{body}");
+    // A token that does not hold says why, batch or not.
+    let res = app.http.post(app.url("/graphql")).bearer_auth("not.a.jwt").json(&batch).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert!(message(&body).contains("not a valid JWT"), "{body}");
+    // Within the caps an anonymous document still gets its answer.
+    let body = app.gql(None, "{ a: __typename b: __typename __typename __typename }", json!({})).await;
+    assert_eq!(body["data"], json!({ "a": "Query", "b": "Query", "__typename": "Query" }), "{body}");
+}
+
+#[tokio::test]
+async fn signed_in_callers_keep_their_limits_for_aliases_repeats_and_batches() {
+    let app = TestApp::spawn().await;
+    let (aliases, repeats, batch) = cop_probes();
+    let token = app.token(Role::Ops, Uuid::new_v4());
+    let body = app.gql(Some(&token), &aliases, json!({})).await;
+    assert_eq!(body["data"]["alias100"], "Query", "{body}");
+    let body = app.gql(Some(&token), &repeats, json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let res = app.http.post(app.url("/graphql")).bearer_auth(&token).json(&batch).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body.as_array().map(Vec::len), Some(10), "{body}");
+}
