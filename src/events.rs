@@ -5,9 +5,10 @@
 //! (PostgreSQL delivers it on commit, never on rollback). Each instance runs one reader that fetches every
 //! event after the last it saw, whenever it is told there is more: on PostgreSQL by the NOTIFY of any instance
 //! (its own included; one read serves every NOTIFY queued meanwhile, and none is made while nobody here
-//! subscribes), on SQLite by this process after a commit. A LISTEN connection that drops and reconnects costs
-//! nothing: the reader catches up from the table. Subscribers read a bounded broadcast, so a slow one never
-//! blocks a mutation; one that falls behind is told how many events it missed.
+//! subscribes), on SQLite by this process after a commit. A LISTEN connection that drops costs nothing: the
+//! reader LISTENs again on a new one, then catches up from the table; and while anybody subscribes it also reads
+//! the table every second, for a connection that died without a word. Subscribers read a bounded broadcast, so a
+//! slow one never blocks a mutation; one that falls behind is told how many events it missed.
 
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
@@ -15,12 +16,14 @@ use entity::event as stored;
 use entity::payout_request as payout;
 use entity::status::Severity;
 use entity::InOrder;
+use sea_orm::sqlx::postgres::{PgListener, PgPool};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -296,12 +299,13 @@ impl EventBus {
     }
 
     /// Starts this instance's reader, from the newest event stored now. On PostgreSQL it LISTENs first (before
-    /// returning, so nothing committed afterwards goes unnoticed) and catches up from the table after every
-    /// reconnect.
+    /// returning, so nothing committed afterwards goes unnoticed). A NOTIFY can be lost while the LISTEN
+    /// connection is down, and a connection can die without a word (a proxy or a NAT that drops it silently);
+    /// so after every lost connection the reader LISTENs again on a new one before it reads the table, and while
+    /// anybody here subscribes it also reads the table every `SWEEP` whatever it was told.
     pub async fn listen(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
-        let newest = newest(db).await?;
-        let mut reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest };
         if self.backend != DbBackend::Postgres {
+            let mut reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest(db).await? };
             let wake = self.wake.clone();
             tokio::spawn(async move {
                 loop {
@@ -311,37 +315,89 @@ impl EventBus {
             });
             return Ok(());
         }
-        use sea_orm::sqlx::postgres::PgListener;
-        let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
-        listener.listen(CHANNEL).await?;
+        let pool = db.get_postgres_connection_pool().clone();
+        let mut listener = listener(&pool).await?;
+        let reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest(db).await? };
+        let shared = Arc::new(tokio::sync::Mutex::new(reader));
+        tokio::spawn(sweep(shared.clone()));
         tokio::spawn(async move {
             loop {
-                // Every commit's NOTIFY (this instance's too) names its event's number; `None`: read to be sure.
-                let newest = match listener.try_recv().await {
-                    Ok(Some(n)) => n.payload().parse::<i64>().ok(),
-                    // Reconnected (and LISTENing again): whatever was sent meanwhile is in the table.
-                    Ok(None) => {
-                        tracing::warn!("event listener reconnected; catching up from the events table");
-                        None
+                match listener.try_recv().await {
+                    // Every commit's NOTIFY (this instance's too) names its event's number.
+                    Ok(Some(n)) => {
+                        let mut reader = shared.lock().await;
+                        match n.payload().parse::<i64>() {
+                            // Already read along with an earlier one: NOTIFYs queue up while a read is under way.
+                            Ok(seq) if seq <= reader.last => {}
+                            // Nobody here to hand it to: a subscriber that comes later reads the table from where
+                            // it starts, so there is nothing to fetch. Events commit in sequence order, so
+                            // everything up to `seq` is in the table.
+                            Ok(seq) if reader.tx.receiver_count() == 0 => reader.last = seq,
+                            _ => reader.catch_up().await,
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                        None
+                    // The connection was lost (`Ok(None)`, or an error), and with it whatever NOTIFY was sent
+                    // meanwhile: LISTEN again first, then read the table, so nothing committed in between is
+                    // missed.
+                    lost => {
+                        if let Err(e) = lost {
+                            tracing::warn!(error = %e, "event listener lost its connection; listening again");
+                        }
+                        listener = relisten(&pool).await;
+                        tracing::info!("event listener is listening again; catching up from the events table");
+                        shared.lock().await.catch_up().await;
                     }
-                };
-                match newest {
-                    // Already read along with an earlier one: NOTIFYs queue up while a read is under way.
-                    Some(seq) if seq <= reader.last => {}
-                    // Nobody here to hand it to: a subscriber that comes later reads the table from where it
-                    // starts, so there is nothing to fetch. Events commit in sequence order, so everything up to
-                    // `seq` is in the table.
-                    Some(seq) if reader.tx.receiver_count() == 0 => reader.last = seq,
-                    _ => reader.catch_up().await,
                 }
             }
         });
         Ok(())
+    }
+}
+
+/// How often the reader reads the table on its own while anybody here subscribes: the longest an event waits
+/// when its NOTIFY never came (a LISTEN connection that died without a word).
+const SWEEP: Duration = Duration::from_secs(1);
+/// The longest pause between two tries at the database while it does not answer.
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+/// How long one read of the table, or opening a LISTEN connection, may take before it is given up and tried
+/// again: a connection that went silent never answers, and nothing else would end the wait.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A connection LISTENing on `CHANNEL`.
+async fn listener(pool: &PgPool) -> anyhow::Result<PgListener> {
+    let listening = async {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        anyhow::Ok(listener)
+    };
+    tokio::time::timeout(PATIENCE, listening).await.map_err(|_| anyhow::anyhow!("no answer in {PATIENCE:?}"))?
+}
+
+/// A new LISTEN connection, tried again (with a growing pause) until the database answers.
+async fn relisten(pool: &PgPool) -> PgListener {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match listener(pool).await {
+            Ok(listener) => return listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not LISTEN again; will retry");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+        }
+    }
+}
+
+/// Reads the table every `SWEEP` while anybody here subscribes, for the events whose NOTIFY was lost.
+async fn sweep(shared: Arc<tokio::sync::Mutex<Reader>>) {
+    let mut tick = tokio::time::interval(SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let mut reader = shared.lock().await;
+        if reader.tx.receiver_count() > 0 {
+            reader.catch_up().await;
+        }
     }
 }
 
@@ -354,14 +410,22 @@ struct Reader {
 }
 
 impl Reader {
-    /// Hands on every event after `last`; on a database error, tries again at the next wake-up.
+    /// Hands on every event after `last`. While the database does not answer (in `PATIENCE`) it tries again,
+    /// with a growing pause, rather than wait for a wake-up that may never come.
     async fn catch_up(&mut self) {
+        let (mut pause, all) = (Duration::from_millis(100), Filter::default());
         loop {
-            let batch = match read_after(&self.db, self.last, READ_BATCH, &Filter::default()).await {
+            let read = read_after(&self.db, self.last, READ_BATCH, &all);
+            let read = tokio::time::timeout(PATIENCE, read).await.unwrap_or_else(|_| {
+                Err(DbErr::Custom(format!("no answer in {PATIENCE:?}; the connection may have gone silent")))
+            });
+            let batch = match read {
                 Ok(batch) => batch,
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not read new events; will retry on the next one");
-                    return;
+                    tracing::warn!(error = %e, "could not read new events; will retry");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                    continue;
                 }
             };
             for row in batch.events {

@@ -84,3 +84,77 @@ async fn a_listener_that_reconnects_catches_up_and_misses_nothing() {
     }
     assert_eq!(heard, sent, "every request, once, in order");
 }
+
+/// The payout requests committed so far, in commit order, as the event log holds them.
+async fn committed_requests(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let sql = "SELECT payload FROM events WHERE kind = 'payout_requested' ORDER BY seq";
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            let payload: String = r.try_get("", "payload").unwrap();
+            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+            v["payout"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL=postgres://… and --include-ignored"]
+async fn every_payout_committed_around_a_database_outage_reaches_a_live_subscriber() {
+    assert!(on_postgres(), "set TEST_DATABASE_URL to a PostgreSQL server");
+    let base = url::Url::parse(&std::env::var("TEST_DATABASE_URL").unwrap()).unwrap();
+    let upstream = format!("{}:{}", base.host_str().unwrap(), base.port().unwrap_or(5432));
+    let proxy = Proxy::start(upstream.clone()).await;
+    let through = proxy.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.database_url = c.database_url.replacen(&upstream, &through, 1);
+        c.request_timeout_ms = 2_000;
+    })
+    .await;
+    let direct = sea_orm::Database::connect(app.db_url.replacen(&through, &upstream, 1)).await.unwrap();
+    let mut sub = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    sub.subscribe("1", REQUESTED, json!({})).await;
+    let f = Uuid::new_v4();
+    app.fund(f, "100000.00").await;
+
+    // Three freelancers' worth of requests, one after another each, while the database comes and goes.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let app = std::sync::Arc::new(app);
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), app.request_payout(f, "1.00")).await;
+                }
+            })
+        })
+        .collect();
+    let pause = |ms| tokio::time::sleep(Duration::from_millis(ms));
+    pause(500).await;
+    proxy.cut(); // every connection closed, new ones refused
+    pause(3_000).await;
+    proxy.restore();
+    pause(1_500).await;
+    proxy.stall(); // every open connection silent for good, the LISTEN one among them; new ones pass
+    pause(3_000).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    // The last commit, with nothing after it to carry a late NOTIFY along.
+    let last = app.request_payout(f, "1.00").await;
+    assert!(last["data"]["requestPayout"]["id"].is_string(), "{last}");
+
+    let committed = committed_requests(&direct).await;
+    assert!(committed.len() > 10, "requests went through around the outage: {}", committed.len());
+    let mut heard = Vec::new();
+    while heard.len() < committed.len() {
+        let Some((_, event)) = sub.event(Duration::from_secs(10)).await else { break };
+        assert!(event.get("errors").is_none(), "nothing is missed, so nothing is reported missed: {event}");
+        heard.push(event["data"]["payoutRequested"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(heard.len(), committed.len(), "every committed request reached the subscriber");
+    assert_eq!(heard, committed, "in commit order");
+}

@@ -465,3 +465,75 @@ pub async fn until_closed(tcp: &mut tokio::net::TcpStream, wait: std::time::Dura
     });
     read.await.ok().map(|()| String::from_utf8_lossy(&got).into_owned())
 }
+
+/// A TCP proxy in front of the database that can cut the server off it, as a failing network or a restarted
+/// proxy would. `cut` closes every connection through it and refuses new ones until `restore`; `stall` leaves the
+/// server's end of every connection open but silent for good (the database's end is closed, so nothing is held
+/// there), as a NAT or load balancer that forgot its connections does, and lets new connections through.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    state: std::sync::Arc<tokio::sync::watch::Sender<ProxyState>>,
+    generation: std::sync::atomic::AtomicU32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ProxyState {
+    /// Forwarding; the number grows with each `stall`, which ends the connections opened before it.
+    Up(u32),
+    Cut,
+}
+
+impl Proxy {
+    /// A proxy on a free port of 127.0.0.1 to `upstream`.
+    pub async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = std::sync::Arc::new(tokio::sync::watch::channel(ProxyState::Up(0)).0);
+        let watch = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let ProxyState::Up(generation) = *watch.borrow() else {
+                    drop(client); // refused: the client reads end of file at once
+                    continue;
+                };
+                let (upstream, mut changes) = (upstream.clone(), watch.subscribe());
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    let mut client = client;
+                    // Whether this connection is to stall (rather than close) once its generation ends.
+                    let ended = async move {
+                        let changed = changes.wait_for(|s| *s != ProxyState::Up(generation)).await;
+                        matches!(changed.as_deref(), Ok(ProxyState::Up(_)))
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        stalled = ended => {
+                            drop(server);
+                            if stalled {
+                                // Keep the client's end open and silent while the test runs.
+                                tokio::time::sleep(Duration::from_secs(600)).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Proxy { addr, state, generation: std::sync::atomic::AtomicU32::new(0) }
+    }
+
+    /// Closes every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.state.send_replace(ProxyState::Cut);
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        let next = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        self.state.send_replace(ProxyState::Up(next));
+    }
+
+    /// Silences every open connection for good; new ones are forwarded.
+    pub fn stall(&self) {
+        self.restore();
+    }
+}
