@@ -55,11 +55,37 @@ impl Budget {
     }
 }
 
+/// What a document selects once every fragment is spread: its fields, and for an anonymous caller its aliases and
+/// its fields selected again under a name already selected in the same set.
+#[derive(Clone, Copy, Default)]
+struct Count {
+    fields: u64,
+    aliases: u64,
+    repeats: u64,
+}
+
+impl Count {
+    fn add(self, other: Count) -> Count {
+        Count {
+            fields: self.fields.saturating_add(other.fields),
+            aliases: self.aliases.saturating_add(other.aliases),
+            repeats: self.repeats.saturating_add(other.repeats),
+        }
+    }
+
+    /// Whether counting on can change nothing: the document is refused already.
+    fn over(self) -> bool {
+        self.fields > MAX_FIELDS || self.aliases > ANONYMOUS_MAX_ALIASES || self.repeats > ANONYMOUS_MAX_REPEATS
+    }
+}
+
 /// Counts what a document selects with every fragment spread, and refuses unknown directives.
 struct Walk<'a> {
     doc: &'a ExecutableDocument,
-    /// Fields per fragment, once counted; `None` while being counted (a cycle, which validation reports).
-    fragments: HashMap<&'a str, Option<u64>>,
+    /// What each fragment selects, once counted; `None` while being counted (a cycle, which validation reports).
+    fragments: HashMap<&'a str, Option<Count>>,
+    /// Whether to count aliases and repeats too (only anonymous documents are capped on them).
+    anonymous: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -70,13 +96,22 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn fields(&mut self, set: &'a SelectionSet) -> Result<u64, String> {
-        let mut total = 0u64;
+    fn fields(&mut self, set: &'a SelectionSet) -> Result<Count, String> {
+        let mut total = Count::default();
+        // The names selected so far in this set, for the repeats of an anonymous document.
+        let mut names: Vec<&str> = Vec::new();
         for item in &set.items {
             let n = match &item.node {
                 Selection::Field(f) => {
                     self.directives(&f.node.directives)?;
-                    1 + self.fields(&f.node.selection_set.node)?
+                    let mut own = Count { fields: 1, ..Count::default() };
+                    if self.anonymous {
+                        let key = f.node.response_key().node.as_str();
+                        own.aliases = u64::from(f.node.alias.is_some());
+                        own.repeats = u64::from(names.contains(&key));
+                        names.push(key);
+                    }
+                    own.add(self.fields(&f.node.selection_set.node)?)
                 }
                 Selection::InlineFragment(f) => {
                     self.directives(&f.node.directives)?;
@@ -87,22 +122,22 @@ impl<'a> Walk<'a> {
                     self.fragment(s.node.fragment_name.node.as_str())?
                 }
             };
-            total = total.saturating_add(n);
-            if total > MAX_FIELDS {
+            total = total.add(n);
+            if total.over() {
                 return Ok(total); // already refused; no need to count on
             }
         }
         Ok(total)
     }
 
-    fn fragment(&mut self, name: &'a str) -> Result<u64, String> {
+    fn fragment(&mut self, name: &'a str) -> Result<Count, String> {
         match self.fragments.get(name) {
             Some(Some(n)) => return Ok(*n),
-            Some(None) => return Ok(0),
+            Some(None) => return Ok(Count::default()),
             None => {}
         }
         let Some((key, def)) = self.doc.fragments.get_key_value(name) else {
-            return Ok(0); // unknown: validation says so
+            return Ok(Count::default()); // unknown: validation says so
         };
         self.fragments.insert(key.as_str(), None);
         self.directives(&def.node.directives)?;
@@ -112,111 +147,43 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Refuses a document that selects more than `MAX_FIELDS` fields once spread, or uses an unknown directive.
-pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
-    let mut walk = Walk { doc, fragments: HashMap::new() };
-    let mut total = 0u64;
+/// What `doc` selects once spread; refuses more than `MAX_FIELDS` fields and unknown directives.
+fn measure(doc: &ExecutableDocument, anonymous: bool) -> Result<Count, String> {
+    let mut walk = Walk { doc, fragments: HashMap::new(), anonymous };
+    let mut total = Count::default();
     for (_, op) in doc.operations.iter() {
         walk.directives(&op.node.directives)?;
         for var in &op.node.variable_definitions {
             walk.directives(&var.node.directives)?;
         }
-        total = total.saturating_add(walk.fields(&op.node.selection_set.node)?);
+        total = total.add(walk.fields(&op.node.selection_set.node)?);
     }
     for name in doc.fragments.keys() {
         walk.fragment(name.as_str())?;
     }
-    if total > MAX_FIELDS {
+    if total.fields > MAX_FIELDS {
         return Err(format!(
             "the document selects more than {MAX_FIELDS} fields once its fragments are spread; ask for less"
         ));
     }
-    Ok(())
+    Ok(total)
 }
 
-/// What an anonymous caller's document asks for beyond plain fields: aliases, and fields selected again under a
-/// name already selected in the same set. Each fragment is counted once and added wherever it is spread.
-#[derive(Clone, Copy, Default)]
-struct Extras {
-    aliases: u64,
-    repeats: u64,
-}
-
-impl Extras {
-    fn add(self, other: Extras) -> Extras {
-        Extras {
-            aliases: self.aliases.saturating_add(other.aliases),
-            repeats: self.repeats.saturating_add(other.repeats),
-        }
-    }
-
-    fn over(self) -> bool {
-        self.aliases > ANONYMOUS_MAX_ALIASES || self.repeats > ANONYMOUS_MAX_REPEATS
-    }
-}
-
-/// Counts `Extras` with every fragment spread (memoised, like `Walk`); stops counting once over a cap.
-struct ExtrasWalk<'a> {
-    doc: &'a ExecutableDocument,
-    fragments: HashMap<&'a str, Option<Extras>>,
-}
-
-impl<'a> ExtrasWalk<'a> {
-    fn set(&mut self, set: &'a SelectionSet) -> Extras {
-        let mut total = Extras::default();
-        let mut names: Vec<&str> = Vec::new();
-        for item in &set.items {
-            let here = match &item.node {
-                Selection::Field(f) => {
-                    let f = &f.node;
-                    let key = f.response_key().node.as_str();
-                    let repeat = names.contains(&key);
-                    if !repeat {
-                        names.push(key);
-                    }
-                    let own = Extras { aliases: u64::from(f.alias.is_some()), repeats: u64::from(repeat) };
-                    own.add(self.set(&f.selection_set.node))
-                }
-                Selection::InlineFragment(f) => self.set(&f.node.selection_set.node),
-                Selection::FragmentSpread(s) => self.fragment(s.node.fragment_name.node.as_str()),
-            };
-            total = total.add(here);
-            if total.over() {
-                break;
-            }
-        }
-        total
-    }
-
-    fn fragment(&mut self, name: &'a str) -> Extras {
-        match self.fragments.get(name) {
-            Some(Some(n)) => return *n,
-            Some(None) => return Extras::default(), // a cycle: validation reports it
-            None => {}
-        }
-        let Some((key, def)) = self.doc.fragments.get_key_value(name) else { return Extras::default() };
-        self.fragments.insert(key.as_str(), None);
-        let n = self.set(&def.node.selection_set.node);
-        self.fragments.insert(key.as_str(), Some(n));
-        n
-    }
+/// Refuses a document that selects more than `MAX_FIELDS` fields once spread, or uses an unknown directive.
+pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
+    measure(doc, false).map(drop)
 }
 
 /// Refuses an anonymous caller's document that uses more than `ANONYMOUS_MAX_ALIASES` aliases or repeats fields
 /// more than `ANONYMOUS_MAX_REPEATS` times.
-fn check_anonymous(doc: &ExecutableDocument) -> Result<(), String> {
-    let mut walk = ExtrasWalk { doc, fragments: HashMap::new() };
-    let mut total = Extras::default();
-    for (_, op) in doc.operations.iter() {
-        total = total.add(walk.set(&op.node.selection_set.node));
-    }
-    if total.aliases > ANONYMOUS_MAX_ALIASES {
+fn check_anonymous(count: Count) -> Result<(), String> {
+    if count.aliases > ANONYMOUS_MAX_ALIASES {
         return Err(format!(
             "without a token a document may use at most {ANONYMOUS_MAX_ALIASES} aliases; sign in (send \
              `Authorization: Bearer <JWT>`)"
         ));
     }
-    if total.repeats > ANONYMOUS_MAX_REPEATS {
+    if count.repeats > ANONYMOUS_MAX_REPEATS {
         return Err(format!(
             "without a token a document may select a field again in the same selection at most \
              {ANONYMOUS_MAX_REPEATS} times; sign in (send `Authorization: Bearer <JWT>`)"
@@ -253,7 +220,7 @@ pub fn check_size(query: &str) -> ServerResult<()> {
 /// anonymous caps on aliases and repeated fields (`check_anonymous`), refused as UNAUTHENTICATED since a token
 /// lifts them.
 pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<()> {
-    check_document(doc).map_err(|why| ServerError::new(why, None))?;
+    let count = measure(doc, !signed_in).map_err(|why| ServerError::new(why, None))?;
     if signed_in {
         return Ok(());
     }
@@ -263,7 +230,7 @@ pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<(
         let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
         return Err(unauthenticated(why.into()));
     }
-    check_anonymous(doc).map_err(unauthenticated)
+    check_anonymous(count).map_err(unauthenticated)
 }
 
 /// The schema extension that applies these limits.
@@ -334,7 +301,8 @@ mod tests {
 
     #[test]
     fn anonymous_aliases_and_repeats_are_counted_through_fragments() {
-        let anonymous = |q: &str| check_anonymous(&async_graphql::parser::parse_query(q).unwrap());
+        let anonymous =
+            |q: &str| measure(&async_graphql::parser::parse_query(q).unwrap(), true).and_then(check_anonymous);
         let aliases = |n: usize| (0..n).map(|i| format!("a{i}: __typename ")).collect::<String>();
         anonymous(&format!("{{ {} }}", aliases(10))).unwrap();
         assert!(anonymous(&format!("{{ {} }}", aliases(11))).unwrap_err().contains("at most 10 aliases"));
