@@ -4,7 +4,7 @@ and run as plain SQL by pgbench (the ceiling), then approvals and webhook ingest
 transaction; then the same reads and writes on a SQLite copy of the data set against the same SQL run in process.
 Prints requests per second and p50/p99 latency for each at 1, 8 and 32 connections, and the ratios the goals are
 stated in. Each figure is the median of ROUNDS runs, the sides taking turns, so that a few seconds in which the
-shared host is slow land on one run of one side and not on the verdict. See the README's "Benchmarks" for what is
+shared host is slow land on one run of one side and not on the verdict. See bench/README.md for what is
 measured and how to read it.
 
     bench/run.py                       # everything (about 25 minutes on the 2-core project machine)
