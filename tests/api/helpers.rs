@@ -308,6 +308,13 @@ pub fn payment_body(kind: &str, order_id: &str, cf_payment_id: &str, status: &st
     )
 }
 
+/// A compact Cashfree refund webhook body for `order` (`amount` written as it comes: a JSON number or a string).
+pub fn refund_body(order: &str, cf_refund_id: &str, amount: &str, currency: &str) -> String {
+    format!(
+        r#"{{"data":{{"refund":{{"cf_refund_id":"{cf_refund_id}","cf_payment_id":"x","refund_id":"{cf_refund_id}","order_id":"{order}","refund_amount":{amount},"refund_currency":"{currency}","refund_status":"SUCCESS"}}}},"type":"REFUND_STATUS_WEBHOOK"}}"#
+    )
+}
+
 /// Digits for unique Cashfree ids.
 pub fn rand_digits() -> String {
     (Uuid::new_v4().as_u128() % 10_000_000_000).to_string()

@@ -5,23 +5,13 @@
 //! payment.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
+use crate::refunds::payment;
+use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Every CRITICAL alert, with the delivery it names.
 pub const CRITICAL: &str = "subscription { alerts(minSeverity: CRITICAL) { kind severity message webhookId } }";
-
-fn refund(order: &str, cf_refund_id: &str, amount: &str, currency: &str) -> String {
-    format!(
-        r#"{{"data":{{"refund":{{"cf_refund_id":"{cf_refund_id}","cf_payment_id":"x","refund_id":"{cf_refund_id}","order_id":"{order}","refund_amount":{amount},"refund_currency":"{currency}","refund_status":"SUCCESS"}}}},"type":"REFUND_STATUS_WEBHOOK"}}"#
-    )
-}
-
-async fn payment(app: &TestApp) -> Value {
-    let d = app.gql_ok(&app.admin(), "{ payments { nodes { status amount refundedAmount } } }", json!({})).await;
-    d["payments"]["nodes"][0].clone()
-}
 
 async fn ledger_rows(app: &TestApp) -> u64 {
     let d = app.gql_ok(&app.admin(), "{ walletTransactions { totalCount } }", json!({})).await;
@@ -51,20 +41,20 @@ async fn a_signed_refund_of_a_negative_zero_or_sub_paisa_amount_is_malformed_and
     let rows = ledger_rows(&app).await;
 
     let must = "data.refund.refund_amount must be greater than zero";
-    refused(&app, &mut alerts, &refund(&order, "rf_neg", "-100.00", "INR"), must).await;
-    refused(&app, &mut alerts, &refund(&order, "rf_zero", "0", "INR"), must).await;
-    refused(&app, &mut alerts, &refund(&order, "rf_zero_s", "\"0.00\"", "INR"), must).await;
-    refused(&app, &mut alerts, &refund(&order, "rf_fine", "10.001", "INR"), "more than 2 decimal places").await;
-    refused(&app, &mut alerts, &refund(&order, "rf_cur", "10.00", "RUPEES"), "data.refund.refund_currency").await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_neg", "-100.00", "INR"), must).await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_zero", "0", "INR"), must).await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_zero_s", "\"0.00\"", "INR"), must).await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_fine", "10.001", "INR"), "more than 2 decimal places").await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_cur", "10.00", "RUPEES"), "data.refund.refund_currency").await;
     assert_eq!(app.balance(f).await, "900.00", "the wallet never went up");
     assert_eq!(ledger_rows(&app).await, rows, "no ledger row was written");
     let p = payment(&app).await;
     assert_eq!((p["status"].as_str(), p["refundedAmount"].as_str()), (Some("SUCCESS"), Some("0.00")), "{p}");
 
     // The payment's whole amount can still be refunded, and not one paisa more.
-    let (_, full) = app.deliver_signed(&refund(&order, "rf_full", "1000.00", "INR")).await;
+    let (_, full) = app.deliver_signed(&refund_body(&order, "rf_full", "1000.00", "INR")).await;
     assert_eq!(full["outcome"], "PROCESSED", "{full}");
-    let (status, more) = app.deliver_signed(&refund(&order, "rf_more", "100.00", "INR")).await;
+    let (status, more) = app.deliver_signed(&refund_body(&order, "rf_more", "100.00", "INR")).await;
     assert_eq!((status, more["outcome"].as_str()), (200, Some("FAILED")), "{more}");
     let p = payment(&app).await;
     assert_eq!((p["status"].as_str(), p["refundedAmount"].as_str()), (Some("REFUNDED"), Some("1000.00")), "{p}");
@@ -80,9 +70,10 @@ async fn a_refund_finer_than_its_currency_or_in_another_currency_books_nothing()
     alerts.subscribe("c", CRITICAL, json!({})).await;
     let f = Uuid::new_v4();
     let order = app.fund(f, "1000.00").await;
-    refused(&app, &mut alerts, &refund(&order, "rf_yen", "10.50", "JPY"), "more decimal places than JPY has").await;
+    refused(&app, &mut alerts, &refund_body(&order, "rf_yen", "10.50", "JPY"), "more decimal places than JPY has")
+        .await;
 
-    let (status, reply) = app.deliver_signed(&refund(&order, "rf_usd", "10.00", "USD")).await;
+    let (status, reply) = app.deliver_signed(&refund_body(&order, "rf_usd", "10.00", "USD")).await;
     assert_eq!((status, reply["outcome"].as_str()), (200, Some("UNMATCHED")), "{reply}");
     assert!(reply["message"].as_str().unwrap().contains("paid in INR"), "{reply}");
     let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");

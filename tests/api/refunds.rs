@@ -10,12 +10,11 @@ use uuid::Uuid;
 const CRITICAL: &str = "subscription { alerts(minSeverity: CRITICAL) { kind severity message paymentId } }";
 
 fn refund(order: &str, cf_refund_id: &str, amount: &str) -> String {
-    format!(
-        r#"{{"data":{{"refund":{{"cf_refund_id":"{cf_refund_id}","cf_payment_id":"x","refund_id":"{cf_refund_id}","order_id":"{order}","refund_amount":{amount},"refund_currency":"INR","refund_status":"SUCCESS"}}}},"type":"REFUND_STATUS_WEBHOOK"}}"#
-    )
+    refund_body(order, cf_refund_id, amount, "INR")
 }
 
-async fn payment(app: &TestApp) -> Value {
+/// The (only) payment as the API shows it.
+pub async fn payment(app: &TestApp) -> Value {
     let d = app.gql_ok(&app.admin(), "{ payments { nodes { status amount refundedAmount } } }", json!({})).await;
     d["payments"]["nodes"][0].clone()
 }
