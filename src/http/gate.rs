@@ -130,14 +130,18 @@ impl Gate {
     }
 
     fn check(&self, msg: Message) -> Verdict {
-        if !self.legacy {
-            if let Some(why) = outside_protocol(&msg) {
-                return Verdict::Close(close(4400, &why));
+        let head = if self.legacy {
+            let Message::Text(text) = &msg else { return Verdict::Pass(msg) };
+            // What does not parse is async-graphql's to refuse (close 1002, with its reason).
+            let Ok(head) = serde_json::from_str::<Head>(text.as_str()) else { return Verdict::Pass(msg) };
+            head
+        } else {
+            match transport_ws_head(&msg) {
+                Ok(Some(head)) => head,
+                Ok(None) => return Verdict::Pass(msg),
+                Err(why) => return Verdict::Close(close(4400, &why)),
             }
-        }
-        let Message::Text(text) = &msg else { return Verdict::Pass(msg) };
-        // What does not parse is async-graphql's to refuse (close 1002, with its reason).
-        let Ok(head) = serde_json::from_str::<Head>(text.as_str()) else { return Verdict::Pass(msg) };
+        };
         let Some(id) = head.id else { return Verdict::Pass(msg) };
         match head.kind.as_str() {
             "subscribe" | "start" => {}
@@ -181,27 +185,22 @@ impl Gate {
 /// The message types a `graphql-transport-ws` client may send.
 const CLIENT_TYPES: [&str; 5] = ["connection_init", "ping", "pong", "subscribe", "complete"];
 
-/// Why `msg` is not a `graphql-transport-ws` client message, if it is not. The protocol answers "a message of a
-/// type or format which is not specified" with close 4400. WebSocket pings, pongs and close frames are the
-/// transport's, not the protocol's.
-fn outside_protocol(msg: &Message) -> Option<String> {
+/// The head of a `graphql-transport-ws` client message (`None` for WebSocket pings, pongs and close frames, which
+/// are the transport's), or why `msg` is not one: the protocol answers "a message of a type or format which is not
+/// specified" with close 4400.
+fn transport_ws_head(msg: &Message) -> Result<Option<Head>, String> {
     let text = match msg {
         Message::Text(text) => text.as_str(),
-        Message::Binary(_) => return Some("binary frames are not part of graphql-transport-ws; send text".into()),
-        _ => return None,
+        Message::Binary(_) => return Err("binary frames are not part of graphql-transport-ws; send text".into()),
+        _ => return Ok(None),
     };
-    let head = match serde_json::from_str::<Head>(text) {
-        Ok(head) => head,
-        Err(e) => return Some(format!("invalid message: {e}")),
-    };
+    let head = serde_json::from_str::<Head>(text).map_err(|e| format!("invalid message: {e}"))?;
     if !CLIENT_TYPES.contains(&head.kind.as_str()) {
-        return Some(format!("unknown message type {:?}", head.kind));
+        return Err(format!("unknown message type {:?}", head.kind));
     }
     // The fields each type needs, read as async-graphql will read them.
-    match async_graphql::http::ClientMessage::from_bytes(text) {
-        Ok(_) => None,
-        Err(e) => Some(format!("invalid {} message: {e}", head.kind)),
-    }
+    async_graphql::http::ClientMessage::from_bytes(text).map_err(|e| format!("invalid {} message: {e}", head.kind))?;
+    Ok(Some(head))
 }
 
 /// The reason to give when `e` is a message or frame larger than the socket accepts.

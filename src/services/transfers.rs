@@ -258,13 +258,14 @@ pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8])
         let data = &root["data"];
         if !data["transfer_amount"].is_null() {
             // Cashfree Payouts pays out in INR; a currency it names must be one paydesk holds.
-            let currency = match data["transfer_currency"].is_null() {
-                true => "INR".to_owned(),
-                false => webhooks::currency("data.transfer_currency", &data["transfer_currency"])?,
+            let currency = if data["transfer_currency"].is_null() {
+                "INR".to_owned()
+            } else {
+                webhooks::currency("data.transfer_currency", &data["transfer_currency"])?
             };
             webhooks::amount("data.transfer_amount", &data["transfer_amount"], &currency)?;
         }
-        let mut report = Report::from_json(&root["data"]);
+        let mut report = Report::from_json(data);
         if let Some(status) = kind.strip_prefix("TRANSFER_") {
             report.status = status.to_owned(); // the event names the end state
         }
