@@ -193,14 +193,14 @@ pub struct Alert {
 impl Alert {
     pub fn new(severity: Severity, kind: &str, message: impl Into<String>) -> Self {
         Alert {
-            id: crate::services::new_id(),
+            id: crate::clock::new_id(),
             severity,
             kind: kind.to_owned(),
             message: message.into(),
             payment_id: None,
             payout_request_id: None,
             webhook_id: None,
-            created_at: crate::services::now(),
+            created_at: crate::clock::now(),
         }
     }
 }
@@ -233,7 +233,7 @@ impl EventBus {
     /// Call it last before commit: on PostgreSQL it holds the event-order lock until then.
     pub async fn stage(&self, db: &impl ConnectionTrait, event: &Event) -> AppResult<()> {
         let payload = serde_json::to_string(event).map_err(|e| crate::error::AppError::Internal(e.into()))?;
-        let now = crate::services::now();
+        let now = crate::clock::now();
         let severity: Option<String> = event.severity().map(|s| sea_orm::ActiveEnum::to_value(&s));
         if self.backend == DbBackend::Postgres {
             // One round trip: the order lock is taken (in the FROM) before the row, and so its sequence number,
@@ -261,7 +261,7 @@ impl EventBus {
     #[cfg(test)]
     pub fn deliver(&self, events: impl IntoIterator<Item = Event>) {
         for (seq, event) in (1..).zip(events) {
-            let _ = self.tx.send(Stored { seq, created_at: crate::services::now(), event });
+            let _ = self.tx.send(Stored { seq, created_at: crate::clock::now(), event });
         }
     }
 
@@ -446,7 +446,7 @@ mod tests {
     use entity::status::PayoutStatus;
 
     fn payout() -> payout::Model {
-        let (id, at) = (crate::services::new_id(), crate::services::now());
+        let (id, at) = (crate::clock::new_id(), crate::clock::now());
         payout::Model {
             id,
             wallet_id: id,
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn every_kind_reads_back_as_it_was_stored() {
         let mut alert = Alert::new(Severity::Critical, "reserve_violation", "payout refused");
-        alert.payout_request_id = Some(crate::services::new_id());
+        alert.payout_request_id = Some(crate::clock::new_id());
         let events = [
             Event::PayoutRequested { payout: payout() },
             Event::PayoutStatusChanged { payout: payout() },
@@ -503,7 +503,7 @@ mod tests {
             kind: kind.into(),
             payload: payload.into(),
             severity: None,
-            created_at: crate::services::now(),
+            created_at: crate::clock::now(),
         };
         let read = parse(vec![InOrder(row(1, "alert", &payout)), InOrder(row(2, "payout_requested", &payout))]);
         assert_eq!(read.iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod backup;
 pub mod cashfree;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -31,44 +31,54 @@ async fn read_body(body: Body) -> Result<Vec<u8>, Vec<u8>> {
     Ok(bytes)
 }
 
+/// The headers the webhook pipeline reads or keeps.
+fn kept(headers: &HeaderMap) -> webhooks::Headers {
+    webhooks::Headers::new(headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())))
+}
+
+/// Runs a delivery of `S` through the pipeline, the body read up to `BODY_LIMIT`.
+async fn take<S: webhooks::Source>(http: &Http, headers: &HeaderMap, body: Body) -> Response {
+    let headers = kept(headers);
+    let receipt = match read_body(body).await {
+        Ok(body) => webhooks::receive::<S>(&http.state, &headers, &body).await,
+        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
+    };
+    answer(http, receipt)
+}
+
 /// Answers 200 for accepted and duplicate deliveries, 401 for a bad signature, 400 for a malformed body,
 /// 413 (still recorded) for a body over the limit, 503 when no secret is configured, 5xx only when a retry
 /// can help.
 pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
-    let reply = match read_body(body).await {
-        Ok(body) => webhooks::receive(&http.state, &headers, &body).await,
-        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
-    };
-    answer(&http, reply)
+    take::<webhooks::Payments>(&http, &headers, body).await
 }
 
 /// `POST /api/webhooks/cashfree/payouts`: transfer outcomes, answered like payment webhooks.
 pub async fn cashfree_payouts(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
-    let reply = match read_body(body).await {
-        Ok(body) => crate::services::transfers::receive_webhook(&http.state, &headers, &body).await,
-        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
-    };
-    answer(&http, reply)
+    take::<crate::services::transfers::Transfers>(&http, &headers, body).await
 }
 
-/// The reply as JSON, counted by outcome.
-fn answer(http: &Http, reply: webhooks::Reply) -> Response {
+/// The receipt as JSON, its status and code from the verdict, counted by outcome.
+fn answer(http: &Http, receipt: webhooks::Receipt) -> Response {
+    use webhooks::Verdict;
     // The stored name ("processed") labels the metric; the API's enum value ("PROCESSED") goes in the reply.
-    let stored = serde_json::to_value(reply.outcome).unwrap_or_default();
+    let stored = serde_json::to_value(receipt.outcome).unwrap_or_default();
     let stored = stored.as_str().unwrap_or_default();
     let labels = crate::metrics::OutcomeLabels { outcome: stored.to_owned() };
     http.state.metrics.webhooks.get_or_create(&labels).inc();
     let outcome = stored.to_ascii_uppercase();
-    let body = if reply.status == StatusCode::OK {
-        json!({ "outcome": outcome, "webhookId": reply.webhook_id, "message": reply.message })
-    } else {
-        let code = match reply.status {
-            StatusCode::UNAUTHORIZED => "INVALID_SIGNATURE",
-            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => "BAD_USER_INPUT",
-            StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
-            _ => "INTERNAL",
-        };
-        json!({ "error": { "code": code, "message": reply.message }, "outcome": outcome, "webhookId": reply.webhook_id })
+    let (status, code) = match receipt.verdict {
+        Verdict::Accepted => (StatusCode::OK, None),
+        Verdict::BadSignature => (StatusCode::UNAUTHORIZED, Some("INVALID_SIGNATURE")),
+        Verdict::Malformed => (StatusCode::BAD_REQUEST, Some("BAD_USER_INPUT")),
+        Verdict::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Some("BAD_USER_INPUT")),
+        Verdict::Unconfigured | Verdict::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, Some("UNAVAILABLE")),
+        Verdict::Failed => (StatusCode::INTERNAL_SERVER_ERROR, Some("INTERNAL")),
     };
-    (reply.status, Json(body)).into_response()
+    let (id, message) = (receipt.webhook_id, receipt.message);
+    let body = match code {
+        None => json!({ "outcome": outcome, "webhookId": id, "message": message }),
+        Some(code) => json!({ "error": { "code": code, "message": message }, "outcome": outcome, "webhookId": id }),
+    };
+    (status, Json(body)).into_response()
 }

@@ -7,13 +7,13 @@
 //! does not know.
 
 use super::audit::{self, Actor};
-use super::webhooks::{self, Reply};
+use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
 use crate::cashfree::{Api, CallError, Repeat};
+use crate::domain::status::api_name;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
 use crate::state::AppState;
-use axum::http::{HeaderMap, StatusCode};
 use entity::status::{LedgerKind, PayoutStatus, Severity, WebhookOutcome};
 use entity::{beneficiary, payment_webhook as webhook, payout_request as payout};
 use reqwest::Method;
@@ -33,7 +33,7 @@ pub struct Report {
 
 impl Report {
     fn from_json(v: &Value) -> Report {
-        let text = |k: &str| webhooks::text(&v[k]).or_else(|| v[k].as_u64().map(|n| n.to_string()));
+        let text = |k: &str| fields::text(&v[k]).or_else(|| v[k].as_u64().map(|n| n.to_string()));
         Report {
             status: text("status").unwrap_or_else(|| "UNKNOWN".into()).to_ascii_uppercase(),
             cf_transfer_id: text("cf_transfer_id"),
@@ -228,126 +228,129 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
     Ok((after, true))
 }
 
-/// `POST /api/webhooks/cashfree/payouts`: verified with the Payouts secret, recorded like payment webhooks,
-/// deduplicated, and applied through `settle`.
-pub async fn receive_webhook(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Reply {
-    let db = &state.db;
-    let reply = |status, outcome, webhook_id, message: String| Reply { status, outcome, webhook_id, message };
-    let Some(secret) = state.cashfree.payout_secret() else {
-        let msg = "CASHFREE_PAYOUT_CLIENT_SECRET is not configured; the delivery was recorded".to_owned();
-        let id = webhooks::record(
-            db,
-            webhooks::row(webhooks::headers_json(headers), body, false),
-            WebhookOutcome::Failed,
-            msg.clone(),
-        )
-        .await;
-        return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, id, msg);
-    };
-    let base = |valid| webhooks::row(webhooks::headers_json(headers), body, valid);
-    if let Err(why) = webhooks::authenticate_with(&[secret], state.settings.webhook_tolerance_secs, headers, body) {
-        let id = webhooks::record(db, base(false), WebhookOutcome::RejectedSignature, why.clone()).await;
-        let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("payout webhook refused: {why}"));
-        alert.webhook_id = id;
-        state.events.alert(db, alert).await;
-        return reply(StatusCode::UNAUTHORIZED, WebhookOutcome::RejectedSignature, id, why);
+/// `POST /api/webhooks/cashfree/payouts`: transfer outcomes, signed with the Payouts secret, claimed in a statement
+/// of their own and applied through `settle` (which is idempotent, so a claim whose settle failed gives its key
+/// back for Cashfree's retry).
+pub struct Transfers;
+
+/// What a transfer webhook says.
+pub struct TransferEvent {
+    kind: String,
+    transfer: String,
+    report: Report,
+    key: String,
+}
+
+impl Source for Transfers {
+    const NAME: &'static str = "payout webhook";
+    type Event = TransferEvent;
+
+    fn secrets(state: &AppState) -> Result<Vec<String>, String> {
+        let secret = state.cashfree.payout_secret();
+        secret
+            .map(|s| vec![s])
+            .ok_or_else(|| "CASHFREE_PAYOUT_CLIENT_SECRET is not configured; the delivery was recorded".into())
     }
-    let parsed = serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON: {e}")).and_then(|root| {
-        let kind = webhooks::id("type", &root["type"])?;
-        let transfer = webhooks::id("data.transfer_id", &root["data"]["transfer_id"])?;
+
+    fn read(body: &[u8], key: Option<&str>) -> Result<TransferEvent, String> {
+        let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+        let kind = fields::id("type", &root["type"])?;
         let data = &root["data"];
+        let transfer = fields::id("data.transfer_id", &data["transfer_id"])?;
         if !data["transfer_amount"].is_null() {
             // Cashfree Payouts pays out in INR; a currency it names must be one paydesk holds.
             let currency = if data["transfer_currency"].is_null() {
                 "INR".to_owned()
             } else {
-                webhooks::currency("data.transfer_currency", &data["transfer_currency"])?
+                fields::currency("data.transfer_currency", &data["transfer_currency"])?
             };
-            webhooks::amount("data.transfer_amount", &data["transfer_amount"], &currency)?;
+            fields::amount("data.transfer_amount", &data["transfer_amount"], &currency)?;
         }
         let mut report = Report::from_json(data);
         if let Some(status) = kind.strip_prefix("TRANSFER_") {
             report.status = status.to_owned(); // the event names the end state
         }
-        Ok((kind, transfer, report))
-    });
-    let (kind, transfer, report) = match parsed {
-        Ok(p) => p,
-        Err(why) => return webhooks::malformed(state, base(true), why).await,
-    };
-    let key = webhooks::header(headers, "x-idempotency-key")
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{kind}:{transfer}:{}", report.status));
-    let mut row = base(true);
-    row.event_type = Set(Some(kind.clone()));
-    row.order_id = Set(Some(transfer.clone()));
-    row.idempotency_key = Set(Some(webhooks::storable_key(key)));
-    let payout_id = Uuid::try_parse(&transfer).ok();
-    let found = match payout_id {
-        Some(pid) => payout::Entity::find_by_id(pid).one(db).await.ok().flatten(),
-        None => None,
-    };
-    row.payout_request_id = Set(found.as_ref().map(|p| p.id));
-    let claimed = match webhook::Entity::insert(row.clone())
-        .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
-        .exec(db)
-        .await
-    {
-        Ok(sea_orm::TryInsertResult::Inserted(_)) => true,
-        Ok(_) => false,
-        Err(e) => {
-            let e = AppError::from(e);
-            return reply(StatusCode::SERVICE_UNAVAILABLE, WebhookOutcome::Failed, None, e.public_message());
-        }
-    };
-    if !claimed {
-        row.id = Set(super::new_id());
-        row.idempotency_key = Set(None);
-        let id = webhooks::record(db, row, WebhookOutcome::Duplicate, "already received".into()).await;
-        return reply(StatusCode::OK, WebhookOutcome::Duplicate, id, "already received".into());
+        let key = key.map(str::to_owned).unwrap_or_else(|| format!("{kind}:{transfer}:{}", report.status));
+        Ok(TransferEvent { kind, transfer, report, key: fields::storable_key(key) })
     }
-    let row_id = row.id.clone().unwrap();
-    let (status, outcome, message) = match found {
-        None => (StatusCode::OK, WebhookOutcome::Unmatched, format!("no payout has transfer id {transfer}")),
-        Some(p) => match settle_once(state, p.id, report.clone()).await {
-            Ok((after, true)) => (
-                StatusCode::OK,
-                WebhookOutcome::Processed,
-                format!("payout is {}", crate::domain::status::api_name(&after.status)),
-            ),
-            Ok((after, false)) => (
-                StatusCode::OK,
-                WebhookOutcome::Duplicate,
-                format!("payout already {}", crate::domain::status::api_name(&after.status)),
-            ),
-            Err(e) => {
-                // Give the key back so Cashfree's retry is applied, and ask for that retry.
-                let status = if matches!(e, AppError::Unavailable(_)) {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                };
-                let _ = webhook::Entity::update_many()
-                    .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
-                    .filter(webhook::Column::Id.eq(row_id))
-                    .exec(db)
-                    .await;
-                (status, WebhookOutcome::Failed, e.public_message())
+
+    fn describe(event: &TransferEvent, row: &mut webhook::ActiveModel) {
+        row.event_type = Set(Some(event.kind.clone()));
+        row.order_id = Set(Some(event.transfer.clone()));
+    }
+
+    async fn apply(state: &AppState, mut row: webhook::ActiveModel, event: &TransferEvent) -> AppResult<Receipt> {
+        let db = &state.db;
+        row.idempotency_key = Set(Some(event.key.clone()));
+        let found = match Uuid::try_parse(&event.transfer) {
+            Ok(pid) => payout::Entity::find_by_id(pid).one(db).await.ok().flatten(),
+            Err(_) => None,
+        };
+        row.payout_request_id = Set(found.as_ref().map(|p| p.id));
+        let claim = webhook::Entity::insert(row.clone()).on_conflict_do_nothing_on([webhook::Column::IdempotencyKey]);
+        match claim.exec(db).await {
+            Ok(sea_orm::TryInsertResult::Inserted(_)) => {}
+            Ok(_) => {
+                row.id = Set(crate::clock::new_id());
+                row.idempotency_key = Set(None);
+                let id = webhooks::record(db, row, WebhookOutcome::Duplicate, "already received".into()).await;
+                return Ok(Receipt {
+                    verdict: Verdict::Accepted,
+                    outcome: WebhookOutcome::Duplicate,
+                    webhook_id: id,
+                    message: "already received".into(),
+                });
             }
-        },
-    };
-    let _ = webhook::Entity::update_many()
-        .col_expr(webhook::Column::Outcome, Expr::value(outcome))
-        .col_expr(webhook::Column::Error, Expr::value(Some(message.clone())))
-        .filter(webhook::Column::Id.eq(row_id))
-        .exec(db)
-        .await;
-    if outcome == WebhookOutcome::Unmatched {
-        let mut alert = Alert::new(Severity::Critical, "webhook_unmatched", format!("payout webhook: {message}"));
-        alert.webhook_id = Some(row_id);
-        state.events.alert(db, alert).await;
+            Err(e) => {
+                let e = AppError::from(e);
+                return Ok(Receipt {
+                    verdict: Verdict::Unavailable,
+                    outcome: WebhookOutcome::Failed,
+                    webhook_id: None,
+                    message: e.public_message(),
+                });
+            }
+        }
+        let row_id = row.id.clone().unwrap();
+        let (verdict, outcome, message) = match found {
+            None => {
+                (Verdict::Accepted, WebhookOutcome::Unmatched, format!("no payout has transfer id {}", event.transfer))
+            }
+            Some(p) => match settle_once(state, p.id, event.report.clone()).await {
+                Ok((after, true)) => {
+                    (Verdict::Accepted, WebhookOutcome::Processed, format!("payout is {}", api_name(&after.status)))
+                }
+                Ok((after, false)) => (
+                    Verdict::Accepted,
+                    WebhookOutcome::Duplicate,
+                    format!("payout already {}", api_name(&after.status)),
+                ),
+                Err(e) => {
+                    // Give the key back so Cashfree's retry is applied, and ask for that retry.
+                    let verdict =
+                        if matches!(e, AppError::Unavailable(_)) { Verdict::Unavailable } else { Verdict::Failed };
+                    let _ = webhook::Entity::update_many()
+                        .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
+                        .filter(webhook::Column::Id.eq(row_id))
+                        .exec(db)
+                        .await;
+                    (verdict, WebhookOutcome::Failed, e.public_message())
+                }
+            },
+        };
+        let _ = webhook::Entity::update_many()
+            .col_expr(webhook::Column::Outcome, Expr::value(outcome))
+            .col_expr(webhook::Column::Error, Expr::value(Some(message.clone())))
+            .filter(webhook::Column::Id.eq(row_id))
+            .exec(db)
+            .await;
+        if outcome == WebhookOutcome::Unmatched {
+            let mut alert = Alert::new(Severity::Critical, "webhook_unmatched", format!("payout webhook: {message}"));
+            alert.webhook_id = Some(row_id);
+            state.events.alert(db, alert).await;
+        }
+        Ok(Receipt { verdict, outcome, webhook_id: Some(row_id), message })
     }
-    reply(status, outcome, Some(row_id), message)
 }
 
 /// Looks up every payout still PROCESSING a while after its last news, and applies what Cashfree says (a

@@ -1,0 +1,291 @@
+//! Provider deliveries (Cashfree's payment and payout webhooks) through one pipeline: record every delivery
+//! (invalid ones too), authenticate the signature over the raw bytes, read the body, then let the source claim its
+//! dedupe key and apply the event. A `Receipt` says how it ended; the edge picks the answer's status from its
+//! `Verdict`, so that Cashfree retries only when a retry can help.
+
+pub mod fields;
+mod payment;
+
+pub use payment::{apply_pulled, reprocess, Payments};
+
+use crate::error::AppError;
+use crate::events::Alert;
+use crate::state::AppState;
+use base64::Engine;
+use chrono::Utc;
+use entity::payment_webhook as webhook;
+use entity::status::{Severity, WebhookOutcome};
+use hmac::{Hmac, Mac};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use serde_json::Value;
+use std::future::Future;
+use uuid::Uuid;
+
+/// How a delivery ended, as far as its sender is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Taken (processed, a duplicate, unmatched, or refused on its merits): a retry cannot change it.
+    Accepted,
+    /// No secret is configured to verify it with.
+    Unconfigured,
+    /// The signature or timestamp does not hold.
+    BadSignature,
+    /// Signed, but its body cannot be read or names an amount nothing may be booked from.
+    Malformed,
+    /// Its body is over the size limit; its first bytes were kept.
+    TooLarge,
+    /// Something paydesk depends on is down: a retry later can help.
+    Unavailable,
+    /// Applying it failed; a retry may help.
+    Failed,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub verdict: Verdict,
+    pub outcome: WebhookOutcome,
+    /// The row that records it (none if even recording failed).
+    pub webhook_id: Option<Uuid>,
+    pub message: String,
+}
+
+impl Receipt {
+    fn new(verdict: Verdict, outcome: WebhookOutcome, webhook_id: Option<Uuid>, message: String) -> Self {
+        Self { verdict, outcome, webhook_id, message }
+    }
+
+    /// The verdict for a failure to apply: a retry can help either way, but only an outage says "later".
+    fn failed(e: &AppError, webhook_id: Option<Uuid>, message: String) -> Self {
+        let verdict = if matches!(e, AppError::Unavailable(_)) { Verdict::Unavailable } else { Verdict::Failed };
+        Self::new(verdict, WebhookOutcome::Failed, webhook_id, message)
+    }
+}
+
+/// The headers of a delivery that paydesk reads or keeps for the record: the `x-webhook-*` ones, the idempotency
+/// key, the content type and the user agent. Names are lower case, as HTTP/1.1 servers hand them over.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    /// Keeps, of `all` (name, raw value), the headers above; the rest are dropped.
+    pub fn new<'a>(all: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let kept = |n: &str| {
+            n.starts_with("x-webhook-") || n == "x-idempotency-key" || n == "content-type" || n == "user-agent"
+        };
+        Self(all.into_iter().filter(|(n, _)| kept(n)).map(|(n, v)| (n.to_owned(), v.to_vec())).collect())
+    }
+
+    /// The first value of `name`, trimmed, if it is present, printable ASCII and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let (_, value) = self.0.iter().find(|(n, _)| n == name)?;
+        let printable = value.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b));
+        let value = std::str::from_utf8(value).ok().filter(|_| printable)?;
+        Some(value.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The headers as a JSON object, for the record.
+    fn to_json(&self) -> Value {
+        let kept = self.0.iter().map(|(n, v)| (n.clone(), Value::String(String::from_utf8_lossy(v).into())));
+        Value::Object(kept.collect())
+    }
+}
+
+/// One kind of delivery: which secrets sign it, how its body reads, and what applying it does.
+pub trait Source {
+    /// Names the delivery in alerts ("webhook", "payout webhook").
+    const NAME: &'static str;
+    /// What a body says, once read.
+    type Event: Send + Sync;
+
+    /// The secrets that sign these deliveries, or why there are none.
+    fn secrets(state: &AppState) -> Result<Vec<String>, String>;
+
+    /// Reads a signed body (`key`: the sender's idempotency key). An error makes the delivery MALFORMED.
+    fn read(body: &[u8], key: Option<&str>) -> Result<Self::Event, String>;
+
+    /// Writes into the delivery's row what the event says of itself (its type, the order or transfer it names).
+    fn describe(event: &Self::Event, row: &mut webhook::ActiveModel);
+
+    /// Claims the event's dedupe key and applies it; `row` records the delivery and is to be stored by this.
+    /// An error leaves nothing claimed and nothing applied: the pipeline records the delivery FAILED.
+    fn apply(
+        state: &AppState,
+        row: webhook::ActiveModel,
+        event: &Self::Event,
+    ) -> impl Future<Output = Result<Receipt, AppError>> + Send;
+}
+
+/// Takes one delivery of `S` end to end.
+#[tracing::instrument(skip_all, fields(source = S::NAME, bytes = body.len()))]
+pub async fn receive<S: Source>(state: &AppState, headers: &Headers, body: &[u8]) -> Receipt {
+    let db = &state.db;
+    let secrets = match S::secrets(state) {
+        Ok(secrets) => secrets,
+        Err(msg) => {
+            let id = record(db, row(headers.to_json(), body, false), WebhookOutcome::Failed, msg.clone()).await;
+            return Receipt::new(Verdict::Unconfigured, WebhookOutcome::Failed, id, msg);
+        }
+    };
+    if let Err(why) = authenticate(&secrets, state.settings.webhook_tolerance_secs, headers, body) {
+        tracing::warn!(%why, "webhook signature rejected");
+        let outcome = WebhookOutcome::RejectedSignature;
+        let id = record(db, row(headers.to_json(), body, false), outcome, why.clone()).await;
+        let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("{} refused: {why}", S::NAME));
+        alert.webhook_id = id;
+        state.events.alert(db, alert).await;
+        return Receipt::new(Verdict::BadSignature, outcome, id, why);
+    }
+    let event = match S::read(body, headers.get("x-idempotency-key")) {
+        Ok(event) => event,
+        Err(why) => return malformed(state, row(headers.to_json(), body, true), why).await,
+    };
+    let mut base = row(headers.to_json(), body, true);
+    S::describe(&event, &mut base);
+    match S::apply(state, base.clone(), &event).await {
+        Ok(receipt) => receipt,
+        Err(e) => {
+            let msg = e.public_message();
+            let why = format!("processing failed, Cashfree will retry: {msg}");
+            let id = record(db, base, WebhookOutcome::Failed, why).await;
+            let mut alert =
+                Alert::new(Severity::Critical, "webhook_failed", format!("webhook processing failed: {msg}"));
+            alert.webhook_id = id;
+            state.events.alert(db, alert).await;
+            Receipt::failed(&e, id, msg)
+        }
+    }
+}
+
+/// Records a delivery whose body was larger than `limit` bytes: its first bytes are kept (`prefix`), it is
+/// MALFORMED, and nothing else is done with it (its signature cannot be checked over a body not read whole).
+pub async fn receive_too_large(state: &AppState, headers: &Headers, prefix: &[u8], limit: usize) -> Receipt {
+    let msg = format!(
+        "too large: the body is over {} KiB (Cashfree's are a few KB); its first {} bytes are stored",
+        limit / 1024,
+        prefix.len()
+    );
+    let id = record(&state.db, row(headers.to_json(), prefix, false), WebhookOutcome::Malformed, msg.clone()).await;
+    Receipt::new(Verdict::TooLarge, WebhookOutcome::Malformed, id, msg)
+}
+
+/// `Base64(HMAC-SHA256(secret, timestamp ‖ body))` matches `signature` for one of `secrets`; constant time.
+pub fn signature_matches(secrets: &[String], timestamp: &str, body: &[u8], signature: &str) -> bool {
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    secrets.iter().any(|secret| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(timestamp.as_bytes());
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    })
+}
+
+/// Why a delivery's signature (by one of `secrets`) or timestamp (within `tolerance` seconds, 0 = any) does not
+/// hold, if it does not.
+fn authenticate(secrets: &[String], tolerance: u64, headers: &Headers, body: &[u8]) -> Result<(), String> {
+    let signature = headers.get("x-webhook-signature").ok_or("missing x-webhook-signature header")?;
+    let timestamp = headers.get("x-webhook-timestamp").ok_or("missing x-webhook-timestamp header")?;
+    let millis: i64 = timestamp.parse().map_err(|_| "x-webhook-timestamp must be epoch milliseconds")?;
+    if !signature_matches(secrets, timestamp, body, signature) {
+        return Err("signature does not match any configured client secret".into());
+    }
+    if tolerance > 0 {
+        let age = (Utc::now().timestamp_millis() - millis).abs() / 1000;
+        if age.unsigned_abs() > tolerance {
+            return Err(format!("x-webhook-timestamp is {age} s away from now; at most {tolerance} s is accepted"));
+        }
+    }
+    Ok(())
+}
+
+/// The delivery's row, before its outcome is known.
+fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
+    webhook::ActiveModel {
+        id: Set(crate::clock::new_id()),
+        received_at: Set(crate::clock::now()),
+        event_type: Set(None),
+        idempotency_key: Set(None),
+        signature_valid: Set(signature_valid),
+        outcome: Set(WebhookOutcome::Processed),
+        error: Set(None),
+        order_id: Set(None),
+        cf_payment_id: Set(None),
+        payment_id: Set(None),
+        payout_request_id: Set(None),
+        headers: Set(headers),
+        raw_body: Set(body.to_vec()),
+    }
+}
+
+/// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
+pub(crate) async fn record(
+    db: &DatabaseConnection,
+    mut r: webhook::ActiveModel,
+    outcome: WebhookOutcome,
+    error: String,
+) -> Option<Uuid> {
+    r.outcome = Set(outcome);
+    r.error = Set(Some(error));
+    match r.insert(db).await {
+        Ok(m) => Some(m.id),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a webhook delivery");
+            None
+        }
+    }
+}
+
+/// Records a delivery whose signature verified but whose body cannot be read (or names an amount nothing may be
+/// booked from), and raises a CRITICAL alert: whoever holds the secret sent it, and nothing was booked.
+async fn malformed(state: &AppState, r: webhook::ActiveModel, why: String) -> Receipt {
+    let id = record(&state.db, r, WebhookOutcome::Malformed, why.clone()).await;
+    let mut alert =
+        Alert::new(Severity::Critical, "webhook_malformed", format!("a signed webhook was refused unread: {why}"));
+    alert.webhook_id = id;
+    state.events.alert(&state.db, alert).await;
+    Receipt::new(Verdict::Malformed, WebhookOutcome::Malformed, id, why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../../../tests/fixtures/payload_success.json");
+
+    #[test]
+    fn cashfree_documented_signature_verifies() {
+        let body = SAMPLE.trim_end_matches('\n');
+        let secrets = vec!["cfsk_ma_test_dummy_secret_123".to_owned()];
+        assert!(signature_matches(
+            &secrets,
+            "1741935031000",
+            body.as_bytes(),
+            "uESDnfZ3Oa/rzubqQ2gscirM2xqOLW6RwQ8WDm+4W/M="
+        ));
+        assert!(!signature_matches(
+            &secrets,
+            "1741935031001",
+            body.as_bytes(),
+            "uESDnfZ3Oa/rzubqQ2gscirM2xqOLW6RwQ8WDm+4W/M="
+        ));
+    }
+
+    #[test]
+    fn headers_keep_what_the_record_needs_and_read_only_printable_values() {
+        let raw: [(&str, &[u8]); 4] = [
+            ("x-webhook-signature", b" abc= "),
+            ("authorization", b"Bearer secret"),
+            ("x-webhook-timestamp", b"12\xff3"),
+            ("x-idempotency-key", b"   "),
+        ];
+        let h = Headers::new(raw);
+        assert_eq!(h.get("x-webhook-signature"), Some("abc="));
+        assert_eq!(h.get("authorization"), None, "not kept");
+        assert_eq!(h.get("x-webhook-timestamp"), None, "not printable");
+        assert_eq!(h.get("x-idempotency-key"), None, "blank");
+        assert!(h.to_json().get("authorization").is_none());
+        assert_eq!(h.to_json()["x-webhook-timestamp"], "12\u{fffd}3");
+    }
+}
