@@ -28,6 +28,29 @@ impl Principal {
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Ops)
     }
+
+    /// Whether the caller holds one of `roles`: FORBIDDEN, naming the caller's role, if not. Every service that
+    /// changes state asks this first, whoever calls it (GraphQL, REST, the command line).
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(format!("the {:?} role may not do this", self.role).to_lowercase()))
+    }
+}
+
+/// Who may do what: the role sets that services require and GraphQL fields are guarded by.
+pub mod roles {
+    use entity::status::Role;
+
+    /// Admin, ops and freelancers alike (rows are then scoped by the services).
+    pub const ANYONE: &[Role] = &[Role::Admin, Role::Ops, Role::Freelancer];
+    /// Admin and ops.
+    pub const STAFF: &[Role] = &[Role::Admin, Role::Ops];
+    /// Admin only.
+    pub const ADMIN: &[Role] = &[Role::Admin];
+    /// Admin, or a freelancer acting on their own wallet.
+    pub const ADMIN_OR_FREELANCER: &[Role] = &[Role::Admin, Role::Freelancer];
 }
 
 /// Who is calling, decided once per request or WebSocket connection.

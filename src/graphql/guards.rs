@@ -6,26 +6,14 @@ use crate::state::AppState;
 use async_graphql::{Context, Guard, Result};
 use entity::status::Role;
 
-/// Admin, ops and freelancers alike (rows are then scoped by the services).
-pub const ANYONE: &[Role] = &[Role::Admin, Role::Ops, Role::Freelancer];
-/// Admin and ops.
-pub const STAFF: &[Role] = &[Role::Admin, Role::Ops];
-/// Admin only.
-pub const ADMIN: &[Role] = &[Role::Admin];
-/// Admin, or a freelancer acting on their own wallet.
-pub const ADMIN_OR_FREELANCER: &[Role] = &[Role::Admin, Role::Freelancer];
+pub use crate::auth::roles::{ADMIN, ADMIN_OR_FREELANCER, ANYONE, STAFF};
 
 /// Lets a field run only for callers holding one of `roles`.
 pub struct RoleGuard(pub &'static [Role]);
 
 impl Guard for RoleGuard {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
-        let who = principal(ctx)?;
-        if self.0.contains(&who.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!("the {:?} role may not do this", who.role).to_lowercase()).into())
-        }
+        Ok(principal(ctx)?.require(self.0)?)
     }
 }
 

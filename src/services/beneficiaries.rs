@@ -2,6 +2,7 @@
 //! kept here only masked; every registration is audited.
 
 use super::audit::{self, Actor};
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
@@ -62,6 +63,7 @@ fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, serde_json
 /// Registers (or replaces) a freelancer's beneficiary: with Cashfree first when Payouts is configured.
 #[tracing::instrument(skip(state, b), fields(freelancer = %b.freelancer_id))]
 pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> AppResult<beneficiary::Model> {
+    who.require(roles::ADMIN_OR_FREELANCER)?;
     if who.role == Role::Freelancer && who.id != b.freelancer_id {
         return Err(AppError::Forbidden("freelancers may register only their own beneficiary".into()));
     }

@@ -4,6 +4,7 @@
 //! sweeps; an attempt is claimed with a conditional update first, so two instances never send the same attempt.
 //! Without a callback, new notifications are marked `skipped`.
 
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
@@ -197,6 +198,7 @@ pub fn spawn(state: AppState, background: sea_orm::DatabaseConnection) {
 /// Queues a failed (or skipped) notification for delivery again, from a fresh count of attempts (admin).
 #[tracing::instrument(skip(state))]
 pub async fn redeliver(state: &AppState, who: Principal, id: Uuid, reason: &str) -> AppResult<notification::Model> {
+    who.require(roles::ADMIN)?;
     let reason = crate::domain::text::reason("reason", reason)?;
     if state.settings.notify.is_none() {
         return Err(AppError::InvalidState(

@@ -4,6 +4,7 @@
 use super::audit::{self, Actor};
 use super::payments::{self, NewOrder};
 use super::{idempotency, webhooks};
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
@@ -47,6 +48,7 @@ pub async fn open_order(
     order: NewOrder,
     checkout: Checkout,
 ) -> AppResult<payment::Model> {
+    who.require(roles::ADMIN)?;
     let remote = state.cashfree.configured(Api::Pg);
     if !remote && checkout.link {
         return Err(AppError::BadInput(

@@ -7,6 +7,7 @@
 //! after it. (SQLite has one writer at a time, which does the same.)
 
 use super::audit::{self, Actor};
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -91,6 +92,7 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<hold::Model>> {
 /// Holds all payouts (`freelancer` None) or one freelancer's.
 #[tracing::instrument(skip(state))]
 pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, reason: &str) -> AppResult<hold::Model> {
+    who.require(roles::ADMIN)?;
     let reason = text::reason("reason", reason)?;
     let txn = state.db.begin().await?;
     lock(&txn, true).await?;
@@ -122,6 +124,7 @@ pub async fn release(
     freelancer: Option<Uuid>,
     reason: &str,
 ) -> AppResult<hold::Model> {
+    who.require(roles::ADMIN)?;
     let reason = text::reason("reason", reason)?;
     let txn = state.db.begin().await?;
     lock(&txn, true).await?;

@@ -3,6 +3,7 @@
 
 use super::audit::{self, Actor};
 use super::{ledger, payments, webhooks};
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -23,6 +24,7 @@ pub async fn verify_payment(
     why: &str,
     cf_payment_id: Option<String>,
 ) -> AppResult<payment::Model> {
+    who.require(roles::ADMIN)?;
     let why = text::reason("reason", why)?;
     // With Cashfree credentials, verification rests on what Cashfree reports, applied as a webhook would be.
     let evidence = if state.cashfree.configured(crate::cashfree::Api::Pg) {
@@ -93,6 +95,7 @@ pub async fn verify_payment(
 /// Runs a stored webhook delivery again (e.g. once the order it named exists).
 #[tracing::instrument(skip(state))]
 pub async fn reprocess_webhook(state: &AppState, who: Principal, id: Uuid, why: &str) -> AppResult<webhook::Model> {
+    who.require(roles::ADMIN)?;
     let why = text::reason("reason", why)?;
     let stored = webhook::Entity::find_by_id(id)
         .one(&state.db)
@@ -130,6 +133,7 @@ pub async fn adjust_ledger(
     amount: Money,
     why: &str,
 ) -> AppResult<entity::wallet_transaction::Model> {
+    who.require(roles::ADMIN)?;
     let why = text::reason("reason", why)?;
     if amount == Money::ZERO {
         return Err(AppError::BadInput("amount must not be zero".into()));

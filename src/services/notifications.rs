@@ -1,5 +1,6 @@
 //! Notifications to freelancers about their money, and marking them read.
 
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use entity::notification;
@@ -46,6 +47,7 @@ pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification
 /// Marks a notification read; only its recipient (or an admin) may.
 #[tracing::instrument(skip(db))]
 pub async fn mark_read(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> AppResult<notification::Model> {
+    who.require(roles::ADMIN_OR_FREELANCER)?;
     let found = notification::Entity::find_by_id(id).one(db).await?;
     let row = match found {
         Some(n) if n.recipient_id == who.id || who.role == entity::status::Role::Admin => n,

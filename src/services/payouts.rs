@@ -3,6 +3,7 @@
 
 use super::audit::{self, Actor};
 use super::{idempotency, ledger, notifications};
+use crate::auth::roles;
 use crate::auth::Principal;
 use crate::domain::risk;
 use crate::domain::text;
@@ -48,6 +49,7 @@ async fn pending_total(db: &impl ConnectionTrait, wallet_id: Uuid) -> AppResult<
 /// an idempotency key, a repeat (even one racing the first) returns the first request as it is now.
 #[tracing::instrument(skip(state, req), fields(freelancer = %req.freelancer_id, amount = %req.amount))]
 pub async fn request(state: &AppState, who: Principal, mut req: NewRequest) -> AppResult<payout::Model> {
+    who.require(roles::ADMIN_OR_FREELANCER)?;
     req.note = text::note("note", req.note.take())?;
     if who.role == Role::Freelancer && who.id != req.freelancer_id {
         return Err(AppError::Forbidden("freelancers may request payouts only from their own wallet".into()));
@@ -205,6 +207,7 @@ async fn decide(
 /// A reserve violation is also raised as an alert (after the rollback, so nothing else changed).
 #[tracing::instrument(skip(state))]
 pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
+    who.require(roles::ADMIN)?;
     let note = text::note("note", note)?;
     let result = approve_in_txn(state, who, id, note.clone()).await;
     if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_) | AppError::OnHold(_))) = &result {
@@ -385,6 +388,7 @@ pub async fn reject(
     reason: String,
     cancel: bool,
 ) -> AppResult<payout::Model> {
+    who.require(roles::ADMIN)?;
     let reason = text::reason("reason", &reason)?;
     let (to, action, kind) = if cancel {
         (PayoutStatus::Cancelled, "payout.cancelled", "payout_cancelled")

@@ -8,6 +8,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod auth;
+mod authorization;
 mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
