@@ -355,7 +355,7 @@ def reads(token, pid):
 
 
 # paydesk's event log: every event takes this advisory lock (so events commit in sequence order) and queues a
-# NOTIFY carrying its number, in one statement (src/events.rs); pgbench's transactions do the same.
+# NOTIFY carrying its number, in one statement (core/src/events.rs); pgbench's transactions do the same.
 EVENT_ORDER_LOCK = 0x0070_6179_6465_736b
 
 APPROVE_SQL = """BEGIN;

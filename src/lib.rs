@@ -1,50 +1,17 @@
 //! paydesk: a GraphQL API server through which a freelance marketplace's admins and ops run payments
 //! (Cashfree webhooks) and payouts (with a reserve), with a ledger and an audit trail.
+//!
+//! This crate is the server: HTTP (`http`), GraphQL (`graphql`), the command line and the Cashfree double. The
+//! business logic is `paydesk_core`, re-exported here under the same names.
 
-pub mod auth;
+pub use paydesk_core::{
+    auth, build_state, cashfree, clock, config, db, domain, error, events, metrics, services, state,
+};
+
 pub mod backup;
-pub mod cashfree;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod domain;
-pub mod error;
-pub mod events;
+pub mod cli;
+pub mod double;
 pub mod graphql;
 pub mod http;
-pub mod metrics;
 pub mod seed;
-pub mod services;
-pub mod state;
 pub mod telemetry;
-
-use std::sync::Arc;
-
-/// Connects to the database (migrating unless told not to) and assembles the shared state.
-pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
-    let settings = state::Settings::from_config(config)?;
-    let metrics = Arc::new(metrics::Metrics::default());
-    let db::Handles { db, background, reads } =
-        db::open(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
-    if migrate {
-        db::migrate(&db).await?;
-    }
-    let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
-    events.listen(&background).await?;
-    let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
-    let state = state::AppState {
-        cashfree,
-        shutdown: tokio::sync::watch::channel(false).0,
-        sockets: tokio_util::task::TaskTracker::new(),
-        events,
-        db,
-        reads,
-        settings: Arc::new(settings),
-        jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
-        metrics,
-    };
-    services::transfers::spawn_sweeper(state.clone());
-    services::retention::spawn(state.clone(), background.clone());
-    services::delivery::spawn(state.clone(), background);
-    Ok(state)
-}

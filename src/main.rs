@@ -4,7 +4,8 @@
 use anyhow::Context;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use paydesk::config::{BackupArgs, Cli, Command, Config, DbArgs, DoubleArgs, MigrateAction};
+use paydesk::cli::{BackupArgs, Cli, Command, DbArgs, DoubleArgs, MigrateAction};
+use paydesk::config::Config;
 use rand::RngCore;
 use std::time::Duration;
 
@@ -200,8 +201,8 @@ async fn cashfree_double(args: DoubleArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .with_context(|| format!("{name} is not set: the double accepts the same credentials paydesk sends"))
     };
-    let double = paydesk::cashfree::double::Double::start(
-        paydesk::cashfree::double::DoubleConfig {
+    let double = paydesk::double::Double::start(
+        paydesk::double::DoubleConfig {
             pg_client_id: need(&args.cashfree_client_id, "CASHFREE_CLIENT_ID")?,
             pg_secret: need(
                 &args.cashfree_client_secret.first().map(|s| s.trim().to_owned()),

@@ -312,3 +312,19 @@ impl AuditFilter {
         range(c, audit_log::Column::CreatedAt, self.created_from, self.created_to)
     }
 }
+
+/// The page a list field's arguments ask for; `totalCount` is counted only when selected, and only the columns
+/// that `N`'s selected fields read are selected.
+pub(crate) fn page_request<N: crate::graphql::types::columns::FromColumns>(
+    ctx: &async_graphql::Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    order_by: Option<ListOrder>,
+) -> crate::services::read::PageRequest {
+    let want_total = ctx.look_ahead().field("totalCount").exists();
+    let sort = order_by.unwrap_or_default().into();
+    let columns = crate::graphql::types::columns::selected::<N>(ctx);
+    crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
+}

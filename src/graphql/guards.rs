@@ -13,7 +13,7 @@ pub struct RoleGuard(pub &'static [Role]);
 
 impl Guard for RoleGuard {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
-        Ok(principal(ctx)?.require(self.0)?)
+        principal(ctx).and_then(|who| who.require(self.0)).map_err(|e| super::error::to_graphql(&e))
     }
 }
 

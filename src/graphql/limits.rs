@@ -224,8 +224,10 @@ pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<(
     if signed_in {
         return Ok(());
     }
-    let unauthenticated =
-        |why: String| crate::error::AppError::Unauthenticated(why).to_graphql().into_server_error(Pos::default());
+    let unauthenticated = |why: String| {
+        crate::graphql::error::to_graphql(&crate::error::AppError::Unauthenticated(why))
+            .into_server_error(Pos::default())
+    };
     if introspects(doc) {
         let why = "sign in to read the schema: introspection needs a token (the SDL is schema.graphql)";
         return Err(unauthenticated(why.into()));

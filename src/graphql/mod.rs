@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots, guards, loaders, types, and the extension that gives every error a code.
 
 pub mod documents;
+pub mod error;
 pub mod filters;
 pub mod guards;
 pub mod limits;

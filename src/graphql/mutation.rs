@@ -4,9 +4,10 @@ use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_O
 use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, WalletTransaction};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
+use crate::graphql::error::Result;
 use crate::graphql::scalars::Decimal;
 use crate::services::{beneficiaries, delivery, gateway, holds, interventions, notifications, payments, payouts};
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, InputObject, Object};
 use entity::status::Role;
 use uuid::Uuid;
 

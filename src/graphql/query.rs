@@ -3,11 +3,12 @@
 use super::filters::*;
 use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
+use crate::graphql::error::Result;
 use crate::graphql::scalars::DateTime;
 use crate::services::read;
 use crate::services::reports::{self, Party, Range};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 /// Reads.

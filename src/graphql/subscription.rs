@@ -8,8 +8,9 @@
 use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::{parse_cursor, Alert, EventKind, EventRecord, PayoutRequest, Severity};
 use crate::events::{Event, Filter, Stored};
+use crate::graphql::error::Result;
 use crate::state::AppState;
-use async_graphql::{Context, ErrorExtensions, Result, Subscription};
+use async_graphql::{Context, ErrorExtensions, Subscription};
 use entity::status::Role;
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
@@ -32,7 +33,8 @@ pub fn events<T: Send + 'static>(
             .extend_with(|_, e| {
                 e.set("code", "EVENTS_MISSED");
                 e.set("missed", n);
-            }))),
+            })
+            .into())),
         };
         std::future::ready(out)
     })
@@ -55,7 +57,7 @@ pub async fn replay<T: Send + 'static>(
     Ok(async_stream::try_stream! {
         // Subscribe before reading the table, so nothing committed in between is missed.
         let mut rx = state.events.subscribe();
-        let db_error = |e: sea_orm::DbErr| async_graphql::Error::from(crate::error::AppError::from(e));
+        let db_error = |e: sea_orm::DbErr| crate::graphql::error::Error::from(crate::error::AppError::from(e));
         let mut last = match after {
             Some(cursor) => cursor,
             None => crate::events::newest(&state.db).await.map_err(db_error)?,
@@ -175,7 +177,7 @@ mod tests {
         let alerts = (0..10)
             .map(|i| Event::Alert(crate::events::Alert::new(entity::status::Severity::Info, "t", format!("{i}"))));
         bus.deliver(alerts); // never blocks, however far behind the subscriber is
-        let first = stream.next().await.unwrap().unwrap_err();
+        let first = async_graphql::Error::from(stream.next().await.unwrap().unwrap_err());
         assert!(first.message.contains("missed 6 events"), "{}", first.message);
         let rest: Vec<String> = stream.take(4).map(|r| r.unwrap()).collect().await;
         assert_eq!(rest, ["6", "7", "8", "9"]);

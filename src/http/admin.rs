@@ -1,6 +1,6 @@
 //! `POST /api/admin/approve-payout`: the admin guide's endpoint, the same service as `approvePayout`.
 
-use super::{caller, Http};
+use super::{caller, ApiError, Http};
 use crate::error::AppError;
 use crate::services::payouts;
 use axum::body::Bytes;
@@ -24,10 +24,10 @@ pub async fn approve_payout(
     State(http): State<Http>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Value>, ApiError> {
     let who = caller(&http.state, &headers).principal()?;
     if who.role != Role::Admin {
-        return Err(AppError::Forbidden("only an admin may approve payouts".into()));
+        return Err(AppError::Forbidden("only an admin may approve payouts".into()).into());
     }
     let body: ApproveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadInput(format!("body must be {{\"payoutRequestId\": \"<uuid>\"}}: {e}")))?;

@@ -127,7 +127,7 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
     };
     let bytes = match serde_json::to_vec(&response) {
         Ok(b) => b,
-        Err(e) => return crate::error::AppError::Internal(e.into()).into_response(),
+        Err(e) => return super::ApiError(crate::error::AppError::Internal(e.into())).into_response(),
     };
     if bytes.len() > settings.max_response_bytes {
         let msg = format!(

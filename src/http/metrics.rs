@@ -59,7 +59,7 @@ pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
     let s = &http.state;
     if !may_scrape(s, &headers) {
         let why = "metrics need `Authorization: Bearer <PAYDESK_METRICS_TOKEN>` or an admin or ops JWT";
-        return crate::error::AppError::Unauthenticated(why.into()).into_response();
+        return super::ApiError(crate::error::AppError::Unauthenticated(why.into())).into_response();
     }
     match crate::services::reports::money_totals(&s.db).await {
         Ok(totals) => {

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared handler state, and the layers every request passes.
 
 mod admin;
+mod error;
 mod gate;
 mod graphql;
 mod health;
@@ -18,6 +19,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+pub use error::{status, ApiError};
 use std::sync::Arc;
 
 pub use serve::serve;
@@ -91,8 +93,12 @@ fn routes_in_words() -> String {
 }
 
 /// A path that is not a route: a JSON error like every other REST error, naming the routes there are.
-async fn no_route(method: Method, uri: Uri) -> AppError {
-    AppError::NotFound(format!("there is no route {method} {}; the routes are {}", uri.path(), routes_in_words()))
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError(AppError::NotFound(format!(
+        "there is no route {method} {}; the routes are {}",
+        uri.path(),
+        routes_in_words()
+    )))
 }
 
 /// A route asked with a method it does not take (axum adds `Allow`): a JSON error saying so.
@@ -109,7 +115,9 @@ fn cors(config: &crate::state::Cors) -> Option<tower_http::cors::CorsLayer> {
     let origins = match config {
         crate::state::Cors::Off => return None,
         crate::state::Cors::Any => AllowOrigin::any(),
-        crate::state::Cors::Origins(list) => AllowOrigin::list(list.clone()),
+        crate::state::Cors::Origins(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| axum::http::HeaderValue::from_str(o).ok()))
+        }
     };
     Some(
         CorsLayer::new()

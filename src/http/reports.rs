@@ -32,17 +32,17 @@ pub async fn financial_csv(
     State(http): State<Http>,
     headers: HeaderMap,
     Query(p): Query<Params>,
-) -> Result<Response, AppError> {
+) -> Result<Response, super::ApiError> {
     let who = caller(&http.state, &headers).principal()?;
     if !who.is_staff() {
-        return Err(AppError::Forbidden("only admin and ops may export financial reports".into()));
+        return Err(AppError::Forbidden("only admin and ops may export financial reports".into()).into());
     }
     let g = match p.granularity.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("day") => Granularity::Day,
         Some("week") => Granularity::Week,
         Some("month") => Granularity::Month,
         Some(other) => {
-            return Err(AppError::BadInput(format!("granularity must be day, week or month, not {other:?}")))
+            return Err(AppError::BadInput(format!("granularity must be day, week or month, not {other:?}")).into())
         }
     };
     let range = Range::new(instant("from", p.from)?, instant("to", p.to)?)?.in_currency(p.currency.as_deref())?;

@@ -2,7 +2,7 @@
 //! verification that rests on what Cashfree reports.
 
 use crate::helpers::*;
-use paydesk::cashfree::double::Fault;
+use paydesk::double::Fault;
 use serde_json::{json, Value};
 use uuid::Uuid;
 

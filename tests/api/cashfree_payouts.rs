@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use entity::status::Role;
-use paydesk::cashfree::double::{Double, Fault};
+use paydesk::double::{Double, Fault};
 use serde_json::{json, Value};
 use std::time::Duration;
 use uuid::Uuid;

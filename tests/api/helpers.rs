@@ -63,10 +63,8 @@ pub const CF_PAYOUT_SECRET: &str = "cfsk_payout_test_secret";
 
 /// A server wired to a Cashfree double of its own (Payment Gateway and Payouts credentials set); the double
 /// sends its webhooks to the server.
-pub async fn spawn_with_double(
-    tweak: impl FnOnce(&mut Config),
-) -> (TestApp, std::sync::Arc<paydesk::cashfree::double::Double>) {
-    use paydesk::cashfree::double::{Double, DoubleConfig};
+pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std::sync::Arc<paydesk::double::Double>) {
+    use paydesk::double::{Double, DoubleConfig};
     let config = DoubleConfig {
         pg_client_id: CF_CLIENT_ID.into(),
         pg_secret: CF_SECRET.into(),

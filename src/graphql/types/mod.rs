@@ -48,36 +48,25 @@ pub struct Totals {
 }
 
 /// A Relay connection whose cursors are keyset positions; its rows resolve their plain fields in place.
-pub type Conn<N> = Connection<Key, Inline<N>, Totals, EmptyFields>;
+pub type Conn<N> = Connection<Cursor, Inline<N>, Totals, EmptyFields>;
+
+/// A keyset position as the API's cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor(pub Key);
 
 /// A keyset position is encoded into its opaque cursor when `cursor`, `startCursor` or `endCursor` is resolved, not
 /// for every row of every page.
-impl CursorType for Key {
+impl CursorType for Cursor {
     type Error = String;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        crate::services::read::parse_cursor(s).ok_or_else(|| format!("cursor {s:?} is not one this API issued"))
+        let key = crate::services::read::parse_cursor(s);
+        key.map(Cursor).ok_or_else(|| format!("cursor {s:?} is not one this API issued"))
     }
 
     fn encode_cursor(&self) -> String {
-        crate::services::read::encode_cursor(*self)
+        crate::services::read::encode_cursor(self.0)
     }
-}
-
-/// The page a list field's arguments ask for; `totalCount` is counted only when selected, and only the columns
-/// that `N`'s selected fields read are selected.
-pub(crate) fn page_request<N: columns::FromColumns>(
-    ctx: &async_graphql::Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-    order_by: Option<crate::graphql::filters::ListOrder>,
-) -> crate::services::read::PageRequest {
-    let want_total = ctx.look_ahead().field("totalCount").exists();
-    let sort = order_by.unwrap_or_default().into();
-    let columns = columns::selected::<N>(ctx);
-    crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
 }
 
 /// Turns a page of models into a connection of API nodes.
@@ -90,13 +79,14 @@ where
         page.has_next,
         Totals { total_count: page.total.unwrap_or_default() },
     );
-    conn.edges.extend(page.cursors.into_iter().zip(page.rows).map(|(cursor, m)| Edge::new(cursor, Inline(node(m)))));
+    conn.edges
+        .extend(page.cursors.into_iter().zip(page.rows).map(|(cursor, m)| Edge::new(Cursor(cursor), Inline(node(m)))));
     conn
 }
 
 /// A loader failure as a GraphQL error.
 pub(crate) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
-    e.to_graphql()
+    crate::graphql::error::to_graphql(&e)
 }
 
 /// Nested lists take `first`, capped like top-level pages.

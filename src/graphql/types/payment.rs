@@ -1,11 +1,12 @@
 //! `Payment`: a client's payment for a freelancer's work.
 
 use super::{loader_error, PaymentStatus, Wallet};
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{Db, WalletOfFreelancer};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, SimpleObject};
 use entity::payment;
 use uuid::Uuid;
 

@@ -1,12 +1,13 @@
 //! `PayoutRequest`: a freelancer's request to be paid out, and its decision.
 
 use super::{loader_error, PayoutStatus, RiskRule, Wallet};
+use crate::graphql::error::Result;
 use crate::graphql::guards::{principal, state};
 use crate::graphql::loaders::{Db, GateOfFreelancer, WalletById};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, SimpleObject};
 use entity::payout_request as payout;
 use uuid::Uuid;
 

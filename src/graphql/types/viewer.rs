@@ -2,9 +2,10 @@
 
 use super::{loader_error, Role, Wallet};
 use crate::auth::Principal;
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{Db, WalletOfFreelancer};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 /// The caller, as their token says.

@@ -1,16 +1,15 @@
 //! `Wallet`: a freelancer's balance, its ledger, payouts and payments.
 
 use super::columns::listed;
-use super::{
-    connection, loader_error, nested_first, page_request, Conn, Inline, Payment, PayoutRequest, WalletTransaction,
-};
-use crate::graphql::filters::ListOrder;
+use super::{connection, loader_error, nested_first, Conn, Inline, Payment, PayoutRequest, WalletTransaction};
+use crate::graphql::error::Result;
+use crate::graphql::filters::{page_request, ListOrder};
 use crate::graphql::guards::{principal, state};
 use crate::graphql::loaders::{Db, LedgerOfWallet, PaymentsOfFreelancer, PayoutsOfWallet, PendingOfWallet};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, SimpleObject};
 use entity::{freelancer_wallet as wallet, Money};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;

@@ -1,10 +1,11 @@
 //! `PaymentWebhook`: one Cashfree delivery as received.
 
 use super::{loader_error, Payment, WebhookOutcome};
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{Db, PaymentById};
 use crate::graphql::scalars::DateTime;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Json, SimpleObject};
 use entity::payment_webhook as webhook;
 use uuid::Uuid;
 

@@ -5,7 +5,6 @@
 //! after repeated failures calls fail fast for a while, a CRITICAL alert says Cashfree is down, and an INFO
 //! alert says when it answers again.
 
-pub mod double;
 mod health;
 
 use crate::config::Config;

@@ -252,7 +252,7 @@ async fn malformed(state: &AppState, r: webhook::ActiveModel, why: String) -> Re
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../../../tests/fixtures/payload_success.json");
+    const SAMPLE: &str = include_str!("../../../../tests/fixtures/payload_success.json");
 
     #[test]
     fn cashfree_documented_signature_verifies() {

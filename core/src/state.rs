@@ -32,12 +32,22 @@ pub struct Settings {
     pub cors: Cors,
     pub risk: crate::domain::risk::RiskRules,
     /// The marketplace's callback for notifications, if configured.
-    pub notify: Option<crate::services::delivery::Callback>,
+    pub notify: Option<Callback>,
     /// How often each instance looks for notifications to deliver (or, without a callback, to mark skipped).
     pub notify_poll: std::time::Duration,
     /// How long events and idempotency keys are kept (`None`: for good).
     pub event_retention: Option<chrono::Duration>,
     pub idempotency_retention: Option<chrono::Duration>,
+}
+
+/// Where and how notifications are delivered (`PAYDESK_NOTIFY_*`).
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub url: url::Url,
+    pub secret: String,
+    pub max_attempts: i32,
+    pub retry_base: std::time::Duration,
+    pub timeout: std::time::Duration,
 }
 
 /// Which browser origins may call the API (`PAYDESK_CORS_ORIGINS`).
@@ -47,8 +57,8 @@ pub enum Cors {
     Off,
     /// Any origin (`*`); tokens travel in headers, never cookies, so no credentials are allowed.
     Any,
-    /// Exactly these origins.
-    Origins(Vec<axum::http::HeaderValue>),
+    /// Exactly these origins, each `scheme://host[:port]`.
+    Origins(Vec<String>),
 }
 
 impl Cors {
@@ -65,7 +75,7 @@ impl Cors {
         let parsed = origins
             .iter()
             .map(|o| {
-                let uri: axum::http::Uri = o.parse().map_err(|_| anyhow::anyhow!("PAYDESK_CORS_ORIGINS: `{o}` is not an origin"))?;
+                let uri: http::Uri = o.parse().map_err(|_| anyhow::anyhow!("PAYDESK_CORS_ORIGINS: `{o}` is not an origin"))?;
                 let exact = uri.scheme().is_some()
                     && uri.host().is_some()
                     && matches!(uri.path_and_query().map(|p| p.as_str()), None | Some("/") | Some(""))
@@ -74,7 +84,8 @@ impl Cors {
                     exact && matches!(uri.scheme_str(), Some("http" | "https")),
                     "PAYDESK_CORS_ORIGINS: `{o}` is not an origin; write scheme://host[:port], e.g. https://admin.example.com"
                 );
-                Ok(axum::http::HeaderValue::from_str(o)?)
+                http::HeaderValue::from_str(o)?;
+                Ok(o.to_string())
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(Cors::Origins(parsed))
@@ -131,7 +142,7 @@ impl Settings {
 }
 
 /// The notification callback: a URL (http or https) with its signing secret, or neither.
-fn callback(config: &Config) -> anyhow::Result<Option<crate::services::delivery::Callback>> {
+fn callback(config: &Config) -> anyhow::Result<Option<Callback>> {
     let url = config.notify_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
     let Some(url) = url else { return Ok(None) };
     let url: url::Url = url.parse().map_err(|e| anyhow::anyhow!("PAYDESK_NOTIFY_URL `{url}`: {e}"))?;
@@ -140,7 +151,7 @@ fn callback(config: &Config) -> anyhow::Result<Option<crate::services::delivery:
     let secret = secret.ok_or_else(|| {
         anyhow::anyhow!("PAYDESK_NOTIFY_SECRET is required with PAYDESK_NOTIFY_URL: deliveries are signed")
     })?;
-    Ok(Some(crate::services::delivery::Callback {
+    Ok(Some(Callback {
         url,
         secret,
         max_attempts: i32::from(config.notify_max_attempts.max(1)),

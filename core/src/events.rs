@@ -257,8 +257,8 @@ impl EventBus {
         Ok(())
     }
 
-    /// Hands `events` straight to this instance's subscribers, as the reader does (for unit tests).
-    #[cfg(test)]
+    /// Hands `events` straight to this instance's subscribers, as the reader does (for the server's unit tests).
+    #[doc(hidden)]
     pub fn deliver(&self, events: impl IntoIterator<Item = Event>) {
         for (seq, event) in (1..).zip(events) {
             let _ = self.tx.send(Stored { seq, created_at: crate::clock::now(), event });

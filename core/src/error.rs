@@ -1,8 +1,6 @@
-//! `AppError`: the one error type of paydesk, mapped to an HTTP status and to GraphQL's `extensions.code`.
-//! Internal details are logged, never returned.
+//! `AppError`: the one error type of paydesk, with the code callers see (the server maps it to an HTTP status and
+//! to GraphQL's `extensions.code`). Internal details are logged, never returned.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
 
 /// Everything that can go wrong in a request, as the caller should see it.
@@ -53,22 +51,6 @@ impl AppError {
         }
     }
 
-    /// The HTTP status for REST routes.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::BadInput(_) => StatusCode::BAD_REQUEST,
-            Self::ReserveViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::InvalidState(_) => StatusCode::CONFLICT,
-            Self::OnHold(_) => StatusCode::LOCKED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::EventsMissed(_) => StatusCode::GONE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The message a caller sees; for internal errors the cause is logged here instead.
     pub fn public_message(&self) -> String {
         if let Self::Internal(e) = self {
@@ -108,27 +90,5 @@ impl From<DbErr> for AppError {
             return Self::Unavailable("the database is unavailable; try again shortly".into());
         }
         Self::Internal(e.into())
-    }
-}
-
-impl AppError {
-    /// As a GraphQL error with `extensions.code`.
-    pub fn to_graphql(&self) -> async_graphql::Error {
-        use async_graphql::ErrorExtensions;
-        let code = self.code();
-        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
-    }
-}
-
-impl From<AppError> for async_graphql::Error {
-    fn from(e: AppError) -> Self {
-        e.to_graphql()
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.public_message() } });
-        (self.status(), axum::Json(body)).into_response()
     }
 }

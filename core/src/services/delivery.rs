@@ -8,7 +8,7 @@ use crate::auth::roles;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, Event};
-use crate::state::AppState;
+use crate::state::{AppState, Callback};
 use chrono::{DateTime, Duration, Utc};
 use entity::notification;
 use entity::status::Severity;
@@ -27,16 +27,6 @@ const BATCH: u64 = 50;
 const AT_ONCE: usize = 8;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 3600;
-
-/// Where and how notifications are delivered (`PAYDESK_NOTIFY_*`).
-#[derive(Debug, Clone)]
-pub struct Callback {
-    pub url: url::Url,
-    pub secret: String,
-    pub max_attempts: i32,
-    pub retry_base: std::time::Duration,
-    pub timeout: std::time::Duration,
-}
 
 /// The signature of a delivery: Base64(HMAC-SHA256(secret, timestamp "." body)), sent as `v1=<signature>`.
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {

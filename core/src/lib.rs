@@ -1,0 +1,47 @@
+//! paydesk's core: the business logic of a marketplace's payments (Cashfree orders and webhooks) and payouts
+//! (with a reserve), with a ledger, an audit trail and live events. It knows no HTTP and no GraphQL: services take
+//! and return domain types and `AppError`; the server (`src/`) maps them to statuses and codes.
+
+pub mod auth;
+pub mod cashfree;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod metrics;
+pub mod services;
+pub mod state;
+
+use std::sync::Arc;
+
+/// Connects to the database (migrating unless told not to), assembles the shared state and starts the background
+/// work every instance does (transfer sweep, retention, notification delivery).
+pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
+    let settings = state::Settings::from_config(config)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let db::Handles { db, background, reads } =
+        db::open(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
+    if migrate {
+        db::migrate(&db).await?;
+    }
+    let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
+    events.listen(&background).await?;
+    let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
+    let state = state::AppState {
+        cashfree,
+        shutdown: tokio::sync::watch::channel(false).0,
+        sockets: tokio_util::task::TaskTracker::new(),
+        events,
+        db,
+        reads,
+        settings: Arc::new(settings),
+        jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
+        metrics,
+    };
+    services::transfers::spawn_sweeper(state.clone());
+    services::retention::spawn(state.clone(), background.clone());
+    services::delivery::spawn(state.clone(), background);
+    Ok(state)
+}

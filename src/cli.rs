@@ -1,0 +1,157 @@
+//! The binary's command line: `paydesk` serves by default; each subcommand's `--help` lists only its own flags.
+
+use clap::{Args, Parser, Subcommand};
+use paydesk_core::config::Config;
+use rust_decimal::Decimal;
+use std::net::SocketAddr;
+
+/// paydesk: the GraphQL back end through which admins and ops run a marketplace's payments and payouts.
+///
+/// Without a subcommand it serves (`paydesk serve --help` lists the server's settings); each subcommand's `--help`
+/// lists only its own.
+#[derive(Debug, Parser)]
+#[command(name = "paydesk", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first); with no subcommand named, `serve` is meant.
+    pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        use clap::CommandFactory;
+        let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+        let command = Cli::command();
+        let named = args.get(1).and_then(|a| a.to_str()).is_some_and(|first| {
+            matches!(first, "-h" | "--help" | "-V" | "--version" | "help")
+                || command.get_subcommands().any(|s| s.get_name() == first)
+        });
+        if !named {
+            args.insert(1.min(args.len()), "serve".into());
+        }
+        Cli::parse_from(args)
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(Config),
+    /// Apply or inspect schema migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
+    Schema,
+    /// Mint a JWT signed with `JWT_SECRET` (the server's, so the token works against it).
+    Token(TokenArgs),
+    /// Fill the database with a realistic demo data set (wallets, payments, payouts, notifications).
+    SeedDemo(DbArgs),
+    /// Check the books: every balance equals its ledger, every row's sign fits its kind, the reserve always held.
+    /// Exits 1 on a mismatch.
+    Reconcile(ReconcileArgs),
+    /// Copy a SQLite database to a file while the server runs, then check the copy as a restore would.
+    Backup(BackupArgs),
+    /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
+    /// loop (order, link, payment, payout transfer) on one machine.
+    CashfreeDouble(DoubleArgs),
+}
+
+/// The database a subcommand works on.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// SQLite (`sqlite://paydesk.db?mode=rwc`) or PostgreSQL (`postgres://user@host/db`).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
+    pub database_url: String,
+}
+
+/// Flags of `reconcile`: the database and the reserves it checks payouts against (give it the server's).
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The reserve payouts must leave (as the server's PAYOUT_RESERVE).
+    #[arg(long, env = "PAYOUT_RESERVE", default_value = "100.00")]
+    pub payout_reserve: Decimal,
+    /// Per-currency reserves (as the server's PAYOUT_RESERVES), e.g. `USD:10.00,EUR:10.00`.
+    #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',')]
+    pub payout_reserves: Vec<String>,
+}
+
+/// Flags of `backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The file to write (it must not exist yet). For PostgreSQL, use pg_dump (see the README).
+    #[arg(long, required_unless_present = "check")]
+    pub to: Option<std::path::PathBuf>,
+    /// Only check an existing backup file: opens it as a restore would and checks its books.
+    #[arg(long, conflicts_with = "to")]
+    pub check: Option<std::path::PathBuf>,
+}
+
+/// Flags of `cashfree-double`; the credentials are the ones paydesk is given.
+#[derive(Debug, Args)]
+pub struct DoubleArgs {
+    #[arg(long, env = "CASHFREE_CLIENT_ID")]
+    pub cashfree_client_id: Option<String>,
+    /// Signs the double's payment webhooks (the first, when several are given).
+    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true)]
+    pub cashfree_client_secret: Vec<String>,
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID")]
+    pub cashfree_payout_client_id: Option<String>,
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true)]
+    pub cashfree_payout_client_secret: Option<String>,
+    /// Address the double listens on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// paydesk's base URL, where the double sends its signed webhooks.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    pub paydesk_url: String,
+    /// Transfers succeed by themselves this long after they are created (`0s`: only when told).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub complete_transfers_after: std::time::Duration,
+}
+
+/// What `migrate` does.
+#[derive(Debug, Subcommand, Clone, Copy)]
+pub enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// List migrations and whether each is applied.
+    Status,
+    /// Roll back the last N migrations (this drops their tables and data).
+    Down {
+        /// How many to roll back; required unless `--all --yes`.
+        n: Option<u32>,
+        /// Roll back every migration: drops every table.
+        #[arg(long, conflicts_with = "n")]
+        all: bool,
+        /// Confirms `--all`.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Flags of `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The server's HS256 secret.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The caller's role: admin, ops or freelancer.
+    #[arg(long, value_parser = ["admin", "ops", "freelancer"])]
+    pub role: String,
+    /// The caller's id (the `sub` claim); a UUID.
+    #[arg(long)]
+    pub sub: uuid::Uuid,
+    /// How long the token is valid, e.g. `1h`, `30m`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: std::time::Duration,
+}
