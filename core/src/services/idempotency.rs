@@ -1,12 +1,13 @@
 //! Idempotency keys: a caller names a write with a key; a repeat of the same request returns what the first one
 //! created, and the key reused for a different request is refused. The key is stored in the transaction of the
-//! write it names, so a write and its key land together or not at all.
+//! write it names, so a write and its key land together or not at all. Callers run their write through `once`.
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use entity::idempotency_key as key_row;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use uuid::Uuid;
 
 /// Longest key accepted.
@@ -35,6 +36,50 @@ impl Key {
             hash.update(part.as_bytes());
         }
         Ok(Some(Self { operation, key, fingerprint: format!("{:x}", hash.finalize()) }))
+    }
+}
+
+/// What became of a keyed write.
+#[derive(Debug)]
+pub enum Ran<T> {
+    /// This call did the work.
+    Fresh(T),
+    /// A request with the same key did it first (before this one, or racing it): this is what it made.
+    Replayed(T),
+}
+
+impl<T> Ran<T> {
+    /// What was made, by this call or the first.
+    pub fn into_inner(self) -> T {
+        match self {
+            Ran::Fresh(t) | Ran::Replayed(t) => t,
+        }
+    }
+}
+
+/// Runs `work` once per key. Without a key it simply runs. With one: a key that already stands for a result gives
+/// that result (read by `fetch`) without running `work`; otherwise `work` runs and must `remember` the key in its
+/// own transaction; if it fails because a concurrent repeat stored the key first, the repeat's result is given.
+pub async fn once<T, Fetched>(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    key: Option<&Key>,
+    work: impl Future<Output = AppResult<T>>,
+    fetch: impl Fn(Uuid) -> Fetched,
+) -> AppResult<Ran<T>>
+where
+    Fetched: Future<Output = AppResult<T>>,
+{
+    let Some(key) = key else { return work.await.map(Ran::Fresh) };
+    if let Some(id) = replayed(db, who, key).await? {
+        return fetch(id).await.map(Ran::Replayed);
+    }
+    match work.await {
+        Ok(done) => Ok(Ran::Fresh(done)),
+        Err(e) => match replayed(db, who, key).await? {
+            Some(id) => fetch(id).await.map(Ran::Replayed),
+            None => Err(e),
+        },
     }
 }
 
