@@ -180,7 +180,7 @@ fn decode(kind: &str, payload: &str) -> serde_json::Result<Event> {
 pub struct Alert {
     pub id: Uuid,
     pub severity: Severity,
-    /// signature_rejected, webhook_unmatched, webhook_failed, reserve_violation, …
+    /// An `AlertKind`'s name (kept as text, so an instance reads the alerts of a newer one).
     pub kind: String,
     pub message: String,
     pub payment_id: Option<Uuid>,
@@ -190,12 +190,63 @@ pub struct Alert {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an alert is about; its name (`webhook_unmatched`, …) is what the API's `Alert.kind` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum AlertKind {
+    /// A Cashfree API stopped answering (its circuit breaker opened).
+    CashfreeDown,
+    /// A Cashfree API answers again.
+    CashfreeUp,
+    /// A second successful payment for an order already paid: the client was charged twice.
+    DoubleCharge,
+    /// A notification could not be delivered to the marketplace's callback.
+    NotificationUndeliverable,
+    /// A refund larger than what is left of its payment.
+    OverRefund,
+    /// A payout's transfer failed; the debit was credited back.
+    PayoutFailed,
+    /// A paid transfer was returned by the bank; the money was credited back.
+    PayoutReversed,
+    /// A payout request tripped a suspicious-activity rule.
+    PayoutRisk,
+    /// An admin held every payout.
+    PayoutsFrozen,
+    /// An admin released the hold on every payout.
+    PayoutsUnfrozen,
+    /// A refund for a payment that was never paid.
+    RefundUnpaid,
+    /// An approval was refused because the wallet would fall below its reserve.
+    ReserveViolation,
+    /// A webhook's signature or timestamp did not verify.
+    SignatureRejected,
+    /// An admin held one freelancer's payouts.
+    WalletHeld,
+    /// A refund left a wallet below zero.
+    WalletOverdrawn,
+    /// An admin released the hold on one freelancer's payouts.
+    WalletReleased,
+    /// A webhook could not be processed (Cashfree will retry it).
+    WebhookFailed,
+    /// A signed webhook could not be read, or named an amount nothing may be booked from.
+    WebhookMalformed,
+    /// Money arrived that matches no order or payout.
+    WebhookUnmatched,
+}
+
+impl AlertKind {
+    /// The kind's name, as stored and as the API shows it.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl Alert {
-    pub fn new(severity: Severity, kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, kind: AlertKind, message: impl Into<String>) -> Self {
         Alert {
             id: crate::clock::new_id(),
             severity,
-            kind: kind.to_owned(),
+            kind: kind.name().to_owned(),
             message: message.into(),
             payment_id: None,
             payout_request_id: None,
@@ -473,7 +524,7 @@ mod tests {
     /// Read by its row's kind, every event comes back as it was stored, and exactly as the tagged enum reads it.
     #[test]
     fn every_kind_reads_back_as_it_was_stored() {
-        let mut alert = Alert::new(Severity::Critical, "reserve_violation", "payout refused");
+        let mut alert = Alert::new(Severity::Critical, AlertKind::ReserveViolation, "payout refused");
         alert.payout_request_id = Some(crate::clock::new_id());
         let events = [
             Event::PayoutRequested { payout: payout() },

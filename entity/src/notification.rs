@@ -20,9 +20,8 @@ pub struct Model {
     pub payout_request_id: Option<Uuid>,
     pub read_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
-    /// `pending`, `delivered`, `failed` (gave up) or `skipped` (no callback configured) for the marketplace's
-    /// callback.
-    pub delivery_status: String,
+    /// Where its delivery to the marketplace's callback stands.
+    pub delivery_status: DeliveryStatus,
     pub delivery_attempts: i32,
     /// When the next attempt is due (pending only).
     pub next_attempt_at: Option<DateTimeUtc>,

@@ -1,4 +1,5 @@
-//! The enumerations stored as lowercase strings: payment, payout and webhook states, ledger kinds, severities, roles.
+//! The enumerations stored as lowercase strings: payment, payout and webhook states, ledger kinds, severities, roles,
+//! notification delivery states.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -145,4 +146,22 @@ pub enum Role {
     /// paydesk itself: webhooks, background work.
     #[sea_orm(string_value = "system")]
     System,
+}
+
+/// Where a notification's delivery to the marketplace's callback (`PAYDESK_NOTIFY_URL`) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet answered 2xx; tried (again) when `next_attempt_at` is due.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Every attempt failed.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// No callback was configured when it was written.
+    #[sea_orm(string_value = "skipped")]
+    Skipped,
 }

@@ -275,7 +275,9 @@ impl NotificationFilter {
             c = c.add(notification::Column::Kind.eq(v));
         }
         if let Some(s) = self.delivery_status {
-            c = c.add(notification::Column::DeliveryStatus.is_in(s.into_iter().map(DeliveryStatus::stored)));
+            c = c.add(
+                notification::Column::DeliveryStatus.is_in(s.into_iter().map(entity::status::DeliveryStatus::from)),
+            );
         }
         c
     }

@@ -174,8 +174,13 @@ mod tests {
             Event::Alert(a) => Some(a.message),
             _ => None,
         }));
-        let alerts = (0..10)
-            .map(|i| Event::Alert(crate::events::Alert::new(entity::status::Severity::Info, "t", format!("{i}"))));
+        let alerts = (0..10).map(|i| {
+            Event::Alert(crate::events::Alert::new(
+                entity::status::Severity::Info,
+                crate::events::AlertKind::CashfreeUp,
+                format!("{i}"),
+            ))
+        });
         bus.deliver(alerts); // never blocks, however far behind the subscriber is
         let first = async_graphql::Error::from(stream.next().await.unwrap().unwrap_err());
         assert!(first.message.contains("missed 6 events"), "{}", first.message);

@@ -149,10 +149,12 @@ async fn a_slow_alerts_subscriber_is_caught_up_from_the_table_and_misses_nothing
     let mut bot = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
     bot.subscribe("a", LIVE_ALERTS, json!({})).await;
     // Twenty alerts committed at once: far more than the 2-event buffer holds.
+    use entity::status::Severity;
+    use paydesk::events::{Alert, AlertKind};
     use sea_orm::TransactionTrait;
     let txn = app.state.db.begin().await.unwrap();
     for n in 0..20 {
-        let alert = paydesk::events::Alert::new(entity::status::Severity::Critical, "test", format!("alert {n}"));
+        let alert = Alert::new(Severity::Critical, AlertKind::WebhookFailed, format!("alert {n}"));
         app.state.events.stage(&txn, &paydesk::events::Event::Alert(alert)).await.unwrap();
     }
     txn.commit().await.unwrap();

@@ -3,7 +3,7 @@
 //! alerts when an API goes down (CRITICAL) and comes back (INFO).
 
 use super::Api;
-use crate::events::{Alert, EventBus};
+use crate::events::{Alert, AlertKind, EventBus};
 use crate::metrics::{ApiLabels, Metrics};
 use chrono::{DateTime, Utc};
 use entity::status::Severity;
@@ -127,7 +127,7 @@ impl Health {
         if came_back {
             self.metrics.cashfree_up.get_or_create(&ApiLabels { api: api.name().into() }).set(1);
             let msg = format!("Cashfree {} answers again", api.name());
-            self.events.alert(&self.db, Alert::new(Severity::Info, "cashfree_up", msg)).await;
+            self.events.alert(&self.db, Alert::new(Severity::Info, AlertKind::CashfreeUp, msg)).await;
         }
     }
 
@@ -150,7 +150,7 @@ impl Health {
         if went_down {
             self.metrics.cashfree_up.get_or_create(&ApiLabels { api: api.name().into() }).set(0);
             let msg = format!("Cashfree {} is unreachable ({TRIP_AFTER} failures in a row): {why}", api.name());
-            self.events.alert(&self.db, Alert::new(Severity::Critical, "cashfree_down", msg)).await;
+            self.events.alert(&self.db, Alert::new(Severity::Critical, AlertKind::CashfreeDown, msg)).await;
         }
     }
 }

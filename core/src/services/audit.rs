@@ -23,11 +23,73 @@ impl Actor {
     }
 }
 
+/// What was done; its name (`payout.approved`, …) is the entry's `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Action {
+    #[strum(serialize = "beneficiary.registered")]
+    BeneficiaryRegistered,
+    /// An admin's correction of a wallet's balance.
+    #[strum(serialize = "ledger.adjusted")]
+    LedgerAdjusted,
+    #[strum(serialize = "notification.redelivered")]
+    NotificationRedelivered,
+    #[strum(serialize = "payment.order_created")]
+    PaymentOrderCreated,
+    /// The order could not be created at Cashfree and was cancelled here.
+    #[strum(serialize = "payment.order_failed")]
+    PaymentOrderFailed,
+    #[strum(serialize = "payment.refunded")]
+    PaymentRefunded,
+    #[strum(serialize = "payment.succeeded")]
+    PaymentSucceeded,
+    /// An admin confirmed a payment by hand (manual payment verification).
+    #[strum(serialize = "payment.verified")]
+    PaymentVerified,
+    #[strum(serialize = "payout.approval_refused")]
+    PayoutApprovalRefused,
+    #[strum(serialize = "payout.approved")]
+    PayoutApproved,
+    #[strum(serialize = "payout.cancelled")]
+    PayoutCancelled,
+    /// The first of two approvals a large payout needs (`PAYDESK_FOUR_EYES_ABOVE`).
+    #[strum(serialize = "payout.first_approval")]
+    PayoutFirstApproval,
+    #[strum(serialize = "payout.rejected")]
+    PayoutRejected,
+    #[strum(serialize = "payout.requested")]
+    PayoutRequested,
+    #[strum(serialize = "payout.transfer_failed")]
+    PayoutTransferFailed,
+    #[strum(serialize = "payout.transfer_reversed")]
+    PayoutTransferReversed,
+    #[strum(serialize = "payout.transfer_succeeded")]
+    PayoutTransferSucceeded,
+    #[strum(serialize = "payouts.held")]
+    PayoutsHeld,
+    #[strum(serialize = "payouts.released")]
+    PayoutsReleased,
+    #[strum(serialize = "webhook.reprocessed")]
+    WebhookReprocessed,
+}
+
+/// What an entry is about; its name (`payout_request`, …) is the entry's `entity_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Subject {
+    Beneficiary,
+    Notification,
+    Payment,
+    PaymentWebhook,
+    PayoutHold,
+    PayoutRequest,
+    Wallet,
+}
+
 /// One audit entry to write.
-pub struct Entry<'a> {
+pub struct Entry {
     pub actor: Actor,
-    pub action: &'a str,
-    pub entity_type: &'a str,
+    pub action: Action,
+    pub entity_type: Subject,
     pub entity_id: Uuid,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -35,14 +97,14 @@ pub struct Entry<'a> {
 }
 
 /// Appends `entry`, inside the caller's transaction.
-pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> AppResult<audit_log::Model> {
+pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> AppResult<audit_log::Model> {
     let (actor_id, actor_role) = entry.actor.parts();
     let row = audit_log::ActiveModel {
         id: Set(super::new_id()),
         actor_id: Set(actor_id),
         actor_role: Set(actor_role),
-        action: Set(entry.action.to_owned()),
-        entity_type: Set(entry.entity_type.to_owned()),
+        action: Set(<&str>::from(entry.action).to_owned()),
+        entity_type: Set(<&str>::from(entry.entity_type).to_owned()),
         entity_id: Set(entry.entity_id),
         before: Set(entry.before),
         after: Set(entry.after),

@@ -1,7 +1,7 @@
 //! Beneficiaries: where a freelancer's payouts go. Registered with Cashfree Payouts once (when configured) and
 //! kept here only masked; every registration is audited.
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::{Api, CallError, Repeat};
@@ -97,8 +97,8 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
         &state.db,
         audit::Entry {
             actor: Actor::User(who),
-            action: "beneficiary.registered",
-            entity_type: "beneficiary",
+            action: Action::BeneficiaryRegistered,
+            entity_type: Subject::Beneficiary,
             entity_id: saved.id,
             before: before.map(|m| json!({ "kind": m.kind, "masked": m.masked })),
             after: Some(json!({ "kind": saved.kind, "masked": saved.masked })),

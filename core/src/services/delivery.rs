@@ -7,20 +7,16 @@
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::events::{Alert, Event};
+use crate::events::{Alert, AlertKind, Event};
+use crate::services::audit::{Action, Subject};
 use crate::state::{AppState, Callback};
 use chrono::{DateTime, Duration, Utc};
 use entity::notification;
-use entity::status::Severity;
+use entity::status::{DeliveryStatus, Severity};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
-
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const FAILED: &str = "failed";
-pub const SKIPPED: &str = "skipped";
 
 /// Notifications sent per sweep, and at once.
 const BATCH: u64 = 50;
@@ -55,16 +51,16 @@ fn backoff(base: std::time::Duration, attempts: i32) -> Duration {
 pub async fn sweep(state: &AppState, http: &reqwest::Client) -> AppResult<usize> {
     let Some(cb) = &state.settings.notify else {
         notification::Entity::update_many()
-            .col_expr(notification::Column::DeliveryStatus, Expr::value(SKIPPED))
+            .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Skipped))
             .col_expr(notification::Column::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
-            .filter(notification::Column::DeliveryStatus.eq(PENDING))
+            .filter(notification::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
             .exec(&state.db)
             .await?;
         return Ok(0);
     };
     let now = super::now();
     let due = notification::Entity::find()
-        .filter(notification::Column::DeliveryStatus.eq(PENDING))
+        .filter(notification::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
         .filter(notification::Column::NextAttemptAt.lte(now))
         .order_by_asc(notification::Column::NextAttemptAt)
         .limit(BATCH)
@@ -92,7 +88,7 @@ async fn attempt(
     let claimed = notification::Entity::update_many()
         .col_expr(notification::Column::NextAttemptAt, Expr::value(lease))
         .filter(notification::Column::Id.eq(n.id))
-        .filter(notification::Column::DeliveryStatus.eq(PENDING))
+        .filter(notification::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
         .filter(notification::Column::DeliveryAttempts.eq(n.delivery_attempts))
         .filter(notification::Column::NextAttemptAt.lte(now))
         .exec(&state.db)
@@ -107,16 +103,16 @@ async fn attempt(
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(attempts))
         .col_expr(notification::Column::LastAttemptAt, Expr::value(done))
         .filter(notification::Column::Id.eq(n.id))
-        .filter(notification::Column::DeliveryStatus.eq(PENDING));
+        .filter(notification::Column::DeliveryStatus.eq(DeliveryStatus::Pending));
     let gave_up = outcome.is_err() && attempts >= cb.max_attempts;
     update = match &outcome {
         Ok(()) => update
-            .col_expr(notification::Column::DeliveryStatus, Expr::value(DELIVERED))
+            .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Delivered))
             .col_expr(notification::Column::DeliveredAt, Expr::value(done))
             .col_expr(notification::Column::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(notification::Column::DeliveryError, Expr::value(None::<String>)),
         Err(why) if gave_up => update
-            .col_expr(notification::Column::DeliveryStatus, Expr::value(FAILED))
+            .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Failed))
             .col_expr(notification::Column::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(notification::Column::DeliveryError, Expr::value(why.clone())),
         Err(why) => update
@@ -130,7 +126,7 @@ async fn attempt(
         let message =
             format!("notification {} to {} undeliverable after {attempts} attempts: {why}", n.id, cb.url.as_str());
         tracing::warn!(notification = %n.id, %message, "alert");
-        let alert = Alert::new(Severity::Warning, "notification_undeliverable", message);
+        let alert = Alert::new(Severity::Warning, AlertKind::NotificationUndeliverable, message);
         state.events.commit_with(txn, Event::Alert(alert)).await?;
     } else {
         txn.commit().await?;
@@ -202,28 +198,28 @@ pub async fn redeliver(state: &AppState, who: Principal, id: Uuid, reason: &str)
     let now = super::now();
     let txn = state.db.begin().await?;
     let queued = notification::Entity::update_many()
-        .col_expr(notification::Column::DeliveryStatus, Expr::value(PENDING))
+        .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Pending))
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(0))
         .col_expr(notification::Column::NextAttemptAt, Expr::value(now))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::DeliveryStatus.is_in([FAILED, SKIPPED]))
+        .filter(notification::Column::DeliveryStatus.is_in([DeliveryStatus::Failed, DeliveryStatus::Skipped]))
         .exec(&txn)
         .await?;
     if queued.rows_affected != 1 {
         return Err(AppError::InvalidState(format!(
             "notification {id} is {}; only a failed or skipped delivery can be sent again",
-            n.delivery_status.to_uppercase()
+            crate::domain::status::api_name(&n.delivery_status)
         )));
     }
     super::audit::record(
         &txn,
         super::audit::Entry {
             actor: super::audit::Actor::User(who),
-            action: "notification.redelivered",
-            entity_type: "notification",
+            action: Action::NotificationRedelivered,
+            entity_type: Subject::Notification,
             entity_id: id,
             before: Some(serde_json::json!({ "deliveryStatus": n.delivery_status, "attempts": n.delivery_attempts })),
-            after: Some(serde_json::json!({ "deliveryStatus": PENDING })),
+            after: Some(serde_json::json!({ "deliveryStatus": DeliveryStatus::Pending })),
             reason: Some(reason),
         },
     )
@@ -231,7 +227,7 @@ pub async fn redeliver(state: &AppState, who: Principal, id: Uuid, reason: &str)
     txn.commit().await?;
     // As queued (the sweeper may already be sending it).
     Ok(notification::Model {
-        delivery_status: PENDING.to_owned(),
+        delivery_status: DeliveryStatus::Pending,
         delivery_attempts: 0,
         next_attempt_at: Some(now),
         ..n

@@ -1,9 +1,10 @@
 //! The Payment Gateway side of Cashfree: orders (and payment links) created there when paydesk has credentials,
 //! and an order's payments pulled from there, so a manual verification rests on what Cashfree says.
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
+use super::idempotency::{self, Ran};
 use super::payments::{self, NewOrder};
-use super::{idempotency, webhooks};
+use super::webhooks;
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::{Api, CallError, Repeat};
@@ -78,25 +79,12 @@ pub async fn open_order(
         checkout.link.to_string(),
     ];
     let key = idempotency::Key::new("createPaymentOrder", checkout.idempotency_key, &parts)?;
-    if let Some(key) = &key {
-        if let Some(id) = idempotency::replayed(&state.db, who, key).await? {
-            return existing(state, id).await;
-        }
-    }
-    let created = match payments::create_order(&state.db, who, order, key.as_ref()).await {
-        Ok(created) => created,
-        Err(e) => match &key {
-            // A concurrent repeat stored the key first: answer with its payment.
-            Some(key) => match idempotency::replayed(&state.db, who, key).await? {
-                Some(id) => return existing(state, id).await,
-                None => return Err(e),
-            },
-            None => return Err(e),
-        },
+    let create = payments::create_order(&state.db, who, order, key.as_ref());
+    let created = match idempotency::once(&state.db, who, key.as_ref(), create, |id| existing(state, id)).await? {
+        Ran::Replayed(first) => return Ok(first),
+        Ran::Fresh(created) if !remote => return Ok(created),
+        Ran::Fresh(created) => created,
     };
-    if !remote {
-        return Ok(created);
-    }
     match at_cashfree(state, &created, phone.unwrap_or_default(), checkout.link).await {
         Ok((cf_order_id, session, link_url)) => {
             let mut row = created.into_active_model();
@@ -117,8 +105,8 @@ pub async fn open_order(
                 &state.db,
                 audit::Entry {
                     actor: Actor::System,
-                    action: "payment.order_failed",
-                    entity_type: "payment",
+                    action: Action::PaymentOrderFailed,
+                    entity_type: Subject::Payment,
                     entity_id: created.id,
                     before: Some(json!({ "status": created.status })),
                     after: Some(json!({ "status": PaymentStatus::Cancelled })),

@@ -6,12 +6,12 @@
 //! shared advisory lock that placing a hold takes exclusively, so none that checked before the hold can commit
 //! after it. (SQLite has one writer at a time, which does the same.)
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
-use crate::events::Alert;
+use crate::events::{Alert, AlertKind};
 use crate::state::AppState;
 use entity::payout_hold as hold;
 use entity::status::Severity;
@@ -108,9 +108,12 @@ pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, r
     }
     .insert(&txn)
     .await?;
-    record(&txn, who, "payouts.held", freelancer, None, Some(&placed), &reason).await?;
-    let (severity, kind) =
-        if freelancer.is_some() { (Severity::Warning, "wallet_held") } else { (Severity::Critical, "payouts_frozen") };
+    record(&txn, who, Action::PayoutsHeld, freelancer, None, Some(&placed), &reason).await?;
+    let (severity, kind) = if freelancer.is_some() {
+        (Severity::Warning, AlertKind::WalletHeld)
+    } else {
+        (Severity::Critical, AlertKind::PayoutsFrozen)
+    };
     let alert = Alert::new(severity, kind, format!("{} put on hold by {}: {reason}", describe(freelancer), who.id));
     state.events.commit_with(txn, crate::events::Event::Alert(alert)).await?;
     Ok(placed)
@@ -132,8 +135,8 @@ pub async fn release(
         return Err(AppError::InvalidState(format!("{} are not on hold", describe(freelancer))));
     };
     hold::Entity::delete_by_id(key(freelancer)).exec(&txn).await?;
-    record(&txn, who, "payouts.released", freelancer, Some(&held), None, &reason).await?;
-    let kind = if freelancer.is_some() { "wallet_released" } else { "payouts_unfrozen" };
+    record(&txn, who, Action::PayoutsReleased, freelancer, Some(&held), None, &reason).await?;
+    let kind = if freelancer.is_some() { AlertKind::WalletReleased } else { AlertKind::PayoutsUnfrozen };
     let alert = Alert::new(Severity::Info, kind, format!("{} released by {}: {reason}", describe(freelancer), who.id));
     state.events.commit_with(txn, crate::events::Event::Alert(alert)).await?;
     Ok(held)
@@ -142,7 +145,7 @@ pub async fn release(
 async fn record(
     txn: &impl ConnectionTrait,
     who: Principal,
-    action: &'static str,
+    action: Action,
     freelancer: Option<Uuid>,
     before: Option<&hold::Model>,
     after: Option<&hold::Model>,
@@ -154,7 +157,7 @@ async fn record(
         audit::Entry {
             actor: Actor::User(who),
             action,
-            entity_type: "payout_hold",
+            entity_type: Subject::PayoutHold,
             entity_id: freelancer.unwrap_or(Uuid::nil()),
             before: before.map(snapshot),
             after: after.map(snapshot),

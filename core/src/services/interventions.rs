@@ -1,7 +1,7 @@
 //! Manual interventions (admin only): each needs a reason, and leaves an audit entry saying who, why,
 //! before and after.
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use super::{ledger, payments, webhooks};
 use crate::auth::roles;
 use crate::auth::Principal;
@@ -77,8 +77,8 @@ pub async fn verify_payment(
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "payment.verified",
-            entity_type: "payment",
+            action: Action::PaymentVerified,
+            entity_type: Subject::Payment,
             entity_id: id,
             before: Some(json!({ "status": p.status, "verified": false })),
             after: Some(json!({
@@ -108,8 +108,8 @@ pub async fn reprocess_webhook(state: &AppState, who: Principal, id: Uuid, why: 
         &state.db,
         audit::Entry {
             actor: Actor::User(who),
-            action: "webhook.reprocessed",
-            entity_type: "payment_webhook",
+            action: Action::WebhookReprocessed,
+            entity_type: Subject::PaymentWebhook,
             entity_id: id,
             before: Some(json!({ "outcome": stored.outcome, "error": stored.error })),
             after: Some(json!({ "outcome": reply.outcome, "webhookId": new_id, "message": reply.message })),
@@ -161,8 +161,8 @@ pub async fn adjust_ledger(
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "ledger.adjusted",
-            entity_type: "wallet",
+            action: Action::LedgerAdjusted,
+            entity_type: Subject::Wallet,
             entity_id: before.id,
             before: Some(json!({ "balance": before.balance })),
             after: Some(json!({ "balance": posted.wallet.balance, "amount": amount, "entryId": posted.entry.id })),

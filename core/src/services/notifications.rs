@@ -33,7 +33,7 @@ pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification
         payout_request_id: Set(n.payout_request_id),
         read_at: Set(None),
         created_at: Set(now),
-        delivery_status: Set(super::delivery::PENDING.to_owned()),
+        delivery_status: Set(entity::status::DeliveryStatus::Pending),
         delivery_attempts: Set(0),
         next_attempt_at: Set(Some(now)),
         last_attempt_at: Set(None),

@@ -1,7 +1,7 @@
 //! Payments: creating orders, and applying what Cashfree reports about them (success credits the wallet net
 //! of the platform fee; failures never undo a success; a successful refund debits).
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use super::{ledger, notifications, wallets};
 use crate::auth::Principal;
 use crate::domain::text;
@@ -97,8 +97,8 @@ pub async fn create_order(
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "payment.order_created",
-            entity_type: "payment",
+            action: Action::PaymentOrderCreated,
+            entity_type: Subject::Payment,
             entity_id: id,
             before: None,
             after: Some(serde_json::json!({
@@ -231,8 +231,8 @@ pub async fn apply_attempt(
         db,
         audit::Entry {
             actor: Actor::System,
-            action: "payment.succeeded",
-            entity_type: "payment",
+            action: Action::PaymentSucceeded,
+            entity_type: Subject::Payment,
             entity_id: p.id,
             before: Some(serde_json::json!({ "status": p.status })),
             after: Some(serde_json::json!({
@@ -347,8 +347,8 @@ pub async fn apply_refund(
         db,
         audit::Entry {
             actor: Actor::System,
-            action: "payment.refunded",
-            entity_type: "payment",
+            action: Action::PaymentRefunded,
+            entity_type: Subject::Payment,
             entity_id: p.id,
             before: Some(serde_json::json!({ "status": p.status })),
             after: Some(serde_json::json!({ "refund": r.amount.to_string(), "debited": debit.to_string() })),

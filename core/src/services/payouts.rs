@@ -1,14 +1,14 @@
 //! Payout requests: asking (within balance − reserve − pending), approving (debit, never below the reserve)
 //! and rejecting. Each decision is one transaction with its ledger row, notification and audit entry.
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use super::{idempotency, ledger, notifications};
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::domain::risk;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
-use crate::events::{Alert, Event};
+use crate::events::{Alert, AlertKind, Event};
 use crate::state::AppState;
 use entity::status::{LedgerKind, PayoutStatus, Role, Severity};
 use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
@@ -56,14 +56,9 @@ pub async fn request(state: &AppState, who: Principal, mut req: NewRequest) -> A
     }
     let parts = [req.freelancer_id.to_string(), req.amount.to_string(), req.note.clone().unwrap_or_default()];
     let key = idempotency::Key::new("requestPayout", req.idempotency_key.take(), &parts)?;
-    let result = request_once(state, who, req, key.as_ref()).await;
-    if let (Err(_), Some(key)) = (&result, &key) {
-        // A concurrent repeat lost the race to store the key: answer with the winner's request.
-        if let Some(id) = idempotency::replayed(&state.db, who, key).await? {
-            return existing(&state.db, id).await;
-        }
-    }
-    result
+    let work = request_once(state, who, req, key.as_ref());
+    let ran = idempotency::once(&state.db, who, key.as_ref(), work, |id| existing(&state.db, id)).await?;
+    Ok(ran.into_inner())
 }
 
 async fn existing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<payout::Model> {
@@ -141,8 +136,8 @@ async fn request_once(
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "payout.requested",
-            entity_type: "payout_request",
+            action: Action::PayoutRequested,
+            entity_type: Subject::PayoutRequest,
             entity_id: created.id,
             before: None,
             after: Some(snapshot(&created)),
@@ -154,7 +149,7 @@ async fn request_once(
         let reasons: Vec<&str> = flags.iter().map(|f| f.reason.as_str()).collect();
         let message =
             format!("payout {} of {} {} flagged: {}", created.id, created.amount, created.currency, reasons.join("; "));
-        let mut alert = Alert::new(Severity::Warning, "payout_risk", message);
+        let mut alert = Alert::new(Severity::Warning, AlertKind::PayoutRisk, message);
         alert.payout_request_id = Some(created.id);
         state.events.stage(&txn, &Event::Alert(alert)).await?;
     }
@@ -214,7 +209,8 @@ pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<St
         refused(state, who, id, note, e).await;
     }
     if let Err(AppError::ReserveViolation(why)) = &result {
-        let mut alert = Alert::new(Severity::Warning, "reserve_violation", format!("payout {id} refused: {why}"));
+        let mut alert =
+            Alert::new(Severity::Warning, AlertKind::ReserveViolation, format!("payout {id} refused: {why}"));
         alert.payout_request_id = Some(id);
         state.events.alert(&state.db, alert).await;
     }
@@ -226,8 +222,8 @@ pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<St
 async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String>, why: &AppError) {
     let entry = audit::Entry {
         actor: Actor::User(who),
-        action: "payout.approval_refused",
-        entity_type: "payout_request",
+        action: Action::PayoutApprovalRefused,
+        entity_type: Subject::PayoutRequest,
         entity_id: id,
         before: None,
         after: Some(serde_json::json!({ "code": why.code(), "note": note })),
@@ -304,8 +300,8 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "payout.approved",
-            entity_type: "payout_request",
+            action: Action::PayoutApproved,
+            entity_type: Subject::PayoutRequest,
             entity_id: id,
             before: Some(snapshot(&before)),
             after: Some(serde_json::json!({
@@ -366,8 +362,8 @@ async fn first_approval(
         &txn,
         audit::Entry {
             actor: Actor::User(who),
-            action: "payout.first_approval",
-            entity_type: "payout_request",
+            action: Action::PayoutFirstApproval,
+            entity_type: Subject::PayoutRequest,
             entity_id: p.id,
             before: Some(snapshot(&p)),
             after: Some(serde_json::json!({ "status": p.status, "firstApprovedBy": who.id })),
@@ -391,9 +387,9 @@ pub async fn reject(
     who.require(roles::ADMIN)?;
     let reason = text::reason("reason", &reason)?;
     let (to, action, kind) = if cancel {
-        (PayoutStatus::Cancelled, "payout.cancelled", "payout_cancelled")
+        (PayoutStatus::Cancelled, Action::PayoutCancelled, "payout_cancelled")
     } else {
-        (PayoutStatus::Rejected, "payout.rejected", "payout_rejected")
+        (PayoutStatus::Rejected, Action::PayoutRejected, "payout_rejected")
     };
     let txn = state.db.begin().await?;
     let (before, after) = decide(&txn, who, id, to, Some(reason.clone())).await?;
@@ -420,7 +416,7 @@ pub async fn reject(
         audit::Entry {
             actor: Actor::User(who),
             action,
-            entity_type: "payout_request",
+            entity_type: Subject::PayoutRequest,
             entity_id: id,
             before: Some(snapshot(&before)),
             after: Some(snapshot(&after)),

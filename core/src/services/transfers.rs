@@ -6,13 +6,13 @@
 //! whose creation went unanswered is never resent blindly: the sweep looks it up and resends only one Cashfree
 //! does not know.
 
-use super::audit::{self, Actor};
+use super::audit::{self, Action, Actor, Subject};
 use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::domain::status::api_name;
 use crate::error::{AppError, AppResult};
-use crate::events::{Alert, Event};
+use crate::events::{Alert, AlertKind, Event};
 use crate::state::AppState;
 use entity::status::{LedgerKind, PayoutStatus, Severity, WebhookOutcome};
 use entity::{beneficiary, payment_webhook as webhook, payout_request as payout};
@@ -198,11 +198,11 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         audit::Entry {
             actor: Actor::System,
             action: match to {
-                PayoutStatus::Paid => "payout.transfer_succeeded",
-                PayoutStatus::Reversed => "payout.transfer_reversed",
-                _ => "payout.transfer_failed",
+                PayoutStatus::Paid => Action::PayoutTransferSucceeded,
+                PayoutStatus::Reversed => Action::PayoutTransferReversed,
+                _ => Action::PayoutTransferFailed,
             },
-            entity_type: "payout_request",
+            entity_type: Subject::PayoutRequest,
             entity_id: id,
             before: Some(json!({ "status": from[0] })),
             after: Some(json!({ "status": to, "cfTransferId": after.cf_transfer_id, "transferStatus": report.status })),
@@ -216,9 +216,9 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
     } else {
         let (severity, kind) = if to == PayoutStatus::Reversed {
-            (Severity::Critical, "payout_reversed")
+            (Severity::Critical, AlertKind::PayoutReversed)
         } else {
-            (Severity::Warning, "payout_failed")
+            (Severity::Warning, AlertKind::PayoutFailed)
         };
         let mut alert =
             Alert::new(severity, kind, format!("payout {id} of {} {}: {why}", after.amount, after.currency));
@@ -345,7 +345,8 @@ impl Source for Transfers {
             .exec(db)
             .await;
         if outcome == WebhookOutcome::Unmatched {
-            let mut alert = Alert::new(Severity::Critical, "webhook_unmatched", format!("payout webhook: {message}"));
+            let mut alert =
+                Alert::new(Severity::Critical, AlertKind::WebhookUnmatched, format!("payout webhook: {message}"));
             alert.webhook_id = Some(row_id);
             state.events.alert(db, alert).await;
         }

@@ -28,6 +28,7 @@ pub struct Notification {
 
 /// Where a notification's delivery to the marketplace's callback (`PAYDESK_NOTIFY_URL`) stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::DeliveryStatus")]
 pub enum DeliveryStatus {
     /// Not yet answered 2xx; `nextAttemptAt` says when it is tried (again).
     Pending,
@@ -36,28 +37,6 @@ pub enum DeliveryStatus {
     Failed,
     /// No callback was configured when it was written.
     Skipped,
-}
-
-impl DeliveryStatus {
-    /// The stored status (`pending`, `delivered`, …) as the API's enum; anything else reads as pending.
-    pub fn parse(stored: &str) -> Self {
-        match stored {
-            crate::services::delivery::DELIVERED => Self::Delivered,
-            crate::services::delivery::FAILED => Self::Failed,
-            crate::services::delivery::SKIPPED => Self::Skipped,
-            _ => Self::Pending,
-        }
-    }
-
-    /// As stored.
-    pub fn stored(self) -> &'static str {
-        match self {
-            Self::Pending => crate::services::delivery::PENDING,
-            Self::Delivered => crate::services::delivery::DELIVERED,
-            Self::Failed => crate::services::delivery::FAILED,
-            Self::Skipped => crate::services::delivery::SKIPPED,
-        }
-    }
 }
 
 /// A notification's delivery: status, attempts and timings, so delays can be checked.
@@ -128,7 +107,7 @@ impl From<notification::Model> for Notification {
             read_at: m.read_at.map(DateTime),
             created_at: DateTime(m.created_at),
             delivery: NotificationDelivery {
-                status: DeliveryStatus::parse(&m.delivery_status),
+                status: m.delivery_status.into(),
                 attempts: m.delivery_attempts,
                 last_attempt_at: m.last_attempt_at.map(DateTime),
                 next_attempt_at: m.next_attempt_at.map(DateTime),

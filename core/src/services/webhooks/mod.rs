@@ -9,7 +9,7 @@ mod payment;
 pub use payment::{apply_pulled, reprocess, Payments};
 
 use crate::error::AppError;
-use crate::events::Alert;
+use crate::events::{Alert, AlertKind};
 use crate::state::AppState;
 use base64::Engine;
 use chrono::Utc;
@@ -131,7 +131,8 @@ pub async fn receive<S: Source>(state: &AppState, headers: &Headers, body: &[u8]
         tracing::warn!(%why, "webhook signature rejected");
         let outcome = WebhookOutcome::RejectedSignature;
         let id = record(db, row(headers.to_json(), body, false), outcome, why.clone()).await;
-        let mut alert = Alert::new(Severity::Warning, "signature_rejected", format!("{} refused: {why}", S::NAME));
+        let mut alert =
+            Alert::new(Severity::Warning, AlertKind::SignatureRejected, format!("{} refused: {why}", S::NAME));
         alert.webhook_id = id;
         state.events.alert(db, alert).await;
         return Receipt::new(Verdict::BadSignature, outcome, id, why);
@@ -149,7 +150,7 @@ pub async fn receive<S: Source>(state: &AppState, headers: &Headers, body: &[u8]
             let why = format!("processing failed, Cashfree will retry: {msg}");
             let id = record(db, base, WebhookOutcome::Failed, why).await;
             let mut alert =
-                Alert::new(Severity::Critical, "webhook_failed", format!("webhook processing failed: {msg}"));
+                Alert::new(Severity::Critical, AlertKind::WebhookFailed, format!("webhook processing failed: {msg}"));
             alert.webhook_id = id;
             state.events.alert(db, alert).await;
             Receipt::failed(&e, id, msg)
@@ -241,8 +242,11 @@ pub(crate) async fn record(
 /// booked from), and raises a CRITICAL alert: whoever holds the secret sent it, and nothing was booked.
 async fn malformed(state: &AppState, r: webhook::ActiveModel, why: String) -> Receipt {
     let id = record(&state.db, r, WebhookOutcome::Malformed, why.clone()).await;
-    let mut alert =
-        Alert::new(Severity::Critical, "webhook_malformed", format!("a signed webhook was refused unread: {why}"));
+    let mut alert = Alert::new(
+        Severity::Critical,
+        AlertKind::WebhookMalformed,
+        format!("a signed webhook was refused unread: {why}"),
+    );
     alert.webhook_id = id;
     state.events.alert(&state.db, alert).await;
     Receipt::new(Verdict::Malformed, WebhookOutcome::Malformed, id, why)

@@ -6,7 +6,7 @@ use super::fields::{amount, currency, id, sha_hex, storable_key, text};
 use super::{record, Receipt, Source, Verdict};
 use crate::domain::status::api_name;
 use crate::error::AppError;
-use crate::events::Alert;
+use crate::events::{Alert, AlertKind};
 use crate::services::payments::{self, Applied, Attempt, Refund, Refunded};
 use crate::state::AppState;
 use chrono::DateTime;
@@ -207,19 +207,19 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
     };
     let mut credited = None;
     // What the delivery did, and the CRITICAL alert it calls for, if any (kind, what to say).
-    let (outcome, error, payment_id, alarm): (_, Option<String>, _, Option<(&str, String)>) =
+    let (outcome, error, payment_id, alarm): (_, Option<String>, _, Option<(AlertKind, String)>) =
         match (&parsed.event, found) {
             (Event::Other, _) => {
                 (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
             }
             (_, None) => {
                 let why = format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"));
-                let alarm = ("webhook_unmatched", format!("money arrived that matches no order: {why}"));
+                let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {why}"));
                 (WebhookOutcome::Unmatched, Some(why), None, Some(alarm))
             }
             (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
                 Err(m) => {
-                    let alarm = ("webhook_unmatched", format!("money arrived that matches no order: {}", m.0));
+                    let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {}", m.0));
                     (WebhookOutcome::Unmatched, Some(m.0), Some(p.id), Some(alarm))
                 }
                 Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
@@ -242,7 +242,7 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                             attempt.currency,
                             api_name(&now)
                         );
-                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some(("double_charge", why)))
+                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::DoubleCharge, why)))
                     }
                     Applied::AlreadyFinal(now) if now == attempt.status => (
                         WebhookOutcome::Duplicate,
@@ -270,21 +270,24 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
                              freelancer owes that and can be paid out nothing until credits cover it",
                             refund.cf_refund_id, refund.amount, p.currency, p.order_id, p.freelancer_id, p.currency
                         );
-                        (WebhookOutcome::Processed, None, Some(p.id), Some(("wallet_overdrawn", why)))
+                        (WebhookOutcome::Processed, None, Some(p.id), Some((AlertKind::WalletOverdrawn, why)))
                     }
                     Refunded::Booked { .. } => (WebhookOutcome::Processed, None, Some(p.id), None),
                     Refunded::AlreadyBooked => {
                         (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id), None)
                     }
                     Refunded::NotPaid(why) => {
-                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some(("refund_unpaid", why)))
+                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::RefundUnpaid, why)))
                     }
                     Refunded::TooMuch(why) => {
-                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some(("over_refund", why)))
+                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::OverRefund, why)))
                     }
-                    Refunded::OtherCurrency(why) => {
-                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some(("webhook_unmatched", why)))
-                    }
+                    Refunded::OtherCurrency(why) => (
+                        WebhookOutcome::Unmatched,
+                        Some(why.clone()),
+                        Some(p.id),
+                        Some((AlertKind::WebhookUnmatched, why)),
+                    ),
                 }
             }
             (Event::Refund { status, .. }, Some(p)) => {
