@@ -1,6 +1,8 @@
-//! Services: the only place with business logic and SQL. Handlers and resolvers parse, authorize, and call one.
+//! Services: the only place with business logic and SQL. Handlers and resolvers parse and call one; each service
+//! that changes state checks the caller's role itself.
 
 pub mod audit;
+pub mod batches;
 pub mod beneficiaries;
 pub mod delivery;
 pub mod gateway;
