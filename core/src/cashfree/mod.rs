@@ -6,6 +6,7 @@
 //! alert says when it answers again.
 
 mod health;
+pub mod payloads;
 
 use crate::config::Config;
 use crate::events::EventBus;

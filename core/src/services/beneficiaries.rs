@@ -4,6 +4,7 @@
 use super::audit::{self, Action, Actor, Subject};
 use crate::auth::roles;
 use crate::auth::Principal;
+use crate::cashfree::payloads::{CreateBeneficiary, Instrument};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ pub struct NewBeneficiary {
 }
 
 /// The instrument, checked: `(kind, masked, what Cashfree is sent)`.
-fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, serde_json::Value)> {
+fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, Instrument)> {
     match (&b.bank_account_number, &b.ifsc, &b.vpa) {
         (Some(account), Some(ifsc), None) => {
             let account = account.trim();
@@ -40,7 +41,9 @@ fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, serde_json
                 return Err(AppError::BadInput(format!("ifsc {ifsc:?} is not an IFSC code such as HDFC0001234")));
             }
             let masked = format!("XXXXXX{} ({ifsc})", &account[account.len() - 4..]);
-            Ok(("bank", masked, json!({ "bank_account_number": account, "bank_ifsc": ifsc })))
+            let details =
+                Instrument { bank_account_number: Some(account.to_owned()), bank_ifsc: Some(ifsc), vpa: None };
+            Ok(("bank", masked, details))
         }
         (None, None, Some(vpa)) => {
             let vpa = vpa.trim();
@@ -54,7 +57,8 @@ fn instrument(b: &NewBeneficiary) -> AppResult<(&'static str, String, serde_json
                 return Err(AppError::BadInput(format!("vpa {vpa:?} is not a UPI handle such as name@okbank")));
             }
             let (user, handle) = vpa.split_once('@').unwrap_or_default();
-            Ok(("upi", format!("{}***@{handle}", &user[..2]), json!({ "vpa": vpa })))
+            let details = Instrument { bank_account_number: None, bank_ifsc: None, vpa: Some(vpa.to_owned()) };
+            Ok(("upi", format!("{}***@{handle}", &user[..2]), details))
         }
         _ => Err(AppError::BadInput("give either bankAccountNumber with ifsc, or vpa".into())),
     }
@@ -72,8 +76,11 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
     let (kind, masked, details) = instrument(&b)?;
     let cf_id = format!("b{}", super::new_id().simple());
     if state.cashfree.configured(Api::Payouts) {
-        let body =
-            json!({ "beneficiary_id": cf_id, "beneficiary_name": name, "beneficiary_instrument_details": details });
+        let body = json!(CreateBeneficiary {
+            beneficiary_id: cf_id.clone(),
+            beneficiary_name: name.clone(),
+            beneficiary_instrument_details: details,
+        });
         let call = state.cashfree.call(Api::Payouts, Method::POST, "/beneficiary", Some(&body), None, Repeat::Safe);
         match call.await {
             Ok(_) | Err(CallError::Refused { status: 409, .. }) => {}

@@ -7,6 +7,9 @@ use super::payments::{self, NewOrder};
 use super::webhooks;
 use crate::auth::roles;
 use crate::auth::Principal;
+use crate::cashfree::payloads::{
+    self, CfId, CreateLink, CreateOrder, Customer, Link, LinkNotes, Order, OrderRef, OrderTags, Payment,
+};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -14,7 +17,7 @@ use entity::payment;
 use entity::status::PaymentStatus;
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// What Cashfree needs besides the order itself.
 pub struct Checkout {
@@ -32,11 +35,6 @@ pub fn call_error(e: CallError) -> AppError {
         CallError::Refused { message, .. } => AppError::BadInput(format!("Cashfree refused: {message}")),
         other => AppError::Unavailable(format!("{other}; try again shortly")),
     }
-}
-
-/// An amount as the JSON number Cashfree expects, exactly (`1500.00`, never through a float).
-pub fn json_amount(m: entity::Money) -> Value {
-    serde_json::from_str(&m.to_string()).unwrap_or(Value::Null)
 }
 
 /// Creates the order here and, with Payment Gateway credentials, at Cashfree (and a link if asked). If Cashfree
@@ -135,14 +133,16 @@ async fn at_cashfree(
     link: bool,
 ) -> Result<(String, Option<String>, Option<String>), CallError> {
     let cf = &state.cashfree;
-    let customer = json!({
-        "customer_id": p.client_id.clone().unwrap_or_else(|| format!("client_{}", p.freelancer_id.simple())),
-        "customer_phone": phone,
-    });
-    let body = json!({
-        "order_id": p.order_id, "order_amount": json_amount(p.amount), "order_currency": p.currency,
-        "customer_details": customer,
-        "order_tags": { "paydesk_payment_id": p.id.to_string(), "freelancer_id": p.freelancer_id.to_string() },
+    let customer = Customer {
+        customer_id: p.client_id.clone().unwrap_or_else(|| format!("client_{}", p.freelancer_id.simple())),
+        customer_phone: phone,
+    };
+    let body = json!(CreateOrder {
+        order_id: p.order_id.clone(),
+        order_amount: p.amount.into(),
+        order_currency: p.currency.clone(),
+        customer_details: customer.clone(),
+        order_tags: OrderTags { paydesk_payment_id: p.id.to_string(), freelancer_id: p.freelancer_id.to_string() },
     });
     let key = p.id.to_string();
     let order = match cf.call(Api::Pg, Method::POST, "/orders", Some(&body), Some(&key), Repeat::Safe).await {
@@ -151,19 +151,22 @@ async fn at_cashfree(
         }
         other => other?,
     };
-    let cf_order_id =
-        order["cf_order_id"].as_str().map(str::to_owned).unwrap_or_else(|| order["cf_order_id"].to_string());
-    let session = order["payment_session_id"].as_str().map(str::to_owned);
+    let order: Order = payloads::read(order).map_err(|why| CallError::Unknown(format!("Cashfree's order: {why}")))?;
+    let cf_order_id = order.cf_order_id.map(|id| id.0).unwrap_or_else(|| "null".into());
+    let session = order.payment_session_id;
     let link_url = if link {
-        let body = json!({
-            "link_id": p.order_id, "link_amount": json_amount(p.amount), "link_currency": p.currency,
-            "link_purpose": p.purpose.clone().unwrap_or_else(|| format!("Order {}", p.order_id)),
-            "customer_details": customer,
-            "link_notes": { "paydesk_payment_id": p.id.to_string() },
+        let body = json!(CreateLink {
+            link_id: p.order_id.clone(),
+            link_amount: p.amount.into(),
+            link_currency: p.currency.clone(),
+            link_purpose: p.purpose.clone().unwrap_or_else(|| format!("Order {}", p.order_id)),
+            customer_details: customer,
+            link_notes: LinkNotes { paydesk_payment_id: p.id.to_string() },
         });
         let made =
             cf.call(Api::Pg, Method::POST, "/links", Some(&body), Some(&format!("{key}:link")), Repeat::Safe).await?;
-        made["link_url"].as_str().map(str::to_owned)
+        let made: Link = payloads::read(made).map_err(|why| CallError::Unknown(format!("Cashfree's link: {why}")))?;
+        made.link_url
     } else {
         None
     };
@@ -176,25 +179,19 @@ async fn at_cashfree(
 pub async fn pull_payments(state: &AppState, p: &payment::Model) -> AppResult<Vec<String>> {
     let path = format!("/orders/{}/payments", p.order_id);
     let list = state.cashfree.call(Api::Pg, Method::GET, &path, None, None, Repeat::Safe).await.map_err(call_error)?;
+    let payments: Vec<Payment> = payloads::read(list).map_err(|why| {
+        AppError::Unavailable(format!("Cashfree's payments of order {} did not read: {why}", p.order_id))
+    })?;
     let mut seen = Vec::new();
-    for payment in list.as_array().cloned().unwrap_or_default() {
-        let status = payment["payment_status"].as_str().unwrap_or("PENDING").to_owned();
-        let kind = match status.as_str() {
-            "SUCCESS" => "PAYMENT_SUCCESS_WEBHOOK",
-            "USER_DROPPED" => "PAYMENT_USER_DROPPED_WEBHOOK",
-            _ => "PAYMENT_FAILED_WEBHOOK",
+    for payment in payments {
+        let status = payment.payment_status.clone().unwrap_or_else(|| "PENDING".into());
+        let cf_id = payment.cf_payment_id.as_ref().map_or_else(|| "null".into(), |id| id.0.clone());
+        let order = OrderRef {
+            order_id: Some(CfId(p.order_id.clone())),
+            order_amount: Some(p.amount.into()),
+            order_currency: Some(p.currency.clone()),
         };
-        let body = json!({
-            "data": { "order": { "order_id": p.order_id, "order_amount": json_amount(p.amount),
-                                 "order_currency": p.currency },
-                      "payment": payment },
-            "type": kind,
-        });
-        let cf_id = payment["cf_payment_id"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| payment["cf_payment_id"].to_string());
-        webhooks::apply_pulled(state, body.to_string().as_bytes()).await?;
+        webhooks::apply_pulled(state, order, payment).await?;
         seen.push(format!("{cf_id}: {status}"));
     }
     Ok(seen)

@@ -9,6 +9,7 @@
 use super::audit::{self, Action, Actor, Subject};
 use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
+use crate::cashfree::payloads::{self, BeneficiaryRef, CreateTransfer, Transfer, TransferWebhook};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::domain::status::api_name;
 use crate::error::{AppError, AppResult};
@@ -31,13 +32,25 @@ pub struct Report {
     pub description: Option<String>,
 }
 
-impl Report {
-    fn from_json(v: &Value) -> Report {
-        let text = |k: &str| fields::text(&v[k]).or_else(|| v[k].as_u64().map(|n| n.to_string()));
+impl From<Transfer> for Report {
+    fn from(t: Transfer) -> Report {
         Report {
-            status: text("status").unwrap_or_else(|| "UNKNOWN".into()).to_ascii_uppercase(),
-            cf_transfer_id: text("cf_transfer_id"),
-            description: text("status_description"),
+            status: t.status.0.unwrap_or_else(|| "UNKNOWN".into()).to_ascii_uppercase(),
+            cf_transfer_id: t.cf_transfer_id.map(|id| id.0).filter(|id| !id.is_empty() && id != "NA"),
+            description: t.status_description.0,
+        }
+    }
+}
+
+impl Report {
+    /// Cashfree's answer about a transfer; one that does not read as a transfer is an UNKNOWN status.
+    fn answer(v: Value) -> Report {
+        match payloads::read::<Transfer>(v) {
+            Ok(t) => t.into(),
+            Err(why) => {
+                tracing::warn!(%why, "Cashfree's transfer answer did not read as a transfer");
+                Transfer::default().into()
+            }
         }
     }
 }
@@ -53,17 +66,19 @@ pub async fn send(state: &AppState, p: &payout::Model) -> AppResult<payout::Mode
     let Some(bene) = super::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await? else {
         return settle(state, p.id, failed_report("the freelancer has no beneficiary")).await;
     };
-    let body = json!({
-        "transfer_id": transfer_id(p.id), "transfer_amount": super::gateway::json_amount(p.amount),
-        "transfer_currency": p.currency, "transfer_mode": mode(&bene),
-        "beneficiary_details": { "beneficiary_id": bene.cf_beneficiary_id },
-        "transfer_remarks": format!("paydesk payout {}", p.id.simple()),
+    let body = json!(CreateTransfer {
+        transfer_id: transfer_id(p.id),
+        transfer_amount: p.amount.into(),
+        transfer_currency: p.currency.clone(),
+        transfer_mode: mode(&bene),
+        beneficiary_details: BeneficiaryRef { beneficiary_id: bene.cf_beneficiary_id.clone() },
+        transfer_remarks: format!("paydesk payout {}", p.id.simple()),
     });
     let cf = &state.cashfree;
     let key = transfer_id(p.id);
     let sent = cf.call(Api::Payouts, Method::POST, "/transfers", Some(&body), Some(&key), Repeat::Once);
     match sent.await {
-        Ok(answer) => settle(state, p.id, Report::from_json(&answer)).await,
+        Ok(answer) => settle(state, p.id, Report::answer(answer)).await,
         Err(CallError::Refused { status: 409, .. }) => look_up(state, p).await,
         Err(CallError::Refused { code, message, .. }) => {
             settle(state, p.id, failed_report(&format!("Cashfree refused the transfer ({code}): {message}"))).await
@@ -91,7 +106,7 @@ fn failed_report(why: &str) -> Report {
 async fn look_up(state: &AppState, p: &payout::Model) -> AppResult<payout::Model> {
     let path = format!("/transfers?transfer_id={}", transfer_id(p.id));
     match state.cashfree.call(Api::Payouts, Method::GET, &path, None, None, Repeat::Safe).await {
-        Ok(answer) => settle(state, p.id, Report::from_json(&answer)).await,
+        Ok(answer) => settle(state, p.id, Report::answer(answer)).await,
         Err(CallError::Refused { status: 404, .. }) => Box::pin(send(state, p)).await,
         Err(e) => {
             tracing::warn!(payout = %p.id, error = %e, "could not look up a transfer; will try again");
@@ -254,19 +269,19 @@ impl Source for Transfers {
 
     fn read(body: &[u8], key: Option<&str>) -> Result<TransferEvent, String> {
         let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-        let kind = fields::id("type", &root["type"])?;
-        let data = &root["data"];
-        let transfer = fields::id("data.transfer_id", &data["transfer_id"])?;
-        if !data["transfer_amount"].is_null() {
+        let hook: TransferWebhook = payloads::read(root)?;
+        let kind = fields::id("type", hook.kind.as_ref())?;
+        let data = hook.data;
+        let transfer = fields::id("data.transfer_id", data.transfer_id.as_ref())?;
+        if data.transfer_amount.is_some() {
             // Cashfree Payouts pays out in INR; a currency it names must be one paydesk holds.
-            let currency = if data["transfer_currency"].is_null() {
-                "INR".to_owned()
-            } else {
-                fields::currency("data.transfer_currency", &data["transfer_currency"])?
+            let currency = match data.transfer_currency.0 {
+                None => "INR".to_owned(),
+                Some(_) => fields::currency("data.transfer_currency", &data.transfer_currency)?,
             };
-            fields::amount("data.transfer_amount", &data["transfer_amount"], &currency)?;
+            fields::amount("data.transfer_amount", data.transfer_amount, &currency)?;
         }
-        let mut report = Report::from_json(data);
+        let mut report = Report::from(data);
         if let Some(status) = kind.strip_prefix("TRANSFER_") {
             report.status = status.to_owned(); // the event names the end state
         }

@@ -1,65 +1,41 @@
-//! Reading the fields of a provider's payload: ids, amounts, currencies and free text, each refused with a
-//! message that names the field when it cannot be trusted.
+//! What a provider's field must be to be trusted: ids, amounts and currencies, each refused with a message that
+//! names the field. The payloads' shapes are `cashfree::payloads`; these are the checks on their values.
 
+use crate::cashfree::payloads::{Amount, CfId, Text};
 use entity::Money;
-use rust_decimal::Decimal;
-use serde_json::Value;
-use std::str::FromStr;
 
 /// Longest id accepted from a delivery (Cashfree's are at most 50 characters).
 const MAX_ID: usize = 100;
-/// Longest free text kept from a delivery (messages, references), in characters.
-const MAX_TEXT: usize = 500;
 /// Longest dedupe key stored as it is; a longer one is stored as its SHA-256.
 const MAX_KEY: usize = 200;
 
-/// A decimal from a JSON number or string, never through a float.
-pub fn decimal(v: &Value) -> Option<Decimal> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return None,
-    };
-    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
-}
-
-/// An amount a provider reported (`field` names it): a JSON number or string, greater than zero, at most
-/// `MAX_AMOUNT`, and in whole minor units of `currency`. Anything else makes the delivery MALFORMED, so that
-/// nothing is ever booked from a negative, zero or sub-paisa amount, however well it is signed.
-pub fn amount(field: &str, v: &Value, currency: &str) -> Result<Money, String> {
-    let value = decimal(v).ok_or_else(|| format!("{field} is not a number"))?;
-    let money = crate::domain::money::positive_amount(field, value).map_err(|e| e.to_string())?;
-    crate::domain::money::fits_currency(field, money, currency).map_err(|e| e.to_string())?;
-    Ok(money)
-}
-
-/// A currency code a provider reported (`field` names it): one paydesk can hold amounts of.
-pub fn currency(field: &str, v: &Value) -> Result<String, String> {
-    let code = text(v).ok_or_else(|| format!("{field} is missing"))?;
-    crate::domain::money::currency(&code).map_err(|e| format!("{field}: {e}"))
-}
-
-/// An id that Cashfree sends as a string or (before 2023-08-01) a number; `field` names it in the refusal.
-/// Control characters (a NUL cannot even be stored in PostgreSQL text) and absurd lengths are refused.
-pub fn id(field: &str, v: &Value) -> Result<String, String> {
-    let s = match v {
-        Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err(format!("{field} is missing")),
-    };
+/// An id (`field` names it in the refusal): present, without control characters (a NUL cannot even be stored in
+/// PostgreSQL text) and of a sane length.
+pub fn id(field: &str, v: Option<&CfId>) -> Result<String, String> {
+    let s = v.map(|id| id.0.as_str()).filter(|s| !s.is_empty()).ok_or_else(|| format!("{field} is missing"))?;
     if s.chars().any(char::is_control) {
         return Err(format!("{field} contains control characters"));
     }
     if s.chars().count() > MAX_ID {
         return Err(format!("{field} is longer than {MAX_ID} characters"));
     }
-    Ok(s)
+    Ok(s.to_owned())
 }
 
-/// Free text, trimmed, without control characters, at most `MAX_TEXT` characters; "NA" counts as none.
-pub fn text(v: &Value) -> Option<String> {
-    let s = v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA")?;
-    Some(s.chars().filter(|c| !c.is_control()).take(MAX_TEXT).collect())
+/// An amount a provider reported (`field` names it): present, greater than zero, at most `MAX_AMOUNT`, and in
+/// whole minor units of `currency`. Anything else makes the delivery MALFORMED, so that nothing is ever booked from
+/// a negative, zero or sub-paisa amount, however well it is signed.
+pub fn amount(field: &str, v: Option<Amount>, currency: &str) -> Result<Money, String> {
+    let value = v.ok_or_else(|| format!("{field} is not a number"))?.0;
+    let money = crate::domain::money::positive_amount(field, value).map_err(|e| e.to_string())?;
+    crate::domain::money::fits_currency(field, money, currency).map_err(|e| e.to_string())?;
+    Ok(money)
+}
+
+/// A currency code a provider reported (`field` names it): one paydesk can hold amounts of.
+pub fn currency(field: &str, v: &Text) -> Result<String, String> {
+    let code = v.0.as_deref().ok_or_else(|| format!("{field} is missing"))?;
+    crate::domain::money::currency(code).map_err(|e| format!("{field}: {e}"))
 }
 
 /// The key a delivery is deduplicated on, short enough for its column whatever Cashfree (or anyone) sent.

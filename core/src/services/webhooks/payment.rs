@@ -2,8 +2,9 @@
 //! the same transaction that moves the money. Deliveries pulled from Cashfree's API and deliveries an admin
 //! reprocesses take the same way in.
 
-use super::fields::{amount, currency, id, sha_hex, storable_key, text};
+use super::fields::{amount, currency, id, sha_hex, storable_key};
 use super::{record, Receipt, Source, Verdict};
+use crate::cashfree::payloads::{self, CfId, Envelope, OrderRef, Payment, PaymentWebhook, PaymentWebhookData};
 use crate::domain::status::api_name;
 use crate::error::AppError;
 use crate::events::{Alert, AlertKind};
@@ -57,6 +58,9 @@ fn payment_status(s: &str) -> Option<PaymentStatus> {
     })
 }
 
+/// The type of refund webhooks.
+const REFUND: &str = "REFUND_STATUS_WEBHOOK";
+
 /// A delivery's event, parsed leniently: unknown fields are ignored.
 #[derive(Debug)]
 enum Event {
@@ -75,46 +79,54 @@ pub struct Parsed {
 
 fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let event_type = id("type", &root["type"])?;
-    let data = &root["data"];
-    let key = |parts: &[&str]| storable_key(idempotency_key.map(str::to_owned).unwrap_or_else(|| parts.join(":")));
-    if event_type == "REFUND_STATUS_WEBHOOK" {
-        let r = &data["refund"];
-        let cf_refund_id = id("data.refund.cf_refund_id", &r["cf_refund_id"])?;
-        let order_id = id("data.refund.order_id", &r["order_id"])?;
-        let status = id("data.refund.refund_status", &r["refund_status"])?;
-        let currency = currency("data.refund.refund_currency", &r["refund_currency"])?;
-        let amount = amount("data.refund.refund_amount", &r["refund_amount"], &currency)?;
+    let hook: Envelope<Value> = payloads::read(root)?;
+    let event_type = id("type", hook.kind.as_ref())?;
+    let acted_on = event_type == REFUND || event_type.starts_with("PAYMENT_");
+    if !acted_on {
+        // Not acted on: only the order it names is kept, if it names one in the usual place.
+        let data = payloads::read::<PaymentWebhookData>(hook.data).unwrap_or_default();
+        let order_id = id("", data.order.and_then(|o| o.order_id).as_ref()).ok();
+        let key = idempotency_key.map(str::to_owned).unwrap_or_else(|| format!("{event_type}:{}", sha_hex(body)));
         return Ok(Parsed {
-            dedupe_key: key(&[&event_type, &cf_refund_id, &status]),
-            order_id: Some(order_id.clone()),
-            cf_payment_id: id("", &r["cf_payment_id"]).ok(),
-            event_type,
-            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount, currency } },
-        });
-    }
-    if !event_type.starts_with("PAYMENT_") {
-        let order_id = id("", &data["order"]["order_id"]).ok();
-        return Ok(Parsed {
-            dedupe_key: key(&[&event_type, &sha_hex(body)]),
+            dedupe_key: storable_key(key),
             order_id,
             cf_payment_id: None,
             event_type,
             event: Event::Other,
         });
     }
-    let (order, pay) = (&data["order"], &data["payment"]);
-    let order_id = id("data.order.order_id", &order["order_id"])?;
-    let cf_payment_id = id("data.payment.cf_payment_id", &pay["cf_payment_id"])?;
-    let raw_status = pay["payment_status"].as_str().ok_or("data.payment.payment_status is missing")?;
-    let status = payment_status(raw_status).ok_or_else(|| format!("unknown payment_status {raw_status:?}"))?;
-    let raw_status = raw_status.to_owned();
-    let currency = currency("data.payment.payment_currency", &pay["payment_currency"])?;
-    let amount = amount("data.payment.payment_amount", &pay["payment_amount"], &currency)?;
-    let method = text(&pay["payment_group"])
-        .or_else(|| pay["payment_method"].as_object().and_then(|m| m.keys().next().cloned()));
-    let paid_at = pay["payment_time"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.to_utc());
-    let message = text(&data["error_details"]["error_description"]).or_else(|| text(&pay["payment_message"]));
+    let data: PaymentWebhookData = payloads::read_at("data", hook.data)?;
+    read_event(event_type, data, idempotency_key)
+}
+
+/// The event of a payment or refund webhook whose type and data have been read.
+fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Option<&str>) -> Result<Parsed, String> {
+    let key = |parts: &[&str]| storable_key(idempotency_key.map(str::to_owned).unwrap_or_else(|| parts.join(":")));
+    if event_type == REFUND {
+        let r = data.refund.unwrap_or_default();
+        let cf_refund_id = id("data.refund.cf_refund_id", r.cf_refund_id.as_ref())?;
+        let order_id = id("data.refund.order_id", r.order_id.as_ref())?;
+        let status = id("data.refund.refund_status", r.refund_status.as_ref())?;
+        let currency = currency("data.refund.refund_currency", &r.refund_currency)?;
+        let amount = amount("data.refund.refund_amount", r.refund_amount, &currency)?;
+        return Ok(Parsed {
+            dedupe_key: key(&[&event_type, &cf_refund_id, &status]),
+            order_id: Some(order_id.clone()),
+            cf_payment_id: id("", r.cf_payment_id.as_ref()).ok(),
+            event_type,
+            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount, currency } },
+        });
+    }
+    let order_id = id("data.order.order_id", data.order.unwrap_or_default().order_id.as_ref())?;
+    let pay = data.payment.unwrap_or_default();
+    let cf_payment_id = id("data.payment.cf_payment_id", pay.cf_payment_id.as_ref())?;
+    let raw_status = pay.payment_status.ok_or("data.payment.payment_status is missing")?;
+    let status = payment_status(&raw_status).ok_or_else(|| format!("unknown payment_status {raw_status:?}"))?;
+    let currency = currency("data.payment.payment_currency", &pay.payment_currency)?;
+    let amount = amount("data.payment.payment_amount", pay.payment_amount, &currency)?;
+    let method = pay.payment_group.0.or_else(|| pay.payment_method.and_then(|m| m.keys().next().cloned()));
+    let paid_at = pay.payment_time.0.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc());
+    let message = data.error_details.and_then(|e| e.error_description.0).or(pay.payment_message.0);
     Ok(Parsed {
         dedupe_key: key(&[&event_type, &cf_payment_id, &raw_status]),
         order_id: Some(order_id.clone()),
@@ -128,7 +140,7 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
                 amount,
                 currency,
                 method,
-                bank_reference: text(&pay["bank_reference"]),
+                bank_reference: pay.bank_reference.0,
                 message,
                 paid_at: paid_at.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
             },
@@ -145,10 +157,22 @@ fn parsed_row(headers: Value, body: &[u8], parsed: &Parsed) -> webhook::ActiveMo
 
 /// Applies what paydesk pulled from Cashfree's API (an order's payments) exactly as the same report by webhook
 /// would be: recorded (headers say it was pulled; the API call was authenticated), deduplicated, applied.
-pub async fn apply_pulled(state: &AppState, body: &[u8]) -> Result<Receipt, AppError> {
-    let parsed = parse(body, None).map_err(|why| AppError::Internal(anyhow::anyhow!("Cashfree's answer: {why}")))?;
+/// The delivery is recorded in the shape of the webhook that would have said the same (so that a reprocess reads
+/// it like any other), and its event read from the typed payload, not from that record.
+pub async fn apply_pulled(state: &AppState, order: OrderRef, payment: Payment) -> Result<Receipt, AppError> {
+    let event_type = match payment.payment_status.as_deref() {
+        Some("SUCCESS") => "PAYMENT_SUCCESS_WEBHOOK",
+        Some("USER_DROPPED") => "PAYMENT_USER_DROPPED_WEBHOOK",
+        _ => "PAYMENT_FAILED_WEBHOOK",
+    };
+    let kind = Some(CfId(event_type.into()));
+    let data = PaymentWebhookData { order: Some(order), payment: Some(payment), ..Default::default() };
+    let hook: PaymentWebhook = Envelope { kind, data };
+    let body = serde_json::to_vec(&hook).map_err(|e| AppError::Internal(e.into()))?;
+    let parsed = read_event(event_type.into(), hook.data, None)
+        .map_err(|why| AppError::Internal(anyhow::anyhow!("Cashfree's answer: {why}")))?;
     let headers = serde_json::json!({ "x-paydesk-source": "pulled from Cashfree's API" });
-    process(state, parsed_row(headers, body, &parsed), &parsed).await
+    process(state, parsed_row(headers, &body, &parsed), &parsed).await
 }
 
 /// Runs a stored delivery again, after an admin fixed what left it unmatched or failed. Only deliveries whose

@@ -1,0 +1,319 @@
+//! Cashfree's payloads as typed structs: what paydesk sends (orders, links, transfers, beneficiaries), what Cashfree
+//! answers, and what its webhooks carry. Only the fields paydesk uses are named (docs/CASHFREE.md lists them);
+//! others are ignored. Leaves are lenient where Cashfree has varied (ids as strings or numbers, amounts as numbers
+//! or strings, free text that may be absent or "NA"); what a field must be to be trusted is checked where the
+//! payload becomes a domain value (`services::webhooks`, `services::transfers`), naming the field.
+
+use rust_decimal::Decimal;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// Reads `value` as `T`; a field that does not fit is named by its path (`data.payment.payment_amount: …`).
+pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, String> {
+    read_at("", value)
+}
+
+/// Reads `value`, found at `at` (`data`), as `T`; a field that does not fit is named by its whole path.
+pub fn read_at<T: DeserializeOwned>(at: &str, value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let path = match (at, path.as_str()) {
+            ("", ".") => return inner.to_string(),
+            (at, ".") => at.to_owned(),
+            ("", path) => path.to_owned(),
+            (at, path) => format!("{at}.{path}"),
+        };
+        format!("{path}: {inner}")
+    })
+}
+
+/// An id Cashfree sends as a string or (before 2023-08-01) a number; kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CfId(pub String);
+
+impl<'de> Deserialize<'de> for CfId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(CfId(s.trim().to_owned())),
+            Value::Number(n) => Ok(CfId(n.to_string())),
+            other => Err(D::Error::custom(format!("expected an id (a string or a number), not {other}"))),
+        }
+    }
+}
+
+/// An amount, exact: a JSON number (or a string holding one), never read through a float; sent as a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let text = match &v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.trim().to_owned(),
+            _ => return Err(D::Error::custom(format!("expected an amount, not {v}"))),
+        };
+        let exact = text.parse::<Decimal>().or_else(|_| Decimal::from_scientific(&text));
+        exact.map(Amount).map_err(|_| D::Error::custom(format!("{text:?} is not a number")))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let number: serde_json::Number = self.0.to_string().parse().map_err(serde::ser::Error::custom)?;
+        number.serialize(s)
+    }
+}
+
+impl From<entity::Money> for Amount {
+    fn from(m: entity::Money) -> Self {
+        Amount(m.to_decimal())
+    }
+}
+
+/// Longest free text kept from a payload (messages, references), in characters.
+const MAX_TEXT: usize = 500;
+
+/// Free text: trimmed, without control characters, at most 500 characters; absent, empty, "NA" or not a string
+/// reads as none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Text(pub Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let s = v.as_str().map(str::trim).filter(|s| !s.is_empty() && *s != "NA");
+        Ok(Text(s.map(|s| s.chars().filter(|c| !c.is_control()).take(MAX_TEXT).collect())))
+    }
+}
+
+// ---- Payment Gateway: requests and answers ----
+
+/// `POST /pg/orders`.
+#[derive(Debug, Serialize)]
+pub struct CreateOrder {
+    pub order_id: String,
+    pub order_amount: Amount,
+    pub order_currency: String,
+    pub customer_details: Customer,
+    pub order_tags: OrderTags,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub customer_id: String,
+    pub customer_phone: String,
+}
+
+/// Tags that tie Cashfree's order to paydesk's payment.
+#[derive(Debug, Serialize)]
+pub struct OrderTags {
+    pub paydesk_payment_id: String,
+    pub freelancer_id: String,
+}
+
+/// Cashfree's order, as `POST /pg/orders` and `GET /pg/orders/{id}` answer.
+#[derive(Debug, Deserialize)]
+pub struct Order {
+    pub cf_order_id: Option<CfId>,
+    pub payment_session_id: Option<String>,
+}
+
+/// `POST /pg/links`.
+#[derive(Debug, Serialize)]
+pub struct CreateLink {
+    pub link_id: String,
+    pub link_amount: Amount,
+    pub link_currency: String,
+    pub link_purpose: String,
+    pub customer_details: Customer,
+    pub link_notes: LinkNotes,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkNotes {
+    pub paydesk_payment_id: String,
+}
+
+/// Cashfree's payment link.
+#[derive(Debug, Deserialize)]
+pub struct Link {
+    pub link_url: Option<String>,
+}
+
+/// One payment of an order (`GET /pg/orders/{id}/payments`, and `data.payment` of a payment webhook).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Payment {
+    pub cf_payment_id: Option<CfId>,
+    /// SUCCESS, FAILED, USER_DROPPED, CANCELLED, VOID, PENDING, NOT_ATTEMPTED, FLAGGED.
+    pub payment_status: Option<String>,
+    pub payment_amount: Option<Amount>,
+    #[serde(default)]
+    pub payment_currency: Text,
+    #[serde(default)]
+    pub payment_time: Text,
+    #[serde(default)]
+    pub bank_reference: Text,
+    #[serde(default)]
+    pub payment_group: Text,
+    /// An object with one key, the method (`{"upi": {…}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub payment_message: Text,
+}
+
+// ---- Payment Gateway: webhooks ----
+
+/// A webhook: its type names what `data` holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    #[serde(rename = "type")]
+    pub kind: Option<CfId>,
+    #[serde(default)]
+    pub data: T,
+}
+
+/// A payment or refund webhook (`POST /api/webhooks/cashfree`).
+pub type PaymentWebhook = Envelope<PaymentWebhookData>;
+
+/// `data` of a payment webhook: `order` and `payment` (and `error_details` on failures), or `refund`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PaymentWebhookData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+}
+
+/// The order a payment webhook is about.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OrderRef {
+    pub order_id: Option<CfId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_amount: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_currency: Option<String>,
+}
+
+/// Why a payment failed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ErrorDetails {
+    #[serde(default)]
+    pub error_description: Text,
+}
+
+/// `data.refund` of a `REFUND_STATUS_WEBHOOK`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Refund {
+    pub cf_refund_id: Option<CfId>,
+    pub cf_payment_id: Option<CfId>,
+    pub order_id: Option<CfId>,
+    /// SUCCESS, PENDING, CANCELLED, ONHOLD, FAILED.
+    pub refund_status: Option<CfId>,
+    pub refund_amount: Option<Amount>,
+    #[serde(default)]
+    pub refund_currency: Text,
+}
+
+// ---- Payouts V2 ----
+
+/// `POST /payout/transfers` (Standard Transfer V2).
+#[derive(Debug, Serialize)]
+pub struct CreateTransfer {
+    pub transfer_id: String,
+    pub transfer_amount: Amount,
+    pub transfer_currency: String,
+    /// `banktransfer` or `upi`.
+    pub transfer_mode: &'static str,
+    pub beneficiary_details: BeneficiaryRef,
+    pub transfer_remarks: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BeneficiaryRef {
+    pub beneficiary_id: String,
+}
+
+/// A transfer as Cashfree reports it: the answer to a create or a look-up, and `data` of a payout webhook.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Transfer {
+    pub transfer_id: Option<CfId>,
+    pub cf_transfer_id: Option<CfId>,
+    /// RECEIVED, PENDING, SUCCESS, FAILED, REJECTED, REVERSED, …
+    #[serde(default)]
+    pub status: Text,
+    #[serde(default)]
+    pub status_description: Text,
+    pub transfer_amount: Option<Amount>,
+    #[serde(default)]
+    pub transfer_currency: Text,
+}
+
+/// A payout webhook (`POST /api/webhooks/cashfree/payouts`): its type names the transfer's end state.
+pub type TransferWebhook = Envelope<Transfer>;
+
+/// `POST /payout/beneficiary`.
+#[derive(Debug, Serialize)]
+pub struct CreateBeneficiary {
+    pub beneficiary_id: String,
+    pub beneficiary_name: String,
+    pub beneficiary_instrument_details: Instrument,
+}
+
+/// A bank account (number and IFSC) or a UPI id.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instrument {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_ifsc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpa: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_amounts_and_text_read_as_cashfree_has_sent_them() {
+        let p: Payment = read(json!({
+            "cf_payment_id": 12345, "payment_status": "SUCCESS", "payment_amount": 999999999.99,
+            "payment_currency": "INR", "bank_reference": "NA", "payment_message": " ok\u{7} ", "payment_group": 5
+        }))
+        .unwrap();
+        assert_eq!(p.cf_payment_id, Some(CfId("12345".into())));
+        assert_eq!(p.payment_amount.unwrap().0.to_string(), "999999999.99");
+        assert_eq!(p.bank_reference, Text(None));
+        assert_eq!(p.payment_message, Text(Some("ok".into())));
+        assert_eq!(p.payment_group, Text(None), "not a string: none");
+        let as_text: Payment = read(json!({ "payment_amount": "10.50" })).unwrap();
+        assert_eq!(as_text.payment_amount.unwrap().0.to_string(), "10.50");
+    }
+
+    #[test]
+    fn a_field_that_does_not_fit_is_named_by_its_path() {
+        let e = read::<PaymentWebhook>(json!({ "type": "X", "data": { "payment": { "payment_amount": [1] } } }));
+        assert!(e.unwrap_err().starts_with("data.payment.payment_amount: expected an amount"));
+        let e = read::<PaymentWebhook>(json!({ "type": {}, "data": {} }));
+        assert!(e.unwrap_err().starts_with("type: expected an id"));
+    }
+
+    #[test]
+    fn amounts_are_sent_as_exact_json_numbers() {
+        let body = serde_json::to_string(&BeneficiaryRef { beneficiary_id: "b".into() }).unwrap();
+        assert_eq!(body, r#"{"beneficiary_id":"b"}"#);
+        let amount = serde_json::to_string(&Amount("170.00".parse().unwrap())).unwrap();
+        assert_eq!(amount, "170.00");
+    }
+}
