@@ -13,9 +13,12 @@ use crate::state::AppState;
 use chrono::DateTime;
 use entity::status::{PaymentStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
+use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
+use sea_orm::DatabaseTransaction;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, TryInsertResult};
 use serde_json::Value;
+use uuid::Uuid;
 
 /// `POST /api/webhooks/cashfree`: payments and refunds, signed with the Payment Gateway's client secret.
 pub struct Payments;
@@ -229,95 +232,8 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         }
         Event::Other => None,
     };
-    let mut credited = None;
-    // What the delivery did, and the CRITICAL alert it calls for, if any (kind, what to say).
-    let (outcome, error, payment_id, alarm): (_, Option<String>, _, Option<(AlertKind, String)>) =
-        match (&parsed.event, found) {
-            (Event::Other, _) => {
-                (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
-            }
-            (_, None) => {
-                let why = format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"));
-                let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {why}"));
-                (WebhookOutcome::Unmatched, Some(why), None, Some(alarm))
-            }
-            (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
-                Err(m) => {
-                    let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {}", m.0));
-                    (WebhookOutcome::Unmatched, Some(m.0), Some(p.id), Some(alarm))
-                }
-                Ok(()) => match payments::apply_attempt(&txn, fee, &p, attempt).await? {
-                    Applied::Credited(after) => {
-                        credited = Some(after);
-                        (WebhookOutcome::Processed, None, Some(p.id), None)
-                    }
-                    Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id), None),
-                    Applied::AlreadyFinal(now)
-                        if attempt.status == PaymentStatus::Success
-                            && p.cf_payment_id.as_deref() != Some(attempt.cf_payment_id.as_str()) =>
-                    {
-                        let why = format!(
-                            "order {} was already paid (Cashfree payment {}); payment {} of {} {} is a second \
-                             charge to the client and was not credited: refund it (the order is {})",
-                            p.order_id,
-                            p.cf_payment_id.as_deref().unwrap_or("?"),
-                            attempt.cf_payment_id,
-                            attempt.amount,
-                            attempt.currency,
-                            api_name(&now)
-                        );
-                        (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::DoubleCharge, why)))
-                    }
-                    Applied::AlreadyFinal(now) if now == attempt.status => (
-                        WebhookOutcome::Duplicate,
-                        Some(format!("payment already {} through another delivery", api_name(&now))),
-                        Some(p.id),
-                        None,
-                    ),
-                    Applied::AlreadyFinal(now) => (
-                        WebhookOutcome::Processed,
-                        Some(format!(
-                            "ignored: payment is already {}, which a {} cannot undo",
-                            api_name(&now),
-                            api_name(&attempt.status)
-                        )),
-                        Some(p.id),
-                        None,
-                    ),
-                },
-            },
-            (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
-                match payments::apply_refund(&txn, fee, &p, refund).await? {
-                    Refunded::Booked { balance } if balance < Money::ZERO => {
-                        let why = format!(
-                            "refund {} of {} {} on order {} left the wallet of freelancer {} at {balance} {}: the \
-                             freelancer owes that and can be paid out nothing until credits cover it",
-                            refund.cf_refund_id, refund.amount, p.currency, p.order_id, p.freelancer_id, p.currency
-                        );
-                        (WebhookOutcome::Processed, None, Some(p.id), Some((AlertKind::WalletOverdrawn, why)))
-                    }
-                    Refunded::Booked { .. } => (WebhookOutcome::Processed, None, Some(p.id), None),
-                    Refunded::AlreadyBooked => {
-                        (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id), None)
-                    }
-                    Refunded::NotPaid(why) => {
-                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::RefundUnpaid, why)))
-                    }
-                    Refunded::TooMuch(why) => {
-                        (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::OverRefund, why)))
-                    }
-                    Refunded::OtherCurrency(why) => (
-                        WebhookOutcome::Unmatched,
-                        Some(why.clone()),
-                        Some(p.id),
-                        Some((AlertKind::WebhookUnmatched, why)),
-                    ),
-                }
-            }
-            (Event::Refund { status, .. }, Some(p)) => {
-                (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id), None)
-            }
-        };
+    let done = apply(&txn, fee, parsed, found).await?;
+    let Done { outcome, error, payment_id, alarm, credited } = done;
     let id = base.id.clone().unwrap();
     let settled = webhook::Entity::update_many()
         .col_expr(webhook::Column::Outcome, Expr::value(outcome))
@@ -343,6 +259,122 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         state.events.alert(&state.db, alert).await;
     }
     Ok(Receipt::new(Verdict::Accepted, outcome, Some(id), error.unwrap_or_else(|| "processed".into())))
+}
+
+/// What applying a delivery did: its outcome, why (when it did not book what it said), the payment it concerned,
+/// the CRITICAL alert it calls for (kind, what to say), and the payment as credited (for the money metrics).
+struct Done {
+    outcome: WebhookOutcome,
+    error: Option<String>,
+    payment_id: Option<Uuid>,
+    alarm: Option<(AlertKind, String)>,
+    credited: Option<payment::Model>,
+}
+
+impl Done {
+    fn of(
+        outcome: WebhookOutcome,
+        error: Option<String>,
+        payment_id: Option<Uuid>,
+        alarm: Option<(AlertKind, String)>,
+    ) -> Self {
+        Done { outcome, error, payment_id, alarm, credited: None }
+    }
+}
+
+/// Applies a claimed delivery's event to its payment (`found`, if its order exists), inside the claim's
+/// transaction.
+async fn apply(
+    txn: &DatabaseTransaction,
+    fee: Decimal,
+    parsed: &Parsed,
+    found: Option<payment::Model>,
+) -> Result<Done, AppError> {
+    let (outcome, error, payment_id, alarm) = match (&parsed.event, found) {
+        (Event::Other, _) => {
+            (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
+        }
+        (_, None) => {
+            let why = format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"));
+            let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {why}"));
+            (WebhookOutcome::Unmatched, Some(why), None, Some(alarm))
+        }
+        (Event::Payment { attempt, .. }, Some(p)) => match payments::check_attempt(&p, attempt) {
+            Err(m) => {
+                let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {}", m.0));
+                (WebhookOutcome::Unmatched, Some(m.0), Some(p.id), Some(alarm))
+            }
+            Ok(()) => match payments::apply_attempt(txn, fee, &p, attempt).await? {
+                Applied::Credited(after) => {
+                    let mut done = Done::of(WebhookOutcome::Processed, None, Some(p.id), None);
+                    done.credited = Some(after);
+                    return Ok(done);
+                }
+                Applied::Updated(_) => (WebhookOutcome::Processed, None, Some(p.id), None),
+                Applied::AlreadyFinal(now)
+                    if attempt.status == PaymentStatus::Success
+                        && p.cf_payment_id.as_deref() != Some(attempt.cf_payment_id.as_str()) =>
+                {
+                    let why = format!(
+                        "order {} was already paid (Cashfree payment {}); payment {} of {} {} is a second \
+                         charge to the client and was not credited: refund it (the order is {})",
+                        p.order_id,
+                        p.cf_payment_id.as_deref().unwrap_or("?"),
+                        attempt.cf_payment_id,
+                        attempt.amount,
+                        attempt.currency,
+                        api_name(&now)
+                    );
+                    (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::DoubleCharge, why)))
+                }
+                Applied::AlreadyFinal(now) if now == attempt.status => (
+                    WebhookOutcome::Duplicate,
+                    Some(format!("payment already {} through another delivery", api_name(&now))),
+                    Some(p.id),
+                    None,
+                ),
+                Applied::AlreadyFinal(now) => (
+                    WebhookOutcome::Processed,
+                    Some(format!(
+                        "ignored: payment is already {}, which a {} cannot undo",
+                        api_name(&now),
+                        api_name(&attempt.status)
+                    )),
+                    Some(p.id),
+                    None,
+                ),
+            },
+        },
+        (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
+            match payments::apply_refund(txn, fee, &p, refund).await? {
+                Refunded::Booked { balance } if balance < Money::ZERO => {
+                    let why = format!(
+                        "refund {} of {} {} on order {} left the wallet of freelancer {} at {balance} {}: the \
+                         freelancer owes that and can be paid out nothing until credits cover it",
+                        refund.cf_refund_id, refund.amount, p.currency, p.order_id, p.freelancer_id, p.currency
+                    );
+                    (WebhookOutcome::Processed, None, Some(p.id), Some((AlertKind::WalletOverdrawn, why)))
+                }
+                Refunded::Booked { .. } => (WebhookOutcome::Processed, None, Some(p.id), None),
+                Refunded::AlreadyBooked => {
+                    (WebhookOutcome::Duplicate, Some("refund already booked".into()), Some(p.id), None)
+                }
+                Refunded::NotPaid(why) => {
+                    (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::RefundUnpaid, why)))
+                }
+                Refunded::TooMuch(why) => {
+                    (WebhookOutcome::Failed, Some(why.clone()), Some(p.id), Some((AlertKind::OverRefund, why)))
+                }
+                Refunded::OtherCurrency(why) => {
+                    (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::WebhookUnmatched, why)))
+                }
+            }
+        }
+        (Event::Refund { status, .. }, Some(p)) => {
+            (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id), None)
+        }
+    };
+    Ok(Done::of(outcome, error, payment_id, alarm))
 }
 
 #[cfg(test)]
