@@ -59,14 +59,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<Payment>> {
         let cond = filter.unwrap_or_default().condition()?;
-        let page = read::payments(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<Payment>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, Payment::from))
+        list::<entity::payment::Entity, Payment>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
@@ -150,14 +143,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<Wallet>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::wallets(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<Wallet>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, Wallet::from))
+        list::<entity::freelancer_wallet::Entity, Wallet>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// A freelancer's wallet, or null if they have none or it is not yours.
@@ -182,14 +168,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<PayoutRequest>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::payout_requests(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<PayoutRequest>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, PayoutRequest::from))
+        list::<entity::payout_request::Entity, PayoutRequest>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// One payout request, or null if it does not exist or is not yours.
@@ -211,14 +190,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<PaymentWebhook>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::webhooks(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<PaymentWebhook>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, PaymentWebhook::from))
+        list::<entity::payment_webhook::Entity, PaymentWebhook>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// The ledger across wallets, newest first (a freelancer sees only their own wallet's rows).
@@ -237,9 +209,8 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<WalletTransaction>> {
         let cond = filter.unwrap_or_default().condition();
-        let req = page_request::<WalletTransaction>(ctx, first, after, last, before, order_by);
-        let page = read::ledger(&state(ctx).reads, principal(ctx)?, cond, req).await?;
-        Ok(connection(page, WalletTransaction::from))
+        list::<entity::wallet_transaction::Entity, WalletTransaction>(ctx, cond, first, after, last, before, order_by)
+            .await
     }
 
     /// Notifications, newest first. Freelancers see only their own.
@@ -258,14 +229,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<Notification>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::notifications(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<Notification>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, Notification::from))
+        list::<entity::notification::Entity, Notification>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// The audit trail, newest first (admin, ops).
@@ -281,14 +245,7 @@ impl Query {
         order_by: Option<ListOrder>,
     ) -> Result<Conn<AuditEntry>> {
         let cond = filter.unwrap_or_default().condition();
-        let page = read::audit(
-            &state(ctx).reads,
-            principal(ctx)?,
-            cond,
-            page_request::<AuditEntry>(ctx, first, after, last, before, order_by),
-        )
-        .await?;
-        Ok(connection(page, AuditEntry::from))
+        list::<entity::audit_log::Entity, AuditEntry>(ctx, cond, first, after, last, before, order_by).await
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the
@@ -394,4 +351,25 @@ impl Query {
     async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
         Ok(Viewer(principal(ctx)?))
     }
+}
+
+/// One page of a top-level list: the rows of `E` matching `cond` that the caller may see, as `N`s, with only the
+/// columns the selection reads.
+async fn list<E, N>(
+    ctx: &Context<'_>,
+    cond: sea_orm::Condition,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    order_by: Option<ListOrder>,
+) -> Result<Conn<N>>
+where
+    E: read::Listed,
+    E::Model: Sync + entity::ByPosition,
+    N: From<E::Model> + super::types::columns::FromColumns + super::types::PlainFields,
+{
+    let req = page_request::<N>(ctx, first, after, last, before, order_by);
+    let page = read::list::<E>(&state(ctx).reads, principal(ctx)?, cond, req).await?;
+    Ok(connection(page, N::from))
 }

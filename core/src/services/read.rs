@@ -233,45 +233,75 @@ pub fn scoped<C: ColumnTrait>(who: Principal, owner: C, cond: Condition) -> Cond
     }
 }
 
-pub async fn payments(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<payment::Model>> {
-    let cond = scoped(who, payment::Column::FreelancerId, cond);
-    page(db, payment::Entity::find().filter(cond), req).await
+/// A list the API pages through: which of its rows a caller may see.
+pub trait Listed: Keyset
+where
+    Self::Model: Sync + ByPosition,
+{
+    /// `cond` narrowed to the rows `who` may see (a freelancer their own), or FORBIDDEN if `who` may see none.
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition>;
 }
 
-pub async fn wallets(
+/// One page of the rows of `E` that match `cond` and that `who` may see.
+pub async fn list<E>(
     db: &impl ConnectionTrait,
     who: Principal,
     cond: Condition,
     req: PageRequest,
-) -> AppResult<Page<wallet::Model>> {
-    let cond = scoped(who, wallet::Column::FreelancerId, cond);
-    page(db, wallet::Entity::find().filter(cond), req).await
+) -> AppResult<Page<E::Model>>
+where
+    E: Listed,
+    E::Model: Sync + ByPosition,
+{
+    let cond = E::visible(who, cond)?;
+    page(db, E::find().filter(cond), req).await
 }
 
-pub async fn payout_requests(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<payout::Model>> {
-    let cond = scoped(who, payout::Column::FreelancerId, cond);
-    page(db, payout::Entity::find().filter(cond), req).await
+impl Listed for payment::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(scoped(who, payment::Column::FreelancerId, cond))
+    }
 }
 
-/// Ledger rows. A freelancer sees only their own wallet's.
-pub async fn ledger(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<ledger::Model>> {
-    let cond = if who.role == Role::Freelancer { cond.add(of_freelancer(who.id)) } else { cond };
-    page(db, ledger::Entity::find().filter(cond), req).await
+impl Listed for wallet::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(scoped(who, wallet::Column::FreelancerId, cond))
+    }
+}
+
+impl Listed for payout::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(scoped(who, payout::Column::FreelancerId, cond))
+    }
+}
+
+/// Ledger rows: a freelancer sees only their own wallet's.
+impl Listed for ledger::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(if who.role == Role::Freelancer { cond.add(of_freelancer(who.id)) } else { cond })
+    }
+}
+
+impl Listed for notification::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(scoped(who, notification::Column::RecipientId, cond))
+    }
+}
+
+/// Webhook deliveries: staff only.
+impl Listed for webhook::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        require_staff(who)?;
+        Ok(cond)
+    }
+}
+
+/// The audit trail: staff only.
+impl Listed for audit_log::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        require_staff(who)?;
+        Ok(cond)
+    }
 }
 
 /// Ledger rows of `freelancer`'s wallet(s).
@@ -282,26 +312,6 @@ pub fn of_freelancer(freelancer: Uuid) -> sea_orm::sea_query::SimpleExpr {
         .and_where(wallet::Column::FreelancerId.eq(freelancer))
         .to_owned();
     ledger::Column::WalletId.in_subquery(wallets)
-}
-
-pub async fn notifications(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<notification::Model>> {
-    let cond = scoped(who, notification::Column::RecipientId, cond);
-    page(db, notification::Entity::find().filter(cond), req).await
-}
-
-pub async fn webhooks(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<webhook::Model>> {
-    require_staff(who)?;
-    page(db, webhook::Entity::find().filter(cond), req).await
 }
 
 /// Where a page of the event log starts: after a cursor reading forward (a log to replay), or before one reading
@@ -334,16 +344,6 @@ pub async fn event_log(
     rows.truncate(limit as usize);
     let cursors = rows.iter().map(|e| e.seq).collect();
     Ok(Page { rows, cursors, has_next, has_previous, total: None })
-}
-
-pub async fn audit(
-    db: &impl ConnectionTrait,
-    who: Principal,
-    cond: Condition,
-    req: PageRequest,
-) -> AppResult<Page<audit_log::Model>> {
-    require_staff(who)?;
-    page(db, audit_log::Entity::find().filter(cond), req).await
 }
 
 /// One payment, if the caller may see it.

@@ -104,7 +104,13 @@ impl Wallet {
     ) -> Result<Conn<WalletTransaction>> {
         let cond = Condition::all().add(entity::wallet_transaction::Column::WalletId.eq(self.id));
         let req = page_request::<WalletTransaction>(ctx, first, after, last, before, order_by);
-        let page = crate::services::read::ledger(&state(ctx).reads, principal(ctx)?, cond, req).await?;
+        let page = crate::services::read::list::<entity::wallet_transaction::Entity>(
+            &state(ctx).reads,
+            principal(ctx)?,
+            cond,
+            req,
+        )
+        .await?;
         Ok(connection(page, WalletTransaction::from))
     }
 
