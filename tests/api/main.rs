@@ -32,6 +32,7 @@ mod provider_amounts;
 mod refunds;
 mod reports;
 mod risk;
+mod runbook;
 mod schema;
 mod sockets;
 mod subscriptions;
