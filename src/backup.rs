@@ -1,6 +1,6 @@
 //! `paydesk backup`: a consistent copy of a SQLite database taken while the server runs (`VACUUM INTO` reads one
 //! snapshot and writes a compact file), and the restore check: open the copy as a restored server would and check
-//! its integrity, its migrations and its books. PostgreSQL is backed up with `pg_dump` (see the README).
+//! its integrity, its migrations and its books. PostgreSQL is backed up with `pg_dump` (see docs/OPERATIONS.md, "Backups").
 
 use crate::domain::money::Reserves;
 use crate::services::reconcile;

@@ -88,7 +88,7 @@ pub struct ReconcileArgs {
 pub struct BackupArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The file to write (it must not exist yet). For PostgreSQL, use pg_dump (see the README).
+    /// The file to write (it must not exist yet). For PostgreSQL, use pg_dump (see docs/OPERATIONS.md, "Backups").
     #[arg(long, required_unless_present = "check")]
     pub to: Option<std::path::PathBuf>,
     /// Only check an existing backup file: opens it as a restore would and checks its books.
