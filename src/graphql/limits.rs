@@ -3,9 +3,9 @@
 //! counted in microseconds, not expanded) and its directives before it is validated, and the complexity of a
 //! whole batch against one budget after validation. Nothing here waits for the work it is meant to prevent.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Positioned, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Pos, Positioned, ServerError, ServerResult, ValidationResult};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -235,31 +235,18 @@ pub fn check_parsed(doc: &ExecutableDocument, signed_in: bool) -> ServerResult<(
     check_anonymous(count).map_err(unauthenticated)
 }
 
-/// The schema extension that applies these limits.
-pub struct Limits;
+/// The extension of the schema that batches run on: charges each operation's complexity, once validation has
+/// computed it, to the batch's one [`Budget`].
+pub struct Charge;
 
-impl ExtensionFactory for Limits {
+impl ExtensionFactory for Charge {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Limits)
+        Arc::new(Charge)
     }
 }
 
 #[async_trait::async_trait]
-impl Extension for Limits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        check_size(query)?;
-        let doc = next.run(ctx, query, variables).await?;
-        let signed_in = matches!(ctx.data_opt::<crate::auth::Caller>(), Some(crate::auth::Caller::User(_)));
-        check_parsed(&doc, signed_in)?;
-        Ok(doc)
-    }
-
+impl Extension for Charge {
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -1,4 +1,5 @@
-//! The GraphQL schema: roots, guards, loaders, types, and the extension that gives every error a code.
+//! The GraphQL schema (roots, guards, loaders, types) and the one path every operation runs through ([`Gateway`]),
+//! which gives every error a code.
 
 pub mod documents;
 pub mod error;
@@ -14,10 +15,8 @@ pub mod types;
 
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{Response, Schema};
-use async_graphql::{ServerResult, Variables};
+use async_graphql::{Response, Schema, ServerResult};
 use std::sync::Arc;
 
 /// The served schema.
@@ -26,8 +25,7 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subs
 /// Nesting deeper than any dashboard needs is refused.
 const MAX_DEPTH: usize = 24;
 
-/// The schema's shape and limits, before data is attached: without extensions, which wrap every field's
-/// resolution (the HTTP handler applies their checks to single operations itself, see `http::graphql`).
+/// The schema's shape and its own limits, without extensions: an extension would wrap every field's resolution.
 fn plain() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
@@ -35,40 +33,38 @@ fn plain() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, sub
         .limit_directives(8)
 }
 
-/// The schema's shape and limits with the extensions that enforce them (batches, WebSocket operations). They
-/// work per request: none may hook each field's resolution, which `types::Inline` does not pass through.
-fn builder() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
-    plain().extension(limits::Limits).extension(ErrorCodes)
-}
-
 /// The schema without data: enough to print the SDL.
 pub fn schema_only() -> AppSchema {
-    builder().finish()
+    plain().finish()
 }
 
-/// The schemas every request uses: one for signed-in callers, and one for anonymous callers that offers no
-/// introspection and no "did you mean" suggestions (every field needs a caller anyway, so nothing else differs).
+/// The SDL that `schema.graphql` holds (printed once).
+pub fn sdl() -> &'static str {
+    static SDL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| schema_only().sdl());
+    &SDL
+}
+
+/// One audience's schema (signed-in callers, or anonymous ones, whose schema offers no introspection and no "did you
+/// mean" suggestions), in the three forms an operation may run on. Which form runs is an implementation detail of
+/// [`Gateway`]: `full` validates a document in full; `known` checks only its limits (depth, complexity, fragment
+/// cycles), for a document already validated in full that declares no variables (`documents::Parsed::validated`;
+/// full validation is a fifth of a one-row read's CPU); `budgeted` validates in full and charges the operation's
+/// complexity to its batch's one budget (`limits::Charge`, the only extension, and the only form that pays for one).
+struct Audience {
+    full: AppSchema,
+    known: AppSchema,
+    budgeted: AppSchema,
+}
+
+/// The schemas and the documents already parsed, shared by every request.
 pub struct Schemas {
-    pub signed_in: AppSchema,
-    pub anonymous: AppSchema,
-    /// The same two without extensions, for single operations over HTTP, whose limits, error codes and metrics
-    /// `run_single` applies around the execution.
-    plain_signed_in: Plain,
-    plain_anonymous: Plain,
-    /// Documents already parsed, for single operations over HTTP.
+    signed_in: Audience,
+    anonymous: Audience,
     documents: documents::Documents,
 }
 
-/// A schema without extensions, twice: one validates a document in full; the other checks only its limits
-/// (depth, complexity, fragment cycles), for a document already validated in full that declares no variables
-/// (`documents::Parsed::validated`). Full validation is a fifth of a one-row read's CPU.
-struct Plain {
-    full: AppSchema,
-    known: AppSchema,
-}
-
-/// The schema with the state and the loaders every request uses.
-pub fn build(state: AppState) -> Schemas {
+/// The schemas with the state and the loaders every request uses.
+pub fn build(state: AppState) -> Arc<Schemas> {
     let with_data = |b: async_graphql::SchemaBuilder<_, _, _>| {
         // The fetch task first lets the executor finish the pass that is registering keys (a few yields), so a
         // zero delay still batches a page's keys; a delay then only adds waiting.
@@ -83,86 +79,128 @@ pub fn build(state: AppState) -> Schemas {
         .delay(state.settings.dataloader_delay);
         b.data(loader).data(state.clone()).finish()
     };
-    let metered = |b: async_graphql::SchemaBuilder<_, _, _>| b.extension(OperationMetrics(state.metrics.clone()));
-    let anonymous = |b: async_graphql::SchemaBuilder<_, _, _>| b.disable_introspection().disable_suggestions();
-    let plain_pair = |kind: fn(async_graphql::SchemaBuilder<_, _, _>) -> async_graphql::SchemaBuilder<_, _, _>| Plain {
-        full: with_data(kind(plain())),
-        known: with_data(kind(plain()).validation_mode(async_graphql::ValidationMode::Fast)),
+    let audience = |anonymous: bool| {
+        let base = || if anonymous { plain().disable_introspection().disable_suggestions() } else { plain() };
+        Audience {
+            full: with_data(base()),
+            known: with_data(base().validation_mode(async_graphql::ValidationMode::Fast)),
+            budgeted: with_data(base().extension(limits::Charge)),
+        }
     };
-    Schemas {
-        signed_in: with_data(metered(builder())),
-        anonymous: with_data(metered(anonymous(builder()))),
-        plain_signed_in: plain_pair(|b| b),
-        plain_anonymous: plain_pair(anonymous),
-        documents: documents::Documents::default(),
-    }
+    Arc::new(Schemas { signed_in: audience(false), anonymous: audience(true), documents: Default::default() })
 }
 
-/// Runs one operation on a plain schema with what the extensions would do around it: the document's limits
-/// before execution, then error codes and the operation metric.
-pub async fn run_single(
-    schemas: &Schemas,
-    mut request: async_graphql::Request,
+/// The one way a GraphQL operation runs, single or in a batch over HTTP, or on a WebSocket: the document's size,
+/// then its parse (or the copy already parsed), its limits (`limits::check_parsed`), validation and execution on
+/// the caller's audience's schema, then a code on every error and the operation metric. One per audience.
+#[derive(Clone)]
+pub struct Gateway {
+    schemas: Arc<Schemas>,
+    metrics: Arc<crate::metrics::Metrics>,
     signed_in: bool,
-    metrics: &crate::metrics::Metrics,
-) -> Response {
-    // Parsed once (or taken from the documents already parsed): the schema executes the document as it is.
-    let checked = limits::check_size(&request.query)
-        .and_then(|()| schemas.documents.parse(&request.query))
-        .and_then(|parsed| limits::check_parsed(&parsed.doc, signed_in).map(|()| parsed));
-    let mut response = match checked {
-        Ok(parsed) => {
-            let plain = if signed_in { &schemas.plain_signed_in } else { &schemas.plain_anonymous };
-            let kind = operation_kind(&parsed.doc);
-            request.set_parsed_query(parsed.doc.clone());
-            let response = if parsed.validated(signed_in) {
-                plain.known.execute(request).await
-            } else {
-                let response = plain.full.execute(request).await;
-                // Validation's errors have no path; a field's errors always have one.
-                if response.errors.iter().all(|e| !e.path.is_empty()) {
-                    parsed.passed_validation(signed_in);
-                }
-                response
-            };
-            count(metrics, kind, &response);
-            response
-        }
-        Err(e) => {
-            let response = Response::from_errors(vec![e]);
-            count(metrics, "invalid", &response);
-            response
-        }
-    };
-    fill_codes(&mut response);
-    response
 }
 
-/// The SDL that `schema.graphql` holds.
-pub fn sdl() -> String {
-    schema_only().sdl()
-}
-
-/// Gives every error without a code (parse and validation errors: the request itself is wrong)
-/// `BAD_USER_INPUT`, so clients can always branch on `extensions.code`.
-struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+impl Gateway {
+    /// The gateway for signed-in callers (`signed_in`) or anonymous ones.
+    pub fn new(schemas: Arc<Schemas>, metrics: Arc<crate::metrics::Metrics>, signed_in: bool) -> Self {
+        Gateway { schemas, metrics, signed_in }
     }
-}
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
+    fn audience(&self) -> &Audience {
+        if self.signed_in {
+            &self.schemas.signed_in
+        } else {
+            &self.schemas.anonymous
+        }
+    }
+
+    /// The document of `request`, parsed (or taken from those already parsed) and within its limits.
+    fn checked(&self, request: &async_graphql::Request) -> ServerResult<Arc<documents::Parsed>> {
+        limits::check_size(&request.query)?;
+        let parsed = self.schemas.documents.parse(&request.query)?;
+        limits::check_parsed(&parsed.doc, self.signed_in)?;
+        Ok(parsed)
+    }
+
+    /// Runs one operation; `budgeted` for an operation of a batch, whose complexity counts against the batch's.
+    async fn run(&self, mut request: async_graphql::Request, budgeted: bool) -> Response {
+        let mut response = match self.checked(&request) {
+            Ok(parsed) => {
+                let audience = self.audience();
+                let kind = operation_kind(&parsed.doc);
+                request.set_parsed_query(parsed.doc.clone());
+                let response = if budgeted {
+                    audience.budgeted.execute(request).await
+                } else if parsed.validated(self.signed_in) {
+                    audience.known.execute(request).await
+                } else {
+                    let response = audience.full.execute(request).await;
+                    // Validation's errors have no path; a field's errors always have one.
+                    if response.errors.iter().all(|e| !e.path.is_empty()) {
+                        parsed.passed_validation(self.signed_in);
+                    }
+                    response
+                };
+                count(&self.metrics, kind, &response);
+                response
+            }
+            Err(e) => {
+                let response = Response::from_errors(vec![e]);
+                count(&self.metrics, "invalid", &response);
+                response
+            }
+        };
         fill_codes(&mut response);
         response
     }
 }
 
-/// Gives errors without a code `BAD_USER_INPUT`.
+impl async_graphql::Executor for Gateway {
+    fn execute(&self, request: async_graphql::Request) -> impl std::future::Future<Output = Response> + Send {
+        self.run(request, false)
+    }
+
+    fn execute_batch(
+        &self,
+        batch: async_graphql::BatchRequest,
+    ) -> impl std::future::Future<Output = async_graphql::BatchResponse> + Send {
+        use async_graphql::{BatchRequest, BatchResponse};
+        use futures_util::stream::{FuturesOrdered, StreamExt};
+        async move {
+            match batch {
+                BatchRequest::Single(request) => BatchResponse::Single(self.run(request, false).await),
+                BatchRequest::Batch(requests) => BatchResponse::Batch(
+                    requests.into_iter().map(|r| self.run(r, true)).collect::<FuturesOrdered<_>>().collect().await,
+                ),
+            }
+        }
+    }
+
+    /// On a WebSocket: checked as above, then run on the `full` schema with the connection's data; every
+    /// response's errors get their codes. (Socket operations are not counted in the operation metric.)
+    fn execute_stream(
+        &self,
+        mut request: async_graphql::Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, Response> {
+        use futures_util::stream::StreamExt;
+        let coded = |mut response: Response| {
+            fill_codes(&mut response);
+            response
+        };
+        match self.checked(&request) {
+            Ok(parsed) => {
+                request.set_parsed_query(parsed.doc.clone());
+                let schema = &self.audience().full;
+                schema.execute_stream_with_session_data(request, session_data.unwrap_or_default()).map(coded).boxed()
+            }
+            Err(e) => futures_util::stream::once(async move { coded(Response::from_errors(vec![e])) }).boxed(),
+        }
+    }
+}
+
+/// Gives every error without a code (parse and validation errors: the request itself is wrong) `BAD_USER_INPUT`, so
+/// clients can always branch on `extensions.code`.
 fn fill_codes(response: &mut Response) {
     for error in &mut response.errors {
         let ext = error.extensions.get_or_insert_with(Default::default);
@@ -191,40 +229,4 @@ fn count(metrics: &crate::metrics::Metrics, kind: &'static str, response: &Respo
     let outcome = if response.errors.is_empty() { "ok" } else { "error" };
     let labels = crate::metrics::OperationLabels { operation: kind, outcome };
     metrics.graphql_operations.get_or_create(&labels).inc();
-}
-
-/// Counts queries and mutations by type and outcome for `/metrics`.
-struct OperationMetrics(Arc<crate::metrics::Metrics>);
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetricsExt { metrics: self.0.clone(), kind: std::sync::Mutex::new("invalid") })
-    }
-}
-
-struct OperationMetricsExt {
-    metrics: Arc<crate::metrics::Metrics>,
-    /// The operation's type once parsed; "invalid" if it never parsed.
-    kind: std::sync::Mutex<&'static str>,
-}
-
-#[async_trait::async_trait]
-impl Extension for OperationMetricsExt {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        *self.kind.lock().unwrap_or_else(|e| e.into_inner()) = operation_kind(&doc);
-        Ok(doc)
-    }
-
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
-        count(&self.metrics, *self.kind.lock().unwrap_or_else(|e| e.into_inner()), &response);
-        response
-    }
 }

@@ -7,7 +7,7 @@ use super::{caller, Http};
 use crate::auth::Caller;
 use crate::graphql::guards::IdempotencyHeader;
 use crate::graphql::limits::{Budget, MAX_COMPLEXITY};
-use async_graphql::{BatchRequest, BatchResponse, Data};
+use async_graphql::{BatchRequest, Data, Executor};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -100,25 +100,14 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         let msg = format!("only a signed-in caller may send a batch: {why}");
         return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
     }
-    let schemas = &http.schemas;
     let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
     if let Some(key) = headers.get("idempotency-key") {
         // A key that is not visible ASCII is passed on as such and refused where it is used, by name.
         batch = batch.data(IdempotencyHeader(key.to_str().unwrap_or("\u{fffd}").to_owned()));
     }
-    // One operation runs on the plain schema (its limits, codes and metric applied around it); a batch on the
-    // schema whose extensions also share one complexity budget across the batch.
-    let work = async {
-        match batch {
-            BatchRequest::Single(request) => BatchResponse::Single(
-                crate::graphql::run_single(schemas, request, signed_in, &http.state.metrics).await,
-            ),
-            batch => {
-                let schema = if signed_in { &schemas.signed_in } else { &schemas.anonymous };
-                schema.execute_batch(batch).await
-            }
-        }
-    };
+    // Every operation of a batch charges one complexity budget.
+    let gateway = if signed_in { &http.signed_in } else { &http.anonymous };
+    let work = gateway.execute_batch(batch);
     // Dropping the execution (on timeout, or when the client goes away and the connection closes) stops it.
     let Ok(response) = tokio::time::timeout(settings.request_timeout, work).await else {
         let ms = settings.request_timeout.as_millis();
@@ -148,8 +137,8 @@ pub async fn graphiql() -> Html<&'static str> {
 }
 
 /// The served schema as SDL, for codegen and for diffing against `schema.graphql`.
-pub async fn sdl(State(http): State<Http>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], http.schemas.signed_in.sdl()).into_response()
+pub async fn sdl() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], crate::graphql::sdl()).into_response()
 }
 
 /// The embedded GraphiQL and React files.
@@ -253,31 +242,27 @@ async fn serve_socket(
     let admitted = gate.clone();
     let jwt = http.state.jwt.clone();
     let (expiry_tx, mut expiry) = tokio::sync::watch::channel::<Option<i64>>(None);
-    let graphql = async_graphql_axum::GraphQLWebSocket::new_with_pair(
-        tx,
-        socket_stream,
-        http.schemas.signed_in.clone(),
-        protocol,
-    )
-    .on_connection_init(move |payload| async move {
-        let token = ["Authorization", "authorization"]
-            .iter()
-            .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-        match jwt.session(token.as_deref()) {
-            (Caller::Invalid(why), _) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
-            (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
-                "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
-            ))),
-            (user, exp) => {
-                admitted.admit();
-                let _ = expiry_tx.send(exp);
-                let mut data = Data::default();
-                data.insert(user);
-                Ok(data)
-            }
-        }
-    })
-    .serve();
+    let graphql =
+        async_graphql_axum::GraphQLWebSocket::new_with_pair(tx, socket_stream, http.signed_in.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+                match jwt.session(token.as_deref()) {
+                    (Caller::Invalid(why), _) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
+                    (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
+                        "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
+                    ))),
+                    (user, exp) => {
+                        admitted.admit();
+                        let _ = expiry_tx.send(exp);
+                        let mut data = Data::default();
+                        data.insert(user);
+                        Ok(data)
+                    }
+                }
+            })
+            .serve();
     let graphql = tokio::spawn(graphql);
     let mut shutdown = http.state.shutdown.subscribe();
     let stopping = async move {

@@ -12,7 +12,7 @@ pub mod sockets;
 mod webhooks;
 
 use crate::error::AppError;
-use crate::graphql::Schemas;
+use crate::graphql::Gateway;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
@@ -28,7 +28,9 @@ pub use serve::serve;
 #[derive(Clone)]
 pub struct Http {
     pub state: AppState,
-    pub schemas: Arc<Schemas>,
+    /// Where GraphQL operations run: one gateway per audience.
+    pub signed_in: Gateway,
+    pub anonymous: Gateway,
     pub sockets: Arc<sockets::Sockets>,
 }
 
@@ -38,9 +40,11 @@ const BODY_LIMIT: usize = 1024 * 1024;
 impl Http {
     /// The handlers' state: the schemas built and the socket caps set up.
     fn new(state: AppState) -> Self {
-        let schemas = Arc::new(crate::graphql::build(state.clone()));
+        let schemas = crate::graphql::build(state.clone());
+        let signed_in = Gateway::new(schemas.clone(), state.metrics.clone(), true);
+        let anonymous = Gateway::new(schemas, state.metrics.clone(), false);
         let sockets = sockets::Sockets::new(state.settings.max_sockets, state.settings.max_sockets_per_ip);
-        Http { state, schemas, sockets }
+        Http { state, signed_in, anonymous, sockets }
     }
 }
 

@@ -147,3 +147,22 @@ async fn two_servers_on_one_database_hear_each_others_events() {
     assert_eq!(payload["data"]["payoutRequested"]["id"], id);
     assert_eq!(payload["data"]["payoutRequested"]["amount"], "25.00");
 }
+
+#[tokio::test]
+async fn an_operation_refused_on_a_socket_says_why_with_a_code_like_over_http() {
+    let app = TestApp::spawn().await;
+    let ops = app.token(Role::Ops, Uuid::new_v4());
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut sub = Subscriber::connect(&app, &ops, protocol).await;
+        sub.subscribe("bad", "subscription { payoutRequested { nope } }", json!({})).await;
+        let (id, payload) = sub.event(WAIT).await.expect("an answer to a document that does not validate");
+        assert_eq!(id, "bad", "{protocol}: {payload}");
+        assert_eq!(payload["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{protocol}: {payload}");
+        let huge = format!("subscription {{ payoutRequested {{ id {} }} }}", "status ".repeat(3_000));
+        sub.subscribe("big", &huge, json!({})).await;
+        let (_, payload) = sub.event(WAIT).await.expect("an answer to a document over the limits");
+        let message = payload["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("at most 16384 are accepted"), "{protocol}: {payload}");
+        assert_eq!(payload["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{protocol}: {payload}");
+    }
+}

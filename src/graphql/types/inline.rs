@@ -7,7 +7,7 @@
 //! (loaders, lists) their futures, run together as before. Each field is still resolved by the type's own
 //! generated resolver, so values and errors are the same; the response keeps the selection's order. A selection
 //! with fragments or directives takes async-graphql's own path. Extensions' per-field hooks (`resolve`) are not
-//! called for plain fields: the schema's extensions work per request (`graphql::builder`).
+//! called for plain fields: paydesk's one extension works per request (`limits::Charge`).
 
 use async_graphql::indexmap::map::Entry;
 use async_graphql::indexmap::IndexMap;
