@@ -10,7 +10,6 @@ use crate::graphql::limits::{Budget, MAX_COMPLEXITY};
 use async_graphql::{BatchRequest, Data, Executor};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::Message;
 use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -42,18 +41,12 @@ fn unreadable(error: &(dyn std::error::Error + 'static)) -> Response {
     refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg)
 }
 
-/// `POST /graphql` through the router (when CORS is on): the body capped by the route's `DefaultBodyLimit`.
-pub async fn execute(State(http): State<Http>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match body {
-        Ok(body) => run(&http, &headers, body).await,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-        // axum's rejection puts "Failed to buffer the request body" before the cause; the cause is what we say.
-        Err(r) => unreadable(std::error::Error::source(&r).unwrap_or(&r)),
-    }
-}
-
-/// `POST /graphql` straight from the accept loop (when CORS is off), the body capped here as the router would.
-pub async fn execute_direct(http: Http, req: axum::http::Request<hyper::body::Incoming>) -> Response {
+/// `POST /graphql`, from the router or straight from the front door: the body read up to [`BODY_LIMIT`], then run.
+pub async fn execute<B>(http: Http, req: axum::http::Request<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     use http_body_util::{BodyExt, LengthLimitError, Limited};
     let (parts, body) = req.into_parts();
     match Limited::new(body, BODY_LIMIT).collect().await {

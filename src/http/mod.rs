@@ -2,6 +2,7 @@
 
 mod admin;
 mod error;
+mod front;
 mod gate;
 mod graphql;
 mod health;
@@ -14,7 +15,7 @@ mod webhooks;
 use crate::error::AppError;
 use crate::graphql::Gateway;
 use crate::state::AppState;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -48,14 +49,15 @@ impl Http {
     }
 }
 
-/// All routes of the contract. Without CORS, `serve` hands `POST /graphql` to its handler itself (the router's
-/// matching and boxed services were a tenth of a one-row read's time); with CORS it comes through here.
+/// All routes of the contract, with the layers every route has. Without CORS, the front door (`front.rs`) hands
+/// `POST /graphql` to the same handler itself.
 fn router(http: Http) -> Router {
     let cors = cors(&http.state.settings.cors);
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphiql).post(graphql::execute).layer(DefaultBodyLimit::max(graphql::BODY_LIMIT)),
+            get(graphql::graphiql)
+                .post(|State(http): State<Http>, req: axum::extract::Request| graphql::execute(http, req)),
         )
         .route("/graphql/assets/{file}", get(graphql::asset))
         .route("/graphql/schema.graphql", get(graphql::sdl))
@@ -70,7 +72,7 @@ fn router(http: Http) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // The request id, the request's log span and its metrics are taken care of around the router, in `serve`.
+        // The request id, the request's log span, its deadline and its metrics are the front door's (`front.rs`).
         .layer(tower::ServiceBuilder::new().option_layer(cors))
         .with_state(http)
 }
