@@ -6,10 +6,9 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-/// Runs fixture SQL with `$1`, `$2` placeholders (rewritten to `?` on SQLite).
+/// Runs fixture SQL with `$1`, `$2` placeholders (both databases take them; SQLite numbers them by first use).
 async fn exec(app: &TestApp, sql: &str, values: Vec<Value>) {
     let db = &app.state.db;
-    let sql = if on_postgres() { sql.to_owned() } else { sql.replace("$1", "?").replace("$2", "?") };
     db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await.unwrap();
 }
 

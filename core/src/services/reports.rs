@@ -40,6 +40,15 @@ impl Range {
         Ok(self)
     }
 
+    /// ` AND currency = $3` when the range is of one currency, else nothing.
+    fn currency_filter(&self) -> &'static str {
+        if self.currency.is_some() {
+            " AND currency = $3"
+        } else {
+            ""
+        }
+    }
+
     /// Settles the one currency a report over `table` is in: the one asked for, else the only one the rows in the
     /// range hold (`where_` narrows them); several are refused, since their money cannot be added up.
     async fn one_currency(mut self, db: &impl ConnectionTrait, table: &str, where_: &str) -> AppResult<Self> {
@@ -96,26 +105,14 @@ fn seconds_between(backend: DbBackend, start: &str, end: &str) -> String {
     }
 }
 
-/// Runs `sql`, in which `{a}` and `{b}` stand for `range.from` and `range.to` (each once, `{a}` first) and `{c}`
-/// (after them, if at all) for `AND currency = <range.currency>`, or nothing when the range has no currency.
+/// Runs `sql`, whose `$1` and `$2` are `range.from` and `range.to` and whose `$3`, if it has one, is the range's
+/// currency (`Range::currency_filter`). Each is first used in that order: SQLite numbers `$N` parameters by first use.
 async fn query(db: &impl ConnectionTrait, sql: &str, range: &Range) -> AppResult<Vec<QueryResult>> {
-    let backend = db.get_database_backend();
-    let pg = backend == DbBackend::Postgres;
-    let (a, b) = if pg { ("$1", "$2") } else { ("?", "?") };
     let mut values: Vec<Value> = vec![range.from.into(), range.to.into()];
-    let c = match &range.currency {
-        Some(code) if sql.contains("{c}") => {
-            values.push(code.clone().into());
-            if pg {
-                " AND currency = $3"
-            } else {
-                " AND currency = ?"
-            }
-        }
-        _ => "",
-    };
-    let sql = sql.replace("{a}", a).replace("{b}", b).replace("{c}", c);
-    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
+    if sql.contains("$3") {
+        values.push(range.currency.clone().into());
+    }
+    Ok(db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?)
 }
 
 fn money(row: &QueryResult, col: &str) -> AppResult<Money> {
@@ -179,12 +176,16 @@ const PAID: &str = "('success', 'refunded')";
 /// Payment statistics for the orders created in `range`.
 pub async fn payment_stats(db: &impl ConnectionTrait, who: Principal, range: Range) -> AppResult<PaymentStats> {
     super::read::require_staff(who)?;
-    let range = range.one_currency(db, "payments", "created_at >= {a} AND created_at < {b}").await?;
+    let range = range.one_currency(db, "payments", "created_at >= $1 AND created_at < $2").await?;
+    let c = range.currency_filter();
     let rows = query(
         db,
-        "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount, \
-                CAST(COALESCE(SUM(platform_fee), 0) AS BIGINT) AS fees, CAST(COALESCE(SUM(net_amount), 0) AS BIGINT) AS net \
-         FROM payments WHERE created_at >= {a} AND created_at < {b}{c} GROUP BY status",
+        &format!(
+            "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount, \
+                    CAST(COALESCE(SUM(platform_fee), 0) AS BIGINT) AS fees, \
+                    CAST(COALESCE(SUM(net_amount), 0) AS BIGINT) AS net \
+             FROM payments WHERE created_at >= $1 AND created_at < $2{c} GROUP BY status"
+        ),
         &range,
     )
     .await?;
@@ -223,7 +224,7 @@ pub async fn payment_stats(db: &impl ConnectionTrait, who: Principal, range: Ran
             "SELECT COALESCE(payment_method, 'unknown') AS method, COUNT(*) AS n, \
                     SUM(CASE WHEN status IN {PAID} THEN 1 ELSE 0 END) AS ok, \
                     CAST(COALESCE(SUM(CASE WHEN status IN {PAID} THEN amount ELSE 0 END), 0) AS BIGINT) AS gross \
-             FROM payments WHERE created_at >= {{a}} AND created_at < {{b}}{{c}} AND status <> 'pending' \
+             FROM payments WHERE created_at >= $1 AND created_at < $2{c} AND status <> 'pending' \
              GROUP BY COALESCE(payment_method, 'unknown') ORDER BY gross DESC, method"
         ),
         &range,
@@ -266,12 +267,15 @@ pub async fn payout_stats(db: &impl ConnectionTrait, who: Principal, range: Rang
     super::read::require_staff(who)?;
     let backend = db.get_database_backend();
     let range = range
-        .one_currency(db, "payout_requests", "(created_at >= {a} AND created_at < {b}) OR status = 'pending'")
+        .one_currency(db, "payout_requests", "(created_at >= $1 AND created_at < $2) OR status = 'pending'")
         .await?;
+    let c = range.currency_filter();
     let rows = query(
         db,
-        "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount \
-         FROM payout_requests WHERE created_at >= {a} AND created_at < {b}{c} GROUP BY status",
+        &format!(
+            "SELECT status, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount \
+             FROM payout_requests WHERE created_at >= $1 AND created_at < $2{c} GROUP BY status"
+        ),
         &range,
     )
     .await?;
@@ -293,8 +297,10 @@ pub async fn payout_stats(db: &impl ConnectionTrait, who: Principal, range: Rang
     // The backlog is of now, whenever requested: the range's bounds are bound but always hold.
     let backlog = query(
         db,
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM payout_requests \
-         WHERE status = 'pending' AND ({a} IS NOT NULL OR {b} IS NOT NULL){c}",
+        &format!(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM payout_requests \
+             WHERE status = 'pending' AND ($1 IS NOT NULL OR $2 IS NOT NULL){c}"
+        ),
         &range,
     )
     .await?;
@@ -306,7 +312,7 @@ pub async fn payout_stats(db: &impl ConnectionTrait, who: Principal, range: Rang
         db,
         &format!(
             "SELECT CAST(ROUND(AVG({secs})) AS BIGINT) AS avg_s, CAST(ROUND(MAX({secs})) AS BIGINT) AS max_s \
-             FROM payout_requests WHERE decided_at IS NOT NULL AND created_at >= {{a}} AND created_at < {{b}}{{c}}"
+             FROM payout_requests WHERE decided_at IS NOT NULL AND created_at >= $1 AND created_at < $2{c}"
         ),
         &range,
     )
@@ -351,6 +357,7 @@ pub async fn financial(
 ) -> AppResult<Vec<Period>> {
     super::read::require_staff(who)?;
     let backend = db.get_database_backend();
+    let c = range.currency_filter();
     let mut periods: BTreeMap<(String, String), Period> = BTreeMap::new();
     let b = bucket(backend, "paid_at", g);
     for row in query(
@@ -358,7 +365,7 @@ pub async fn financial(
         &format!(
             "SELECT {b} AS period, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS gross, \
                     CAST(COALESCE(SUM(platform_fee), 0) AS BIGINT) AS fees, CAST(COALESCE(SUM(net_amount), 0) AS BIGINT) AS net \
-             FROM payments WHERE status IN {PAID} AND paid_at >= {{a}} AND paid_at < {{b}}{{c}} GROUP BY {b}, currency"
+             FROM payments WHERE status IN {PAID} AND paid_at >= $1 AND paid_at < $2{c} GROUP BY {b}, currency"
         ),
         &range,
     )
@@ -375,7 +382,7 @@ pub async fn financial(
         db,
         &format!(
             "SELECT {b} AS period, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS paid FROM payout_requests \
-             WHERE status = 'paid' AND decided_at >= {{a}} AND decided_at < {{b}}{{c}} GROUP BY {b}, currency"
+             WHERE status = 'paid' AND decided_at >= $1 AND decided_at < $2{c} GROUP BY {b}, currency"
         ),
         &range,
     )
@@ -391,7 +398,7 @@ pub async fn financial(
         &format!(
             "SELECT {b} AS period, currency, CAST(-SUM(t.amount) AS BIGINT) AS refunds \
              FROM wallet_transactions t JOIN freelancer_wallets w ON w.id = t.wallet_id \
-             WHERE t.kind = 'refund_debit' AND t.created_at >= {{a}} AND t.created_at < {{b}}{{c}} GROUP BY {b}, currency"
+             WHERE t.kind = 'refund_debit' AND t.created_at >= $1 AND t.created_at < $2{c} GROUP BY {b}, currency"
         ),
         &range,
     )
@@ -435,13 +442,14 @@ pub async fn top(
         return Err(AppError::BadInput(format!("limit must be between 1 and 100, not {limit}")));
     }
     let (key, sum) = if clients { ("client_id", "amount") } else { ("freelancer_id", "net_amount") };
-    let paid = format!("status IN {PAID} AND paid_at >= {{a}} AND paid_at < {{b}}");
+    let paid = format!("status IN {PAID} AND paid_at >= $1 AND paid_at < $2");
     let range = range.one_currency(db, "payments", &paid).await?;
+    let c = range.currency_filter();
     let rows = query(
         db,
         &format!(
             "SELECT {key} AS who, COUNT(*) AS n, CAST(SUM({sum}) AS BIGINT) AS total FROM payments \
-             WHERE status IN {PAID} AND {key} IS NOT NULL AND paid_at >= {{a}} AND paid_at < {{b}}{{c}} \
+             WHERE status IN {PAID} AND {key} IS NOT NULL AND paid_at >= $1 AND paid_at < $2{c} \
              GROUP BY {key} ORDER BY total DESC, {key} LIMIT {limit}"
         ),
         &range,
