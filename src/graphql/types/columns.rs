@@ -2,9 +2,9 @@
 //!
 //! A page of 50 payout requests asked for six fields used to select, send and decode all nineteen columns of every
 //! row: a seventh of the list's instructions went to the columns nobody asked for. An object type read from one
-//! entity's rows says, with [`columns_of!`], which columns each of its fields reads; a field it does not name (one
-//! that reads the whole row, or one added since) makes the page select every column, so a map that lags behind the
-//! type costs speed, never a wrong value. Nested lists (`Wallet.transactions` and the like) select the same way,
+//! entity's rows is declared with [`object_of_rows!`], each field once with the columns it reads (and its computed
+//! fields' columns beside them); a field the map does not name (one that reads the whole row) makes the page select
+//! every column, so a map that lags behind the type costs speed, never a wrong value. Nested lists (`Wallet.transactions` and the like) select the same way,
 //! their loaders batching the parents that ask for the same columns. The API tests resolve every field of every
 //! list, top-level and nested, from rows holding only its columns and from whole rows (`nodes(ids:)`), and compare.
 
@@ -76,3 +76,76 @@ macro_rules! columns_of {
     };
 }
 pub(crate) use columns_of;
+
+/// Declares an object type read from one entity's rows, each of its plain fields once: its GraphQL name, its Rust
+/// field and type, how it is made from the row (`m`), and the row's columns it reads. From that one declaration come
+/// the struct, its [`PlainFields`](super::PlainFields) (all its fields are plain), its [`FromColumns`] map and its
+/// `From<Model>`. `keeps` holds what is kept from the row but not shown (made last, so it may move the row);
+/// `reads` names the columns the type's computed fields read.
+macro_rules! object_of_rows {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident from $model:ty as $m:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $gql:literal $field:ident: $ty:ty = $make:expr, reads [$($col:ident),+];
+            )+
+        }
+        $(keeps { $($kept:ident: $kty:ty = $kmake:expr;)+ })?
+        $(reads { $($($more:literal)|+ => [$($mcol:ident),+];)+ })?
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)+
+            $($(#[graphql(skip)] pub $kept: $kty,)+)?
+        }
+
+        impl $crate::graphql::types::PlainFields for $name {
+            const PLAIN: &'static [&'static str] = &[$($gql),+];
+        }
+
+        $crate::graphql::types::columns::columns_of!($name, $model {
+            $($gql => [$($col),+],)+
+            $($($($more)|+ => [$($mcol),+],)+)?
+        });
+
+        impl From<$model> for $name {
+            fn from($m: $model) -> Self {
+                Self { $($field: $make,)+ $($($kept: $kmake,)+)? }
+            }
+        }
+    };
+}
+pub(crate) use object_of_rows;
+
+#[cfg(test)]
+mod tests {
+    use crate::graphql::types::{
+        AuditEntry, Notification, Payment, PaymentWebhook, PayoutRequest, PlainFields, Wallet, WalletTransaction,
+    };
+
+    /// A GraphQL name written wrong in an `object_of_rows!` declaration would only make its field slower (resolved
+    /// the long way, every column selected); this says so instead.
+    #[tokio::test]
+    async fn every_declared_field_is_named_as_the_schema_names_it() {
+        let schema = crate::graphql::schema_only();
+        let declared = [
+            ("Payment", Payment::PLAIN),
+            ("Wallet", Wallet::PLAIN),
+            ("PayoutRequest", PayoutRequest::PLAIN),
+            ("WalletTransaction", WalletTransaction::PLAIN),
+            ("Notification", Notification::PLAIN),
+            ("AuditEntry", AuditEntry::PLAIN),
+            ("PaymentWebhook", PaymentWebhook::PLAIN),
+        ];
+        for (ty, plain) in declared {
+            let answer = schema.execute(format!("{{ __type(name: \"{ty}\") {{ fields {{ name }} }} }}")).await;
+            let data = answer.data.into_json().unwrap();
+            let served: Vec<&str> =
+                data["__type"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+            for name in plain {
+                assert!(served.contains(name), "{ty}.{name} is not a field the schema serves: {served:?}");
+            }
+        }
+    }
+}

@@ -6,24 +6,35 @@ use async_graphql::{Enum, Json, SimpleObject};
 use entity::{audit_log, notification};
 use uuid::Uuid;
 
-/// A message to one user about their money.
-#[derive(SimpleObject, Clone)]
-pub struct Notification {
-    pub id: Uuid,
-    /// The global id, for `node(id:)`.
-    pub global_id: super::node::GlobalId,
-    pub recipient_id: Uuid,
-    /// payment_received, payout_paid, payout_rejected, …
-    pub kind: String,
-    pub severity: Severity,
-    pub title: String,
-    pub body: String,
-    pub payment_id: Option<Uuid>,
-    pub payout_request_id: Option<Uuid>,
-    pub read_at: Option<DateTime>,
-    pub created_at: DateTime,
-    /// How its delivery to the marketplace's callback stands.
-    pub delivery: NotificationDelivery,
+super::columns::object_of_rows! {
+    /// A message to one user about their money.
+    #[derive(SimpleObject, Clone)]
+    pub struct Notification from notification::Model as m {
+        "id" id: Uuid = m.id, reads [id];
+        /// The global id, for `node(id:)`.
+        "globalId" global_id: super::node::GlobalId = super::node::GlobalId::new("Notification", m.id), reads [id];
+        "recipientId" recipient_id: Uuid = m.recipient_id, reads [recipient_id];
+        /// payment_received, payout_paid, payout_rejected, …
+        "kind" kind: String = m.kind, reads [kind];
+        "severity" severity: Severity = m.severity.into(), reads [severity];
+        "title" title: String = m.title, reads [title];
+        "body" body: String = m.body, reads [body];
+        "paymentId" payment_id: Option<Uuid> = m.payment_id, reads [payment_id];
+        "payoutRequestId" payout_request_id: Option<Uuid> = m.payout_request_id, reads [payout_request_id];
+        "readAt" read_at: Option<DateTime> = m.read_at.map(DateTime), reads [read_at];
+        "createdAt" created_at: DateTime = DateTime(m.created_at), reads [created_at];
+        /// How its delivery to the marketplace's callback stands.
+        "delivery" delivery: NotificationDelivery = NotificationDelivery::of(
+            m.delivery_status,
+            m.delivery_attempts,
+            (m.last_attempt_at, m.next_attempt_at, m.delivered_at),
+            m.created_at,
+            m.delivery_error,
+        ), reads [
+            delivery_status, delivery_attempts, next_attempt_at, last_attempt_at, delivered_at, created_at,
+            delivery_error
+        ];
+    }
 }
 
 /// Where a notification's delivery to the marketplace's callback (`PAYDESK_NOTIFY_URL`) stands.
@@ -53,134 +64,52 @@ pub struct NotificationDelivery {
     pub last_error: Option<String>,
 }
 
-impl super::PlainFields for Notification {
-    const PLAIN: &'static [&'static str] = &[
-        "id",
-        "globalId",
-        "recipientId",
-        "kind",
-        "severity",
-        "title",
-        "body",
-        "paymentId",
-        "payoutRequestId",
-        "readAt",
-        "createdAt",
-        "delivery",
-    ];
-}
-
-super::columns::columns_of!(Notification, notification::Model {
-    "id" | "globalId" => [id],
-    "recipientId" => [recipient_id],
-    "kind" => [kind],
-    "severity" => [severity],
-    "title" => [title],
-    "body" => [body],
-    "paymentId" => [payment_id],
-    "payoutRequestId" => [payout_request_id],
-    "readAt" => [read_at],
-    "createdAt" => [created_at],
-    "delivery" => [
-        delivery_status,
-        delivery_attempts,
-        next_attempt_at,
-        last_attempt_at,
-        delivered_at,
-        created_at,
-        delivery_error
-    ],
-});
-
-impl From<notification::Model> for Notification {
-    fn from(m: notification::Model) -> Self {
-        Self {
-            global_id: super::node::GlobalId::new("Notification", m.id),
-            id: m.id,
-            recipient_id: m.recipient_id,
-            kind: m.kind,
-            severity: m.severity.into(),
-            title: m.title,
-            body: m.body,
-            payment_id: m.payment_id,
-            payout_request_id: m.payout_request_id,
-            read_at: m.read_at.map(DateTime),
-            created_at: DateTime(m.created_at),
-            delivery: NotificationDelivery {
-                status: m.delivery_status.into(),
-                attempts: m.delivery_attempts,
-                last_attempt_at: m.last_attempt_at.map(DateTime),
-                next_attempt_at: m.next_attempt_at.map(DateTime),
-                delivered_at: m.delivered_at.map(DateTime),
-                delay_ms: m.delivered_at.map(|d| (d - m.created_at).num_milliseconds()),
-                last_error: m.delivery_error,
-            },
+impl NotificationDelivery {
+    /// From the row's delivery columns: its status and attempts, its last and next attempt and its delivery, when the
+    /// notification was made (for the delay), and the last error.
+    fn of(
+        status: entity::status::DeliveryStatus,
+        attempts: i32,
+        (last_attempt_at, next_attempt_at, delivered_at): Times,
+        created_at: chrono::DateTime<chrono::Utc>,
+        last_error: Option<String>,
+    ) -> Self {
+        NotificationDelivery {
+            status: status.into(),
+            attempts,
+            last_attempt_at: last_attempt_at.map(DateTime),
+            next_attempt_at: next_attempt_at.map(DateTime),
+            delivered_at: delivered_at.map(DateTime),
+            delay_ms: delivered_at.map(|d| (d - created_at).num_milliseconds()),
+            last_error,
         }
     }
 }
 
-/// One entry of the append-only audit trail.
-#[derive(SimpleObject, Clone)]
-pub struct AuditEntry {
-    pub id: Uuid,
-    /// The global id, for `node(id:)`.
-    pub global_id: super::node::GlobalId,
-    /// Who acted; null when paydesk itself did (webhooks).
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Role,
-    /// e.g. payout.approved, payment.succeeded.
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: Uuid,
-    pub before: Option<Json<serde_json::Value>>,
-    pub after: Option<Json<serde_json::Value>>,
-    pub reason: Option<String>,
-    pub created_at: DateTime,
-}
+/// A delivery's last attempt, next attempt and delivery.
+type Times = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
 
-impl super::PlainFields for AuditEntry {
-    const PLAIN: &'static [&'static str] = &[
-        "id",
-        "globalId",
-        "actorId",
-        "actorRole",
-        "action",
-        "entityType",
-        "entityId",
-        "before",
-        "after",
-        "reason",
-        "createdAt",
-    ];
-}
-
-super::columns::columns_of!(AuditEntry, audit_log::Model {
-    "id" | "globalId" => [id],
-    "actorId" => [actor_id],
-    "actorRole" => [actor_role],
-    "action" => [action],
-    "entityType" => [entity_type],
-    "entityId" => [entity_id],
-    "before" => [before],
-    "after" => [after],
-    "reason" => [reason],
-    "createdAt" => [created_at],
-});
-
-impl From<audit_log::Model> for AuditEntry {
-    fn from(m: audit_log::Model) -> Self {
-        Self {
-            global_id: super::node::GlobalId::new("AuditEntry", m.id),
-            id: m.id,
-            actor_id: m.actor_id,
-            actor_role: m.actor_role.into(),
-            action: m.action,
-            entity_type: m.entity_type,
-            entity_id: m.entity_id,
-            before: m.before.map(Json),
-            after: m.after.map(Json),
-            reason: m.reason,
-            created_at: DateTime(m.created_at),
-        }
+super::columns::object_of_rows! {
+    /// One entry of the append-only audit trail.
+    #[derive(SimpleObject, Clone)]
+    pub struct AuditEntry from audit_log::Model as m {
+        "id" id: Uuid = m.id, reads [id];
+        /// The global id, for `node(id:)`.
+        "globalId" global_id: super::node::GlobalId = super::node::GlobalId::new("AuditEntry", m.id), reads [id];
+        /// Who acted; null when paydesk itself did (webhooks).
+        "actorId" actor_id: Option<Uuid> = m.actor_id, reads [actor_id];
+        "actorRole" actor_role: Role = m.actor_role.into(), reads [actor_role];
+        /// e.g. payout.approved, payment.succeeded.
+        "action" action: String = m.action, reads [action];
+        "entityType" entity_type: String = m.entity_type, reads [entity_type];
+        "entityId" entity_id: Uuid = m.entity_id, reads [entity_id];
+        "before" before: Option<Json<serde_json::Value>> = m.before.map(Json), reads [before];
+        "after" after: Option<Json<serde_json::Value>> = m.after.map(Json), reads [after];
+        "reason" reason: Option<String> = m.reason, reads [reason];
+        "createdAt" created_at: DateTime = DateTime(m.created_at), reads [created_at];
     }
 }

@@ -11,40 +11,48 @@ use async_graphql::{ComplexObject, Context, SimpleObject};
 use entity::payout_request as payout;
 use uuid::Uuid;
 
-/// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled; with
-/// Cashfree Payouts an approved one is PROCESSING until its transfer ends PAID or FAILED.
-#[derive(SimpleObject, Clone)]
-#[graphql(complex)]
-pub struct PayoutRequest {
-    pub id: Uuid,
-    /// The global id, for `node(id:)`.
-    pub global_id: super::node::GlobalId,
-    pub wallet_id: Uuid,
-    pub freelancer_id: Uuid,
-    pub amount: Decimal,
-    /// ISO 4217 code.
-    pub currency: String,
-    pub status: PayoutStatus,
-    /// The requester's note.
-    pub note: Option<String>,
-    /// Who asked: the freelancer, or an admin on their behalf.
-    pub requested_by: Uuid,
-    pub decided_by: Option<Uuid>,
-    pub decided_at: Option<DateTime>,
-    /// The approval note, or the reason for a rejection or cancellation.
-    pub decision_note: Option<String>,
-    /// Cashfree's id of the transfer paying this request, and the transfer's last reported status.
-    pub cf_transfer_id: Option<String>,
-    pub transfer_status: Option<String>,
-    /// Why the transfer failed or was reversed.
-    pub failure_reason: Option<String>,
-    /// The admin who gave the first of two approvals (a payout above the four-eyes limit), and when.
-    pub first_approved_by: Option<Uuid>,
-    pub first_approved_at: Option<DateTime>,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-    #[graphql(skip)]
-    pub row: payout::Model,
+super::columns::object_of_rows! {
+    /// A request to be paid out of a wallet. Only a PENDING request can be approved, rejected or cancelled; with
+    /// Cashfree Payouts an approved one is PROCESSING until its transfer ends PAID or FAILED.
+    #[derive(SimpleObject, Clone)]
+    #[graphql(complex)]
+    pub struct PayoutRequest from payout::Model as m {
+        "id" id: Uuid = m.id, reads [id];
+        /// The global id, for `node(id:)`.
+        "globalId" global_id: super::node::GlobalId = super::node::GlobalId::new("PayoutRequest", m.id), reads [id];
+        "walletId" wallet_id: Uuid = m.wallet_id, reads [wallet_id];
+        "freelancerId" freelancer_id: Uuid = m.freelancer_id, reads [freelancer_id];
+        "amount" amount: Decimal = m.amount.into(), reads [amount];
+        /// ISO 4217 code.
+        "currency" currency: String = m.currency.clone(), reads [currency];
+        "status" status: PayoutStatus = m.status.into(), reads [status];
+        /// The requester's note.
+        "note" note: Option<String> = m.note.clone(), reads [note];
+        /// Who asked: the freelancer, or an admin on their behalf.
+        "requestedBy" requested_by: Uuid = m.requested_by, reads [requested_by];
+        "decidedBy" decided_by: Option<Uuid> = m.decided_by, reads [decided_by];
+        "decidedAt" decided_at: Option<DateTime> = m.decided_at.map(DateTime), reads [decided_at];
+        /// The approval note, or the reason for a rejection or cancellation.
+        "decisionNote" decision_note: Option<String> = m.decision_note.clone(), reads [decision_note];
+        /// Cashfree's id of the transfer paying this request, and the transfer's last reported status.
+        "cfTransferId" cf_transfer_id: Option<String> = m.cf_transfer_id.clone(), reads [cf_transfer_id];
+        "transferStatus" transfer_status: Option<String> = m.transfer_status.clone(), reads [transfer_status];
+        /// Why the transfer failed or was reversed.
+        "failureReason" failure_reason: Option<String> = m.failure_reason.clone(), reads [failure_reason];
+        /// The admin who gave the first of two approvals (a payout above the four-eyes limit), and when.
+        "firstApprovedBy" first_approved_by: Option<Uuid> = m.first_approved_by, reads [first_approved_by];
+        "firstApprovedAt" first_approved_at: Option<DateTime> = m.first_approved_at.map(DateTime),
+            reads [first_approved_at];
+        "createdAt" created_at: DateTime = DateTime(m.created_at), reads [created_at];
+        "updatedAt" updated_at: DateTime = DateTime(m.updated_at), reads [updated_at];
+    }
+    keeps {
+        row: payout::Model = m;
+    }
+    reads {
+        "wallet" => [wallet_id];
+        "riskFlags" => [risk_flags];
+    }
 }
 
 /// A suspicious-activity rule the request tripped when it was filed, and what tripped it.
@@ -52,79 +60,6 @@ pub struct PayoutRequest {
 pub struct RiskFlag {
     pub rule: RiskRule,
     pub reason: String,
-}
-
-impl super::PlainFields for PayoutRequest {
-    const PLAIN: &'static [&'static str] = &[
-        "id",
-        "globalId",
-        "walletId",
-        "freelancerId",
-        "amount",
-        "currency",
-        "status",
-        "note",
-        "requestedBy",
-        "decidedBy",
-        "decidedAt",
-        "decisionNote",
-        "cfTransferId",
-        "transferStatus",
-        "failureReason",
-        "firstApprovedBy",
-        "firstApprovedAt",
-        "createdAt",
-        "updatedAt",
-    ];
-}
-
-super::columns::columns_of!(PayoutRequest, payout::Model {
-    "id" | "globalId" => [id],
-    "walletId" | "wallet" => [wallet_id],
-    "freelancerId" => [freelancer_id],
-    "amount" => [amount],
-    "currency" => [currency],
-    "status" => [status],
-    "note" => [note],
-    "requestedBy" => [requested_by],
-    "decidedBy" => [decided_by],
-    "decidedAt" => [decided_at],
-    "decisionNote" => [decision_note],
-    "cfTransferId" => [cf_transfer_id],
-    "transferStatus" => [transfer_status],
-    "failureReason" => [failure_reason],
-    "riskFlags" => [risk_flags],
-    "firstApprovedBy" => [first_approved_by],
-    "firstApprovedAt" => [first_approved_at],
-    "createdAt" => [created_at],
-    "updatedAt" => [updated_at],
-});
-
-impl From<payout::Model> for PayoutRequest {
-    fn from(m: payout::Model) -> Self {
-        Self {
-            global_id: super::node::GlobalId::new("PayoutRequest", m.id),
-            id: m.id,
-            wallet_id: m.wallet_id,
-            freelancer_id: m.freelancer_id,
-            amount: m.amount.into(),
-            currency: m.currency.clone(),
-            status: m.status.into(),
-            note: m.note.clone(),
-            requested_by: m.requested_by,
-            decided_by: m.decided_by,
-            decided_at: m.decided_at.map(DateTime),
-            decision_note: m.decision_note.clone(),
-            cf_transfer_id: m.cf_transfer_id.clone(),
-            transfer_status: m.transfer_status.clone(),
-            failure_reason: m.failure_reason.clone(),
-            first_approved_by: m.first_approved_by,
-            first_approved_at: m.first_approved_at.map(DateTime),
-            created_at: DateTime(m.created_at),
-            updated_at: DateTime(m.updated_at),
-            row: m,
-        }
-    }
 }
 
 #[ComplexObject]

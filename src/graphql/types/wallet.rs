@@ -14,50 +14,32 @@ use entity::{freelancer_wallet as wallet, Money};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-/// A freelancer's wallet. Its balance always equals the sum of its ledger rows.
-#[derive(SimpleObject, Clone)]
-#[graphql(complex)]
-pub struct Wallet {
-    pub id: Uuid,
-    /// The global id, for `node(id:)`.
-    pub global_id: super::node::GlobalId,
-    pub freelancer_id: Uuid,
-    /// ISO 4217 code.
-    pub currency: String,
-    pub balance: Decimal,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-    #[graphql(skip)]
-    pub balance_money: Money,
-}
-
-impl super::PlainFields for Wallet {
-    const PLAIN: &'static [&'static str] =
-        &["id", "globalId", "freelancerId", "currency", "balance", "createdAt", "updatedAt"];
-}
-
-super::columns::columns_of!(Wallet, wallet::Model {
-    "id" | "globalId" | "pendingPayouts" | "transactions" | "ledger" | "payoutRequests" => [id],
-    "freelancerId" | "payments" => [freelancer_id],
-    "currency" | "reserve" => [currency],
-    "balance" => [balance],
-    "available" => [id, currency, balance],
-    "createdAt" => [created_at],
-    "updatedAt" => [updated_at],
-});
-
-impl From<wallet::Model> for Wallet {
-    fn from(m: wallet::Model) -> Self {
-        Self {
-            global_id: super::node::GlobalId::new("Wallet", m.id),
-            id: m.id,
-            freelancer_id: m.freelancer_id,
-            currency: m.currency,
-            balance: m.balance.into(),
-            created_at: DateTime(m.created_at),
-            updated_at: DateTime(m.updated_at),
-            balance_money: m.balance,
-        }
+super::columns::object_of_rows! {
+    /// A freelancer's wallet. Its balance always equals the sum of its ledger rows.
+    #[derive(SimpleObject, Clone)]
+    #[graphql(complex)]
+    pub struct Wallet from wallet::Model as m {
+        "id" id: Uuid = m.id, reads [id];
+        /// The global id, for `node(id:)`.
+        "globalId" global_id: super::node::GlobalId = super::node::GlobalId::new("Wallet", m.id), reads [id];
+        "freelancerId" freelancer_id: Uuid = m.freelancer_id, reads [freelancer_id];
+        /// ISO 4217 code.
+        "currency" currency: String = m.currency, reads [currency];
+        "balance" balance: Decimal = m.balance.into(), reads [balance];
+        "createdAt" created_at: DateTime = DateTime(m.created_at), reads [created_at];
+        "updatedAt" updated_at: DateTime = DateTime(m.updated_at), reads [updated_at];
+    }
+    keeps {
+        balance_money: Money = m.balance;
+    }
+    reads {
+        "pendingPayouts" => [id];
+        "transactions" => [id];
+        "ledger" => [id];
+        "payoutRequests" => [id];
+        "payments" => [freelancer_id];
+        "reserve" => [currency];
+        "available" => [id, currency, balance];
     }
 }
 
