@@ -1,8 +1,7 @@
 //! Reading a model from its row by column position.
 //!
 //! SeaORM's derived decoding finds every column by name (hashing the name, per column, per row) and formats a
-//! message for every NULL it meets before turning it into `None`; on a page of 50 payout requests that was about
-//! a sixth of the request's CPU. A model that implements [`ByPosition`] (with [`by_position!`], next to its
+//! message for every NULL it meets before turning it into `None`, for every row of every page. A model that implements [`ByPosition`] (with [`by_position!`], next to its
 //! struct) is read column by column in the order `Entity::find()` selects them, which is the struct's order.
 //! Debug builds (every test) check each row's column names against that order, so a statement that selects
 //! columns differently fails loudly instead of mixing fields. A row may hold only some of the columns, still in
@@ -10,7 +9,7 @@
 //!
 //! Each value is read with [`Get`]. On PostgreSQL, text (and the statuses stored as text), UUIDs, times, integers
 //! (and amounts) and booleans are decoded without sqlx's check that the column's type suits the field's (it
-//! compares type descriptions for every value: a third of decoding a payout row, most of it for strings). Debug
+//! compares type descriptions for every value, most of it for strings). Debug
 //! builds (every test, on both databases) still make that check on every value, so a column whose type does not
 //! suit its field fails the tests instead of being misread. Everything else, and every SQLite value, is decoded
 //! by SeaORM.

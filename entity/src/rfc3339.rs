@@ -1,6 +1,6 @@
 //! Times in stored JSON (the event log's payloads) as chrono writes them, RFC 3339, read by chrono's strict RFC 3339
 //! parser. chrono's own `Deserialize` reads every time with its relaxed parser, which runs its general format
-//! machinery and cost a tenth of reading a page of the event log. Text the strict parser refuses still gets the
+//! machinery for every time of every event read. Text the strict parser refuses still gets the
 //! relaxed one, so every time that was read before reads the same.
 //!
 //! `#[serde(deserialize_with = "crate::rfc3339::utc")]`, or `"crate::rfc3339::optional"` (with `default`) on an

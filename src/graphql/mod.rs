@@ -47,8 +47,8 @@ pub fn sdl() -> &'static str {
 /// One audience's schema (signed-in callers, or anonymous ones, whose schema offers no introspection and no "did you
 /// mean" suggestions), in the three forms an operation may run on. Which form runs is an implementation detail of
 /// [`Gateway`]: `full` validates a document in full; `known` checks only its limits (depth, complexity, fragment
-/// cycles), for a document already validated in full that declares no variables (`documents::Parsed::validated`;
-/// full validation is a fifth of a one-row read's CPU); `budgeted` validates in full and charges the operation's
+/// cycles), for a document already validated in full that declares no variables (`documents::Parsed::validated`:
+/// its validation can only come out the same); `budgeted` validates in full and charges the operation's
 /// complexity to its batch's one budget (`limits::Charge`, the only extension, and the only form that pays for one).
 struct Audience {
     full: AppSchema,

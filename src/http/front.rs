@@ -3,8 +3,8 @@
 //! the deadline by which it must have arrived whole and been answered (else 408), and the HTTP metrics. Then the
 //! route: every request goes to the router (`super::router`, with its CORS and body-limit layers), except one
 //! shortcut. Without CORS nothing the router adds applies to `POST /graphql`, so the hottest route goes straight to
-//! its handler (the same function the router calls), skipping the router's matching and boxed services: about a
-//! twentieth of a one-row read's instructions (bench/README.md).
+//! its handler (the same function the router calls), skipping the router's matching and boxed services on every
+//! read (bench/README.md keeps the figures).
 
 use super::Http;
 use crate::metrics::Metrics;

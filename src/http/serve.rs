@@ -48,7 +48,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
             () = &mut stopping => break,
         };
         // Responses go out at once: with Nagle's algorithm a multi-segment answer waits for the client's delayed
-        // ACK (about 40 ms), which was the p99 of every list read.
+        // ACK (tens of milliseconds).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }

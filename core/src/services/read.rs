@@ -365,8 +365,7 @@ pub async fn wallet(
 }
 
 /// The SQL text of one entity's read by id, built by sea-query once per backend and kind of caller (any row, or a
-/// freelancer's own); each request binds only its values. Building the statement every time was an eighth of a
-/// one-row read's instructions.
+/// freelancer's own); each request binds only its values instead of building the statement again.
 struct ByIdSql([OnceLock<String>; 4]);
 
 impl ByIdSql {
@@ -404,7 +403,7 @@ async fn by_id<E: Keyset, M: FromQueryResult>(
     }
     let stmt = Statement::from_sql_and_values(backend, sql, values);
     // Straight to the rows: `E::find().from_raw_sql(…)` would first build (and throw away) a select of every
-    // column, a tenth of a one-row read's instructions.
+    // column.
     Ok(M::find_by_statement(stmt).one(db).await?)
 }
 

@@ -1,7 +1,7 @@
 //! Which columns a list's selection reads, so that a page selects only those.
 //!
-//! A page of 50 payout requests asked for six fields used to select, send and decode all nineteen columns of every
-//! row: a seventh of the list's instructions went to the columns nobody asked for. An object type read from one
+//! A page of payout requests asked for six fields need not select, send and decode all nineteen columns of every
+//! row. An object type read from one
 //! entity's rows is declared with [`object_of_rows!`], each field once with the columns it reads (and its computed
 //! fields' columns beside them); a field the map does not name (one that reads the whole row) makes the page select
 //! every column, so a map that lags behind the type costs speed, never a wrong value. Nested lists (`Wallet.transactions` and the like) select the same way,
