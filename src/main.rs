@@ -115,15 +115,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if state.settings.webhook_secrets.is_empty() {
         tracing::warn!("CASHFREE_CLIENT_SECRET is not set: webhook deliveries are recorded and answered 503");
     }
-    let (stop, sockets) = (state.shutdown.clone(), state.sockets.clone());
-    let stopping = async move {
-        shutdown().await;
-        let _ = stop.send(true);
-    };
-    paydesk::http::serve(listener, state, stopping).await;
-    // Give WebSocket subscribers a moment to receive their 1001 goodbye.
-    sockets.close();
-    let _ = tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await;
+    paydesk::http::serve(listener, state, shutdown()).await;
     Ok(())
 }
 

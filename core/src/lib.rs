@@ -31,8 +31,6 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
     let state = state::AppState {
         cashfree,
-        shutdown: tokio::sync::watch::channel(false).0,
-        sockets: tokio_util::task::TaskTracker::new(),
         events,
         db,
         reads,

@@ -175,10 +175,6 @@ pub struct AppState {
     pub cashfree: Arc<crate::cashfree::Cashfree>,
     /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
     pub events: crate::events::EventBus,
-    /// Flips to true when the server starts shutting down: WebSocket subscribers are told to reconnect.
-    pub shutdown: tokio::sync::watch::Sender<bool>,
-    /// The WebSocket connections still open, so shutdown can wait for their goodbyes.
-    pub sockets: tokio_util::task::TaskTracker,
 }
 
 /// A retention setting in days: 0 keeps everything.

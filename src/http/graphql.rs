@@ -214,8 +214,8 @@ pub async fn websocket(
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024)
         .on_upgrade(move |socket| {
-            let sockets = http.state.sockets.clone();
-            sockets.track_future(serve_socket(http, (protocol, legacy), socket, slot))
+            let sockets = http.sockets.clone();
+            sockets.track(serve_socket(http, (protocol, legacy), socket, slot))
         })
 }
 
@@ -257,7 +257,7 @@ async fn serve_socket(
             })
             .serve();
     let graphql = tokio::spawn(graphql);
-    let mut shutdown = http.state.shutdown.subscribe();
+    let mut shutdown = http.sockets.closing();
     let stopping = async move {
         let _ = shutdown.wait_for(|down| *down).await.map(|_| ());
     };

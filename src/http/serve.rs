@@ -17,11 +17,16 @@ use tokio::net::TcpListener;
 /// How long requests under way may take to finish once the server is stopping.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves every route on `listener` until `stopping` completes, then lets requests under way finish (WebSockets
-/// are closed by their own tasks).
+/// How long WebSockets may take to say goodbye once the server is stopping.
+const GOODBYES: Duration = Duration::from_secs(5);
+
+/// Serves every route on `listener` until `stopping` completes; then every WebSocket is told to close (1001,
+/// "reconnect"), requests under way may finish, and the sockets' goodbyes are waited for.
 pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future<Output = ()>) {
     let settings = state.settings.clone();
-    let front = super::front::Front::new(super::Http::new(state));
+    let http = super::Http::new(state);
+    let sockets = http.sockets.clone();
+    let front = super::front::Front::new(http);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
     // HTTP/1.1 only, as before: `hyper_util`'s auto builder would first sniff each connection for HTTP/2's preface.
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -72,9 +77,13 @@ pub async fn serve(listener: TcpListener, state: AppState, stopping: impl Future
         });
     }
     drop(listener);
+    let goodbyes = sockets.close_all(GOODBYES);
     let _ = stop.send(true);
     connections.close();
-    if tokio::time::timeout(DRAIN, connections.wait()).await.is_err() {
-        tracing::warn!("requests still under way after {DRAIN:?}; stopping anyway");
-    }
+    let drained = async {
+        if tokio::time::timeout(DRAIN, connections.wait()).await.is_err() {
+            tracing::warn!("requests still under way after {DRAIN:?}; stopping anyway");
+        }
+    };
+    tokio::join!(goodbyes, drained);
 }

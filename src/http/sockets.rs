@@ -1,5 +1,6 @@
 //! How many WebSocket connections are open, overall and per client address, so that no one client (and no
-//! crowd) can hold more than this instance is configured to carry.
+//! crowd) can hold more than this instance is configured to carry; and their tasks, so that a stopping server can
+//! tell each to say goodbye and wait for it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,6 +12,10 @@ pub struct Sockets {
     max_total: usize,
     max_per_ip: usize,
     open: Mutex<Open>,
+    /// Flips to true when the server starts shutting down: every socket is closed with 1001 so clients reconnect.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// The sockets' tasks, so shutdown can wait for their goodbyes.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// Sockets open now: in all, and per address.
@@ -29,7 +34,36 @@ pub struct Slot {
 
 impl Sockets {
     pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
-        Arc::new(Sockets { max_total, max_per_ip, open: Mutex::new(Open::default()) })
+        Arc::new(Sockets {
+            max_total,
+            max_per_ip,
+            open: Mutex::new(Open::default()),
+            closing: tokio::sync::watch::channel(false).0,
+            tasks: tokio_util::task::TaskTracker::new(),
+        })
+    }
+
+    /// Runs one socket's task, tracked for shutdown.
+    pub fn track<F: std::future::Future + Send + 'static>(
+        &self,
+        task: F,
+    ) -> impl std::future::Future<Output = F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        self.tasks.track_future(task)
+    }
+
+    /// Told `true` when the server starts shutting down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Tells every socket to close, then waits (at most `patience`) for their goodbyes to be sent.
+    pub async fn close_all(&self, patience: std::time::Duration) {
+        let _ = self.closing.send(true);
+        self.tasks.close();
+        let _ = tokio::time::timeout(patience, self.tasks.wait()).await;
     }
 
     /// A place for a new socket from `ip`, or why there is none.
