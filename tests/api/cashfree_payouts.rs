@@ -323,6 +323,17 @@ async fn a_signed_transfer_webhook_with_a_negative_amount_is_malformed_and_settl
                                   "transfer_amount": -300.00, "transfer_currency": "INR" },
                        "type": "TRANSFER_REVERSED" })
     .to_string();
+    let (status, reply) = deliver_transfer(&app, body).await;
+    assert_eq!((status, reply["outcome"].as_str()), (400, Some("MALFORMED")), "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("data.transfer_amount must be greater than zero"));
+    let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
+    assert_eq!(alert["data"]["alerts"]["kind"], "webhook_malformed", "{alert}");
+    assert_eq!(payout(&app, &id).await["status"], "PROCESSING", "nothing was settled");
+    assert_eq!(app.balance(f).await, "600.00", "nothing was credited back");
+}
+
+/// Delivers a payout webhook signed with the Payouts secret; the answer's status and body.
+async fn deliver_transfer(app: &TestApp, body: String) -> (u16, Value) {
     let ts = chrono::Utc::now().timestamp_millis().to_string();
     let res = app
         .http
@@ -335,11 +346,30 @@ async fn a_signed_transfer_webhook_with_a_negative_amount_is_malformed_and_settl
         .await
         .unwrap();
     let status = res.status().as_u16();
-    let reply: Value = res.json().await.unwrap();
-    assert_eq!((status, reply["outcome"].as_str()), (400, Some("MALFORMED")), "{reply}");
-    assert!(reply["error"]["message"].as_str().unwrap().contains("data.transfer_amount must be greater than zero"));
-    let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
-    assert_eq!(alert["data"]["alerts"]["kind"], "webhook_malformed", "{alert}");
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_transfer_of_another_amount_than_its_payout_settles_nothing_and_is_critical() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    alerts.subscribe("c", crate::provider_amounts::CRITICAL, json!({})).await;
+    let f = funded_freelancer(&app, &double).await;
+    let id = request(&app, f, "300.00").await;
+    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
+    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    for (amount, currency, end) in [("250.00", "INR", "SUCCESS"), ("300.00", "USD", "REVERSED")] {
+        let body = json!({ "data": { "transfer_id": transfer, "cf_transfer_id": "cf_tr_1", "status": end,
+                                      "transfer_amount": amount, "transfer_currency": currency },
+                           "type": format!("TRANSFER_{end}") })
+        .to_string();
+        let (status, reply) = deliver_transfer(&app, body).await;
+        assert_eq!((status, reply["outcome"].as_str()), (200, Some("UNMATCHED")), "{reply}");
+        assert!(reply["message"].as_str().unwrap().contains("not settled"), "{reply}");
+        let (_, alert) = alerts.event(Duration::from_secs(10)).await.expect("a CRITICAL alert");
+        assert_eq!(alert["data"]["alerts"]["kind"], "webhook_unmatched", "{alert}");
+        assert!(alert["data"]["alerts"]["message"].as_str().unwrap().contains(&format!("{amount} {currency}")));
+    }
     assert_eq!(payout(&app, &id).await["status"], "PROCESSING", "nothing was settled");
-    assert_eq!(app.balance(f).await, "600.00", "nothing was credited back");
+    assert_eq!(app.balance(f).await, "600.00", "nothing was paid out or credited back");
 }

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
 use crate::state::AppState;
 use entity::status::{LedgerKind, PayoutStatus, Severity, WebhookOutcome};
-use entity::{beneficiary, payment_webhook as webhook, payout_request as payout};
+use entity::{beneficiary, payment_webhook as webhook, payout_request as payout, Money};
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
@@ -254,6 +254,8 @@ pub struct TransferEvent {
     transfer: String,
     report: Report,
     key: String,
+    /// The amount and currency the transfer moved, when the webhook says.
+    amount: Option<(Money, String)>,
 }
 
 impl Source for Transfers {
@@ -273,20 +275,21 @@ impl Source for Transfers {
         let kind = fields::id("type", hook.kind.as_ref())?;
         let data = hook.data;
         let transfer = fields::id("data.transfer_id", data.transfer_id.as_ref())?;
+        let mut amount = None;
         if data.transfer_amount.is_some() {
             // Cashfree Payouts pays out in INR; a currency it names must be one paydesk holds.
             let currency = match data.transfer_currency.0 {
                 None => "INR".to_owned(),
                 Some(_) => fields::currency("data.transfer_currency", &data.transfer_currency)?,
             };
-            fields::amount("data.transfer_amount", data.transfer_amount, &currency)?;
+            amount = Some((fields::amount("data.transfer_amount", data.transfer_amount, &currency)?, currency));
         }
         let mut report = Report::from(data);
         if let Some(status) = kind.strip_prefix("TRANSFER_") {
             report.status = status.to_owned(); // the event names the end state
         }
         let key = key.map(str::to_owned).unwrap_or_else(|| format!("{kind}:{transfer}:{}", report.status));
-        Ok(TransferEvent { kind, transfer, report, key: fields::storable_key(key) })
+        Ok(TransferEvent { kind, transfer, report, key: fields::storable_key(key), amount })
     }
 
     fn describe(event: &TransferEvent, row: &mut webhook::ActiveModel) {
@@ -327,11 +330,20 @@ impl Source for Transfers {
             }
         }
         let row_id = row.id.clone().unwrap();
-        let (verdict, outcome, message) = match found {
-            None => {
+        // A transfer of another amount than its payout's settles nothing: money moved that paydesk did not ask for.
+        let differs = match (&found, &event.amount) {
+            (Some(p), Some((amount, currency))) if *amount != p.amount || *currency != p.currency => Some(format!(
+                "transfer {} moved {amount} {currency}, but payout {} is of {} {}: not settled, check it at Cashfree",
+                event.transfer, p.id, p.amount, p.currency
+            )),
+            _ => None,
+        };
+        let (verdict, outcome, message) = match (found, differs) {
+            (None, _) => {
                 (Verdict::Accepted, WebhookOutcome::Unmatched, format!("no payout has transfer id {}", event.transfer))
             }
-            Some(p) => match settle_once(state, p.id, event.report.clone()).await {
+            (Some(_), Some(why)) => (Verdict::Accepted, WebhookOutcome::Unmatched, why),
+            (Some(p), None) => match settle_once(state, p.id, event.report.clone()).await {
                 Ok((after, true)) => {
                     (Verdict::Accepted, WebhookOutcome::Processed, format!("payout is {}", api_name(&after.status)))
                 }
