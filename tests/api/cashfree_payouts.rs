@@ -312,13 +312,7 @@ async fn the_cashfree_double_subcommand_runs_the_whole_loop() {
 
 #[tokio::test]
 async fn a_signed_transfer_webhook_with_a_negative_amount_is_malformed_and_settles_nothing() {
-    let (app, double) = spawn_with_double(|_| {}).await;
-    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
-    alerts.subscribe("c", crate::provider_amounts::CRITICAL, json!({})).await;
-    let f = funded_freelancer(&app, &double).await;
-    let id = request(&app, f, "300.00").await;
-    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
-    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    let Processing { app, mut alerts, f, id, transfer, .. } = processing_payout().await;
     let body = json!({ "data": { "transfer_id": transfer, "cf_transfer_id": "cf_tr_1", "status": "REVERSED",
                                   "transfer_amount": -300.00, "transfer_currency": "INR" },
                        "type": "TRANSFER_REVERSED" })
@@ -351,13 +345,7 @@ async fn deliver_transfer(app: &TestApp, body: String) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_transfer_of_another_amount_than_its_payout_settles_nothing_and_is_critical() {
-    let (app, double) = spawn_with_double(|_| {}).await;
-    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
-    alerts.subscribe("c", crate::provider_amounts::CRITICAL, json!({})).await;
-    let f = funded_freelancer(&app, &double).await;
-    let id = request(&app, f, "300.00").await;
-    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
-    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    let Processing { app, mut alerts, f, id, transfer, .. } = processing_payout().await;
     for (amount, currency, end) in [("250.00", "INR", "SUCCESS"), ("300.00", "USD", "REVERSED")] {
         let body = json!({ "data": { "transfer_id": transfer, "cf_transfer_id": "cf_tr_1", "status": end,
                                       "transfer_amount": amount, "transfer_currency": currency },
@@ -372,4 +360,26 @@ async fn a_transfer_of_another_amount_than_its_payout_settles_nothing_and_is_cri
     }
     assert_eq!(payout(&app, &id).await["status"], "PROCESSING", "nothing was settled");
     assert_eq!(app.balance(f).await, "600.00", "nothing was paid out or credited back");
+}
+
+/// A server with the Cashfree double, a subscriber to CRITICAL alerts, and a payout of 300.00 from a wallet of
+/// 900.00, approved and PROCESSING: its transfer is under way.
+struct Processing {
+    app: TestApp,
+    _double: std::sync::Arc<paydesk::double::Double>,
+    alerts: Subscriber,
+    f: Uuid,
+    id: String,
+    transfer: String,
+}
+
+async fn processing_payout() -> Processing {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let mut alerts = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
+    alerts.subscribe("c", crate::provider_amounts::CRITICAL, json!({})).await;
+    let f = funded_freelancer(&app, &double).await;
+    let id = request(&app, f, "300.00").await;
+    assert_eq!(approve(&app, &id).await["data"]["approvePayout"]["status"], "PROCESSING");
+    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    Processing { app, _double: double, alerts, f, id, transfer }
 }
