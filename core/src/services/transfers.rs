@@ -305,28 +305,12 @@ impl Source for Transfers {
             Err(_) => None,
         };
         row.payout_request_id = Set(found.as_ref().map(|p| p.id));
-        let claim = webhook::Entity::insert(row.clone()).on_conflict_do_nothing_on([webhook::Column::IdempotencyKey]);
-        match claim.exec(db).await {
-            Ok(sea_orm::TryInsertResult::Inserted(_)) => {}
-            Ok(_) => {
-                row.id = Set(crate::clock::new_id());
-                row.idempotency_key = Set(None);
-                let id = webhooks::record(db, row, WebhookOutcome::Duplicate, "already received".into()).await;
-                return Ok(Receipt {
-                    verdict: Verdict::Accepted,
-                    outcome: WebhookOutcome::Duplicate,
-                    webhook_id: id,
-                    message: "already received".into(),
-                });
-            }
+        match webhooks::claim(db, &row).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(webhooks::duplicate(db, row, "already received".into()).await),
             Err(e) => {
                 let e = AppError::from(e);
-                return Ok(Receipt {
-                    verdict: Verdict::Unavailable,
-                    outcome: WebhookOutcome::Failed,
-                    webhook_id: None,
-                    message: e.public_message(),
-                });
+                return Ok(Receipt::new(Verdict::Unavailable, WebhookOutcome::Failed, None, e.public_message()));
             }
         }
         let row_id = row.id.clone().unwrap();
@@ -354,8 +338,7 @@ impl Source for Transfers {
                 ),
                 Err(e) => {
                     // Give the key back so Cashfree's retry is applied, and ask for that retry.
-                    let verdict =
-                        if matches!(e, AppError::Unavailable(_)) { Verdict::Unavailable } else { Verdict::Failed };
+                    let verdict = Verdict::of_failure(&e);
                     let _ = webhook::Entity::update_many()
                         .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
                         .filter(webhook::Column::Id.eq(row_id))
@@ -377,7 +360,7 @@ impl Source for Transfers {
             alert.webhook_id = Some(row_id);
             state.events.alert(db, alert).await;
         }
-        Ok(Receipt { verdict, outcome, webhook_id: Some(row_id), message })
+        Ok(Receipt::new(verdict, outcome, Some(row_id), message))
     }
 }
 

@@ -16,7 +16,7 @@ use chrono::Utc;
 use entity::payment_webhook as webhook;
 use entity::status::{Severity, WebhookOutcome};
 use hmac::{Hmac, Mac};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TryInsertResult};
 use serde_json::Value;
 use std::future::Future;
 use uuid::Uuid;
@@ -50,15 +50,25 @@ pub struct Receipt {
     pub message: String,
 }
 
+impl Verdict {
+    /// The verdict for a failure to apply: a retry can help either way, but only an outage says "later".
+    pub fn of_failure(e: &AppError) -> Verdict {
+        if matches!(e, AppError::Unavailable(_)) {
+            Verdict::Unavailable
+        } else {
+            Verdict::Failed
+        }
+    }
+}
+
 impl Receipt {
-    fn new(verdict: Verdict, outcome: WebhookOutcome, webhook_id: Option<Uuid>, message: String) -> Self {
+    pub(crate) fn new(verdict: Verdict, outcome: WebhookOutcome, webhook_id: Option<Uuid>, message: String) -> Self {
         Self { verdict, outcome, webhook_id, message }
     }
 
-    /// The verdict for a failure to apply: a retry can help either way, but only an outage says "later".
+    /// A delivery that failed to apply, recorded as `webhook_id`.
     fn failed(e: &AppError, webhook_id: Option<Uuid>, message: String) -> Self {
-        let verdict = if matches!(e, AppError::Unavailable(_)) { Verdict::Unavailable } else { Verdict::Failed };
-        Self::new(verdict, WebhookOutcome::Failed, webhook_id, message)
+        Self::new(Verdict::of_failure(e), WebhookOutcome::Failed, webhook_id, message)
     }
 }
 
@@ -220,8 +230,26 @@ fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveMod
     }
 }
 
+/// Claims `row`'s dedupe key by storing the row (on `db`, a transaction of the source's if the money moves in it):
+/// `false` if a delivery with the same key claimed it first.
+pub(crate) async fn claim(db: &impl ConnectionTrait, row: &webhook::ActiveModel) -> Result<bool, DbErr> {
+    let claimed = webhook::Entity::insert(row.clone())
+        .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
+        .exec(db)
+        .await?;
+    Ok(!matches!(claimed, TryInsertResult::Conflicted))
+}
+
+/// Records `row`, whose key another delivery claimed, as a DUPLICATE of it (a row of its own, without the key).
+pub(crate) async fn duplicate(db: &DatabaseConnection, mut row: webhook::ActiveModel, message: String) -> Receipt {
+    row.id = Set(crate::clock::new_id());
+    row.idempotency_key = Set(None);
+    let id = record(db, row, WebhookOutcome::Duplicate, message.clone()).await;
+    Receipt::new(Verdict::Accepted, WebhookOutcome::Duplicate, id, message)
+}
+
 /// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
-pub(crate) async fn record(
+async fn record(
     db: &DatabaseConnection,
     mut r: webhook::ActiveModel,
     outcome: WebhookOutcome,

@@ -3,7 +3,7 @@
 //! reprocesses take the same way in.
 
 use super::fields::{amount, currency, id, sha_hex, storable_key};
-use super::{record, Receipt, Source, Verdict};
+use super::{Receipt, Source, Verdict};
 use crate::cashfree::payloads::{self, CfId, Envelope, OrderRef, Payment, PaymentWebhook, PaymentWebhookData};
 use crate::domain::status::api_name;
 use crate::error::AppError;
@@ -16,7 +16,7 @@ use entity::{payment, payment_webhook as webhook, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::DatabaseTransaction;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, TryInsertResult};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -212,18 +212,9 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Rece
 async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Parsed) -> Result<Receipt, AppError> {
     let txn = state.db.begin().await?;
     base.idempotency_key = Set(Some(parsed.dedupe_key.clone()));
-    let claim = webhook::Entity::insert(base.clone())
-        .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
-        .exec(&txn)
-        .await?;
-    if matches!(claim, TryInsertResult::Conflicted) {
+    if !super::claim(&txn, &base).await? {
         txn.rollback().await?;
-        let msg = format!("already received as {}", parsed.dedupe_key);
-        let mut dup = base;
-        dup.id = Set(crate::clock::new_id());
-        dup.idempotency_key = Set(None);
-        let id = record(&state.db, dup, WebhookOutcome::Duplicate, msg.clone()).await;
-        return Ok(Receipt::new(Verdict::Accepted, WebhookOutcome::Duplicate, id, msg));
+        return Ok(super::duplicate(&state.db, base, format!("already received as {}", parsed.dedupe_key)).await);
     }
     let fee = state.settings.platform_fee_percent;
     let found = match &parsed.event {
