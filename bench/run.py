@@ -57,10 +57,17 @@ def fresh_database():
     name = URL.rsplit("/", 1)[1].split("?")[0]
     sh("psql", admin_url(), "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     sh("psql", admin_url(), "-qc", f"CREATE DATABASE {name}")
-    sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", URL)
+    paydesk = str(TARGET / "release" / "paydesk")
+    # The data set is written as books were kept before the journal (its last migration): migrating again
+    # carries them over into the journal, as it does an existing deployment's, and reconcile checks the result.
+    sh(paydesk, "migrate", "--database-url", URL)
+    sh(paydesk, "migrate", "--database-url", URL, "down", "1")
     started = time.time()
     sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "bench" / "generate-postgres.sql"))
     print(f"data set generated in {time.time() - started:.0f} s", flush=True)
+    started = time.time()
+    sh(paydesk, "migrate", "--database-url", URL)
+    print(f"journal carried over in {time.time() - started:.0f} s", flush=True)
 
 
 def wait_for(url, body=None, headers=None):
@@ -281,7 +288,17 @@ def reconcile():
         CROSS JOIN (VALUES (1), (-1)) AS s(sign)
         JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM freelancer_wallets) AS w
           ON w.n = g % (SELECT count(*) FROM freelancer_wallets)""")
-    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions")
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", """
+        INSERT INTO journal_entries (id, kind, reference, description, created_at)
+        SELECT id, 'adjustment', reference, description, created_at FROM wallet_transactions
+        WHERE reference LIKE 'filler:%'""")
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", """
+        INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount)
+        SELECT t.id, 1, 'wallet', t.wallet_id, 'INR', t.amount FROM wallet_transactions t WHERE t.reference LIKE 'filler:%'
+        UNION ALL
+        SELECT t.id, 2, 'adjustments', NULL, 'INR', -t.amount FROM wallet_transactions t
+        WHERE t.reference LIKE 'filler:%'""")
+    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions, journal_entries, journal_postings")
     rows = int(one("SELECT count(*) FROM wallet_transactions"))
     started = time.time()
     done = subprocess.run([str(TARGET / "release" / "paydesk"), "reconcile"], env=paydesk_env(URL, PAYDESK_PORT),
@@ -289,8 +306,11 @@ def reconcile():
     took = time.time() - started
     verdict = "clean" if done.returncode == 0 else f"NOT clean (exit {done.returncode}): {done.stdout[-300:]}"
     print(f"\nreconcile: {rows:,} ledger rows checked in {took:.1f} s, {verdict}", flush=True)
+    sh("psql", URL, "-qc", "DELETE FROM journal_postings WHERE entry_id IN "
+       "(SELECT id FROM journal_entries WHERE reference LIKE 'filler:%')")
+    sh("psql", URL, "-qc", "DELETE FROM journal_entries WHERE reference LIKE 'filler:%'")
     sh("psql", URL, "-qc", "DELETE FROM wallet_transactions WHERE reference LIKE 'filler:%'")
-    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions")
+    sh("psql", URL, "-qc", "VACUUM ANALYZE wallet_transactions, journal_entries, journal_postings")
 
 
 def rss_mib(pid):
@@ -365,9 +385,14 @@ UPDATE payout_requests SET status = 'paid', decided_by = '0193a000-0000-7000-800
  RETURNING id AS pid, wallet_id AS wid, amount AS amt, freelancer_id AS fid \\gset
 UPDATE freelancer_wallets SET balance = balance - :amt, updated_at = now() WHERE id = ':wid'::uuid AND balance - :amt >= 10000
  RETURNING balance AS bal \\gset
+SELECT gen_random_uuid() AS tid \\gset
+INSERT INTO journal_entries (id, kind, reference, payout_request_id, description, created_at)
+VALUES (':tid'::uuid, 'payout_paid', 'payout:' || ':pid'::uuid, ':pid'::uuid, 'payout approved', now());
+INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount)
+VALUES (':tid'::uuid, 1, 'wallet', ':wid'::uuid, 'INR', -:amt), (':tid'::uuid, 2, 'bank', NULL, 'INR', :amt);
 INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payout_request_id,
        description, created_at)
-VALUES (gen_random_uuid(), ':wid'::uuid, 'payout_debit', -:amt, :bal, 'payout:' || ':pid'::uuid, ':pid'::uuid, 'payout approved', now());
+VALUES (':tid'::uuid, ':wid'::uuid, 'payout_debit', -:amt, :bal, 'payout:' || ':pid'::uuid, ':pid'::uuid, 'payout approved', now());
 INSERT INTO notifications (id, recipient_id, kind, severity, title, body, payout_request_id, created_at,
        delivery_status, delivery_attempts, next_attempt_at)
 VALUES (gen_random_uuid(), ':fid'::uuid, 'payout_paid', 'info', 'Payout approved', 'Your balance is now ' || :bal,
@@ -464,7 +489,8 @@ UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount =
        cf_payment_id = 'pgb' || id, payment_method = 'upi', paid_at = now(), updated_at = now()
  WHERE order_id = (SELECT order_id FROM bench_orders WHERE n = (SELECT nextval('bench_orders_next')))
    AND status = 'pending'
- RETURNING id AS pay, order_id AS oid, freelancer_id AS fid, amount - amount / 10 AS net \\gset
+ RETURNING id AS pay, order_id AS oid, freelancer_id AS fid, amount - amount / 10 AS net, amount / 10 AS fee,
+           amount AS gross \\gset
 INSERT INTO payment_webhooks (id, received_at, event_type, idempotency_key, signature_valid, outcome, order_id,
        cf_payment_id, headers, raw_body)
 VALUES (gen_random_uuid(), now(), 'PAYMENT_SUCCESS_WEBHOOK', 'pgb:' || ':pay', true, 'failed', ':oid',
@@ -472,9 +498,16 @@ VALUES (gen_random_uuid(), now(), 'PAYMENT_SUCCESS_WEBHOOK', 'pgb:' || ':pay', t
 RETURNING id AS hook \\gset
 UPDATE freelancer_wallets SET balance = balance + :net, updated_at = now() WHERE freelancer_id = ':fid'::uuid
  RETURNING id AS wid, balance AS bal \\gset
+SELECT gen_random_uuid() AS tid \\gset
+INSERT INTO journal_entries (id, kind, reference, payment_id, description, created_at)
+VALUES (':tid'::uuid, 'payment_received', 'payment:' || ':pay', ':pay'::uuid, 'payment received, net of platform fee',
+       now());
+INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount)
+VALUES (':tid'::uuid, 1, 'wallet', ':wid'::uuid, 'INR', :net), (':tid'::uuid, 2, 'fee_revenue', NULL, 'INR', :fee),
+       (':tid'::uuid, 3, 'gateway_clearing', NULL, 'INR', -:gross);
 INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payment_id, description,
        created_at)
-VALUES (gen_random_uuid(), ':wid'::uuid, 'payment_credit', :net, :bal, 'payment:' || ':pay', ':pay'::uuid,
+VALUES (':tid'::uuid, ':wid'::uuid, 'payment_credit', :net, :bal, 'payment:' || ':pay', ':pay'::uuid,
        'payment received, net of platform fee', now());
 INSERT INTO notifications (id, recipient_id, kind, severity, title, body, payment_id, created_at, delivery_status,
        delivery_attempts, next_attempt_at)
@@ -584,7 +617,8 @@ def copy_to_sqlite(only=None):
         sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
     con = sqlite3.connect(LITE)
     started = time.time()
-    tables = ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions")
+    tables = ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions", "journal_entries",
+              "journal_postings")
     for table in only or tables:
         cols = [(name, kind) for _, name, kind, *_ in con.execute(f"PRAGMA table_info({table})")]
         exprs = []
@@ -649,8 +683,13 @@ def lite_approve(con, _):
         "RETURNING id, wallet_id, amount, freelancer_id", (admin, now, now)).fetchone()
     (bal,) = con.execute("UPDATE freelancer_wallets SET balance = balance - ?, updated_at = ? WHERE id = ? AND "
                          "balance - ? >= 10000 RETURNING balance", (amt, now, wid, amt)).fetchone()
+    tid, reference = uuid.uuid4().bytes, f"payout:{uuid.UUID(bytes=pid)}"
+    con.execute("INSERT INTO journal_entries VALUES (?, 'payout_paid', ?, NULL, ?, 'payout approved', ?)",
+                (tid, reference, pid, now))
+    con.execute("INSERT INTO journal_postings VALUES (?, 1, 'wallet', ?, 'INR', ?), (?, 2, 'bank', NULL, 'INR', ?)",
+                (tid, wid, -amt, tid, amt))
     con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payout_debit', ?, ?, ?, NULL, ?, 'payout approved', ?)",
-                (uuid.uuid4().bytes, wid, -amt, bal, f"payout:{uuid.UUID(bytes=pid)}", pid, now))
+                (tid, wid, -amt, bal, reference, pid, now))
     con.execute("INSERT INTO notifications VALUES (?, ?, 'payout_paid', 'info', 'Payout approved', ?, NULL, ?, NULL, ?, "
                 "'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pid, now, now))
     con.execute("INSERT INTO audit_log VALUES (?, ?, 'admin', 'payout.approved', 'payout_request', ?, "
@@ -668,15 +707,19 @@ def lite_webhook(con, order_id):
     con.execute("INSERT INTO payment_webhooks (id, received_at, event_type, idempotency_key, signature_valid, outcome, "
                 "order_id, cf_payment_id, headers, raw_body) VALUES (?, ?, 'PAYMENT_SUCCESS_WEBHOOK', ?, 1, 'failed', "
                 "?, ?, '{}', ?)", (hook, now, f"pgb:{order_id}", order_id, f"pgb_{order_id}", b'{"data":{}}'))
-    pay, fid, net = con.execute(
+    pay, fid, net, fee, gross = con.execute(
         "UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10, "
         "cf_payment_id = ?, payment_method = 'upi', paid_at = ?, updated_at = ? WHERE order_id = ? "
-        "RETURNING id, freelancer_id, net_amount", (f"pgb_{order_id}", now, now, order_id)).fetchone()
+        "RETURNING id, freelancer_id, net_amount, platform_fee, amount", (f"pgb_{order_id}", now, now, order_id)).fetchone()
     wid, bal = con.execute("UPDATE freelancer_wallets SET balance = balance + ?, updated_at = ? WHERE freelancer_id = ? "
                            "RETURNING id, balance", (net, now, fid)).fetchone()
+    tid, reference = uuid.uuid4().bytes, f"payment:{uuid.UUID(bytes=pay)}"
+    con.execute("INSERT INTO journal_entries VALUES (?, 'payment_received', ?, ?, NULL, "
+                "'payment received, net of platform fee', ?)", (tid, reference, pay, now))
+    con.execute("INSERT INTO journal_postings VALUES (?, 1, 'wallet', ?, 'INR', ?), (?, 2, 'fee_revenue', NULL, 'INR', ?), "
+                "(?, 3, 'gateway_clearing', NULL, 'INR', ?)", (tid, wid, net, tid, fee, tid, -gross))
     con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payment_credit', ?, ?, ?, ?, NULL, "
-                "'payment received, net of platform fee', ?)",
-                (uuid.uuid4().bytes, wid, net, bal, f"payment:{uuid.UUID(bytes=pay)}", pay, now))
+                "'payment received, net of platform fee', ?)", (tid, wid, net, bal, reference, pay, now))
     con.execute("INSERT INTO notifications VALUES (?, ?, 'payment_received', 'info', 'Payment received', ?, ?, NULL, "
                 "NULL, ?, 'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pay, now, now))
     con.execute("INSERT INTO audit_log VALUES (?, NULL, 'system', 'payment.succeeded', 'payment', ?, "

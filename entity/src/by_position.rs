@@ -14,7 +14,9 @@
 //! suit its field fails the tests instead of being misread. Everything else, and every SQLite value, is decoded
 //! by SeaORM.
 
-use crate::status::{DeliveryStatus, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome};
+use crate::status::{
+    Account, DeliveryStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome,
+};
 use sea_orm::prelude::{DateTimeUtc, Json, Uuid};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
@@ -180,7 +182,7 @@ macro_rules! by_text {
     )+};
 }
 
-by_text!(DeliveryStatus, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome);
+by_text!(Account, DeliveryStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome);
 
 /// Types decoded by SeaORM as before.
 macro_rules! by_sea_orm {

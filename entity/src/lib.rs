@@ -7,6 +7,8 @@ pub mod by_position;
 pub mod event;
 pub mod freelancer_wallet;
 pub mod idempotency_key;
+pub mod journal_entry;
+pub mod journal_posting;
 pub mod money;
 pub mod notification;
 pub mod payment;

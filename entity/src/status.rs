@@ -117,6 +117,77 @@ impl LedgerKind {
     }
 }
 
+/// What a journal entry records: the kind of movement of money it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A client's payment captured: gateway clearing to the wallet (net) and fee revenue (fee).
+    #[sea_orm(string_value = "payment_received")]
+    PaymentReceived,
+    /// A refund to the client: the wallet's share and the fee's share back to gateway clearing.
+    #[sea_orm(string_value = "refund")]
+    Refund,
+    /// A payout approved for a Cashfree transfer: wallet to payouts in transit.
+    #[sea_orm(string_value = "payout_approved")]
+    PayoutApproved,
+    /// A payout paid: from payouts in transit (or, paid by hand at approval, from the wallet) to the bank.
+    #[sea_orm(string_value = "payout_paid")]
+    PayoutPaid,
+    /// A payout whose transfer failed or was reversed: the money back into the wallet.
+    #[sea_orm(string_value = "payout_returned")]
+    PayoutReturned,
+    /// An admin's correction of a wallet, against the adjustments account.
+    #[sea_orm(string_value = "adjustment")]
+    Adjustment,
+}
+
+/// A journal account. Wallet postings also name their wallet; every other account is one per currency.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum Account {
+    /// What the platform owes a freelancer (a liability): one per wallet.
+    #[sea_orm(string_value = "wallet")]
+    Wallet,
+    /// The platform's fee income.
+    #[sea_orm(string_value = "fee_revenue")]
+    FeeRevenue,
+    /// What Cashfree owes the platform for captured payments, until it settles them (an asset).
+    #[sea_orm(string_value = "gateway_clearing")]
+    GatewayClearing,
+    /// Payouts approved whose transfer has not completed (a liability).
+    #[sea_orm(string_value = "payouts_in_transit")]
+    PayoutsInTransit,
+    /// The platform's money at its bank and in the account that funds transfers (an asset).
+    #[sea_orm(string_value = "bank")]
+    Bank,
+    /// The other side of admins' corrections.
+    #[sea_orm(string_value = "adjustments")]
+    Adjustments,
+}
+
+/// Which side of the books an account normally carries its balance on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Assets and expenses: their balance is what was debited to them.
+    Debit,
+    /// Liabilities and income: their balance is what was credited to them.
+    Credit,
+}
+
+impl Account {
+    /// The side this account's balance is normally on.
+    pub const fn normal_side(self) -> Side {
+        match self {
+            Account::GatewayClearing | Account::Bank | Account::Adjustments => Side::Debit,
+            Account::Wallet | Account::FeeRevenue | Account::PayoutsInTransit => Side::Credit,
+        }
+    }
+}
+
 /// How loud an alert or notification is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

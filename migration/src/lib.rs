@@ -11,6 +11,7 @@ mod m20261128_000003_idempotency_keys;
 mod m20261128_000004_payout_risk;
 mod m20261128_000005_notification_delivery;
 mod m20261128_000006_retention;
+mod m20261206_000001_journal;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_payout_risk::Migration),
             Box::new(m20261128_000005_notification_delivery::Migration),
             Box::new(m20261128_000006_retention::Migration),
+            Box::new(m20261206_000001_journal::Migration),
         ]
     }
 }

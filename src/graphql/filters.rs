@@ -1,14 +1,16 @@
 //! The `filter` arguments of the lists, each turned into a SQL condition in one place.
 
-use super::types::{DeliveryStatus, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome};
+use super::types::{
+    Account, DeliveryStatus, JournalEntryKind, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome,
+};
 use crate::domain::money::amount;
 use crate::error::AppError;
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::{Enum, InputObject};
 use entity::{
-    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
-    payout_request as payout, wallet_transaction as ledger,
+    audit_log, freelancer_wallet as wallet, journal_entry, journal_posting, notification, payment,
+    payment_webhook as webhook, payout_request as payout, wallet_transaction as ledger,
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition};
@@ -329,4 +331,44 @@ pub(crate) fn page_request<N: crate::graphql::types::columns::FromColumns>(
     let sort = order_by.unwrap_or_default().into();
     let columns = crate::graphql::types::columns::selected::<N>(ctx);
     crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
+}
+
+/// Which journal entries: those with a line on `account` (or on `walletId`'s wallet), of `kinds`, about a payment
+/// or a payout, booked in `[createdFrom, createdTo)`.
+#[derive(InputObject, Default)]
+pub struct JournalFilter {
+    pub account: Option<Account>,
+    pub wallet_id: Option<Uuid>,
+    pub kinds: Option<Vec<JournalEntryKind>>,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub created_from: Option<DateTime>,
+    pub created_to: Option<DateTime>,
+}
+
+impl JournalFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if self.account.is_some() || self.wallet_id.is_some() {
+            let mut lines = sea_orm::sea_query::Query::select();
+            lines.column(journal_posting::Column::EntryId).from(journal_posting::Entity);
+            if let Some(a) = self.account {
+                lines.and_where(journal_posting::Column::Account.eq(entity::status::Account::from(a)));
+            }
+            if let Some(w) = self.wallet_id {
+                lines.and_where(journal_posting::Column::WalletId.eq(w));
+            }
+            c = c.add(journal_entry::Column::Id.in_subquery(lines.to_owned()));
+        }
+        if let Some(k) = self.kinds {
+            c = c.add(journal_entry::Column::Kind.is_in(k.into_iter().map(entity::status::EntryKind::from)));
+        }
+        if let Some(v) = self.payment_id {
+            c = c.add(journal_entry::Column::PaymentId.eq(v));
+        }
+        if let Some(v) = self.payout_request_id {
+            c = c.add(journal_entry::Column::PayoutRequestId.eq(v));
+        }
+        range(c, journal_entry::Column::CreatedAt, self.created_from, self.created_to)
+    }
 }

@@ -37,6 +37,23 @@ pub struct PayoutsOfWallet(pub Uuid, pub u64, pub Columns);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentsOfFreelancer(pub Uuid, pub u64, pub Columns);
 
+/// The lines of a journal entry (`JournalEntry.lines`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinesOfEntry(pub Uuid);
+
+impl Loader<LinesOfEntry> for Db {
+    type Value = Vec<entity::journal_posting::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[LinesOfEntry]) -> Res<HashMap<LinesOfEntry, Self::Value>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut out: HashMap<LinesOfEntry, Self::Value> = HashMap::new();
+        for line in crate::services::journal::lines_of(&self.0, &ids).await.map_err(Arc::new)? {
+            out.entry(LinesOfEntry(line.entry_id)).or_default().push(line);
+        }
+        Ok(out)
+    }
+}
+
 /// Holds and beneficiary of a freelancer (`PayoutRequest.approvable`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GateOfFreelancer(pub Uuid);

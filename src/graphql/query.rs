@@ -248,6 +248,43 @@ impl Query {
         list::<entity::audit_log::Entity, AuditEntry>(ctx, cond, first, after, last, before, order_by).await
     }
 
+    /// The journal, newest first (admin, ops): every movement of money as an entry whose lines sum to zero.
+    #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, last, child_complexity)")]
+    async fn journal(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<JournalFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        order_by: Option<ListOrder>,
+    ) -> Result<Conn<JournalEntry>> {
+        let cond = filter.unwrap_or_default().condition();
+        list::<entity::journal_entry::Entity, JournalEntry>(ctx, cond, first, after, last, before, order_by).await
+    }
+
+    /// Every account's balance per currency, from the whole journal (admin, ops); `currency` narrows it to one.
+    /// All wallets together are one `WALLET` account.
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn accounts(&self, ctx: &Context<'_>, currency: Option<String>) -> Result<Vec<AccountBalance>> {
+        let currency = currency.map(|c| crate::domain::money::currency(&c)).transpose()?;
+        let balances =
+            crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, currency.as_deref(), None).await?;
+        Ok(balances.into_iter().map(Into::into).collect())
+    }
+
+    /// The trial balance in `currency` at `at` (now, if not given): every account's balance from the entries
+    /// booked then or before, and their total, which is zero (admin, ops).
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn trial_balance(&self, ctx: &Context<'_>, at: Option<DateTime>, currency: String) -> Result<TrialBalance> {
+        let currency = crate::domain::money::currency(&currency)?;
+        let at = at.unwrap_or(DateTime(crate::services::now()));
+        let balances =
+            crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, Some(&currency), Some(at.0)).await?;
+        Ok(TrialBalance::new(at, currency, balances))
+    }
+
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the
     /// audit entries and the notifications about it (admin, ops).
     #[graphql(guard = "RoleGuard(STAFF)")]

@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use entity::status::Role;
-use paydesk::double::{Double, Fault};
+use paydesk::double::Fault;
 use serde_json::{json, Value};
 use std::time::Duration;
 use uuid::Uuid;
@@ -14,21 +14,6 @@ const APPROVE: &str = "mutation($i: ApprovePayoutInput!) { approvePayout(input: 
 const REGISTER: &str = "mutation($i: RegisterBeneficiaryInput!) { registerBeneficiary(input: $i) { kind masked } }";
 const PAYOUT: &str =
     "query($id: UUID!) { payoutRequest(id: $id) { status transferStatus cfTransferId failureReason } }";
-
-/// A freelancer paid 1000.00 gross (900.00 net) through a Cashfree order, with a bank account registered.
-async fn funded_freelancer(app: &TestApp, double: &Double) -> Uuid {
-    let f = Uuid::new_v4();
-    let order = format!("ord_{}", f.simple());
-    let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }";
-    let i = json!({ "freelancerId": f, "amount": "1000.00", "orderId": order, "customerPhone": "9999912345" });
-    app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
-    assert_eq!(double.pay(&order, "SUCCESS").await, Ok(200));
-    let me = app.token(Role::Freelancer, f);
-    let i = json!({ "name": "Asha Rao", "bankAccountNumber": "026291800001191", "ifsc": "YESB0000262" });
-    let b = app.gql_ok(&me, REGISTER, json!({ "i": i })).await;
-    assert_eq!(b["registerBeneficiary"]["masked"], "XXXXXX1191 (YESB0000262)", "stored masked only");
-    f
-}
 
 async fn request(app: &TestApp, f: Uuid, amount: &str) -> String {
     let body = app.request_payout(f, amount).await;

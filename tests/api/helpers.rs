@@ -291,6 +291,22 @@ impl TestApp {
     }
 }
 
+/// A freelancer paid 1000.00 gross (900.00 net) through a Cashfree order, with a bank account registered.
+pub async fn funded_freelancer(app: &TestApp, double: &paydesk::double::Double) -> Uuid {
+    let f = Uuid::new_v4();
+    let order = format!("ord_{}", f.simple());
+    let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }";
+    let i = json!({ "freelancerId": f, "amount": "1000.00", "orderId": order, "customerPhone": "9999912345" });
+    app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
+    assert_eq!(double.pay(&order, "SUCCESS").await, Ok(200));
+    let me = app.token(entity::status::Role::Freelancer, f);
+    let i = json!({ "name": "Asha Rao", "bankAccountNumber": "026291800001191", "ifsc": "YESB0000262" });
+    let register = "mutation($i: RegisterBeneficiaryInput!) { registerBeneficiary(input: $i) { kind masked } }";
+    let b = app.gql_ok(&me, register, json!({ "i": i })).await;
+    assert_eq!(b["registerBeneficiary"]["masked"], "XXXXXX1191 (YESB0000262)", "stored masked only");
+    f
+}
+
 /// Cashfree's signature: Base64(HMAC-SHA256(secret, timestamp ‖ body)).
 pub fn sign(secret: &str, ts: &str, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -23,6 +23,7 @@ mod graphql_reads;
 mod helpers;
 mod holds;
 mod idempotency;
+mod journal;
 mod limits;
 mod money;
 mod operations;

@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use entity::status::{LedgerKind, PaymentStatus};
+use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus};
 use entity::{freelancer_wallet as wallet, payment, payment_webhook as webhook, Money};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 use serde_json::json;
@@ -147,6 +147,8 @@ pub async fn adjust_ledger(
         ledger::Posting {
             wallet_id: before.id,
             kind: LedgerKind::Adjustment,
+            entry: EntryKind::Adjustment,
+            against: vec![super::journal::Line::on(Account::Adjustments, amount.negate())],
             amount,
             reference: format!("adjustment:{}", super::new_id()),
             payment_id: None,

@@ -1,7 +1,9 @@
-//! The ledger: the one place a wallet balance changes, always together with its ledger row.
+//! The ledger: the one place a wallet balance changes, always together with its ledger row and the journal entry
+//! (`journal`) that this movement is.
 
+use super::journal::{self, Line};
 use crate::error::{AppError, AppResult};
-use entity::status::LedgerKind;
+use entity::status::{Account, EntryKind, LedgerKind};
 use entity::{freelancer_wallet as wallet, wallet_transaction as ledger, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -13,10 +15,14 @@ pub fn sum_minor(col: impl ColumnTrait) -> sea_orm::sea_query::SimpleExpr {
     Expr::expr(col.sum()).cast_as(sea_orm::sea_query::Alias::new("BIGINT"))
 }
 
-/// One movement of money on one wallet.
+/// One movement of money on one wallet, and the journal entry it is.
 pub struct Posting<'a> {
     pub wallet_id: Uuid,
     pub kind: LedgerKind,
+    /// The journal entry's kind.
+    pub entry: EntryKind,
+    /// The entry's other lines, on the platform's accounts: they sum to `-amount`.
+    pub against: Vec<Line>,
     /// Signed: positive credits, negative debits.
     pub amount: Money,
     /// Unique: posting the same reference twice fails instead of moving money twice.
@@ -71,8 +77,26 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             current.balance, current.currency, p.amount, p.floor_name, floor
         )));
     };
+    let id = super::new_id();
+    let mut lines = vec![Line { account: Account::Wallet, wallet_id: Some(p.wallet_id), amount: p.amount }];
+    lines.extend(p.against);
+    journal::book(
+        db,
+        journal::Entry {
+            id,
+            kind: p.entry,
+            reference: p.reference.clone(),
+            currency: &wallet.currency,
+            payment_id: p.payment_id,
+            payout_request_id: p.payout_request_id,
+            description: p.description,
+            at: now,
+            lines,
+        },
+    )
+    .await?;
     let entry = ledger::ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(id),
         wallet_id: Set(p.wallet_id),
         kind: Set(p.kind),
         amount: Set(p.amount),

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod holds;
 pub mod idempotency;
 pub mod interventions;
+pub mod journal;
 pub mod ledger;
 pub mod notifications;
 pub mod payments;

@@ -2,12 +2,13 @@
 //! of the platform fee; failures never undo a success; a successful refund debits).
 
 use super::audit::{self, Action, Actor, Subject};
+use super::journal::Line;
 use super::{ledger, notifications, wallets};
 use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use entity::status::{LedgerKind, PaymentStatus, Severity};
+use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus, Severity};
 use entity::{payment, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -196,6 +197,11 @@ pub async fn apply_attempt(
         ledger::Posting {
             wallet_id: wallet.id,
             kind: LedgerKind::PaymentCredit,
+            entry: EntryKind::PaymentReceived,
+            against: vec![
+                Line::on(Account::FeeRevenue, after.platform_fee.unwrap_or_default()),
+                Line::on(Account::GatewayClearing, p.amount.negate()),
+            ],
             amount: net,
             reference: format!("payment:{}", p.id),
             payment_id: Some(p.id),
@@ -333,6 +339,11 @@ pub async fn apply_refund(
         ledger::Posting {
             wallet_id: wallet.id,
             kind: LedgerKind::RefundDebit,
+            entry: EntryKind::Refund,
+            against: vec![
+                Line::on(Account::FeeRevenue, fee_share.negate()),
+                Line::on(Account::GatewayClearing, r.amount),
+            ],
             amount: debit.negate(),
             reference,
             payment_id: Some(p.id),

@@ -2,6 +2,7 @@
 //! and rejecting. Each decision is one transaction with its ledger row, notification and audit entry.
 
 use super::audit::{self, Action, Actor, Subject};
+use super::journal::Line;
 use super::{idempotency, ledger, notifications};
 use crate::auth::roles;
 use crate::auth::Principal;
@@ -10,7 +11,7 @@ use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
 use crate::state::AppState;
-use entity::status::{LedgerKind, PayoutStatus, Role, Severity};
+use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Role, Severity};
 use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -266,6 +267,9 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
         ledger::Posting {
             wallet_id: after.wallet_id,
             kind: LedgerKind::PayoutDebit,
+            // Sent by transfer, the money waits in transit until Cashfree says; paid by hand, it is gone now.
+            entry: if by_transfer { EntryKind::PayoutApproved } else { EntryKind::PayoutPaid },
+            against: vec![Line::on(if by_transfer { Account::PayoutsInTransit } else { Account::Bank }, after.amount)],
             amount: after.amount.negate(),
             reference: format!("payout:{id}"),
             payment_id: None,

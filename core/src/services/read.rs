@@ -7,7 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use entity::status::Role;
 use entity::{
-    audit_log, freelancer_wallet as wallet, notification, payment, payment_webhook as webhook,
+    audit_log, freelancer_wallet as wallet, journal_entry, notification, payment, payment_webhook as webhook,
     payout_request as payout, wallet_transaction as ledger,
 };
 use entity::{ByPosition, Columns, InOrder};
@@ -85,6 +85,7 @@ keyset!(ledger, CreatedAt, created_at, Amount, amount);
 keyset!(payout, CreatedAt, created_at, Amount, amount);
 keyset!(notification, CreatedAt, created_at);
 keyset!(audit_log, CreatedAt, created_at);
+keyset!(journal_entry, CreatedAt, created_at);
 
 /// The opaque cursor of a row's position.
 pub fn encode_cursor(key: Key) -> String {
@@ -298,6 +299,14 @@ impl Listed for webhook::Entity {
 
 /// The audit trail: staff only.
 impl Listed for audit_log::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        require_staff(who)?;
+        Ok(cond)
+    }
+}
+
+/// The journal: staff only.
+impl Listed for journal_entry::Entity {
     fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
         require_staff(who)?;
         Ok(cond)

@@ -1,7 +1,9 @@
 //! Reconciliation: the books must balance. Every wallet's ledger sums to its balance, every ledger row moves its
 //! balance the way its kind says (credits up, debits down), no payout ever took a wallet below the reserve, every
 //! paid payout has exactly one debit, and every payment's refunds lie between zero and its amount (a fully
-//! refunded one, and only that, is REFUNDED).
+//! refunded one, and only that, is REFUNDED). The journal: every entry has two lines or more that sum to zero
+//! per currency, every wallet's balance is the sum of its journal lines, and every ledger row is its entry's
+//! wallet line.
 
 use crate::error::AppResult;
 use entity::status::{Direction, LedgerKind};
@@ -22,6 +24,7 @@ pub struct Report {
     pub wallets: u64,
     pub ledger_rows: u64,
     pub paid_payouts: u64,
+    pub journal_entries: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -35,14 +38,14 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "checked {} wallets, {} ledger rows, {} paid payouts",
-            self.wallets, self.ledger_rows, self.paid_payouts
+            "checked {} wallets, {} ledger rows, {} paid payouts, {} journal entries",
+            self.wallets, self.ledger_rows, self.paid_payouts, self.journal_entries
         )?;
         if self.findings.is_empty() {
             return writeln!(
                 f,
-                "OK: every balance equals its ledger, every row's sign fits its kind, the reserve always held, \
-                 refunds within payments"
+                "OK: every balance equals its ledger and its journal, every row's sign fits its kind, the \
+                 reserve always held, refunds within payments, every journal entry balances"
             );
         }
         writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
@@ -202,10 +205,89 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
         };
         findings.push(Finding { subject: format!("payment {order}"), problem });
     }
+    journal(db, &mut findings).await?;
     Ok(Report {
         wallets: wallets.len() as u64,
         ledger_rows: count(db, "SELECT COUNT(*) AS n FROM wallet_transactions").await?,
         paid_payouts: unbooked.len() as u64,
+        journal_entries: count(db, "SELECT COUNT(*) AS n FROM journal_entries").await?,
         findings,
     })
+}
+
+/// The journal's checks: each names at most 100 rows.
+async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResult<()> {
+    let unbalanced = rows(
+        db,
+        "SELECT e.reference AS reference, p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total, \
+                COUNT(*) AS n \
+         FROM journal_entries e JOIN journal_postings p ON p.entry_id = e.id \
+         GROUP BY e.id, e.reference, p.currency HAVING SUM(p.amount) <> 0 OR COUNT(*) < 2 \
+         ORDER BY e.reference LIMIT 100",
+    )
+    .await?;
+    for r in &unbalanced {
+        let reference: String = r.try_get("", "reference")?;
+        let currency: String = r.try_get("", "currency")?;
+        let total = Money::from_minor(r.try_get("", "total")?);
+        let n: i64 = r.try_get("", "n")?;
+        findings.push(Finding {
+            subject: format!("journal entry {reference}"),
+            problem: format!("its {n} {currency} line(s) sum to {total}; an entry is two lines or more summing to 0"),
+        });
+    }
+    let empty = rows(
+        db,
+        "SELECT e.reference AS reference FROM journal_entries e \
+         WHERE NOT EXISTS (SELECT 1 FROM journal_postings p WHERE p.entry_id = e.id) ORDER BY e.reference LIMIT 100",
+    )
+    .await?;
+    for r in &empty {
+        let reference: String = r.try_get("", "reference")?;
+        findings.push(Finding { subject: format!("journal entry {reference}"), problem: "has no lines".into() });
+    }
+    let wallets = rows(
+        db,
+        "SELECT w.freelancer_id AS freelancer, w.balance AS balance, j.total AS journal \
+         FROM freelancer_wallets w JOIN (SELECT p.wallet_id AS wallet_id, CAST(SUM(p.amount) AS BIGINT) AS total \
+           FROM journal_postings p WHERE p.account = 'wallet' GROUP BY p.wallet_id) j ON j.wallet_id = w.id \
+         WHERE j.total <> w.balance \
+         UNION ALL \
+         SELECT w.freelancer_id, w.balance, 0 FROM freelancer_wallets w \
+         WHERE w.balance <> 0 AND NOT EXISTS (SELECT 1 FROM journal_postings p WHERE p.wallet_id = w.id) \
+         LIMIT 100",
+    )
+    .await?;
+    for w in &wallets {
+        let freelancer: uuid::Uuid = w.try_get("", "freelancer")?;
+        let balance = Money::from_minor(w.try_get("", "balance")?);
+        let journal = Money::from_minor(w.try_get("", "journal")?);
+        findings.push(Finding {
+            subject: format!("wallet of {freelancer}"),
+            problem: format!("balance {balance} but its journal lines sum to {journal}"),
+        });
+    }
+    let strays = rows(
+        db,
+        "SELECT 'ledger row' AS what, t.reference AS reference FROM wallet_transactions t \
+         WHERE NOT EXISTS (SELECT 1 FROM journal_postings p \
+           WHERE p.entry_id = t.id AND p.account = 'wallet' AND p.wallet_id = t.wallet_id AND p.amount = t.amount) \
+         UNION ALL \
+         SELECT 'journal entry', e.reference FROM journal_postings p JOIN journal_entries e ON e.id = p.entry_id \
+         WHERE p.account = 'wallet' AND NOT EXISTS (SELECT 1 FROM wallet_transactions t WHERE t.id = p.entry_id \
+           AND t.wallet_id = p.wallet_id AND t.amount = p.amount) \
+         LIMIT 100",
+    )
+    .await?;
+    for r in &strays {
+        let what: String = r.try_get("", "what")?;
+        let reference: String = r.try_get("", "reference")?;
+        let problem = if what == "ledger row" {
+            "no journal entry carries it as its wallet line (same id, wallet and amount)"
+        } else {
+            "its wallet line matches no ledger row (same id, wallet and amount)"
+        };
+        findings.push(Finding { subject: format!("{what} {reference}"), problem: problem.into() });
+    }
+    Ok(())
 }

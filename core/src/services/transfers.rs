@@ -7,6 +7,7 @@
 //! does not know.
 
 use super::audit::{self, Action, Actor, Subject};
+use super::journal::{self, Line};
 use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
 use crate::cashfree::payloads::{self, BeneficiaryRef, CreateTransfer, Transfer, TransferWebhook};
@@ -15,7 +16,7 @@ use crate::domain::status::api_name;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
 use crate::state::AppState;
-use entity::status::{LedgerKind, PayoutStatus, Severity, WebhookOutcome};
+use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Severity, WebhookOutcome};
 use entity::{beneficiary, payment_webhook as webhook, payout_request as payout, Money};
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
@@ -168,13 +169,36 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
     };
     let why = report.description.clone().unwrap_or_else(|| report.status.clone());
     let (kind, title, balance) = if to == PayoutStatus::Paid {
+        journal::book(
+            &txn,
+            journal::Entry {
+                id: super::new_id(),
+                kind: EntryKind::PayoutPaid,
+                reference: format!("payout-paid:{id}"),
+                currency: &after.currency,
+                payment_id: None,
+                payout_request_id: Some(id),
+                description: "payout paid by transfer",
+                at: now,
+                lines: vec![
+                    Line::on(Account::PayoutsInTransit, after.amount.negate()),
+                    Line::on(Account::Bank, after.amount),
+                ],
+            },
+        )
+        .await?;
         ("payout_paid", format!("Payout of {} {} paid", after.amount, after.currency), None)
     } else {
+        // A transfer that failed never left transit; one the bank returned after it was paid comes back from
+        // the bank.
+        let from = if journal::paid_out(&txn, id).await? { Account::Bank } else { Account::PayoutsInTransit };
         let posted = ledger::post(
             &txn,
             ledger::Posting {
                 wallet_id: after.wallet_id,
                 kind: LedgerKind::PayoutReturn,
+                entry: EntryKind::PayoutReturned,
+                against: vec![Line::on(from, after.amount.negate())],
                 amount: after.amount,
                 reference: format!("payout-return:{id}"),
                 payment_id: None,

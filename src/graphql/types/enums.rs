@@ -61,6 +61,50 @@ pub enum LedgerKind {
     PayoutReturn,
 }
 
+/// What a journal entry records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::EntryKind")]
+pub enum JournalEntryKind {
+    /// A client's payment captured: gateway clearing to the wallet (net) and fee revenue (fee).
+    PaymentReceived,
+    /// A refund to the client: the wallet's share and the fee's share back to gateway clearing.
+    Refund,
+    /// A payout approved for a Cashfree transfer: the wallet to payouts in transit.
+    PayoutApproved,
+    /// A payout paid: from payouts in transit (or, paid by hand at approval, from the wallet) to the bank.
+    PayoutPaid,
+    /// A payout whose transfer failed or was reversed: the money back into the wallet.
+    PayoutReturned,
+    /// An admin's correction of a wallet, against the adjustments account.
+    Adjustment,
+}
+
+/// A journal account. `WALLET` lines name their wallet; every other account is one per currency.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::Account")]
+pub enum Account {
+    /// What the platform owes freelancers (a liability).
+    Wallet,
+    /// The platform's fee income.
+    FeeRevenue,
+    /// What Cashfree owes the platform for captured payments, until it settles them (an asset).
+    GatewayClearing,
+    /// Payouts approved whose transfer has not completed (a liability).
+    PayoutsInTransit,
+    /// The platform's money at its bank and in the account that funds transfers (an asset).
+    Bank,
+    /// The other side of admins' corrections.
+    Adjustments,
+}
+
+/// A side of the books.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::Side")]
+pub enum BalanceSide {
+    Debit,
+    Credit,
+}
+
 /// How loud an alert or notification is.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::status::Severity")]

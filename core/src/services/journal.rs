@@ -1,0 +1,224 @@
+//! The double-entry journal: every movement of money is one entry whose lines (postings) sum to zero per
+//! currency, over named accounts (`entity::status::Account`). A wallet's balance is the projection of its lines,
+//! kept in the same transaction by `ledger::post`; the platform's accounts are sums of their lines, read when
+//! asked (no row every movement must lock).
+//!
+//! Lines are signed from the account's side: a credit is positive, a debit negative. A payment of 1000.00 with a
+//! 10% fee is gateway clearing -1000.00 (Cashfree owes us), the wallet +900.00, fee revenue +100.00.
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use entity::status::{Account, EntryKind};
+use entity::{journal_entry as entry, journal_posting as posting, Money};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// One line of an entry: `amount` on `account` (of `wallet`, for a wallet line); credit positive.
+#[derive(Debug, Clone, Copy)]
+pub struct Line {
+    pub account: Account,
+    pub wallet_id: Option<Uuid>,
+    pub amount: Money,
+}
+
+impl Line {
+    /// A line on one of the platform's accounts.
+    pub fn on(account: Account, amount: Money) -> Self {
+        Line { account, wallet_id: None, amount }
+    }
+}
+
+/// An entry to book.
+pub struct Entry<'a> {
+    /// The id: a wallet's movement uses its ledger row's id, so the two are found from each other.
+    pub id: Uuid,
+    pub kind: EntryKind,
+    /// Unique: booking the same reference twice fails instead of moving money twice.
+    pub reference: String,
+    pub currency: &'a str,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub description: &'a str,
+    pub at: DateTime<Utc>,
+    /// Lines of zero are left out; what is left must be two lines or more that sum to zero.
+    pub lines: Vec<Line>,
+}
+
+/// Why `lines` cannot be an entry, if they cannot: fewer than two non-zero lines, a sum other than zero, a
+/// wallet line without its wallet (or a platform line with one), or a sum beyond what an amount holds.
+pub fn unbalanced(lines: &[Line]) -> Option<String> {
+    if lines.len() < 2 {
+        return Some(format!("an entry needs two lines or more, not {}", lines.len()));
+    }
+    if let Some(l) = lines.iter().find(|l| (l.account == Account::Wallet) != l.wallet_id.is_some()) {
+        return Some(format!(
+            "a {:?} line {} its wallet",
+            l.account,
+            if l.wallet_id.is_some() { "names" } else { "lacks" }
+        ));
+    }
+    let sum = lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
+    match sum {
+        None => Some("its lines add up beyond what an amount holds".into()),
+        Some(s) if s != Money::ZERO => Some(format!("its lines sum to {s}, not zero")),
+        Some(_) => None,
+    }
+}
+
+/// Books `e` inside the caller's transaction: the entry and its lines, or an error (and the caller's rollback)
+/// if they do not balance.
+pub async fn book(db: &impl ConnectionTrait, e: Entry<'_>) -> AppResult<()> {
+    let lines: Vec<Line> = e.lines.into_iter().filter(|l| l.amount != Money::ZERO).collect();
+    if let Some(why) = unbalanced(&lines) {
+        // Every caller builds balanced lines; this refuses the entry all the same, so no path can book money
+        // that comes from nowhere.
+        return Err(AppError::Internal(anyhow::anyhow!("refused journal entry {}: {why}", e.reference)));
+    }
+    entry::ActiveModel {
+        id: Set(e.id),
+        kind: Set(e.kind),
+        reference: Set(e.reference),
+        payment_id: Set(e.payment_id),
+        payout_request_id: Set(e.payout_request_id),
+        description: Set(e.description.to_owned()),
+        created_at: Set(e.at),
+    }
+    .insert(db)
+    .await?;
+    let rows = lines.iter().zip(1..).map(|(l, line)| posting::ActiveModel {
+        entry_id: Set(e.id),
+        line: Set(line),
+        account: Set(l.account),
+        wallet_id: Set(l.wallet_id),
+        currency: Set(e.currency.to_owned()),
+        amount: Set(l.amount),
+    });
+    posting::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Whether the payout's money has reached the bank (it has a `PayoutPaid` entry): a reversal then takes it back
+/// from the bank, not from transit.
+pub async fn paid_out(db: &impl ConnectionTrait, payout: Uuid) -> AppResult<bool> {
+    let entries = entry::Entity::find()
+        .filter(entry::Column::PayoutRequestId.eq(payout))
+        .filter(entry::Column::Kind.eq(EntryKind::PayoutPaid))
+        .one(db)
+        .await?;
+    Ok(entries.is_some())
+}
+
+/// The lines of these entries, in entry and line order.
+pub async fn lines_of(db: &impl ConnectionTrait, entries: &[Uuid]) -> AppResult<Vec<posting::Model>> {
+    Ok(posting::Entity::find()
+        .filter(posting::Column::EntryId.is_in(entries.iter().copied()))
+        .order_by_asc(posting::Column::EntryId)
+        .order_by_asc(posting::Column::Line)
+        .all(db)
+        .await?)
+}
+
+/// What an account holds in one currency: the sums of its debits and credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub account: Account,
+    pub currency: Currency,
+    /// The sum of its debit lines, as a positive amount.
+    pub debits: Money,
+    /// The sum of its credit lines.
+    pub credits: Money,
+}
+
+/// An ISO 4217 code, kept inline so a balance is `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl Balance {
+    /// Credits less debits: positive on the credit side.
+    pub fn net(&self) -> Money {
+        Money::from_minor(self.credits.minor() - self.debits.minor())
+    }
+}
+
+/// Every account's balance per currency (all wallets together as one `Wallet` account), from the entries booked
+/// up to `at` (all, if `None`), in `currency` (all, if `None`); in account, then currency order.
+pub async fn balances(
+    db: &impl ConnectionTrait,
+    who: Principal,
+    currency: Option<&str>,
+    at: Option<DateTime<Utc>>,
+) -> AppResult<Vec<Balance>> {
+    super::read::require_staff(who)?;
+    // Debits as a positive sum, credits as one; CAST: PostgreSQL widens a bigint sum to NUMERIC.
+    let sum = |when: &str, value: &str| {
+        sea_orm::sea_query::Expr::cust(format!(
+            "CAST(COALESCE(SUM(CASE WHEN journal_postings.amount {when} 0 THEN {value} ELSE 0 END), 0) AS BIGINT)"
+        ))
+    };
+    let mut q = posting::Entity::find()
+        .select_only()
+        .column(posting::Column::Account)
+        .column(posting::Column::Currency)
+        .expr_as(sum("<", "-journal_postings.amount"), "debits")
+        .expr_as(sum(">", "journal_postings.amount"), "credits")
+        .group_by(posting::Column::Account)
+        .group_by(posting::Column::Currency);
+    if let Some(c) = currency {
+        q = q.filter(posting::Column::Currency.eq(c));
+    }
+    if let Some(at) = at {
+        let upto = sea_orm::sea_query::Query::select()
+            .column(entry::Column::Id)
+            .from(entry::Entity)
+            .and_where(entry::Column::CreatedAt.lte(at))
+            .to_owned();
+        q = q.filter(posting::Column::EntryId.in_subquery(upto));
+    }
+    let rows: Vec<(Account, String, i64, i64)> = q.into_tuple().all(db).await?;
+    let mut out: BTreeMap<(Account, Currency), Balance> = BTreeMap::new();
+    for (account, cur, debits, credits) in rows {
+        let code: [u8; 3] = cur.as_bytes().try_into().map_err(|_| {
+            AppError::Internal(anyhow::anyhow!("a journal line holds the currency {cur:?}, not an ISO 4217 code"))
+        })?;
+        let currency = Currency(code);
+        out.insert(
+            (account, currency),
+            Balance { account, currency, debits: Money::from_minor(debits), credits: Money::from_minor(credits) },
+        );
+    }
+    Ok(out.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wallet(amount: i64) -> Line {
+        Line { account: Account::Wallet, wallet_id: Some(Uuid::nil()), amount: Money::from_minor(amount) }
+    }
+
+    #[test]
+    fn a_payment_balances_and_a_line_from_nowhere_does_not() {
+        let fee = Line::on(Account::FeeRevenue, Money::from_minor(10_000));
+        let gross = Line::on(Account::GatewayClearing, Money::from_minor(-100_000));
+        assert_eq!(unbalanced(&[wallet(90_000), fee, gross]), None);
+        assert_eq!(unbalanced(&[wallet(90_000), gross]).as_deref(), Some("its lines sum to -100.00, not zero"));
+        assert!(unbalanced(&[wallet(0)]).unwrap().contains("two lines"));
+    }
+
+    #[test]
+    fn a_wallet_line_names_its_wallet_and_no_other_line_does() {
+        let nameless = Line::on(Account::Wallet, Money::from_minor(5));
+        let named = Line { account: Account::Bank, wallet_id: Some(Uuid::nil()), amount: Money::from_minor(-5) };
+        assert!(unbalanced(&[nameless, Line::on(Account::Bank, Money::from_minor(-5))]).unwrap().contains("lacks"));
+        assert!(unbalanced(&[wallet(5), named]).unwrap().contains("names"));
+    }
+}

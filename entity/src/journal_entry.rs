@@ -1,0 +1,29 @@
+//! The journal: one row per movement of money, whose postings (`journal_posting`) sum to zero per currency.
+//! Entries are never edited; a correction is a new entry.
+
+#[allow(unused_imports)]
+use crate::status::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "journal_entries")]
+pub struct Model {
+    /// The id of the wallet's ledger row, when the entry moves a wallet's balance (one row, one entry).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: EntryKind,
+    /// What moved the money (`payment:<id>`, `payout-paid:<id>`, ...); unique, so nothing is booked twice.
+    #[sea_orm(unique)]
+    pub reference: String,
+    pub payment_id: Option<Uuid>,
+    pub payout_request_id: Option<Uuid>,
+    pub description: String,
+    pub created_at: DateTimeUtc,
+}
+
+crate::by_position!(id, kind, reference, payment_id, payout_request_id, description, created_at);
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
