@@ -35,7 +35,6 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let admin = Principal { id: ADMIN_ID.parse()?, role: Role::Admin };
-    let fee = state.settings.platform_fee_percent;
     let start = Utc::now() - Duration::days(DAYS);
     let mut n = 0u32;
     for (i, (name, id)) in FREELANCERS.iter().enumerate() {
@@ -80,7 +79,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
             };
             at_time(day(2), async {
                 let txn = db.begin().await?;
-                payments::apply_attempt(&txn, fee, &p, &attempt).await?;
+                payments::apply_attempt(&txn, &state.settings, &p, &attempt).await?;
                 txn.commit().await?;
                 anyhow::Ok(())
             })

@@ -161,6 +161,10 @@ pub struct Config {
     #[arg(long, env = "PAYDESK_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub idempotency_retention_days: u32,
+    /// How long a payment's credit waits before it can be paid out (`0s`: at once; e.g. `7d`, `36h`); an admin
+    /// may set another for one wallet (`setFundsHold`). At most 366 days.
+    #[arg(long, env = "PAYDESK_FUNDS_HOLD", default_value = "0s", value_parser = crate::services::funds::parse_hold)]
+    pub funds_hold: std::time::Duration,
 }
 
 impl Config {
@@ -195,5 +199,6 @@ mod tests {
         assert_eq!(c.addr.to_string(), "0.0.0.0:3000");
         assert_eq!(c.database_url, "sqlite://paydesk.db?mode=rwc");
         assert_eq!(c.cashfree_webhook_tolerance_secs, 86_400);
+        assert_eq!(c.funds_hold, std::time::Duration::ZERO, "credits are available at once unless told otherwise");
     }
 }

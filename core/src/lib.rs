@@ -40,6 +40,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     };
     services::transfers::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());
+    services::funds::spawn(background.clone());
     services::delivery::spawn(state.clone(), background);
     Ok(state)
 }

@@ -38,6 +38,8 @@ pub struct Settings {
     /// How long events and idempotency keys are kept (`None`: for good).
     pub event_retention: Option<chrono::Duration>,
     pub idempotency_retention: Option<chrono::Duration>,
+    /// How long a payment's credit waits before it is available (`PAYDESK_FUNDS_HOLD`), unless its wallet says.
+    pub funds_hold: std::time::Duration,
 }
 
 /// Where and how notifications are delivered (`PAYDESK_NOTIFY_*`).
@@ -137,6 +139,7 @@ impl Settings {
             notify_poll: std::time::Duration::from_millis(config.notify_poll_ms.max(10)),
             event_retention: retention(config.event_retention_days),
             idempotency_retention: retention(config.idempotency_retention_days),
+            funds_hold: config.funds_hold,
         })
     }
 }

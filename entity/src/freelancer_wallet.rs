@@ -1,4 +1,5 @@
-//! A freelancer's wallet: the balance always equals the sum of its ledger rows.
+//! A freelancer's wallet: the balance always equals the sum of its ledger rows; `pending_balance` of it is credits
+//! that are not available yet.
 
 #[allow(unused_imports)]
 use crate::money::Money;
@@ -17,9 +18,13 @@ pub struct Model {
     pub balance: Money,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The part of `balance` still waiting to become available (the sum of its `pending_funds`).
+    pub pending_balance: Money,
+    /// How long this wallet's payment credits wait before they are available, overriding `PAYDESK_FUNDS_HOLD`.
+    pub funds_hold_secs: Option<i64>,
 }
 
-crate::by_position!(id, freelancer_id, currency, balance, created_at, updated_at);
+crate::by_position!(id, freelancer_id, currency, balance, created_at, updated_at, pending_balance, funds_hold_secs);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -15,6 +15,7 @@ pub mod payment;
 pub mod payment_webhook;
 pub mod payout_hold;
 pub mod payout_request;
+pub mod pending_fund;
 pub mod retention_mark;
 pub mod rfc3339;
 pub mod status;

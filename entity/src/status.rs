@@ -140,6 +140,9 @@ pub enum EntryKind {
     /// An admin's correction of a wallet, against the adjustments account.
     #[sea_orm(string_value = "adjustment")]
     Adjustment,
+    /// A payment's credit became available: from the wallet's pending funds to the wallet.
+    #[sea_orm(string_value = "funds_released")]
+    FundsReleased,
 }
 
 /// A journal account. Wallet postings also name their wallet; every other account is one per currency.
@@ -149,9 +152,12 @@ pub enum EntryKind {
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 #[serde(rename_all = "snake_case")]
 pub enum Account {
-    /// What the platform owes a freelancer (a liability): one per wallet.
+    /// What the platform owes a freelancer and the freelancer may be paid out (a liability): one per wallet.
     #[sea_orm(string_value = "wallet")]
     Wallet,
+    /// What the platform owes a freelancer but holds until it is available: one per wallet.
+    #[sea_orm(string_value = "wallet_pending")]
+    WalletPending,
     /// The platform's fee income.
     #[sea_orm(string_value = "fee_revenue")]
     FeeRevenue,
@@ -183,8 +189,13 @@ impl Account {
     pub const fn normal_side(self) -> Side {
         match self {
             Account::GatewayClearing | Account::Bank | Account::Adjustments => Side::Debit,
-            Account::Wallet | Account::FeeRevenue | Account::PayoutsInTransit => Side::Credit,
+            Account::Wallet | Account::WalletPending | Account::FeeRevenue | Account::PayoutsInTransit => Side::Credit,
         }
+    }
+
+    /// Whether the account is one per wallet (its lines name the wallet).
+    pub const fn per_wallet(self) -> bool {
+        matches!(self, Account::Wallet | Account::WalletPending)
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Model {
     pub payout_request_id: Option<Uuid>,
     pub description: String,
     pub created_at: DateTimeUtc,
+    /// When a payment's credit becomes available to pay out; none: at once.
+    pub available_at: Option<DateTimeUtc>,
 }
 
 crate::by_position!(
@@ -35,7 +37,8 @@ crate::by_position!(
     payment_id,
     payout_request_id,
     description,
-    created_at
+    created_at,
+    available_at
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261128_000004_payout_risk;
 mod m20261128_000005_notification_delivery;
 mod m20261128_000006_retention;
 mod m20261206_000001_journal;
+mod m20261206_000002_funds_availability;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_notification_delivery::Migration),
             Box::new(m20261128_000006_retention::Migration),
             Box::new(m20261206_000001_journal::Migration),
+            Box::new(m20261206_000002_funds_availability::Migration),
         ]
     }
 }

@@ -1,7 +1,9 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
 use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
-use super::types::{Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, WalletTransaction};
+use super::types::{
+    Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Wallet, WalletTransaction,
+};
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::error::Result;
@@ -121,6 +123,16 @@ pub struct AdjustLedgerInput {
     pub reason: String,
 }
 
+/// How long one wallet's payment credits wait before they are available.
+#[derive(InputObject)]
+pub struct SetFundsHoldInput {
+    pub freelancer_id: Uuid,
+    /// A duration such as `7d`, `36h` or `0s` (at most 366 days); null: back to `PAYDESK_FUNDS_HOLD`.
+    pub hold: Option<String>,
+    /// Required: kept in the audit trail.
+    pub reason: String,
+}
+
 /// Sends a notification to the marketplace's callback again.
 #[derive(InputObject)]
 pub struct RedeliverNotificationInput {
@@ -229,6 +241,19 @@ impl Mutation {
         let amount = amount("amount", input.amount.0)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
+    }
+
+    /// Sets how long one wallet's payment credits wait before they can be paid out, for credits from now on
+    /// (admin; audited as `funds.hold_set`). Credits already pending keep their `availableAt`.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn set_funds_hold(&self, ctx: &Context<'_>, input: SetFundsHoldInput) -> Result<Wallet> {
+        let hold = input
+            .hold
+            .map(|h| crate::services::funds::parse_hold(&h).map_err(|why| AppError::BadInput(format!("hold: {why}"))))
+            .transpose()?;
+        let w = crate::services::funds::set_hold(state(ctx), principal(ctx)?, input.freelancer_id, hold, &input.reason)
+            .await?;
+        Ok(w.into())
     }
 
     /// Registers (or replaces) where a freelancer's payouts go: with Cashfree Payouts when configured; stored

@@ -197,7 +197,9 @@ async fn an_existing_database_is_carried_over_into_the_same_balances() {
     app.fund(Uuid::new_v4(), "250.00").await;
     let booked = balances(&app).await;
     // Back to the schema before the journal, and forward again: the migration books the ledger it finds.
-    Migrator::down(&app.state.db, Some(1)).await.unwrap();
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let since = names.len() - names.iter().position(|n| n == "m20261206_000001_journal").unwrap();
+    Migrator::down(&app.state.db, Some(since as u32)).await.unwrap();
     Migrator::up(&app.state.db, None).await.unwrap();
     // A payout paid by hand went straight from the wallet to the bank; carried over, it passes through transit
     // (which the migration cannot tell from a transfer), so that account appears, at zero.

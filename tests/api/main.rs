@@ -19,6 +19,7 @@ mod dashboard;
 mod delivery;
 mod event_log;
 mod events;
+mod funds;
 mod graphql_reads;
 mod helpers;
 mod holds;

@@ -28,6 +28,9 @@ impl Actor {
 pub enum Action {
     #[strum(serialize = "beneficiary.registered")]
     BeneficiaryRegistered,
+    /// An admin set how long a wallet's payment credits wait before they are available.
+    #[strum(serialize = "funds.hold_set")]
+    FundsHoldSet,
     /// An admin's correction of a wallet's balance.
     #[strum(serialize = "ledger.adjusted")]
     LedgerAdjusted,

@@ -63,7 +63,7 @@ pub async fn verify_payment(
             message: None,
             paid_at: None,
         };
-        payments::apply_attempt(&txn, state.settings.platform_fee_percent, &p, &attempt).await?;
+        payments::apply_attempt(&txn, &state.settings, &p, &attempt).await?;
     }
     let mut row = payment::Entity::find_by_id(id)
         .one(&txn)
@@ -146,6 +146,7 @@ pub async fn adjust_ledger(
         &txn,
         ledger::Posting {
             wallet_id: before.id,
+            pending_until: None,
             kind: LedgerKind::Adjustment,
             entry: EntryKind::Adjustment,
             against: vec![super::journal::Line::on(Account::Adjustments, amount.negate())],

@@ -52,7 +52,7 @@ pub fn unbalanced(lines: &[Line]) -> Option<String> {
     if lines.len() < 2 {
         return Some(format!("an entry needs two lines or more, not {}", lines.len()));
     }
-    if let Some(l) = lines.iter().find(|l| (l.account == Account::Wallet) != l.wallet_id.is_some()) {
+    if let Some(l) = lines.iter().find(|l| l.account.per_wallet() != l.wallet_id.is_some()) {
         return Some(format!(
             "a {:?} line {} its wallet",
             l.account,

@@ -3,8 +3,9 @@
 
 use super::journal::{self, Line};
 use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
 use entity::status::{Account, EntryKind, LedgerKind};
-use entity::{freelancer_wallet as wallet, wallet_transaction as ledger, Money};
+use entity::{freelancer_wallet as wallet, pending_fund as pending, wallet_transaction as ledger, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -30,10 +31,13 @@ pub struct Posting<'a> {
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
     pub description: &'a str,
-    /// The balance may not end below this; `None` lets it go anywhere (credits, refunds).
+    /// The available balance (the balance less what is pending) may not end below this; `None` lets it go
+    /// anywhere (credits, refunds).
     pub floor: Option<Money>,
     /// What the floor is, for the refusal message ("the reserve", "zero").
     pub floor_name: &'static str,
+    /// A credit that waits until then before it is available (`funds`): booked to the wallet's pending account.
+    pub pending_until: Option<DateTime<Utc>>,
 }
 
 /// What a posting did: the wallet after it and the ledger row it wrote.
@@ -56,14 +60,25 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             p.kind.direction()
         )));
     }
+    if p.pending_until.is_some() && !p.amount.is_positive() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "refused {}: only a credit can wait to be available",
+            p.reference
+        )));
+    }
     let now = super::now();
     let mut update = wallet::Entity::update_many()
         .col_expr(wallet::Column::Balance, Expr::col(wallet::Column::Balance).add(p.amount.minor()))
         .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
         .filter(wallet::Column::Id.eq(p.wallet_id));
+    if p.pending_until.is_some() {
+        update = update
+            .col_expr(wallet::Column::PendingBalance, Expr::col(wallet::Column::PendingBalance).add(p.amount.minor()));
+    }
     if let Some(floor) = p.floor {
         let needed = floor.checked_sub(p.amount).ok_or_else(|| AppError::BadInput("amount out of range".into()))?;
-        update = update.filter(wallet::Column::Balance.gte(needed.minor()));
+        let available = Expr::col(wallet::Column::Balance).sub(Expr::col(wallet::Column::PendingBalance));
+        update = update.filter(available.gte(needed.minor()));
     }
     // RETURNING: the new balance comes back with the update, in the same round trip.
     let Some(wallet) = update.exec_with_returning(db).await?.into_iter().next() else {
@@ -73,12 +88,30 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
         let floor = p.floor.unwrap_or(Money::ZERO);
         return Err(AppError::ReserveViolation(format!(
-            "wallet balance is {} {}; moving {} would leave it below {} of {}",
-            current.balance, current.currency, p.amount, p.floor_name, floor
+            "the wallet's available balance is {} {}; moving {} would leave it below {} of {}{}",
+            super::funds::available(&current),
+            current.currency,
+            p.amount,
+            p.floor_name,
+            floor,
+            super::funds::when_more(db, &current).await?
         )));
     };
     let id = super::new_id();
-    let mut lines = vec![Line { account: Account::Wallet, wallet_id: Some(p.wallet_id), amount: p.amount }];
+    if let Some(at) = p.pending_until {
+        pending::ActiveModel {
+            credit_id: Set(id),
+            wallet_id: Set(p.wallet_id),
+            payment_id: Set(p.payment_id),
+            amount: Set(p.amount),
+            currency: Set(wallet.currency.clone()),
+            available_at: Set(at),
+        }
+        .insert(db)
+        .await?;
+    }
+    let account = if p.pending_until.is_some() { Account::WalletPending } else { Account::Wallet };
+    let mut lines = vec![Line { account, wallet_id: Some(p.wallet_id), amount: p.amount }];
     lines.extend(p.against);
     journal::book(
         db,
@@ -106,6 +139,7 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
         payout_request_id: Set(p.payout_request_id),
         description: Set(p.description.to_owned()),
         created_at: Set(now),
+        available_at: Set(p.pending_until),
     }
     .insert(db)
     .await?;

@@ -7,6 +7,7 @@ use super::{ledger, notifications, wallets};
 use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
+use crate::state::Settings;
 use chrono::{DateTime, Utc};
 use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus, Severity};
 use entity::{payment, Money};
@@ -156,10 +157,11 @@ pub fn check_attempt(p: &payment::Model, a: &Attempt) -> Result<(), Mismatch> {
 /// wallet; any other status is recorded unless the payment is already final.
 pub async fn apply_attempt(
     db: &impl ConnectionTrait,
-    fee_percent: Decimal,
+    settings: &Settings,
     p: &payment::Model,
     a: &Attempt,
 ) -> AppResult<Applied> {
+    let fee_percent = settings.platform_fee_percent;
     let now = super::now();
     let not_final = payment::Column::Status.is_not_in([PaymentStatus::Success, PaymentStatus::Refunded]);
     let mut update = payment::Entity::update_many()
@@ -192,10 +194,12 @@ pub async fn apply_attempt(
         return Ok(Applied::Updated(after));
     };
     let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
+    let pending_until = super::funds::pending_until(db, settings, &wallet).await?;
     let posted = ledger::post(
         db,
         ledger::Posting {
             wallet_id: wallet.id,
+            pending_until,
             kind: LedgerKind::PaymentCredit,
             entry: EntryKind::PaymentReceived,
             against: vec![
@@ -338,6 +342,7 @@ pub async fn apply_refund(
         db,
         ledger::Posting {
             wallet_id: wallet.id,
+            pending_until: None,
             kind: LedgerKind::RefundDebit,
             entry: EntryKind::Refund,
             against: vec![

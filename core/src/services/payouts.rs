@@ -96,13 +96,15 @@ async fn request_once(
         .ok_or_else(|| AppError::not_found("wallet of freelancer", req.freelancer_id))?;
     let reserve = state.settings.reserves.of(&w.currency);
     let pending = pending_total(&txn, w.id).await?;
-    let available = w.balance.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or(Money::ZERO);
+    let free = super::funds::available(&w);
+    let available = free.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or(Money::ZERO);
     if req.amount > available {
         return Err(AppError::ReserveViolation(format!(
-            "at most {available} {cur} can be requested: balance {bal} less the reserve of {reserve} and {pending} \
-             already pending",
+            "at most {} {cur} can be requested: the available balance of {free} less the reserve of {reserve} and \
+             {pending} already requested{}",
+            available.max(Money::ZERO),
+            super::funds::when_more(&txn, &w).await?,
             cur = w.currency,
-            bal = w.balance
         )));
     }
     let flags = super::risk::assess(&txn, &state.settings.risk, &w, req.amount).await?;
@@ -266,6 +268,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
         &txn,
         ledger::Posting {
             wallet_id: after.wallet_id,
+            pending_until: None,
             kind: LedgerKind::PayoutDebit,
             // Sent by transfer, the money waits in transit until Cashfree says; paid by hand, it is gone now.
             entry: if by_transfer { EntryKind::PayoutApproved } else { EntryKind::PayoutPaid },
@@ -344,7 +347,7 @@ async fn first_approval(
         .await?
         .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
     if let Some(why) = short_of_reserve(&w, p.amount, state.settings.reserves.of(&w.currency)) {
-        return Err(AppError::ReserveViolation(why));
+        return Err(AppError::ReserveViolation(format!("{why}{}", super::funds::when_more(&txn, &w).await?)));
     }
     let now = super::now();
     let marked = payout::Entity::update_many()
@@ -438,12 +441,18 @@ fn no_beneficiary(freelancer: Uuid) -> String {
     format!("freelancer {freelancer} has no beneficiary: register their bank account or UPI handle before approving")
 }
 
-/// Why paying `amount` out of `w` would break the reserve, if it would.
+/// Why paying `amount` out of `w` would break the reserve, if it would: only available funds count.
 fn short_of_reserve(w: &wallet::Model, amount: Money, reserve: Money) -> Option<String> {
-    w.balance.checked_sub(amount).is_none_or(|left| left < reserve).then(|| {
+    let free = super::funds::available(w);
+    free.checked_sub(amount).is_none_or(|left| left < reserve).then(|| {
+        let pending = if w.pending_balance == Money::ZERO {
+            String::new()
+        } else {
+            format!(" ({} {cur} more is pending, not yet available)", w.pending_balance, cur = w.currency)
+        };
         format!(
-            "paying {amount} {cur} would take the wallet's balance of {} {cur} below the reserve of {reserve} {cur}",
-            w.balance,
+            "paying {amount} {cur} would take the wallet's available balance of {free} {cur} below the reserve of \
+             {reserve} {cur}{pending}",
             cur = w.currency
         )
     })

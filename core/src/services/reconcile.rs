@@ -2,8 +2,8 @@
 //! balance the way its kind says (credits up, debits down), no payout ever took a wallet below the reserve, every
 //! paid payout has exactly one debit, and every payment's refunds lie between zero and its amount (a fully
 //! refunded one, and only that, is REFUNDED). The journal: every entry has two lines or more that sum to zero
-//! per currency, every wallet's balance is the sum of its journal lines, and every ledger row is its entry's
-//! wallet line.
+//! per currency, every wallet's balance is the sum of its journal lines, every ledger row is its entry's wallet
+//! line, and every wallet's pending balance is what its pending lines and its waiting credits say.
 
 use crate::error::AppResult;
 use entity::status::{Direction, LedgerKind};
@@ -250,7 +250,8 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
         db,
         "SELECT w.freelancer_id AS freelancer, w.balance AS balance, j.total AS journal \
          FROM freelancer_wallets w JOIN (SELECT p.wallet_id AS wallet_id, CAST(SUM(p.amount) AS BIGINT) AS total \
-           FROM journal_postings p WHERE p.account = 'wallet' GROUP BY p.wallet_id) j ON j.wallet_id = w.id \
+           FROM journal_postings p WHERE p.account IN ('wallet', 'wallet_pending') GROUP BY p.wallet_id) j \
+           ON j.wallet_id = w.id \
          WHERE j.total <> w.balance \
          UNION ALL \
          SELECT w.freelancer_id, w.balance, 0 FROM freelancer_wallets w \
@@ -271,11 +272,13 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
         db,
         "SELECT 'ledger row' AS what, t.reference AS reference FROM wallet_transactions t \
          WHERE NOT EXISTS (SELECT 1 FROM journal_postings p \
-           WHERE p.entry_id = t.id AND p.account = 'wallet' AND p.wallet_id = t.wallet_id AND p.amount = t.amount) \
+           WHERE p.entry_id = t.id AND p.account IN ('wallet', 'wallet_pending') AND p.wallet_id = t.wallet_id \
+             AND p.amount = t.amount) \
          UNION ALL \
          SELECT 'journal entry', e.reference FROM journal_postings p JOIN journal_entries e ON e.id = p.entry_id \
-         WHERE p.account = 'wallet' AND NOT EXISTS (SELECT 1 FROM wallet_transactions t WHERE t.id = p.entry_id \
-           AND t.wallet_id = p.wallet_id AND t.amount = p.amount) \
+         WHERE p.account IN ('wallet', 'wallet_pending') AND e.kind <> 'funds_released' \
+           AND NOT EXISTS (SELECT 1 FROM wallet_transactions t WHERE t.id = p.entry_id \
+             AND t.wallet_id = p.wallet_id AND t.amount = p.amount) \
          LIMIT 100",
     )
     .await?;
@@ -288,6 +291,31 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
             "its wallet line matches no ledger row (same id, wallet and amount)"
         };
         findings.push(Finding { subject: format!("{what} {reference}"), problem: problem.into() });
+    }
+    // What is pending: the wallet's pending balance, its pending journal lines and its waiting credits agree.
+    let pending = rows(
+        db,
+        "SELECT * FROM (SELECT w.freelancer_id AS freelancer, w.pending_balance AS balance, \
+           CAST(COALESCE((SELECT SUM(p.amount) FROM journal_postings p \
+             WHERE p.wallet_id = w.id AND p.account = 'wallet_pending'), 0) AS BIGINT) AS journal, \
+           CAST(COALESCE((SELECT SUM(f.amount) FROM pending_funds f WHERE f.wallet_id = w.id), 0) AS BIGINT) AS waiting \
+         FROM freelancer_wallets w) x WHERE x.balance <> x.journal OR x.balance <> x.waiting LIMIT 100",
+    )
+    .await?;
+    for w in &pending {
+        let (balance, journal, waiting) = (
+            Money::from_minor(w.try_get("", "balance")?),
+            Money::from_minor(w.try_get("", "journal")?),
+            Money::from_minor(w.try_get("", "waiting")?),
+        );
+        let freelancer: uuid::Uuid = w.try_get("", "freelancer")?;
+        findings.push(Finding {
+            subject: format!("wallet of {freelancer}"),
+            problem: format!(
+                "pending balance {balance}, but its pending journal lines sum to {journal} and its waiting credits \
+                 to {waiting}"
+            ),
+        });
     }
     Ok(())
 }

@@ -196,6 +196,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
             &txn,
             ledger::Posting {
                 wallet_id: after.wallet_id,
+                pending_until: None,
                 kind: LedgerKind::PayoutReturn,
                 entry: EntryKind::PayoutReturned,
                 against: vec![Line::on(from, after.amount.negate())],

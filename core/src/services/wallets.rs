@@ -17,6 +17,8 @@ pub async fn open(db: &impl ConnectionTrait, freelancer_id: Uuid, currency: &str
         freelancer_id: Set(freelancer_id),
         currency: Set(currency.to_owned()),
         balance: Set(Money::ZERO),
+        pending_balance: Set(Money::ZERO),
+        funds_hold_secs: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -77,14 +77,18 @@ pub enum JournalEntryKind {
     PayoutReturned,
     /// An admin's correction of a wallet, against the adjustments account.
     Adjustment,
+    /// A payment's credit became available: from the wallet's pending funds to the wallet.
+    FundsReleased,
 }
 
 /// A journal account. `WALLET` lines name their wallet; every other account is one per currency.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::status::Account")]
 pub enum Account {
-    /// What the platform owes freelancers (a liability).
+    /// What the platform owes freelancers and may pay out (a liability).
     Wallet,
+    /// What the platform owes freelancers but holds until it is available (`PAYDESK_FUNDS_HOLD`).
+    WalletPending,
     /// The platform's fee income.
     FeeRevenue,
     /// What Cashfree owes the platform for captured payments, until it settles them (an asset).

@@ -26,5 +26,7 @@ super::columns::object_of_rows! {
         "payoutRequestId" payout_request_id: Option<Uuid> = m.payout_request_id, reads [payout_request_id];
         "description" description: String = m.description, reads [description];
         "createdAt" created_at: DateTime = DateTime(m.created_at), reads [created_at];
+        /// When a payment's credit becomes available to pay out (`PAYDESK_FUNDS_HOLD`); null: at once.
+        "availableAt" available_at: Option<DateTime> = m.available_at.map(DateTime), reads [available_at];
     }
 }

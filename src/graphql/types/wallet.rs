@@ -31,6 +31,8 @@ super::columns::object_of_rows! {
     }
     keeps {
         balance_money: Money = m.balance;
+        pending_money: Money = m.pending_balance;
+        own_hold: Option<i64> = m.funds_hold_secs;
     }
     reads {
         "pendingPayouts" => [id];
@@ -39,7 +41,10 @@ super::columns::object_of_rows! {
         "payoutRequests" => [id];
         "payments" => [freelancer_id];
         "reserve" => [currency];
-        "available" => [id, currency, balance];
+        "available" => [id, currency, balance, pending_balance];
+        "pendingBalance" => [pending_balance];
+        "availableBalance" => [balance, pending_balance];
+        "fundsHold" | "fundsHoldIsOwn" => [funds_hold_secs];
     }
 }
 
@@ -56,12 +61,41 @@ impl Wallet {
         Ok(self.pending(ctx).await?.into())
     }
 
-    /// What can still be requested: balance less the reserve and pending requests (never below zero).
+    /// What can still be requested: the available balance less the reserve and pending requests (never below
+    /// zero).
     async fn available(&self, ctx: &Context<'_>) -> Result<Decimal> {
         let pending = self.pending(ctx).await?;
         let reserve = state(ctx).settings.reserves.of(&self.currency);
-        let left = self.balance_money.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or_default();
+        let free = self.available_money();
+        let left = free.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or_default();
         Ok(left.max(Money::ZERO).into())
+    }
+
+    /// The part of the balance that is not available yet: payment credits still waiting out their hold
+    /// (`fundsHold`). Payouts count only `availableBalance`.
+    async fn pending_balance(&self) -> Decimal {
+        self.pending_money.into()
+    }
+
+    /// The balance less `pendingBalance`: what payouts may take (down to the reserve). Below zero when refunds or
+    /// disputes took more than was available.
+    async fn available_balance(&self) -> Decimal {
+        self.available_money().into()
+    }
+
+    /// How long this wallet's payment credits wait before they are available (`7days`, `0s`): its own hold if an
+    /// admin set one (`setFundsHold`), else `PAYDESK_FUNDS_HOLD`.
+    async fn funds_hold(&self, ctx: &Context<'_>) -> String {
+        let settings = &state(ctx).settings;
+        let hold = self
+            .own_hold
+            .map_or(settings.funds_hold, |s| std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0)));
+        crate::services::funds::format_hold(hold)
+    }
+
+    /// Whether `fundsHold` is this wallet's own (set by an admin) rather than the setting.
+    async fn funds_hold_is_own(&self) -> bool {
+        self.own_hold.is_some()
     }
 
     /// The newest ledger rows, newest first (`first` at most 100).
@@ -114,6 +148,10 @@ impl Wallet {
 }
 
 impl Wallet {
+    fn available_money(&self) -> Money {
+        Money::from_minor(self.balance_money.minor().saturating_sub(self.pending_money.minor()))
+    }
+
     async fn pending(&self, ctx: &Context<'_>) -> Result<Money> {
         let loader = ctx.data_unchecked::<DataLoader<Db>>();
         Ok(loader.load_one(PendingOfWallet(self.id)).await.map_err(loader_error)?.unwrap_or_default())

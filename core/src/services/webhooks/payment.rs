@@ -13,7 +13,6 @@ use crate::state::AppState;
 use chrono::DateTime;
 use entity::status::{PaymentStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
-use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::DatabaseTransaction;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -216,14 +215,13 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         txn.rollback().await?;
         return Ok(super::duplicate(&state.db, base, format!("already received as {}", parsed.dedupe_key)).await);
     }
-    let fee = state.settings.platform_fee_percent;
     let found = match &parsed.event {
         Event::Payment { order_id, .. } | Event::Refund { order_id, .. } => {
             payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&txn).await?
         }
         Event::Other => None,
     };
-    let done = apply(&txn, fee, parsed, found).await?;
+    let done = apply(&txn, &state.settings, parsed, found).await?;
     let Done { outcome, error, payment_id, alarm, credited } = done;
     let id = base.id.clone().unwrap();
     let settled = webhook::Entity::update_many()
@@ -277,7 +275,7 @@ impl Done {
 /// transaction.
 async fn apply(
     txn: &DatabaseTransaction,
-    fee: Decimal,
+    settings: &crate::state::Settings,
     parsed: &Parsed,
     found: Option<payment::Model>,
 ) -> Result<Done, AppError> {
@@ -295,7 +293,7 @@ async fn apply(
                 let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {}", m.0));
                 (WebhookOutcome::Unmatched, Some(m.0), Some(p.id), Some(alarm))
             }
-            Ok(()) => match payments::apply_attempt(txn, fee, &p, attempt).await? {
+            Ok(()) => match payments::apply_attempt(txn, settings, &p, attempt).await? {
                 Applied::Credited(after) => {
                     let mut done = Done::of(WebhookOutcome::Processed, None, Some(p.id), None);
                     done.credited = Some(after);
@@ -337,7 +335,7 @@ async fn apply(
             },
         },
         (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
-            match payments::apply_refund(txn, fee, &p, refund).await? {
+            match payments::apply_refund(txn, settings.platform_fee_percent, &p, refund).await? {
                 Refunded::Booked { balance } if balance < Money::ZERO => {
                     let why = format!(
                         "refund {} of {} {} on order {} left the wallet of freelancer {} at {balance} {}: the \
