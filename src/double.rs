@@ -2,7 +2,8 @@
 //! cashfree-double`). It speaks the subset paydesk uses (create order, payment link, an order's payments,
 //! beneficiary, create and look up a transfer) with Cashfree's auth headers, and plays Cashfree's part afterwards:
 //! a customer paying (`pay`, or the link's page), a transfer ending (`complete_transfer`, or by itself after a
-//! delay), each sent back as a signed webhook and retried on any answer but 200. It can be told to fail, delay,
+//! delay), a client's bank disputing a payment and the dispute being decided (`open_dispute`, `move_dispute`), each
+//! sent back as a signed webhook and retried on any answer but 200. It can be told to fail, delay,
 //! time out or answer 5xx.
 
 use axum::extract::{Path, Query, Request, State};
@@ -47,6 +48,8 @@ struct Store {
     payments: HashMap<String, Vec<Value>>,
     links: HashMap<String, String>,
     transfers: HashMap<String, Value>,
+    /// Dispute webhooks' `data` by dispute id, as last sent.
+    disputes: HashMap<String, Value>,
     faults: Vec<(String, Fault, u32)>,
     calls: Vec<String>,
     seq: u64,
@@ -81,6 +84,8 @@ impl Double {
             .route("/links/{link_id}/pay", post(link_pay))
             .route("/__double/orders/{order_id}/pay", post(control_pay))
             .route("/__double/transfers/{transfer_id}/{status}", post(control_transfer))
+            .route("/__double/orders/{order_id}/disputes", post(control_open_dispute))
+            .route("/__double/disputes/{dispute_id}/{status}", post(control_move_dispute))
             .route("/__double/faults", post(control_fault))
             .with_state(double.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -182,6 +187,70 @@ impl Double {
                            "type": format!("TRANSFER_{status}") });
         let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
         self.send_webhook(&url, &self.config.payout_secret, &body).await
+    }
+
+    /// The client's bank disputes `amount` (`"250.00"`) of `order_id`'s successful payment: a `CHARGEBACK`, its
+    /// `DISPUTE_CREATED` webhook sent to paydesk. Returns paydesk's last answer and the dispute's id.
+    pub async fn open_dispute(&self, order_id: &str, amount: &str) -> Result<(u16, String), String> {
+        let (order, paid) = {
+            let s = self.store();
+            let order = s.orders.get(order_id).cloned().ok_or_else(|| format!("no order {order_id}"))?;
+            let payments = s.payments.get(order_id).cloned().unwrap_or_default();
+            let paid = payments.into_iter().find(|p| p["payment_status"] == "SUCCESS");
+            (order, paid.ok_or_else(|| format!("order {order_id} has no successful payment to dispute"))?)
+        };
+        // A JSON number written as given (exact: serde_json keeps its digits), as Cashfree sends amounts.
+        let amount: Value = serde_json::from_str(amount)
+            .ok()
+            .filter(Value::is_number)
+            .ok_or_else(|| format!("{amount:?} is not an amount"))?;
+        let dispute_id = self.next_id().to_string();
+        let now = chrono::Utc::now();
+        let data = json!({
+            "dispute": {
+                "dispute_id": dispute_id, "dispute_type": "CHARGEBACK", "reason_code": "4855",
+                "reason_description": "Goods or services not provided", "dispute_amount": amount,
+                "dispute_amount_currency": order["order_currency"], "created_at": now.to_rfc3339(),
+                "updated_at": now.to_rfc3339(), "respond_by": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "dispute_status": "CHARGEBACK_CREATED", "cf_dispute_remarks": "Dispute is created, please take action",
+                "dispute_action_on": "MERCHANT",
+            },
+            "order_details": {
+                "order_id": order_id, "order_amount": order["order_amount"], "order_currency": order["order_currency"],
+                "cf_payment_id": paid["cf_payment_id"], "payment_amount": paid["payment_amount"],
+                "payment_currency": paid["payment_currency"],
+            },
+            "customer_details": { "customer_phone": order["customer_details"]["customer_phone"] },
+        });
+        self.store().disputes.insert(dispute_id.clone(), data.clone());
+        let answer = self.send_dispute("DISPUTE_CREATED", &data).await?;
+        Ok((answer, dispute_id))
+    }
+
+    /// A dispute moves to `status` (`CHARGEBACK_MERCHANT_WON`, `CHARGEBACK_MERCHANT_LOST`,
+    /// `CHARGEBACK_UNDER_REVIEW`, …): `DISPUTE_CLOSED` for a decision, `DISPUTE_UPDATED` otherwise.
+    pub async fn move_dispute(&self, dispute_id: &str, status: &str) -> Result<u16, String> {
+        let data = {
+            let mut s = self.store();
+            let d = s.disputes.get_mut(dispute_id).ok_or_else(|| format!("no dispute {dispute_id}"))?;
+            d["dispute"]["dispute_status"] = json!(status);
+            d["dispute"]["updated_at"] = json!(chrono::Utc::now().to_rfc3339());
+            d.clone()
+        };
+        let decided = ["_MERCHANT_WON", "_MERCHANT_LOST", "_MERCHANT_ACCEPTED"].iter().any(|s| status.ends_with(s));
+        self.send_dispute(if decided { "DISPUTE_CLOSED" } else { "DISPUTE_UPDATED" }, &data).await
+    }
+
+    /// The dispute webhook's body for `dispute_id` as it stands, of type `kind` (to send it again, as Cashfree may).
+    pub fn dispute_webhook(&self, kind: &str, dispute_id: &str) -> Option<Value> {
+        let data = self.store().disputes.get(dispute_id).cloned()?;
+        Some(json!({ "data": data, "event_time": chrono::Utc::now().to_rfc3339(), "type": kind }))
+    }
+
+    async fn send_dispute(&self, kind: &str, data: &Value) -> Result<u16, String> {
+        let body = json!({ "data": data, "event_time": chrono::Utc::now().to_rfc3339(), "type": kind });
+        let url = format!("{}/api/webhooks/cashfree", self.paydesk());
+        self.send_webhook(&url, &self.config.pg_secret, &body).await
     }
 
     /// Signs and posts a webhook as Cashfree does, trying up to four times while the answer is not 200.
@@ -372,6 +441,29 @@ async fn control_transfer(State(d): State<Arc<Double>>, Path((id, status)): Path
     // paydesk's transfer ids are payout ids without dashes; a person may paste the payout id as GraphQL shows it.
     let id = uuid::Uuid::parse_str(&id).map_or(id, |u| u.simple().to_string());
     match d.complete_transfer(&id, &status.to_ascii_uppercase()).await {
+        Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
+        Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
+    }
+}
+
+/// `POST /__double/orders/{order_id}/disputes?amount=250.00`: the client's bank disputes the order's payment.
+async fn control_open_dispute(
+    State(d): State<Arc<Double>>,
+    Path(order_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(amount) = q.get("amount") else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "amount (e.g. ?amount=250.00) is required");
+    };
+    match d.open_dispute(&order_id, amount).await {
+        Ok((answer, dispute_id)) => Json(json!({ "dispute_id": dispute_id, "webhook_answer": answer })).into_response(),
+        Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
+    }
+}
+
+/// `POST /__double/disputes/{dispute_id}/CHARGEBACK_MERCHANT_WON` (or `_LOST`, `_UNDER_REVIEW`, …).
+async fn control_move_dispute(State(d): State<Arc<Double>>, Path((id, status)): Path<(String, String)>) -> Response {
+    match d.move_dispute(&id, &status.to_ascii_uppercase()).await {
         Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
         Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
     }

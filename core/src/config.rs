@@ -165,6 +165,10 @@ pub struct Config {
     /// may set another for one wallet (`setFundsHold`). At most 366 days.
     #[arg(long, env = "PAYDESK_FUNDS_HOLD", default_value = "0s", value_parser = crate::services::funds::parse_hold)]
     pub funds_hold: std::time::Duration,
+    /// What a lost dispute does with the platform's fee on the disputed amount: `keep` it (the freelancer bears
+    /// the whole disputed amount) or `return` it to the freelancer's wallet (the platform bears its fee).
+    #[arg(long, env = "PAYDESK_DISPUTE_FEE_POLICY", default_value = "keep", value_parser = ["keep", "return"])]
+    pub dispute_fee_policy: String,
 }
 
 impl Config {

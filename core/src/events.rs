@@ -200,6 +200,14 @@ pub enum AlertKind {
     CashfreeUp,
     /// A second successful payment for an order already paid: the client was charged twice.
     DoubleCharge,
+    /// A client's bank disputed a payment: its amount is held from the freelancer's wallet.
+    DisputeOpened,
+    /// A dispute was decided for the client: the held money is gone for good.
+    DisputeLost,
+    /// A dispute on a payment already refunded (in part): the client may be paid twice.
+    DisputeOnRefunded,
+    /// A dispute was decided for the merchant: the held money went back to the wallet.
+    DisputeWon,
     /// A notification could not be delivered to the marketplace's callback.
     NotificationUndeliverable,
     /// A refund larger than what is left of its payment.
@@ -222,7 +230,7 @@ pub enum AlertKind {
     SignatureRejected,
     /// An admin held one freelancer's payouts.
     WalletHeld,
-    /// A refund left a wallet below zero.
+    /// A refund or a dispute left a wallet below zero.
     WalletOverdrawn,
     /// An admin released the hold on one freelancer's payouts.
     WalletReleased,

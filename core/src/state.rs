@@ -40,6 +40,8 @@ pub struct Settings {
     pub idempotency_retention: Option<chrono::Duration>,
     /// How long a payment's credit waits before it is available (`PAYDESK_FUNDS_HOLD`), unless its wallet says.
     pub funds_hold: std::time::Duration,
+    /// Whether a lost dispute returns the platform's fee on it to the wallet (`PAYDESK_DISPUTE_FEE_POLICY=return`).
+    pub dispute_returns_fee: bool,
 }
 
 /// Where and how notifications are delivered (`PAYDESK_NOTIFY_*`).
@@ -140,6 +142,7 @@ impl Settings {
             event_retention: retention(config.event_retention_days),
             idempotency_retention: retention(config.idempotency_retention_days),
             funds_hold: config.funds_hold,
+            dispute_returns_fee: config.dispute_fee_policy == "return",
         })
     }
 }

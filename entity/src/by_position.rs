@@ -15,7 +15,8 @@
 //! by SeaORM.
 
 use crate::status::{
-    Account, DeliveryStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome,
+    Account, DeliveryStatus, DisputeStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity,
+    WebhookOutcome,
 };
 use sea_orm::prelude::{DateTimeUtc, Json, Uuid};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
@@ -182,7 +183,18 @@ macro_rules! by_text {
     )+};
 }
 
-by_text!(Account, DeliveryStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity, WebhookOutcome);
+by_text!(
+    Account,
+    DeliveryStatus,
+    DisputeStatus,
+    EntryKind,
+    LedgerKind,
+    PaymentStatus,
+    PayoutStatus,
+    Role,
+    Severity,
+    WebhookOutcome
+);
 
 /// Types decoded by SeaORM as before.
 macro_rules! by_sea_orm {

@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod beneficiary;
 pub mod by_position;
+pub mod dispute;
 pub mod event;
 pub mod freelancer_wallet;
 pub mod idempotency_key;

@@ -40,6 +40,8 @@ pub struct Model {
     pub link_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What open and lost disputes hold of this payment; refunds and disputes together never exceed `amount`.
+    pub disputed_amount: Money,
 }
 
 crate::by_position!(
@@ -65,7 +67,8 @@ crate::by_position!(
     payment_session_id,
     link_url,
     created_at,
-    updated_at
+    updated_at,
+    disputed_amount
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

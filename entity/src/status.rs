@@ -81,6 +81,12 @@ pub enum LedgerKind {
     /// A payout's debit credited back: its transfer failed or was reversed.
     #[sea_orm(string_value = "payout_return")]
     PayoutReturn,
+    /// A dispute opened: the disputed money leaves the wallet for disputed funds.
+    #[sea_orm(string_value = "dispute_debit")]
+    DisputeDebit,
+    /// A dispute won (the money back), or lost with the platform's fee on it returned.
+    #[sea_orm(string_value = "dispute_credit")]
+    DisputeCredit,
 }
 
 /// Which way the rows of a ledger kind move a balance.
@@ -110,8 +116,8 @@ impl LedgerKind {
     /// reconciliation checks on every stored row.
     pub const fn direction(self) -> Direction {
         match self {
-            LedgerKind::PaymentCredit | LedgerKind::PayoutReturn => Direction::Credit,
-            LedgerKind::PayoutDebit | LedgerKind::RefundDebit => Direction::Debit,
+            LedgerKind::PaymentCredit | LedgerKind::PayoutReturn | LedgerKind::DisputeCredit => Direction::Credit,
+            LedgerKind::PayoutDebit | LedgerKind::RefundDebit | LedgerKind::DisputeDebit => Direction::Debit,
             LedgerKind::Adjustment => Direction::Either,
         }
     }
@@ -143,6 +149,31 @@ pub enum EntryKind {
     /// A payment's credit became available: from the wallet's pending funds to the wallet.
     #[sea_orm(string_value = "funds_released")]
     FundsReleased,
+    /// A dispute opened: the disputed amount from the wallet to disputed funds.
+    #[sea_orm(string_value = "dispute_opened")]
+    DisputeOpened,
+    /// A dispute won: the held money from disputed funds back to the wallet.
+    #[sea_orm(string_value = "dispute_won")]
+    DisputeWon,
+    /// A dispute lost: Cashfree returned the disputed amount to the client out of what it owed the platform.
+    #[sea_orm(string_value = "dispute_lost")]
+    DisputeLost,
+}
+
+/// Where a dispute stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    /// Being decided: the disputed money is held in disputed funds.
+    #[sea_orm(string_value = "open")]
+    Open,
+    /// Decided for the merchant: the money went back to the wallet (it may open again, in pre-arbitration).
+    #[sea_orm(string_value = "won")]
+    Won,
+    /// Decided for the client, or accepted: final.
+    #[sea_orm(string_value = "lost")]
+    Lost,
 }
 
 /// A journal account. Wallet postings also name their wallet; every other account is one per currency.
@@ -170,6 +201,12 @@ pub enum Account {
     /// The platform's money at its bank and in the account that funds transfers (an asset).
     #[sea_orm(string_value = "bank")]
     Bank,
+    /// Money held from wallets while their payments' disputes are decided (a liability).
+    #[sea_orm(string_value = "disputed_funds")]
+    DisputedFunds,
+    /// What lost disputes cost the platform itself (an expense): what no wallet could cover.
+    #[sea_orm(string_value = "dispute_losses")]
+    DisputeLosses,
     /// The other side of admins' corrections.
     #[sea_orm(string_value = "adjustments")]
     Adjustments,
@@ -188,8 +225,12 @@ impl Account {
     /// The side this account's balance is normally on.
     pub const fn normal_side(self) -> Side {
         match self {
-            Account::GatewayClearing | Account::Bank | Account::Adjustments => Side::Debit,
-            Account::Wallet | Account::WalletPending | Account::FeeRevenue | Account::PayoutsInTransit => Side::Credit,
+            Account::GatewayClearing | Account::Bank | Account::Adjustments | Account::DisputeLosses => Side::Debit,
+            Account::Wallet
+            | Account::WalletPending
+            | Account::FeeRevenue
+            | Account::PayoutsInTransit
+            | Account::DisputedFunds => Side::Credit,
         }
     }
 

@@ -13,6 +13,7 @@ mod m20261128_000005_notification_delivery;
 mod m20261128_000006_retention;
 mod m20261206_000001_journal;
 mod m20261206_000002_funds_availability;
+mod m20261206_000003_disputes;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_retention::Migration),
             Box::new(m20261206_000001_journal::Migration),
             Box::new(m20261206_000002_funds_availability::Migration),
+            Box::new(m20261206_000003_disputes::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! The `filter` arguments of the lists, each turned into a SQL condition in one place.
 
 use super::types::{
-    Account, DeliveryStatus, JournalEntryKind, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome,
+    Account, DeliveryStatus, DisputeStatus, JournalEntryKind, LedgerKind, PaymentStatus, PayoutStatus, WebhookOutcome,
 };
 use crate::domain::money::amount;
 use crate::error::AppError;
@@ -9,7 +9,7 @@ use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::{Enum, InputObject};
 use entity::{
-    audit_log, freelancer_wallet as wallet, journal_entry, journal_posting, notification, payment,
+    audit_log, dispute, freelancer_wallet as wallet, journal_entry, journal_posting, notification, payment,
     payment_webhook as webhook, payout_request as payout, wallet_transaction as ledger,
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
@@ -370,5 +370,35 @@ impl JournalFilter {
             c = c.add(journal_entry::Column::PayoutRequestId.eq(v));
         }
         range(c, journal_entry::Column::CreatedAt, self.created_from, self.created_to)
+    }
+}
+
+/// Which disputes: of `status`, on a payment, of a freelancer or a wallet, opened in `[createdFrom, createdTo)`.
+#[derive(InputObject, Default)]
+pub struct DisputeFilter {
+    pub status: Option<Vec<DisputeStatus>>,
+    pub payment_id: Option<Uuid>,
+    pub freelancer_id: Option<Uuid>,
+    pub wallet_id: Option<Uuid>,
+    pub created_from: Option<DateTime>,
+    pub created_to: Option<DateTime>,
+}
+
+impl DisputeFilter {
+    pub fn condition(self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(s) = self.status {
+            c = c.add(dispute::Column::Status.is_in(s.into_iter().map(entity::status::DisputeStatus::from)));
+        }
+        if let Some(v) = self.payment_id {
+            c = c.add(dispute::Column::PaymentId.eq(v));
+        }
+        if let Some(v) = self.freelancer_id {
+            c = c.add(dispute::Column::FreelancerId.eq(v));
+        }
+        if let Some(v) = self.wallet_id {
+            c = c.add(dispute::Column::WalletId.eq(v));
+        }
+        range(c, dispute::Column::CreatedAt, self.created_from, self.created_to)
     }
 }

@@ -37,6 +37,15 @@ pub struct PayoutsOfWallet(pub Uuid, pub u64, pub Columns);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentsOfFreelancer(pub Uuid, pub u64, pub Columns);
 
+/// Rows by the parent each belongs to, in the order they came.
+fn grouped<K: std::hash::Hash + Eq, V>(rows: Vec<V>, parent: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+    let mut out: HashMap<K, Vec<V>> = HashMap::new();
+    for row in rows {
+        out.entry(parent(&row)).or_default().push(row);
+    }
+    out
+}
+
 /// The lines of a journal entry (`JournalEntry.lines`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinesOfEntry(pub Uuid);
@@ -46,11 +55,22 @@ impl Loader<LinesOfEntry> for Db {
     type Error = Arc<AppError>;
     async fn load(&self, keys: &[LinesOfEntry]) -> Res<HashMap<LinesOfEntry, Self::Value>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut out: HashMap<LinesOfEntry, Self::Value> = HashMap::new();
-        for line in crate::services::journal::lines_of(&self.0, &ids).await.map_err(Arc::new)? {
-            out.entry(LinesOfEntry(line.entry_id)).or_default().push(line);
-        }
-        Ok(out)
+        let lines = crate::services::journal::lines_of(&self.0, &ids).await.map_err(Arc::new)?;
+        Ok(grouped(lines, |l| LinesOfEntry(l.entry_id)))
+    }
+}
+
+/// The disputes of a payment (`Payment.disputes`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DisputesOfPayment(pub Uuid);
+
+impl Loader<DisputesOfPayment> for Db {
+    type Value = Vec<entity::dispute::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[DisputesOfPayment]) -> Res<HashMap<DisputesOfPayment, Self::Value>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let disputes = crate::services::disputes::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
+        Ok(grouped(disputes, |d| DisputesOfPayment(d.payment_id)))
     }
 }
 

@@ -248,6 +248,25 @@ impl Query {
         list::<entity::audit_log::Entity, AuditEntry>(ctx, cond, first, after, last, before, order_by).await
     }
 
+    /// Disputes (chargebacks), newest first; a freelancer sees those on their own payments.
+    #[graphql(
+        guard = "RoleGuard(ANYONE)",
+        complexity = "super::limits::page_complexity(first, last, child_complexity)"
+    )]
+    async fn disputes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<DisputeFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        order_by: Option<ListOrder>,
+    ) -> Result<Conn<Dispute>> {
+        let cond = filter.unwrap_or_default().condition();
+        list::<entity::dispute::Entity, Dispute>(ctx, cond, first, after, last, before, order_by).await
+    }
+
     /// The journal, newest first (admin, ops): every movement of money as an entry whose lines sum to zero.
     #[graphql(guard = "RoleGuard(STAFF)", complexity = "super::limits::page_complexity(first, last, child_complexity)")]
     async fn journal(

@@ -279,6 +279,13 @@ impl TestApp {
         d["wallet"]["balance"].as_str().unwrap_or("none").to_owned()
     }
 
+    /// Every journal account's INR balance on its normal side, by account name (`accounts`).
+    pub async fn accounts(&self) -> std::collections::BTreeMap<String, String> {
+        let d = self.gql_ok(&self.admin(), "{ accounts(currency: \"INR\") { account balance } }", json!({})).await;
+        let rows = d["accounts"].as_array().unwrap().iter();
+        rows.map(|a| (a["account"].as_str().unwrap().to_owned(), a["balance"].as_str().unwrap().to_owned())).collect()
+    }
+
     /// Requests a payout as the freelancer; returns the response body.
     pub async fn request_payout(&self, freelancer: Uuid, amount: &str) -> Value {
         let t = self.token(Role::Freelancer, freelancer);

@@ -7,7 +7,6 @@ use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 const JOURNAL: &str = "query($f: JournalFilter, $n: Int) { journal(filter: $f, first: $n) { totalCount \
@@ -15,13 +14,6 @@ const JOURNAL: &str = "query($f: JournalFilter, $n: Int) { journal(filter: $f, f
 const ACCOUNTS: &str = "{ accounts(currency: \"INR\") { account currency debits credits balance normalSide } }";
 const APPROVE: &str = "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) { status } }";
 const ADJUST: &str = "mutation($i: AdjustLedgerInput!) { adjustLedger(input: $i) { amount } }";
-
-/// Every account's balance on its normal side, by account name.
-async fn balances(app: &TestApp) -> BTreeMap<String, String> {
-    let d = app.gql_ok(&app.admin(), ACCOUNTS, json!({})).await;
-    let rows = d["accounts"].as_array().unwrap().iter();
-    rows.map(|a| (a["account"].as_str().unwrap().to_owned(), a["balance"].as_str().unwrap().to_owned())).collect()
-}
 
 /// The sum of an entry's lines, in minor units.
 fn sum_of(entry: &Value) -> i64 {
@@ -79,7 +71,7 @@ async fn every_movement_is_an_entry_whose_lines_sum_to_zero_and_the_accounts_exp
         app.gql_ok(&app.admin(), "query($f: UUID!) { wallet(freelancerId: $f) { id } }", json!({ "f": f })).await;
     assert_eq!(payment[0]["walletId"], wallet["wallet"]["id"]);
 
-    let b = balances(&app).await;
+    let b = app.accounts().await;
     assert_eq!(b["WALLET"], "470.00", "what freelancers are owed is the sum of their wallets");
     assert_eq!(b["FEE_REVENUE"], "80.00", "100.00 of fee less the 20.00 returned with the refund");
     assert_eq!(b["GATEWAY_CLEARING"], "800.00", "1000.00 captured less 200.00 refunded");
@@ -175,14 +167,14 @@ async fn a_transfer_waits_in_transit_until_cashfree_pays_it_and_a_failed_one_com
         assert_eq!(d["approvePayout"]["status"], "PROCESSING");
         transfers.push(double.transfer(&Uuid::parse_str(&id).unwrap().simple().to_string()).expect("a transfer"));
     }
-    let b = balances(&app).await;
+    let b = app.accounts().await;
     assert_eq!((b["PAYOUTS_IN_TRANSIT"].as_str(), b["WALLET"].as_str()), ("500.00", "400.00"), "{b:?}");
     assert!(!b.contains_key("BANK"), "nothing has left the bank yet: {b:?}");
     let paid = transfers[0]["transfer_id"].as_str().unwrap();
     assert_eq!(double.complete_transfer(paid, "SUCCESS").await, Ok(200));
     let failed = transfers[1]["transfer_id"].as_str().unwrap();
     assert_eq!(double.complete_transfer(failed, "FAILED").await, Ok(200));
-    let b = balances(&app).await;
+    let b = app.accounts().await;
     assert_eq!(b["PAYOUTS_IN_TRANSIT"], "0.00", "{b:?}");
     assert_eq!(b["BANK"], "-300.00", "the paid transfer left the bank");
     assert_eq!(b["WALLET"], "600.00", "the failed one came back");
@@ -195,7 +187,7 @@ async fn an_existing_database_is_carried_over_into_the_same_balances() {
     let app = TestApp::spawn().await;
     every_kind_of_movement(&app).await;
     app.fund(Uuid::new_v4(), "250.00").await;
-    let booked = balances(&app).await;
+    let booked = app.accounts().await;
     // Back to the schema before the journal, and forward again: the migration books the ledger it finds.
     let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
     let since = names.len() - names.iter().position(|n| n == "m20261206_000001_journal").unwrap();
@@ -203,7 +195,7 @@ async fn an_existing_database_is_carried_over_into_the_same_balances() {
     Migrator::up(&app.state.db, None).await.unwrap();
     // A payout paid by hand went straight from the wallet to the bank; carried over, it passes through transit
     // (which the migration cannot tell from a transfer), so that account appears, at zero.
-    let mut carried = balances(&app).await;
+    let mut carried = app.accounts().await;
     assert_eq!(carried.remove("PAYOUTS_IN_TRANSIT").as_deref(), Some("0.00"));
     assert_eq!(carried, booked, "the carried-over journal holds what the live one held");
     let d = app.gql_ok(&app.admin(), JOURNAL, json!({ "n": 50 })).await;

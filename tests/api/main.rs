@@ -17,6 +17,7 @@ mod cors;
 mod currencies;
 mod dashboard;
 mod delivery;
+mod disputes;
 mod event_log;
 mod events;
 mod funds;

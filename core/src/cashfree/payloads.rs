@@ -224,6 +224,49 @@ pub struct Refund {
     pub refund_currency: Text,
 }
 
+/// `data` of a dispute webhook (`DISPUTE_CREATED`, `DISPUTE_UPDATED`, `DISPUTE_CLOSED`), signed like payment
+/// webhooks and sent to the same route.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DisputeWebhookData {
+    pub dispute: Option<Dispute>,
+    pub order_details: Option<DisputeOrder>,
+}
+
+/// `data.dispute`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Dispute {
+    pub dispute_id: Option<CfId>,
+    /// DISPUTE, CHARGEBACK, RETRIEVAL, PRE_ARBITRATION, ARBITRATION.
+    pub dispute_type: Option<CfId>,
+    #[serde(default)]
+    pub reason_code: Option<CfId>,
+    #[serde(default)]
+    pub reason_description: Text,
+    pub dispute_amount: Option<Amount>,
+    /// Present in newer versions; the order's currency otherwise.
+    #[serde(default)]
+    pub dispute_amount_currency: Text,
+    #[serde(default)]
+    pub respond_by: Text,
+    /// `<TYPE>_CREATED`, `_DOCS_RECEIVED`, `_UNDER_REVIEW`, `_INSUFFICIENT_EVIDENCE`, `_MERCHANT_WON`,
+    /// `_MERCHANT_LOST`, `_MERCHANT_ACCEPTED`.
+    pub dispute_status: Option<CfId>,
+    #[serde(default)]
+    pub cf_dispute_remarks: Text,
+}
+
+/// `data.order_details` of a dispute webhook: the order and the payment disputed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DisputeOrder {
+    pub order_id: Option<CfId>,
+    #[serde(default)]
+    pub order_currency: Text,
+    #[serde(default)]
+    pub cf_payment_id: Option<CfId>,
+    #[serde(default)]
+    pub payment_currency: Text,
+}
+
 // ---- Payouts V2 ----
 
 /// `POST /payout/transfers` (Standard Transfer V2).

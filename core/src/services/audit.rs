@@ -28,6 +28,13 @@ impl Actor {
 pub enum Action {
     #[strum(serialize = "beneficiary.registered")]
     BeneficiaryRegistered,
+    /// A client's bank disputed a payment (or a won dispute opened again): money held from the wallet.
+    #[strum(serialize = "dispute.opened")]
+    DisputeOpened,
+    #[strum(serialize = "dispute.won")]
+    DisputeWon,
+    #[strum(serialize = "dispute.lost")]
+    DisputeLost,
     /// An admin set how long a wallet's payment credits wait before they are available.
     #[strum(serialize = "funds.hold_set")]
     FundsHoldSet,
@@ -80,6 +87,7 @@ pub enum Action {
 #[strum(serialize_all = "snake_case")]
 pub enum Subject {
     Beneficiary,
+    Dispute,
     Notification,
     Payment,
     PaymentWebhook,

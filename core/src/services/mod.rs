@@ -5,6 +5,7 @@ pub mod audit;
 pub mod batches;
 pub mod beneficiaries;
 pub mod delivery;
+pub mod disputes;
 pub mod funds;
 pub mod gateway;
 pub mod holds;

@@ -77,6 +77,7 @@ pub async fn create_order(
         platform_fee: Set(None),
         net_amount: Set(None),
         refunded_amount: Set(Money::ZERO),
+        disputed_amount: Set(Money::ZERO),
         cf_payment_id: Set(None),
         payment_method: Set(None),
         bank_reference: Set(None),
@@ -315,6 +316,8 @@ pub async fn apply_refund(
         return Ok(Refunded::AlreadyBooked);
     }
     let refunded_after = Expr::col(payment::Column::RefundedAmount).add(r.amount.minor());
+    // Disputes hold part of the payment too: a refund never returns money a dispute already took.
+    let taken_after = refunded_after.clone().add(Expr::col(payment::Column::DisputedAmount));
     let status_after = sea_orm::sea_query::CaseStatement::new()
         .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
         .finally(Expr::col(payment::Column::Status));
@@ -323,15 +326,15 @@ pub async fn apply_refund(
         .col_expr(payment::Column::Status, status_after.into())
         .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
         .filter(payment::Column::Id.eq(p.id))
-        .filter(refunded_after.lte(Expr::col(payment::Column::Amount)))
+        .filter(taken_after.lte(Expr::col(payment::Column::Amount)))
         .exec(db)
         .await?;
     if raised.rows_affected != 1 {
-        let now = payment::Entity::find_by_id(p.id).one(db).await?.map_or(p.refunded_amount, |m| m.refunded_amount);
+        let now = payment::Entity::find_by_id(p.id).one(db).await?.unwrap_or_else(|| p.clone());
         return Ok(Refunded::TooMuch(format!(
-            "refund {} of {} {} on order {} would take its refunds from {} to more than the {} paid; \
-             nothing was booked",
-            r.cf_refund_id, r.amount, p.currency, p.order_id, now, p.amount
+            "refund {} of {} {} on order {} would take its refunds from {} (with {} held by disputes) to more \
+             than the {} paid; nothing was booked",
+            r.cf_refund_id, r.amount, p.currency, p.order_id, now.refunded_amount, now.disputed_amount, p.amount
         )));
     }
     let fee_share = r.amount.percent(fee_percent).unwrap_or_default();

@@ -7,7 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use entity::status::Role;
 use entity::{
-    audit_log, freelancer_wallet as wallet, journal_entry, notification, payment, payment_webhook as webhook,
+    audit_log, dispute, freelancer_wallet as wallet, journal_entry, notification, payment, payment_webhook as webhook,
     payout_request as payout, wallet_transaction as ledger,
 };
 use entity::{ByPosition, Columns, InOrder};
@@ -86,6 +86,7 @@ keyset!(payout, CreatedAt, created_at, Amount, amount);
 keyset!(notification, CreatedAt, created_at);
 keyset!(audit_log, CreatedAt, created_at);
 keyset!(journal_entry, CreatedAt, created_at);
+keyset!(dispute, CreatedAt, created_at, Amount, amount);
 
 /// The opaque cursor of a row's position.
 pub fn encode_cursor(key: Key) -> String {
@@ -302,6 +303,13 @@ impl Listed for audit_log::Entity {
     fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
         require_staff(who)?;
         Ok(cond)
+    }
+}
+
+/// Disputes: a freelancer sees only those on their own payments.
+impl Listed for dispute::Entity {
+    fn visible(who: Principal, cond: Condition) -> AppResult<Condition> {
+        Ok(scoped(who, dispute::Column::FreelancerId, cond))
     }
 }
 

@@ -292,6 +292,48 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
         };
         findings.push(Finding { subject: format!("{what} {reference}"), problem: problem.into() });
     }
+    // Disputes: what disputed funds hold is what open disputes held; what a payment's disputes hold is its
+    // disputed amount, and with its refunds never more than the payment.
+    let disputed = rows(
+        db,
+        "SELECT j.currency AS currency, j.total AS journal, \
+           CAST(COALESCE((SELECT SUM(d.held) FROM disputes d WHERE d.status = 'open' AND d.currency = j.currency), 0) \
+             AS BIGINT) AS held \
+         FROM (SELECT p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total FROM journal_postings p \
+               WHERE p.account = 'disputed_funds' GROUP BY p.currency) j",
+    )
+    .await?;
+    for r in &disputed {
+        let (journal, held) = (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "held")?));
+        if journal != held {
+            let currency: String = r.try_get("", "currency")?;
+            findings.push(Finding {
+                subject: format!("disputed funds in {currency}"),
+                problem: format!("its journal lines sum to {journal} but open disputes hold {held}"),
+            });
+        }
+    }
+    let payments = rows(
+        db,
+        "SELECT * FROM (SELECT p.order_id AS order_id, p.amount AS amount, p.refunded_amount AS refunded, \
+           p.disputed_amount AS disputed, CAST(COALESCE((SELECT SUM(d.held) FROM disputes d \
+             WHERE d.payment_id = p.id AND d.status IN ('open', 'lost')), 0) AS BIGINT) AS held \
+         FROM payments p WHERE p.disputed_amount <> 0 OR EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.id)) x \
+         WHERE x.disputed <> x.held OR x.refunded + x.disputed > x.amount LIMIT 100",
+    )
+    .await?;
+    for r in &payments {
+        let order: String = r.try_get("", "order_id")?;
+        let [amount, refunded, disputed, held] =
+            ["amount", "refunded", "disputed", "held"].map(|c| r.try_get::<i64>("", c).map(Money::from_minor));
+        let (amount, refunded, disputed, held) = (amount?, refunded?, disputed?, held?);
+        findings.push(Finding {
+            subject: format!("payment {order}"),
+            problem: format!(
+                "disputed {disputed} (its disputes hold {held}) and refunded {refunded} of the {amount} paid"
+            ),
+        });
+    }
     // What is pending: the wallet's pending balance, its pending journal lines and its waiting credits agree.
     let pending = rows(
         db,

@@ -121,7 +121,8 @@ pub(crate) use object_of_rows;
 #[cfg(test)]
 mod tests {
     use crate::graphql::types::{
-        AuditEntry, Notification, Payment, PaymentWebhook, PayoutRequest, PlainFields, Wallet, WalletTransaction,
+        AuditEntry, Dispute, JournalEntry, Notification, Payment, PaymentWebhook, PayoutRequest, PlainFields, Wallet,
+        WalletTransaction,
     };
 
     /// A GraphQL name written wrong in an `object_of_rows!` declaration would only make its field slower (resolved
@@ -137,6 +138,8 @@ mod tests {
             ("Notification", Notification::PLAIN),
             ("AuditEntry", AuditEntry::PLAIN),
             ("PaymentWebhook", PaymentWebhook::PLAIN),
+            ("Dispute", Dispute::PLAIN),
+            ("JournalEntry", JournalEntry::PLAIN),
         ];
         for (ty, plain) in declared {
             let answer = schema.execute(format!("{{ __type(name: \"{ty}\") {{ fields {{ name }} }} }}")).await;

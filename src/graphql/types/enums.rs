@@ -59,6 +59,22 @@ pub enum LedgerKind {
     Adjustment,
     /// A payout's debit credited back after its transfer failed or was reversed.
     PayoutReturn,
+    /// A dispute opened: the disputed money left the wallet for disputed funds.
+    DisputeDebit,
+    /// A dispute won (the money back), or lost with the platform's fee on it returned.
+    DisputeCredit,
+}
+
+/// Where a dispute stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::DisputeStatus")]
+pub enum DisputeStatus {
+    /// Being decided: the disputed money is held in disputed funds.
+    Open,
+    /// Decided for the merchant: the money went back to the wallet (it may open again, in pre-arbitration).
+    Won,
+    /// Decided for the client, or accepted: final.
+    Lost,
 }
 
 /// What a journal entry records.
@@ -79,6 +95,12 @@ pub enum JournalEntryKind {
     Adjustment,
     /// A payment's credit became available: from the wallet's pending funds to the wallet.
     FundsReleased,
+    /// A dispute opened: the disputed amount from the wallet to disputed funds.
+    DisputeOpened,
+    /// A dispute won: the held money from disputed funds back to the wallet.
+    DisputeWon,
+    /// A dispute lost: returned to the client out of gateway clearing; what no wallet covered is a dispute loss.
+    DisputeLost,
 }
 
 /// A journal account. `WALLET` lines name their wallet; every other account is one per currency.
@@ -97,6 +119,10 @@ pub enum Account {
     PayoutsInTransit,
     /// The platform's money at its bank and in the account that funds transfers (an asset).
     Bank,
+    /// Money held from wallets while their payments' disputes are decided (a liability).
+    DisputedFunds,
+    /// What lost disputes cost the platform itself (an expense): what no wallet covered.
+    DisputeLosses,
     /// The other side of admins' corrections.
     Adjustments,
 }

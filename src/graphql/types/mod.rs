@@ -3,6 +3,7 @@
 mod alert;
 mod beneficiary;
 pub(crate) mod columns;
+mod dispute;
 mod enums;
 mod event;
 mod hold;
@@ -21,6 +22,7 @@ mod webhook;
 
 pub use alert::Alert;
 pub use beneficiary::{Beneficiary, CashfreeStatus};
+pub use dispute::Dispute;
 pub use enums::*;
 pub use event::{parse_cursor, EventKind, EventRecord};
 pub use hold::PayoutHold;

@@ -1,8 +1,8 @@
 //! `Payment`: a client's payment for a freelancer's work.
 
-use super::{loader_error, PaymentStatus, Wallet};
+use super::{loader_error, Dispute, PaymentStatus, Wallet};
 use crate::graphql::error::Result;
-use crate::graphql::loaders::{Db, WalletOfFreelancer};
+use crate::graphql::loaders::{Db, DisputesOfPayment, WalletOfFreelancer};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
@@ -37,6 +37,8 @@ super::columns::object_of_rows! {
         "netAmount" net_amount: Option<Decimal> = m.net_amount.map(|x| x.into()), reads [net_amount];
         /// How much of the payment has been refunded to the client; never more than `amount`.
         "refundedAmount" refunded_amount: Decimal = m.refunded_amount.into(), reads [refunded_amount];
+        /// What open and lost disputes hold of the payment; with `refundedAmount`, never more than `amount`.
+        "disputedAmount" disputed_amount: Decimal = m.disputed_amount.into(), reads [disputed_amount];
         /// Cashfree's id of the attempt that settled (or last touched) the order.
         "cfPaymentId" cf_payment_id: Option<String> = m.cf_payment_id, reads [cf_payment_id];
         /// upi, card, net_banking, …
@@ -59,6 +61,7 @@ super::columns::object_of_rows! {
     }
     reads {
         "wallet" => [freelancer_id];
+        "disputes" => [id];
     }
 }
 
@@ -68,5 +71,12 @@ impl Payment {
     async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
         let loader = ctx.data_unchecked::<DataLoader<Db>>();
         Ok(loader.load_one(WalletOfFreelancer(self.freelancer_id)).await.map_err(loader_error)?.map(Wallet::from))
+    }
+
+    /// The disputes of this payment, oldest first.
+    async fn disputes(&self, ctx: &Context<'_>) -> Result<Vec<Dispute>> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        let rows = loader.load_one(DisputesOfPayment(self.id)).await.map_err(loader_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Dispute::from).collect())
     }
 }

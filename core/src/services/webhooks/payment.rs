@@ -1,13 +1,16 @@
-//! Cashfree's payment webhooks (payments and refunds of an order): read, then deduplicated on a unique key inside
-//! the same transaction that moves the money. Deliveries pulled from Cashfree's API and deliveries an admin
+//! Cashfree's payment webhooks (payments, refunds and disputes of an order): read, then deduplicated on a unique key
+//! inside the same transaction that moves the money. Deliveries pulled from Cashfree's API and deliveries an admin
 //! reprocesses take the same way in.
 
 use super::fields::{amount, currency, id, sha_hex, storable_key};
 use super::{Receipt, Source, Verdict};
-use crate::cashfree::payloads::{self, CfId, Envelope, OrderRef, Payment, PaymentWebhook, PaymentWebhookData};
+use crate::cashfree::payloads::{
+    self, CfId, DisputeWebhookData, Envelope, OrderRef, Payment, PaymentWebhook, PaymentWebhookData,
+};
 use crate::domain::status::api_name;
 use crate::error::AppError;
 use crate::events::{Alert, AlertKind};
+use crate::services::disputes;
 use crate::services::payments::{self, Applied, Attempt, Refund, Refunded};
 use crate::state::AppState;
 use chrono::DateTime;
@@ -62,12 +65,15 @@ fn payment_status(s: &str) -> Option<PaymentStatus> {
 
 /// The type of refund webhooks.
 const REFUND: &str = "REFUND_STATUS_WEBHOOK";
+/// The types of dispute webhooks: `DISPUTE_CREATED`, `DISPUTE_UPDATED`, `DISPUTE_CLOSED`.
+const DISPUTE: &str = "DISPUTE_";
 
 /// A delivery's event, parsed leniently: unknown fields are ignored.
 #[derive(Debug)]
 enum Event {
     Payment { order_id: String, attempt: Attempt },
     Refund { order_id: String, status: String, refund: Refund },
+    Dispute { order_id: String, report: disputes::Report },
     Other,
 }
 
@@ -83,6 +89,10 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
     let hook: Envelope<Value> = payloads::read(root)?;
     let event_type = id("type", hook.kind.as_ref())?;
+    if event_type.starts_with(DISPUTE) {
+        let data: DisputeWebhookData = payloads::read_at("data", hook.data)?;
+        return read_dispute(event_type, data, idempotency_key);
+    }
     let acted_on = event_type == REFUND || event_type.starts_with("PAYMENT_");
     if !acted_on {
         // Not acted on: only the order it names is kept, if it names one in the usual place.
@@ -99,6 +109,40 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     }
     let data: PaymentWebhookData = payloads::read_at("data", hook.data)?;
     read_event(event_type, data, idempotency_key)
+}
+
+/// The event of a dispute webhook whose type and data have been read.
+fn read_dispute(event_type: String, data: DisputeWebhookData, key: Option<&str>) -> Result<Parsed, String> {
+    let d = data.dispute.unwrap_or_default();
+    let order = data.order_details.unwrap_or_default();
+    let cf_dispute_id = id("data.dispute.dispute_id", d.dispute_id.as_ref())?;
+    let cf_status = id("data.dispute.dispute_status", d.dispute_status.as_ref())?;
+    let order_id = id("data.order_details.order_id", order.order_id.as_ref())?;
+    // The dispute's own currency where the version sends it, else the order's.
+    let named = [&d.dispute_amount_currency, &order.order_currency, &order.payment_currency];
+    let code = named.into_iter().find(|c| c.0.is_some()).cloned().unwrap_or_default();
+    let currency = currency("data.dispute.dispute_amount_currency", &code)?;
+    let amount = amount("data.dispute.dispute_amount", d.dispute_amount, &currency)?;
+    let at = |t: Option<String>| t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc());
+    let report = disputes::Report {
+        kind: id("", d.dispute_type.as_ref()).unwrap_or_else(|_| "DISPUTE".into()),
+        reason_code: id("", d.reason_code.as_ref()).ok(),
+        reason: d.reason_description.0.map(|r| r.chars().filter(|c| !c.is_control()).take(500).collect()),
+        respond_by: at(d.respond_by.0).map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
+        cf_dispute_id,
+        cf_status,
+        amount,
+        currency,
+    };
+    let dedupe =
+        key.map(str::to_owned).unwrap_or_else(|| format!("{event_type}:{}:{}", report.cf_dispute_id, report.cf_status));
+    Ok(Parsed {
+        dedupe_key: storable_key(dedupe),
+        order_id: Some(order_id.clone()),
+        cf_payment_id: id("", order.cf_payment_id.as_ref()).ok(),
+        event_type,
+        event: Event::Dispute { order_id, report },
+    })
 }
 
 /// The event of a payment or refund webhook whose type and data have been read.
@@ -216,13 +260,13 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         return Ok(super::duplicate(&state.db, base, format!("already received as {}", parsed.dedupe_key)).await);
     }
     let found = match &parsed.event {
-        Event::Payment { order_id, .. } | Event::Refund { order_id, .. } => {
+        Event::Payment { order_id, .. } | Event::Refund { order_id, .. } | Event::Dispute { order_id, .. } => {
             payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&txn).await?
         }
         Event::Other => None,
     };
     let done = apply(&txn, &state.settings, parsed, found).await?;
-    let Done { outcome, error, payment_id, alarm, credited } = done;
+    let Done { outcome, error, payment_id, alarms, credited } = done;
     let id = base.id.clone().unwrap();
     let settled = webhook::Entity::update_many()
         .col_expr(webhook::Column::Outcome, Expr::value(outcome))
@@ -241,8 +285,8 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         m.money_moved("platform_fees", &p.currency, p.platform_fee.unwrap_or_default());
         m.money_moved("net_credited", &p.currency, p.net_amount.unwrap_or_default());
     }
-    if let Some((kind, message)) = alarm {
-        let mut alert = Alert::new(Severity::Critical, kind, message);
+    for (severity, kind, message) in alarms {
+        let mut alert = Alert::new(severity, kind, message);
         alert.webhook_id = Some(id);
         alert.payment_id = payment_id;
         state.events.alert(&state.db, alert).await;
@@ -251,12 +295,12 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
 }
 
 /// What applying a delivery did: its outcome, why (when it did not book what it said), the payment it concerned,
-/// the CRITICAL alert it calls for (kind, what to say), and the payment as credited (for the money metrics).
+/// the alerts it calls for (how loud, kind, what to say), and the payment as credited (for the money metrics).
 struct Done {
     outcome: WebhookOutcome,
     error: Option<String>,
     payment_id: Option<Uuid>,
-    alarm: Option<(AlertKind, String)>,
+    alarms: Vec<(Severity, AlertKind, String)>,
     credited: Option<payment::Model>,
 }
 
@@ -267,7 +311,8 @@ impl Done {
         payment_id: Option<Uuid>,
         alarm: Option<(AlertKind, String)>,
     ) -> Self {
-        Done { outcome, error, payment_id, alarm, credited: None }
+        let alarms = alarm.map(|(kind, message)| (Severity::Critical, kind, message)).into_iter().collect();
+        Done { outcome, error, payment_id, alarms, credited: None }
     }
 }
 
@@ -359,6 +404,20 @@ async fn apply(
                 }
             }
         }
+        (Event::Dispute { report, .. }, Some(p)) => match disputes::apply(txn, settings, &p, report).await? {
+            Ok(applied) => {
+                return Ok(Done {
+                    outcome: WebhookOutcome::Processed,
+                    error: applied.note,
+                    payment_id: Some(p.id),
+                    alarms: applied.alarms,
+                    credited: None,
+                })
+            }
+            Err(why) => {
+                (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::WebhookUnmatched, why)))
+            }
+        },
         (Event::Refund { status, .. }, Some(p)) => {
             (WebhookOutcome::Processed, Some(format!("refund status {status} needs no booking")), Some(p.id), None)
         }
