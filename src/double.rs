@@ -1,6 +1,6 @@
 //! A local stand-in for Cashfree, for tests and for running the whole loop on one machine (`paydesk
-//! cashfree-double`). It speaks the subset paydesk uses (create order, payment link, an order's payments,
-//! beneficiary, create and look up a transfer) with Cashfree's auth headers, and plays Cashfree's part afterwards:
+//! cashfree-double`). It speaks the subset paydesk uses (create order, payment link, an order's payments, create
+//! refund, beneficiary, create and look up a transfer) with Cashfree's auth headers, and plays Cashfree's part afterwards:
 //! a customer paying (`pay`, or the link's page), a transfer ending (`complete_transfer`, or by itself after a
 //! delay), a client's bank disputing a payment and the dispute being decided (`open_dispute`, `move_dispute`), each
 //! sent back as a signed webhook and retried on any answer but 200. It can be told to fail, delay,
@@ -48,6 +48,8 @@ struct Store {
     payments: HashMap<String, Vec<Value>>,
     links: HashMap<String, String>,
     transfers: HashMap<String, Value>,
+    /// Refunds by their `refund_id`, as Create Refund answered (and their status as last reported).
+    refunds: HashMap<String, Value>,
     /// Dispute webhooks' `data` by dispute id, as last sent.
     disputes: HashMap<String, Value>,
     faults: Vec<(String, Fault, u32)>,
@@ -77,6 +79,7 @@ impl Double {
             .route("/pg/orders", post(create_order))
             .route("/pg/links", post(create_link))
             .route("/pg/orders/{order_id}/payments", get(order_payments))
+            .route("/pg/orders/{order_id}/refunds", post(create_refund))
             .route("/payout/beneficiary", post(create_beneficiary))
             .route("/payout/transfers", post(create_transfer).get(get_transfer))
             .layer(axum::middleware::from_fn_with_state(double.clone(), authenticate))
@@ -85,6 +88,7 @@ impl Double {
             .route("/__double/orders/{order_id}/pay", post(control_pay))
             .route("/__double/transfers/{transfer_id}/{status}", post(control_transfer))
             .route("/__double/orders/{order_id}/disputes", post(control_open_dispute))
+            .route("/__double/refunds/{refund_id}/{status}", post(control_refund))
             .route("/__double/disputes/{dispute_id}/{status}", post(control_move_dispute))
             .route("/__double/faults", post(control_fault))
             .with_state(double.clone());
@@ -180,6 +184,9 @@ impl Double {
             });
             if status == "SUCCESS" {
                 t["transfer_utr"] = json!(format!("UTR{}", t["cf_transfer_id"].as_str().unwrap_or_default()));
+                // Cashfree's charge for an IMPS transfer and the 18% GST on it, as Standard Transfer V2 reports them.
+                t["transfer_service_charge"] = json!(serde_json::Number::from_string_unchecked("3.00".into()));
+                t["transfer_service_tax"] = json!(serde_json::Number::from_string_unchecked("0.54".into()));
             }
             t.clone()
         };
@@ -187,6 +194,27 @@ impl Double {
                            "type": format!("TRANSFER_{status}") });
         let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
         self.send_webhook(&url, &self.config.payout_secret, &body).await
+    }
+
+    /// The refund whose `refund_id` is this, as the double holds it.
+    pub fn refund(&self, refund_id: &str) -> Option<Value> {
+        self.store().refunds.get(refund_id).cloned()
+    }
+
+    /// A refund ends with `status` (`SUCCESS`, `CANCELLED`, `FAILED`): recorded, and its `REFUND_STATUS_WEBHOOK`
+    /// sent to paydesk. Returns paydesk's last answer.
+    pub async fn complete_refund(&self, refund_id: &str, status: &str) -> Result<u16, String> {
+        let refund = {
+            let mut s = self.store();
+            let r = s.refunds.get_mut(refund_id).ok_or_else(|| format!("no refund {refund_id}"))?;
+            r["refund_status"] = json!(status);
+            r["processed_at"] = json!(chrono::Utc::now().to_rfc3339());
+            r.clone()
+        };
+        let body = json!({ "data": { "refund": refund }, "event_time": chrono::Utc::now().to_rfc3339(),
+                           "type": "REFUND_STATUS_WEBHOOK" });
+        let url = format!("{}/api/webhooks/cashfree", self.paydesk());
+        self.send_webhook(&url, &self.config.pg_secret, &body).await
     }
 
     /// The client's bank disputes `amount` (`"250.00"`) of `order_id`'s successful payment: a `CHARGEBACK`, its
@@ -347,6 +375,65 @@ async fn create_order(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> 
     });
     d.store().orders.insert(order_id, order.clone());
     Json(order).into_response()
+}
+
+/// Create Refund: on a paid order, at most what it has left, once per `refund_id` (a repeat answers the same refund).
+async fn create_refund(
+    State(d): State<Arc<Double>>,
+    Path(order_id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    use rust_decimal::Decimal;
+    let Some(refund_id) = body["refund_id"].as_str().filter(|r| (3..=40).contains(&r.len())).map(str::to_owned) else {
+        return error(StatusCode::BAD_REQUEST, "refund_id_invalid", "refund_id must be 3 to 40 characters");
+    };
+    let amount = |v: &Value| v.to_string().trim_matches('"').parse::<Decimal>().ok();
+    let Some(wanted) = amount(&body["refund_amount"]).filter(|a| *a > Decimal::ZERO) else {
+        return error(StatusCode::BAD_REQUEST, "refund_amount_invalid", "refund_amount must be greater than zero");
+    };
+    let mut s = d.store();
+    if let Some(same) = s.refunds.get(&refund_id) {
+        return Json(same.clone()).into_response();
+    }
+    let Some(order) = s.orders.get(&order_id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "order_not_found", "order not found");
+    };
+    let payments = s.payments.get(&order_id).cloned().unwrap_or_default();
+    let Some(paid) = payments.into_iter().find(|p| p["payment_status"] == "SUCCESS") else {
+        return error(StatusCode::BAD_REQUEST, "refund_invalid_request", "the order has no successful payment");
+    };
+    let refunded: Decimal = s
+        .refunds
+        .values()
+        .filter(|r| r["order_id"] == order_id.as_str() && r["refund_status"] != "CANCELLED")
+        .filter_map(|r| amount(&r["refund_amount"]))
+        .sum();
+    if refunded + wanted > amount(&paid["payment_amount"]).unwrap_or_default() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "refund_amount_invalid",
+            "refund amount is greater than refundable amount",
+        );
+    }
+    s.seq += 1;
+    let cf_refund_id = format!("{}", 7_000_000 + s.seq);
+    let refund = json!({
+        "cf_payment_id": paid["cf_payment_id"], "cf_refund_id": cf_refund_id, "refund_id": refund_id,
+        "order_id": order_id, "entity": "refund", "refund_amount": body["refund_amount"],
+        "refund_currency": order["order_currency"], "refund_note": body["refund_note"], "refund_status": "PENDING",
+        "refund_type": "MERCHANT_INITIATED", "refund_speed": { "requested": body["refund_speed"] },
+        "created_at": chrono::Utc::now().to_rfc3339(),
+    });
+    s.refunds.insert(refund_id, refund.clone());
+    Json(refund).into_response()
+}
+
+/// `POST /__double/refunds/{refund_id}/SUCCESS` (or `CANCELLED`, `FAILED`): Cashfree reports the refund's end.
+async fn control_refund(State(d): State<Arc<Double>>, Path((id, status)): Path<(String, String)>) -> Response {
+    match d.complete_refund(&id, &status.to_ascii_uppercase()).await {
+        Ok(answer) => Json(json!({ "webhook_answer": answer })).into_response(),
+        Err(why) => error(StatusCode::NOT_FOUND, "not_found", &why),
+    }
 }
 
 async fn create_link(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {

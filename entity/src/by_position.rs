@@ -15,8 +15,8 @@
 //! by SeaORM.
 
 use crate::status::{
-    Account, DeliveryStatus, DisputeStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, Role, Severity,
-    WebhookOutcome,
+    Account, DeliveryStatus, DisputeStatus, EntryKind, LedgerKind, PaymentStatus, PayoutStatus, RefundStatus, Role,
+    Severity, WebhookOutcome,
 };
 use sea_orm::prelude::{DateTimeUtc, Json, Uuid};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
@@ -191,6 +191,7 @@ by_text!(
     LedgerKind,
     PaymentStatus,
     PayoutStatus,
+    RefundStatus,
     Role,
     Severity,
     WebhookOutcome

@@ -17,6 +17,7 @@ pub mod payment_webhook;
 pub mod payout_hold;
 pub mod payout_request;
 pub mod pending_fund;
+pub mod refund;
 pub mod retention_mark;
 pub mod rfc3339;
 pub mod status;

@@ -42,6 +42,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// What open and lost disputes hold of this payment; refunds and disputes together never exceed `amount`.
     pub disputed_amount: Money,
+    /// What refunds started from paydesk and still under way take of this payment.
+    pub refunding_amount: Money,
 }
 
 crate::by_position!(
@@ -68,7 +70,8 @@ crate::by_position!(
     link_url,
     created_at,
     updated_at,
-    disputed_amount
+    disputed_amount,
+    refunding_amount
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -87,6 +87,9 @@ pub enum LedgerKind {
     /// A dispute won (the money back), or lost with the platform's fee on it returned.
     #[sea_orm(string_value = "dispute_credit")]
     DisputeCredit,
+    /// A refund started from paydesk that Cashfree refused or cancelled: its debit credited back.
+    #[sea_orm(string_value = "refund_return")]
+    RefundReturn,
 }
 
 /// Which way the rows of a ledger kind move a balance.
@@ -116,7 +119,10 @@ impl LedgerKind {
     /// reconciliation checks on every stored row.
     pub const fn direction(self) -> Direction {
         match self {
-            LedgerKind::PaymentCredit | LedgerKind::PayoutReturn | LedgerKind::DisputeCredit => Direction::Credit,
+            LedgerKind::PaymentCredit
+            | LedgerKind::PayoutReturn
+            | LedgerKind::DisputeCredit
+            | LedgerKind::RefundReturn => Direction::Credit,
             LedgerKind::PayoutDebit | LedgerKind::RefundDebit | LedgerKind::DisputeDebit => Direction::Debit,
             LedgerKind::Adjustment => Direction::Either,
         }
@@ -158,6 +164,31 @@ pub enum EntryKind {
     /// A dispute lost: Cashfree returned the disputed amount to the client out of what it owed the platform.
     #[sea_orm(string_value = "dispute_lost")]
     DisputeLost,
+    /// A refund started from paydesk: the wallet's share and the fee's share to refunds payable.
+    #[sea_orm(string_value = "refund_started")]
+    RefundStarted,
+    /// Cashfree paid a refund paydesk started: from refunds payable, out of gateway clearing.
+    #[sea_orm(string_value = "refund_paid")]
+    RefundPaid,
+    /// Cashfree refused or cancelled a refund paydesk started: refunds payable back to the wallet and the fee.
+    #[sea_orm(string_value = "refund_failed")]
+    RefundFailed,
+}
+
+/// Where a refund started from paydesk stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Asked of Cashfree; its money waits in refunds payable.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Cashfree paid it to the client.
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    /// Cashfree refused or cancelled it: the money went back.
+    #[sea_orm(string_value = "failed")]
+    Failed,
 }
 
 /// Where a dispute stands.
@@ -201,12 +232,18 @@ pub enum Account {
     /// The platform's money at its bank and in the account that funds transfers (an asset).
     #[sea_orm(string_value = "bank")]
     Bank,
+    /// Refunds started from paydesk that Cashfree has not paid yet (a liability to the clients).
+    #[sea_orm(string_value = "refunds_payable")]
+    RefundsPayable,
     /// Money held from wallets while their payments' disputes are decided (a liability).
     #[sea_orm(string_value = "disputed_funds")]
     DisputedFunds,
     /// What lost disputes cost the platform itself (an expense): what no wallet could cover.
     #[sea_orm(string_value = "dispute_losses")]
     DisputeLosses,
+    /// What Cashfree charged for transfers (service charge and its tax; an expense).
+    #[sea_orm(string_value = "transfer_costs")]
+    TransferCosts,
     /// The other side of admins' corrections.
     #[sea_orm(string_value = "adjustments")]
     Adjustments,
@@ -225,11 +262,16 @@ impl Account {
     /// The side this account's balance is normally on.
     pub const fn normal_side(self) -> Side {
         match self {
-            Account::GatewayClearing | Account::Bank | Account::Adjustments | Account::DisputeLosses => Side::Debit,
+            Account::GatewayClearing
+            | Account::Bank
+            | Account::Adjustments
+            | Account::DisputeLosses
+            | Account::TransferCosts => Side::Debit,
             Account::Wallet
             | Account::WalletPending
             | Account::FeeRevenue
             | Account::PayoutsInTransit
+            | Account::RefundsPayable
             | Account::DisputedFunds => Side::Credit,
         }
     }

@@ -14,6 +14,7 @@ mod m20261128_000006_retention;
 mod m20261206_000001_journal;
 mod m20261206_000002_funds_availability;
 mod m20261206_000003_disputes;
+mod m20261206_000004_refunds;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_journal::Migration),
             Box::new(m20261206_000002_funds_availability::Migration),
             Box::new(m20261206_000003_disputes::Migration),
+            Box::new(m20261206_000004_refunds::Migration),
         ]
     }
 }

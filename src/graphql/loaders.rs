@@ -74,6 +74,20 @@ impl Loader<DisputesOfPayment> for Db {
     }
 }
 
+/// The refunds started from paydesk on a payment (`Payment.refunds`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefundsOfPayment(pub Uuid);
+
+impl Loader<RefundsOfPayment> for Db {
+    type Value = Vec<entity::refund::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[RefundsOfPayment]) -> Res<HashMap<RefundsOfPayment, Self::Value>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let refunds = crate::services::refunds::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
+        Ok(grouped(refunds, |r| RefundsOfPayment(r.payment_id)))
+    }
+}
+
 /// Holds and beneficiary of a freelancer (`PayoutRequest.approvable`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GateOfFreelancer(pub Uuid);

@@ -2,7 +2,7 @@
 
 use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{
-    Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Wallet, WalletTransaction,
+    Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund, Wallet, WalletTransaction,
 };
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
@@ -123,6 +123,18 @@ pub struct AdjustLedgerInput {
     pub reason: String,
 }
 
+/// A refund to start: the client gets `amount` back through Cashfree.
+#[derive(InputObject)]
+pub struct CreateRefundInput {
+    pub payment_id: Uuid,
+    /// Greater than zero; at most what the payment has left (paid less refunds, disputes and refunds under way).
+    pub amount: Decimal,
+    /// Required: kept in the audit trail and sent to Cashfree as the refund's note.
+    pub reason: String,
+    /// A repeat with the same key returns the first refund (the `Idempotency-Key` header works too).
+    pub idempotency_key: Option<String>,
+}
+
 /// How long one wallet's payment credits wait before they are available.
 #[derive(InputObject)]
 pub struct SetFundsHoldInput {
@@ -241,6 +253,22 @@ impl Mutation {
         let amount = amount("amount", input.amount.0)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
+    }
+
+    /// Refunds a client through Cashfree (admin; audited as `refund.requested`). The freelancer's share and the
+    /// platform's fee on it leave at once for refunds payable; Cashfree's refund webhook then makes it SUCCEEDED, or
+    /// FAILED with the money back. A refund Cashfree refuses at once answers FAILED with its reason. Refused without
+    /// Cashfree's Payment Gateway configured (`INVALID_STATE`).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn create_refund(&self, ctx: &Context<'_>, input: CreateRefundInput) -> Result<Refund> {
+        let amount = positive_amount("amount", input.amount.0)?;
+        let req = crate::services::refunds::NewRefund {
+            payment_id: input.payment_id,
+            amount,
+            reason: input.reason,
+            idempotency_key: idempotency_key(ctx, input.idempotency_key)?,
+        };
+        Ok(crate::services::refunds::start(state(ctx), principal(ctx)?, req).await?.into())
     }
 
     /// Sets how long one wallet's payment credits wait before they can be paid out, for credits from now on

@@ -47,12 +47,27 @@ pub async fn financial_csv(
     };
     let range = Range::new(instant("from", p.from)?, instant("to", p.to)?)?.in_currency(p.currency.as_deref())?;
     let periods = reports::financial(&http.state.reads, who, range.clone(), g).await?;
-    let mut csv = String::from("period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid\n");
+    let mut csv = String::from(
+        "period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid,fee_revenue,transfer_costs,\
+         disputes_lost,net_revenue\n",
+    );
     for x in &periods {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{}",
-            x.start, x.currency, x.payments, x.gross, x.fees, x.net, x.refunds, x.payouts, x.payouts_paid
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            x.start,
+            x.currency,
+            x.payments,
+            x.gross,
+            x.fees,
+            x.net,
+            x.refunds,
+            x.payouts,
+            x.payouts_paid,
+            x.fee_revenue,
+            x.transfer_costs,
+            x.disputes_lost,
+            x.net_revenue()
         );
     }
     let disposition =

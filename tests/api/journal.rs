@@ -176,7 +176,8 @@ async fn a_transfer_waits_in_transit_until_cashfree_pays_it_and_a_failed_one_com
     assert_eq!(double.complete_transfer(failed, "FAILED").await, Ok(200));
     let b = app.accounts().await;
     assert_eq!(b["PAYOUTS_IN_TRANSIT"], "0.00", "{b:?}");
-    assert_eq!(b["BANK"], "-300.00", "the paid transfer left the bank");
+    assert_eq!(b["BANK"], "-303.54", "the paid transfer left the bank, with Cashfree's charge");
+    assert_eq!(b["TRANSFER_COSTS"], "3.54", "3.00 charge and 0.54 tax, as the double reports");
     assert_eq!(b["WALLET"], "600.00", "the failed one came back");
     let (clean, report) = app.reconcile();
     assert!(clean, "{report}");
@@ -226,4 +227,30 @@ async fn reconcile_names_an_entry_that_does_not_balance_and_a_wallet_that_left_i
     let (clean, report) = app.reconcile();
     assert!(!clean);
     assert!(report.contains(&format!("wallet of {f}: balance 905.00 but its journal lines sum to 900.00")), "{report}");
+}
+
+#[tokio::test]
+async fn the_financial_report_shows_what_the_platform_earned_and_what_it_cost() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    let id = app.request_payout(f, "300.00").await["data"]["requestPayout"]["id"].as_str().unwrap().to_owned();
+    app.gql_ok(&app.admin(), APPROVE, json!({ "i": { "payoutRequestId": id } })).await;
+    let sent = double.transfer(&Uuid::parse_str(&id).unwrap().simple().to_string()).expect("a transfer");
+    assert_eq!(double.complete_transfer(sent["transfer_id"].as_str().unwrap(), "SUCCESS").await, Ok(200));
+    let order = format!("ord_{}", f.simple());
+    let (_, dispute) = double.open_dispute(&order, "200.00").await.unwrap();
+    assert_eq!(double.move_dispute(&dispute, "CHARGEBACK_MERCHANT_LOST").await, Ok(200));
+    let q = "query($from: DateTime!, $to: DateTime!) { financialReport(from: $from, to: $to, granularity: MONTH) { \
+        gross fees feeRevenue transferCosts disputesLost netRevenue } }";
+    let (from, to) = (chrono::Utc::now() - chrono::Duration::days(40), chrono::Utc::now() + chrono::Duration::days(1));
+    let d = app.gql_ok(&app.admin(), q, json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() })).await;
+    let rows = d["financialReport"].as_array().unwrap();
+    let total = |field: &str| -> i64 { rows.iter().map(|r| minor(r[field].as_str().unwrap())).sum() };
+    assert_eq!((total("gross"), total("fees")), (100_000, 10_000), "{d}");
+    assert_eq!(total("feeRevenue"), 10_000, "the fee stays with the platform (keep): {d}");
+    assert_eq!(total("transferCosts"), 354, "{d}");
+    assert_eq!(total("disputesLost"), 20_000, "{d}");
+    assert_eq!(total("netRevenue"), 10_000 - 354, "the freelancer bore the lost dispute: {d}");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
 }

@@ -33,6 +33,7 @@ mod ops_security;
 mod payouts;
 mod provider_amounts;
 mod refunds;
+mod refunds_started;
 mod reports;
 mod risk;
 mod runbook;

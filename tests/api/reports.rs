@@ -94,6 +94,20 @@ async fn fixture() -> (TestApp, Uuid, Uuid) {
         vec![at("2026-11-03T15:00:00Z"), "refund_debit".into()],
     )
     .await;
+    // Their journal entries with them.
+    exec(
+        &app,
+        "UPDATE journal_entries SET created_at = (SELECT p.paid_at FROM payments p WHERE p.id = journal_entries.payment_id) \
+         WHERE kind = $1",
+        vec!["payment_received".into()],
+    )
+    .await;
+    exec(
+        &app,
+        "UPDATE journal_entries SET created_at = $1 WHERE kind = $2",
+        vec![at("2026-11-03T15:00:00Z"), "refund".into()],
+    )
+    .await;
     exec(
         &app,
         "UPDATE payout_requests SET decided_at = $1 WHERE id = $2",
@@ -292,9 +306,10 @@ async fn the_financial_report_exports_as_csv_for_admins_and_ops() {
     assert!(kind.starts_with("text/csv"));
     assert_eq!(
         body,
-        "period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid\n\
-         2026-10-01,INR,1,2000.00,200.00,1800.00,0.00,0,0.00\n\
-         2026-11-01,INR,2,1500.00,150.00,1350.00,90.00,1,200.00\n"
+        "period_start,currency,payments,gross,fees,net,refunds,payouts,payouts_paid,fee_revenue,transfer_costs,\
+         disputes_lost,net_revenue\n\
+         2026-10-01,INR,1,2000.00,200.00,1800.00,0.00,0,0.00,200.00,0.00,0.00,200.00\n\
+         2026-11-01,INR,2,1500.00,150.00,1350.00,90.00,1,200.00,140.00,0.00,0.00,140.00\n"
     );
     let (status, _, body) = get(app.token(Role::Ops, Uuid::new_v4()), &format!("{range}&granularity=month")).await;
     assert_eq!(status, 200, "ops export too: {body}");

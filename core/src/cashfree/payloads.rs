@@ -211,10 +211,24 @@ pub struct ErrorDetails {
     pub error_description: Text,
 }
 
-/// `data.refund` of a `REFUND_STATUS_WEBHOOK`.
+/// `POST /pg/orders/{order_id}/refunds` (Create Refund); Cashfree answers with the refund as `Refund` below.
+#[derive(Debug, Serialize)]
+pub struct CreateRefund {
+    pub refund_amount: Amount,
+    /// Ours: 3 to 40 characters; also the call's idempotency key.
+    pub refund_id: String,
+    /// 3 to 100 characters.
+    pub refund_note: String,
+    pub refund_speed: &'static str,
+}
+
+/// `data.refund` of a `REFUND_STATUS_WEBHOOK`, and Create Refund's answer.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Refund {
     pub cf_refund_id: Option<CfId>,
+    /// The merchant's id of the refund: ours (`pdr_…`) for refunds paydesk started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<CfId>,
     pub cf_payment_id: Option<CfId>,
     pub order_id: Option<CfId>,
     /// SUCCESS, PENDING, CANCELLED, ONHOLD, FAILED.
@@ -299,6 +313,11 @@ pub struct Transfer {
     pub transfer_amount: Option<Amount>,
     #[serde(default)]
     pub transfer_currency: Text,
+    /// What Cashfree charged for the transfer, and the tax on that charge (reported once it completed).
+    #[serde(default)]
+    pub transfer_service_charge: Option<Amount>,
+    #[serde(default)]
+    pub transfer_service_tax: Option<Amount>,
 }
 
 /// A payout webhook (`POST /api/webhooks/cashfree/payouts`): its type names the transfer's end state.

@@ -50,6 +50,12 @@ pub enum Action {
     PaymentOrderFailed,
     #[strum(serialize = "payment.refunded")]
     PaymentRefunded,
+    /// An admin started a refund from paydesk.
+    #[strum(serialize = "refund.requested")]
+    RefundRequested,
+    /// Cashfree refused or cancelled a refund paydesk started; its money went back.
+    #[strum(serialize = "refund.failed")]
+    RefundFailed,
     #[strum(serialize = "payment.succeeded")]
     PaymentSucceeded,
     /// An admin confirmed a payment by hand (manual payment verification).

@@ -193,7 +193,10 @@ async fn hold(
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("payment", p.id))?;
-    let room = fresh.amount.minor() - fresh.refunded_amount.minor() - fresh.disputed_amount.minor();
+    let room = fresh.amount.minor()
+        - fresh.refunded_amount.minor()
+        - fresh.disputed_amount.minor()
+        - fresh.refunding_amount.minor();
     let take = Money::from_minor(room.clamp(0, d.amount.minor()));
     let holds = d.holds + 1;
     let mut balance = None;
@@ -240,7 +243,7 @@ async fn hold(
             p.freelancer_id
         ),
     ));
-    if fresh.refunded_amount.is_positive() || take < d.amount {
+    if fresh.refunded_amount.is_positive() || fresh.refunding_amount.is_positive() || take < d.amount {
         alarms.push((
             Severity::Critical,
             AlertKind::DisputeOnRefunded,

@@ -18,6 +18,7 @@ pub mod payments;
 pub mod payouts;
 pub mod read;
 pub mod reconcile;
+pub mod refunds;
 pub mod reports;
 pub mod retention;
 pub mod risk;

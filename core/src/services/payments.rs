@@ -78,6 +78,7 @@ pub async fn create_order(
         net_amount: Set(None),
         refunded_amount: Set(Money::ZERO),
         disputed_amount: Set(Money::ZERO),
+        refunding_amount: Set(Money::ZERO),
         cf_payment_id: Set(None),
         payment_method: Set(None),
         bank_reference: Set(None),
@@ -263,6 +264,8 @@ pub async fn apply_attempt(
 #[derive(Debug, Clone)]
 pub struct Refund {
     pub cf_refund_id: String,
+    /// The merchant's id: ours (`pdr_…`) when paydesk started the refund (`refunds`).
+    pub refund_id: Option<String>,
     /// Greater than zero: the webhook's parser refuses any other amount.
     pub amount: Money,
     pub currency: String,
@@ -316,8 +319,11 @@ pub async fn apply_refund(
         return Ok(Refunded::AlreadyBooked);
     }
     let refunded_after = Expr::col(payment::Column::RefundedAmount).add(r.amount.minor());
-    // Disputes hold part of the payment too: a refund never returns money a dispute already took.
-    let taken_after = refunded_after.clone().add(Expr::col(payment::Column::DisputedAmount));
+    // Disputes and refunds started here hold part of the payment too: a refund never returns money they took.
+    let taken_after = refunded_after
+        .clone()
+        .add(Expr::col(payment::Column::DisputedAmount))
+        .add(Expr::col(payment::Column::RefundingAmount));
     let status_after = sea_orm::sea_query::CaseStatement::new()
         .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
         .finally(Expr::col(payment::Column::Status));
@@ -332,9 +338,16 @@ pub async fn apply_refund(
     if raised.rows_affected != 1 {
         let now = payment::Entity::find_by_id(p.id).one(db).await?.unwrap_or_else(|| p.clone());
         return Ok(Refunded::TooMuch(format!(
-            "refund {} of {} {} on order {} would take its refunds from {} (with {} held by disputes) to more \
-             than the {} paid; nothing was booked",
-            r.cf_refund_id, r.amount, p.currency, p.order_id, now.refunded_amount, now.disputed_amount, p.amount
+            "refund {} of {} {} on order {} would take its refunds from {} (with {} held by disputes and {} in \
+             refunds under way) to more than the {} paid; nothing was booked",
+            r.cf_refund_id,
+            r.amount,
+            p.currency,
+            p.order_id,
+            now.refunded_amount,
+            now.disputed_amount,
+            now.refunding_amount,
+            p.amount
         )));
     }
     let fee_share = r.amount.percent(fee_percent).unwrap_or_default();

@@ -313,24 +313,56 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
             });
         }
     }
+    // Refunds started here: what refunds payable holds is what pending refunds ask.
+    let payable = rows(
+        db,
+        "SELECT j.currency AS currency, j.total AS journal, \
+           CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.status = 'pending' AND r.currency = j.currency), \
+             0) AS BIGINT) AS pending \
+         FROM (SELECT p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total FROM journal_postings p \
+               WHERE p.account = 'refunds_payable' GROUP BY p.currency) j",
+    )
+    .await?;
+    for r in &payable {
+        let (journal, pending) =
+            (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "pending")?));
+        if journal != pending {
+            let currency: String = r.try_get("", "currency")?;
+            findings.push(Finding {
+                subject: format!("refunds payable in {currency}"),
+                problem: format!("its journal lines sum to {journal} but pending refunds ask {pending}"),
+            });
+        }
+    }
+    // What a payment's disputes hold and its refunds under way take is what it says, and with its refunds never
+    // more than the payment.
     let payments = rows(
         db,
         "SELECT * FROM (SELECT p.order_id AS order_id, p.amount AS amount, p.refunded_amount AS refunded, \
-           p.disputed_amount AS disputed, CAST(COALESCE((SELECT SUM(d.held) FROM disputes d \
-             WHERE d.payment_id = p.id AND d.status IN ('open', 'lost')), 0) AS BIGINT) AS held \
-         FROM payments p WHERE p.disputed_amount <> 0 OR EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.id)) x \
-         WHERE x.disputed <> x.held OR x.refunded + x.disputed > x.amount LIMIT 100",
+           p.disputed_amount AS disputed, p.refunding_amount AS refunding, \
+           CAST(COALESCE((SELECT SUM(d.held) FROM disputes d \
+             WHERE d.payment_id = p.id AND d.status IN ('open', 'lost')), 0) AS BIGINT) AS held, \
+           CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r \
+             WHERE r.payment_id = p.id AND r.status = 'pending'), 0) AS BIGINT) AS asked \
+         FROM payments p WHERE p.disputed_amount <> 0 OR p.refunding_amount <> 0 \
+           OR EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.id) \
+           OR EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)) x \
+         WHERE x.disputed <> x.held OR x.refunding <> x.asked OR x.refunded + x.disputed + x.refunding > x.amount \
+         LIMIT 100",
     )
     .await?;
     for r in &payments {
         let order: String = r.try_get("", "order_id")?;
-        let [amount, refunded, disputed, held] =
-            ["amount", "refunded", "disputed", "held"].map(|c| r.try_get::<i64>("", c).map(Money::from_minor));
-        let (amount, refunded, disputed, held) = (amount?, refunded?, disputed?, held?);
+        let [amount, refunded, disputed, held, refunding, asked] =
+            ["amount", "refunded", "disputed", "held", "refunding", "asked"]
+                .map(|c| r.try_get::<i64>("", c).map(Money::from_minor));
+        let (amount, refunded, disputed, held, refunding, asked) =
+            (amount?, refunded?, disputed?, held?, refunding?, asked?);
         findings.push(Finding {
             subject: format!("payment {order}"),
             problem: format!(
-                "disputed {disputed} (its disputes hold {held}) and refunded {refunded} of the {amount} paid"
+                "disputed {disputed} (its disputes hold {held}), refunding {refunding} (its pending refunds ask \
+                 {asked}) and refunded {refunded} of the {amount} paid"
             ),
         });
     }

@@ -337,6 +337,22 @@ pub struct Period {
     pub refunds: Money,
     pub payouts: u64,
     pub payouts_paid: Money,
+    /// What the platform earned in fees, less the fees it gave back with refunds and lost disputes (the journal's
+    /// fee revenue in the period).
+    pub fee_revenue: Money,
+    /// What Cashfree charged for transfers completed in the period.
+    pub transfer_costs: Money,
+    /// What lost disputes returned to clients in the period.
+    pub disputes_lost: Money,
+    /// What lost disputes cost the platform itself (what no wallet covered).
+    pub dispute_losses: Money,
+}
+
+impl Period {
+    /// Fee revenue less transfer costs and the platform's own dispute losses.
+    pub fn net_revenue(&self) -> Money {
+        Money::from_minor(self.fee_revenue.minor() - self.transfer_costs.minor() - self.dispute_losses.minor())
+    }
 }
 
 fn period<'a>(periods: &'a mut BTreeMap<(String, String), Period>, row: &QueryResult) -> AppResult<&'a mut Period> {
@@ -406,6 +422,35 @@ pub async fn financial(
     {
         let p = period(&mut periods, &row)?;
         p.refunds = money(&row, "refunds")?;
+    }
+    // The platform's side, from the journal: each line counted once, in the period its entry was booked.
+    let b = bucket(backend, "e.created_at", g);
+    let sum = |cond: &str, sign: &str| {
+        format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN {sign}p.amount ELSE 0 END), 0) AS BIGINT)")
+    };
+    for row in query(
+        db,
+        &format!(
+            "SELECT {b} AS period, p.currency AS currency, {} AS fee_revenue, {} AS transfer_costs, \
+                    {} AS dispute_losses, {} AS disputes_lost \
+             FROM journal_postings p JOIN journal_entries e ON e.id = p.entry_id \
+             WHERE (p.account IN ('fee_revenue', 'transfer_costs', 'dispute_losses') \
+                    OR (p.account = 'gateway_clearing' AND e.kind = 'dispute_lost')) \
+               AND e.created_at >= $1 AND e.created_at < $2{c} GROUP BY {b}, p.currency",
+            sum("p.account = 'fee_revenue'", ""),
+            sum("p.account = 'transfer_costs'", "-"),
+            sum("p.account = 'dispute_losses'", "-"),
+            sum("p.account = 'gateway_clearing'", ""),
+        ),
+        &range,
+    )
+    .await?
+    {
+        let p = period(&mut periods, &row)?;
+        p.fee_revenue = money(&row, "fee_revenue")?;
+        p.transfer_costs = money(&row, "transfer_costs")?;
+        p.dispute_losses = money(&row, "dispute_losses")?;
+        p.disputes_lost = money(&row, "disputes_lost")?;
     }
     Ok(periods.into_values().collect())
 }

@@ -31,6 +31,8 @@ pub struct Report {
     pub status: String,
     pub cf_transfer_id: Option<String>,
     pub description: Option<String>,
+    /// What Cashfree charged for the transfer with its tax, when it says (and it is a sane amount).
+    pub charges: Option<Money>,
 }
 
 impl From<Transfer> for Report {
@@ -39,8 +41,19 @@ impl From<Transfer> for Report {
             status: t.status.0.unwrap_or_else(|| "UNKNOWN".into()).to_ascii_uppercase(),
             cf_transfer_id: t.cf_transfer_id.map(|id| id.0).filter(|id| !id.is_empty() && id != "NA"),
             description: t.status_description.0,
+            charges: charges(t.transfer_service_charge, t.transfer_service_tax),
         }
     }
+}
+
+/// A transfer's service charge and its tax, together: none when neither is a positive amount of whole paise under
+/// the largest amount paydesk takes (a charge Cashfree did not report, or reported as nonsense, is not booked).
+fn charges(charge: Option<payloads::Amount>, tax: Option<payloads::Amount>) -> Option<Money> {
+    let part = |a: Option<payloads::Amount>| {
+        a.filter(|a| !a.0.is_zero()).and_then(|a| fields::amount("", Some(a), "INR").ok()).unwrap_or_default()
+    };
+    let sum = part(charge).checked_add(part(tax))?;
+    sum.is_positive().then_some(sum)
 }
 
 impl Report {
@@ -100,7 +113,7 @@ fn mode(b: &beneficiary::Model) -> &'static str {
 }
 
 fn failed_report(why: &str) -> Report {
-    Report { status: "FAILED".into(), cf_transfer_id: None, description: Some(why.to_owned()) }
+    Report { status: "FAILED".into(), cf_transfer_id: None, description: Some(why.to_owned()), charges: None }
 }
 
 /// Asks Cashfree how the payout's transfer stands and applies it; one Cashfree does not know is sent again.
@@ -168,6 +181,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         return Ok((reload(state, id).await?, false));
     };
     let why = report.description.clone().unwrap_or_else(|| report.status.clone());
+    let charges = report.charges.unwrap_or_default();
     let (kind, title, balance) = if to == PayoutStatus::Paid {
         journal::book(
             &txn,
@@ -180,9 +194,11 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
                 payout_request_id: Some(id),
                 description: "payout paid by transfer",
                 at: now,
+                // What Cashfree charged for it leaves the bank (the payout account) with it, as a cost.
                 lines: vec![
                     Line::on(Account::PayoutsInTransit, after.amount.negate()),
-                    Line::on(Account::Bank, after.amount),
+                    Line::on(Account::TransferCosts, charges.negate()),
+                    Line::on(Account::Bank, after.amount.checked_add(charges).unwrap_or(after.amount)),
                 ],
             },
         )

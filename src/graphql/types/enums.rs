@@ -63,6 +63,20 @@ pub enum LedgerKind {
     DisputeDebit,
     /// A dispute won (the money back), or lost with the platform's fee on it returned.
     DisputeCredit,
+    /// A refund started here that Cashfree refused or cancelled: its debit credited back.
+    RefundReturn,
+}
+
+/// Where a refund started from paydesk stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::status::RefundStatus")]
+pub enum RefundStatus {
+    /// Asked of Cashfree; its money waits in refunds payable.
+    Pending,
+    /// Cashfree paid it to the client.
+    Succeeded,
+    /// Cashfree refused or cancelled it: the money went back.
+    Failed,
 }
 
 /// Where a dispute stands.
@@ -101,6 +115,12 @@ pub enum JournalEntryKind {
     DisputeWon,
     /// A dispute lost: returned to the client out of gateway clearing; what no wallet covered is a dispute loss.
     DisputeLost,
+    /// A refund started here: the wallet's share and the fee's share to refunds payable.
+    RefundStarted,
+    /// Cashfree paid a refund started here: from refunds payable, out of gateway clearing.
+    RefundPaid,
+    /// Cashfree refused or cancelled a refund started here: refunds payable back to the wallet and the fee.
+    RefundFailed,
 }
 
 /// A journal account. `WALLET` lines name their wallet; every other account is one per currency.
@@ -119,10 +139,14 @@ pub enum Account {
     PayoutsInTransit,
     /// The platform's money at its bank and in the account that funds transfers (an asset).
     Bank,
+    /// Refunds started here that Cashfree has not paid yet (a liability to the clients).
+    RefundsPayable,
     /// Money held from wallets while their payments' disputes are decided (a liability).
     DisputedFunds,
     /// What lost disputes cost the platform itself (an expense): what no wallet covered.
     DisputeLosses,
+    /// What Cashfree charged for transfers (service charge and its tax; an expense).
+    TransferCosts,
     /// The other side of admins' corrections.
     Adjustments,
 }

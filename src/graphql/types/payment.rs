@@ -1,8 +1,8 @@
 //! `Payment`: a client's payment for a freelancer's work.
 
-use super::{loader_error, Dispute, PaymentStatus, Wallet};
+use super::{loader_error, Dispute, PaymentStatus, Refund, Wallet};
 use crate::graphql::error::Result;
-use crate::graphql::loaders::{Db, DisputesOfPayment, WalletOfFreelancer};
+use crate::graphql::loaders::{Db, DisputesOfPayment, RefundsOfPayment, WalletOfFreelancer};
 use crate::graphql::scalars::DateTime;
 use crate::graphql::scalars::Decimal;
 use async_graphql::dataloader::DataLoader;
@@ -39,6 +39,8 @@ super::columns::object_of_rows! {
         "refundedAmount" refunded_amount: Decimal = m.refunded_amount.into(), reads [refunded_amount];
         /// What open and lost disputes hold of the payment; with `refundedAmount`, never more than `amount`.
         "disputedAmount" disputed_amount: Decimal = m.disputed_amount.into(), reads [disputed_amount];
+        /// What refunds started here and not yet paid by Cashfree take of the payment.
+        "refundingAmount" refunding_amount: Decimal = m.refunding_amount.into(), reads [refunding_amount];
         /// Cashfree's id of the attempt that settled (or last touched) the order.
         "cfPaymentId" cf_payment_id: Option<String> = m.cf_payment_id, reads [cf_payment_id];
         /// upi, card, net_banking, …
@@ -61,7 +63,7 @@ super::columns::object_of_rows! {
     }
     reads {
         "wallet" => [freelancer_id];
-        "disputes" => [id];
+        "disputes" | "refunds" => [id];
     }
 }
 
@@ -71,6 +73,14 @@ impl Payment {
     async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
         let loader = ctx.data_unchecked::<DataLoader<Db>>();
         Ok(loader.load_one(WalletOfFreelancer(self.freelancer_id)).await.map_err(loader_error)?.map(Wallet::from))
+    }
+
+    /// The refunds started from paydesk on this payment, oldest first (refunds made at Cashfree's dashboard show
+    /// only in `refundedAmount` and the ledger).
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        let loader = ctx.data_unchecked::<DataLoader<Db>>();
+        let rows = loader.load_one(RefundsOfPayment(self.id)).await.map_err(loader_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Refund::from).collect())
     }
 
     /// The disputes of this payment, oldest first.

@@ -155,10 +155,19 @@ pub struct FinancialPeriod {
     /// Payouts paid (by when they were approved).
     pub payouts: u64,
     pub payouts_paid: Decimal,
+    /// The platform's fee income booked in the period, less fees given back with refunds and lost disputes.
+    pub fee_revenue: Decimal,
+    /// What Cashfree charged for transfers completed in the period.
+    pub transfer_costs: Decimal,
+    /// What lost disputes returned to clients in the period.
+    pub disputes_lost: Decimal,
+    /// `feeRevenue` less `transferCosts` and what lost disputes cost the platform itself (what no wallet covered).
+    pub net_revenue: Decimal,
 }
 
 impl From<r::Period> for FinancialPeriod {
     fn from(p: r::Period) -> Self {
+        let net_revenue = p.net_revenue();
         FinancialPeriod {
             period_start: NaiveDate::parse_from_str(&p.start, "%Y-%m-%d").unwrap_or_default(),
             currency: p.currency,
@@ -169,6 +178,10 @@ impl From<r::Period> for FinancialPeriod {
             refunds: p.refunds.into(),
             payouts: p.payouts,
             payouts_paid: p.payouts_paid.into(),
+            fee_revenue: p.fee_revenue.into(),
+            transfer_costs: p.transfer_costs.into(),
+            disputes_lost: p.disputes_lost.into(),
+            net_revenue: net_revenue.into(),
         }
     }
 }

@@ -10,8 +10,8 @@ use crate::cashfree::payloads::{
 use crate::domain::status::api_name;
 use crate::error::AppError;
 use crate::events::{Alert, AlertKind};
-use crate::services::disputes;
 use crate::services::payments::{self, Applied, Attempt, Refund, Refunded};
+use crate::services::{disputes, refunds};
 use crate::state::AppState;
 use chrono::DateTime;
 use entity::status::{PaymentStatus, Severity, WebhookOutcome};
@@ -160,7 +160,11 @@ fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Opt
             order_id: Some(order_id.clone()),
             cf_payment_id: id("", r.cf_payment_id.as_ref()).ok(),
             event_type,
-            event: Event::Refund { order_id, status, refund: Refund { cf_refund_id, amount, currency } },
+            event: Event::Refund {
+                order_id,
+                status,
+                refund: Refund { cf_refund_id, refund_id: id("", r.refund_id.as_ref()).ok(), amount, currency },
+            },
         });
     }
     let order_id = id("data.order.order_id", data.order.unwrap_or_default().order_id.as_ref())?;
@@ -316,6 +320,46 @@ impl Done {
     }
 }
 
+/// Settles a refund paydesk started, as Cashfree's refund webhook reports it: only with the amount and currency
+/// it was started with, on its own payment.
+async fn settle_ours(
+    txn: &DatabaseTransaction,
+    p: &payment::Model,
+    status: &str,
+    reported: &Refund,
+    mine: entity::refund::Model,
+) -> Result<Done, AppError> {
+    if mine.payment_id != p.id || mine.amount != reported.amount || mine.currency != reported.currency {
+        let why = format!(
+            "refund {} was started for {} {} on another order or amount than Cashfree reports ({} {} on order {}); \
+             nothing was booked",
+            mine.refund_id, mine.amount, mine.currency, reported.amount, reported.currency, p.order_id
+        );
+        return Ok(Done::of(
+            WebhookOutcome::Unmatched,
+            Some(why.clone()),
+            Some(p.id),
+            Some((AlertKind::WebhookUnmatched, why)),
+        ));
+    }
+    let cf = Some(reported.cf_refund_id.clone());
+    Ok(match refunds::settle(txn, &mine, status, cf).await? {
+        Some((_, true)) => Done::of(WebhookOutcome::Processed, None, Some(p.id), None),
+        Some((now, false)) => Done::of(
+            WebhookOutcome::Duplicate,
+            Some(format!("refund {} was already {}", now.refund_id, api_name(&now.status))),
+            Some(p.id),
+            None,
+        ),
+        None => Done::of(
+            WebhookOutcome::Processed,
+            Some(format!("refund status {status} needs no booking")),
+            Some(p.id),
+            None,
+        ),
+    })
+}
+
 /// Applies a claimed delivery's event to its payment (`found`, if its order exists), inside the claim's
 /// transaction.
 async fn apply(
@@ -324,6 +368,15 @@ async fn apply(
     parsed: &Parsed,
     found: Option<payment::Model>,
 ) -> Result<Done, AppError> {
+    if let (Event::Refund { status, refund, .. }, Some(p)) = (&parsed.event, &found) {
+        let started_here = match &refund.refund_id {
+            Some(refund_id) => refunds::ours(txn, refund_id).await?,
+            None => None,
+        };
+        if let Some(mine) = started_here {
+            return settle_ours(txn, p, status, refund, mine).await;
+        }
+    }
     let (outcome, error, payment_id, alarm) = match (&parsed.event, found) {
         (Event::Other, _) => {
             (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
