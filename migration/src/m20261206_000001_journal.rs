@@ -71,21 +71,28 @@ const CARRY_OVER: &[&str] = &[
     "INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount) \
      SELECT p.id, 2, 'bank', NULL, p.currency, p.amount \
      FROM payout_requests p JOIN journal_entries e ON e.id = p.id AND e.kind = 'payout_paid'",
-    // The platform's fee on earlier refunds: what was refunded less what the wallet gave back.
+    // The platform's fee on earlier refunds: what was refunded less what the wallet gave back (summed once per
+    // payment, then joined: a correlated sum per payment would read the whole ledger for each).
     "INSERT INTO journal_entries (id, kind, reference, payment_id, payout_request_id, description, created_at) \
      SELECT p.id, 'refund', 'refund-fees:' || substr(c.reference, 9), p.id, NULL, \
        'platform fee on earlier refunds', p.updated_at \
      FROM payments p JOIN wallet_transactions c ON c.payment_id = p.id AND c.kind = 'payment_credit' \
-     WHERE p.refunded_amount + (SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM wallet_transactions r \
-       WHERE r.payment_id = p.id AND r.kind = 'refund_debit') <> 0",
+       LEFT JOIN (SELECT r.payment_id AS payment_id, CAST(SUM(r.amount) AS BIGINT) AS debited \
+                  FROM wallet_transactions r WHERE r.kind = 'refund_debit' GROUP BY r.payment_id) d \
+         ON d.payment_id = p.id \
+     WHERE p.refunded_amount <> 0 AND p.refunded_amount + COALESCE(d.debited, 0) <> 0",
     "INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount) \
-     SELECT p.id, 1, 'fee_revenue', NULL, p.currency, -(p.refunded_amount + (SELECT CAST(COALESCE(SUM(r.amount), 0) \
-       AS BIGINT) FROM wallet_transactions r WHERE r.payment_id = p.id AND r.kind = 'refund_debit')) \
-     FROM payments p JOIN journal_entries e ON e.id = p.id AND e.kind = 'refund'",
+     SELECT p.id, 1, 'fee_revenue', NULL, p.currency, -(p.refunded_amount + COALESCE(d.debited, 0)) \
+     FROM payments p JOIN journal_entries e ON e.id = p.id AND e.kind = 'refund' \
+       LEFT JOIN (SELECT r.payment_id AS payment_id, CAST(SUM(r.amount) AS BIGINT) AS debited \
+                  FROM wallet_transactions r WHERE r.kind = 'refund_debit' GROUP BY r.payment_id) d \
+         ON d.payment_id = p.id",
     "INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount) \
-     SELECT p.id, 2, 'gateway_clearing', NULL, p.currency, p.refunded_amount + (SELECT CAST(COALESCE(SUM(r.amount), 0) \
-       AS BIGINT) FROM wallet_transactions r WHERE r.payment_id = p.id AND r.kind = 'refund_debit') \
-     FROM payments p JOIN journal_entries e ON e.id = p.id AND e.kind = 'refund'",
+     SELECT p.id, 2, 'gateway_clearing', NULL, p.currency, p.refunded_amount + COALESCE(d.debited, 0) \
+     FROM payments p JOIN journal_entries e ON e.id = p.id AND e.kind = 'refund' \
+       LEFT JOIN (SELECT r.payment_id AS payment_id, CAST(SUM(r.amount) AS BIGINT) AS debited \
+                  FROM wallet_transactions r WHERE r.kind = 'refund_debit' GROUP BY r.payment_id) d \
+         ON d.payment_id = p.id",
 ];
 
 #[async_trait::async_trait]

@@ -47,7 +47,8 @@ pub struct Posted {
 }
 
 /// Moves the balance with one conditional UPDATE (so concurrent postings can never pass the floor, as the
-/// database re-checks the condition under its row lock) and writes the ledger row. Run it in a transaction.
+/// database re-checks the condition under its row lock), writes the ledger row and books the journal entry of the
+/// same id (refused unless its lines balance). Run it in a transaction.
 pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted> {
     if !p.kind.direction().admits(p.amount.minor()) {
         // Every caller checks its amounts first; a row against its kind's direction is refused here all the same,

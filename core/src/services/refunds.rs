@@ -48,7 +48,8 @@ pub async fn start(state: &AppState, who: Principal, req: NewRefund) -> AppResul
     }
     let parts = [req.payment_id.to_string(), req.amount.to_string(), reason.clone()];
     let key = idempotency::Key::new("createRefund", req.idempotency_key, &parts)?;
-    let work = start_once(state, who, req.payment_id, req.amount, reason, key.as_ref());
+    let asked = Asked { payment_id: req.payment_id, amount: req.amount, reason };
+    let work = start_once(state, who, asked, key.as_ref());
     let ran = idempotency::once(&state.db, who, key.as_ref(), work, |id| existing(&state.db, id)).await?;
     Ok(ran.into_inner())
 }
@@ -57,16 +58,20 @@ async fn existing(db: &impl ConnectionTrait, id: Uuid) -> AppResult<refund::Mode
     refund::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("refund", id))
 }
 
-async fn start_once(
-    state: &AppState,
-    who: Principal,
+/// A refund as asked, its reason checked.
+struct Asked {
     payment_id: Uuid,
     amount: Money,
     reason: String,
+}
+
+async fn start_once(
+    state: &AppState,
+    who: Principal,
+    asked: Asked,
     key: Option<&idempotency::Key>,
 ) -> AppResult<refund::Model> {
-    let booked = book(state, who, payment_id, amount, reason, key).await?;
-    let (started, order_id) = booked;
+    let (started, order_id) = book(state, who, asked, key).await?;
     let body = payloads::CreateRefund {
         refund_amount: payloads::Amount(started.amount.to_decimal()),
         refund_id: started.refund_id.clone(),
@@ -130,11 +135,10 @@ fn note(reason: &str) -> String {
 async fn book(
     state: &AppState,
     who: Principal,
-    payment_id: Uuid,
-    amount: Money,
-    reason: String,
+    asked: Asked,
     key: Option<&idempotency::Key>,
 ) -> AppResult<(refund::Model, String)> {
+    let Asked { payment_id, amount, reason } = asked;
     let txn = state.db.begin().await?;
     let p = payment::Entity::find_by_id(payment_id)
         .one(&txn)
