@@ -215,15 +215,48 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
     })
 }
 
+/// That `account`'s journal lines sum, per currency, to what `held` (a sum over the rows that account stands for,
+/// of the currency `j.currency`) says; a finding for each currency where they differ.
+async fn account_holds(
+    db: &DatabaseConnection,
+    findings: &mut Vec<Finding>,
+    account: &str,
+    held: &str,
+    subject: &str,
+    says: &str,
+) -> AppResult<()> {
+    let sums = rows(
+        db,
+        &format!(
+            "SELECT j.currency AS currency, j.total AS journal, CAST(COALESCE(({held}), 0) AS BIGINT) AS held \
+             FROM (SELECT p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total FROM journal_postings p \
+                   WHERE p.account = '{account}' GROUP BY p.currency) j"
+        ),
+    )
+    .await?;
+    for r in &sums {
+        let (journal, held) = (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "held")?));
+        if journal != held {
+            let currency: String = r.try_get("", "currency")?;
+            findings.push(Finding {
+                subject: format!("{subject} in {currency}"),
+                problem: format!("its journal lines sum to {journal} but {says} {held}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The journal's checks: each names at most 100 rows.
 async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResult<()> {
     let unbalanced = rows(
         db,
-        "SELECT e.reference AS reference, p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total, \
-                COUNT(*) AS n \
-         FROM journal_entries e JOIN journal_postings p ON p.entry_id = e.id \
-         GROUP BY e.id, e.reference, p.currency HAVING SUM(p.amount) <> 0 OR COUNT(*) < 2 \
-         ORDER BY e.reference LIMIT 100",
+        "SELECT e.reference AS reference, x.currency AS currency, x.total AS total, x.n AS n \
+         FROM (SELECT p.entry_id AS entry_id, p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total, \
+                      COUNT(*) AS n \
+               FROM journal_postings p GROUP BY p.entry_id, p.currency \
+               HAVING SUM(p.amount) <> 0 OR COUNT(*) < 2) x \
+         JOIN journal_entries e ON e.id = x.entry_id ORDER BY e.reference LIMIT 100",
     )
     .await?;
     for r in &unbalanced {
@@ -239,12 +272,16 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
     let empty = rows(
         db,
         "SELECT e.reference AS reference FROM journal_entries e \
-         WHERE NOT EXISTS (SELECT 1 FROM journal_postings p WHERE p.entry_id = e.id) ORDER BY e.reference LIMIT 100",
+         LEFT JOIN journal_postings p ON p.entry_id = e.id AND p.line = 1 \
+         WHERE p.entry_id IS NULL ORDER BY e.reference LIMIT 100",
     )
     .await?;
     for r in &empty {
         let reference: String = r.try_get("", "reference")?;
-        findings.push(Finding { subject: format!("journal entry {reference}"), problem: "has no lines".into() });
+        findings.push(Finding {
+            subject: format!("journal entry {reference}"),
+            problem: "has no lines (no line 1)".into(),
+        });
     }
     let wallets = rows(
         db,
@@ -294,46 +331,11 @@ async fn journal(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppRes
     }
     // Disputes: what disputed funds hold is what open disputes held; what a payment's disputes hold is its
     // disputed amount, and with its refunds never more than the payment.
-    let disputed = rows(
-        db,
-        "SELECT j.currency AS currency, j.total AS journal, \
-           CAST(COALESCE((SELECT SUM(d.held) FROM disputes d WHERE d.status = 'open' AND d.currency = j.currency), 0) \
-             AS BIGINT) AS held \
-         FROM (SELECT p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total FROM journal_postings p \
-               WHERE p.account = 'disputed_funds' GROUP BY p.currency) j",
-    )
-    .await?;
-    for r in &disputed {
-        let (journal, held) = (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "held")?));
-        if journal != held {
-            let currency: String = r.try_get("", "currency")?;
-            findings.push(Finding {
-                subject: format!("disputed funds in {currency}"),
-                problem: format!("its journal lines sum to {journal} but open disputes hold {held}"),
-            });
-        }
-    }
+    let open = "SELECT SUM(d.held) FROM disputes d WHERE d.status = 'open' AND d.currency = j.currency";
+    account_holds(db, findings, "disputed_funds", open, "disputed funds", "open disputes hold").await?;
     // Refunds started here: what refunds payable holds is what pending refunds ask.
-    let payable = rows(
-        db,
-        "SELECT j.currency AS currency, j.total AS journal, \
-           CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.status = 'pending' AND r.currency = j.currency), \
-             0) AS BIGINT) AS pending \
-         FROM (SELECT p.currency AS currency, CAST(SUM(p.amount) AS BIGINT) AS total FROM journal_postings p \
-               WHERE p.account = 'refunds_payable' GROUP BY p.currency) j",
-    )
-    .await?;
-    for r in &payable {
-        let (journal, pending) =
-            (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "pending")?));
-        if journal != pending {
-            let currency: String = r.try_get("", "currency")?;
-            findings.push(Finding {
-                subject: format!("refunds payable in {currency}"),
-                problem: format!("its journal lines sum to {journal} but pending refunds ask {pending}"),
-            });
-        }
-    }
+    let asked = "SELECT SUM(r.amount) FROM refunds r WHERE r.status = 'pending' AND r.currency = j.currency";
+    account_holds(db, findings, "refunds_payable", asked, "refunds payable", "pending refunds ask").await?;
     // What a payment's disputes hold and its refunds under way take is what it says, and with its refunds never
     // more than the payment.
     let payments = rows(
