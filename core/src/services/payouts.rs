@@ -1,5 +1,6 @@
-//! Payout requests: asking (within balance − reserve − pending), approving (debit, never below the reserve)
-//! and rejecting. Each decision is one transaction with its ledger row, notification and audit entry.
+//! Payout requests: asking (within the available balance − reserve − pending requests), approving (debit, never
+//! taking the available balance below the reserve) and rejecting. Each decision is one transaction with its ledger
+//! row and journal entry, notification and audit entry.
 
 use super::audit::{self, Action, Actor, Subject};
 use super::journal::Line;
