@@ -80,6 +80,7 @@ impl Double {
             .route("/pg/links", post(create_link))
             .route("/pg/orders/{order_id}/payments", get(order_payments))
             .route("/pg/orders/{order_id}/refunds", post(create_refund))
+            .route("/pg/orders/{order_id}/refunds/{refund_id}", get(get_refund))
             .route("/payout/beneficiary", post(create_beneficiary))
             .route("/payout/transfers", post(create_transfer).get(get_transfer))
             .layer(axum::middleware::from_fn_with_state(double.clone(), authenticate))
@@ -426,6 +427,14 @@ async fn create_refund(
     });
     s.refunds.insert(refund_id, refund.clone());
     Json(refund).into_response()
+}
+
+/// Get Refund: the refund as it stands, or 404 if there is none of that id on the order.
+async fn get_refund(State(d): State<Arc<Double>>, Path((order_id, refund_id)): Path<(String, String)>) -> Response {
+    match d.store().refunds.get(&refund_id).filter(|r| r["order_id"] == order_id.as_str()) {
+        Some(r) => Json(r.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "refund_not_found", "refund does not exist"),
+    }
 }
 
 /// `POST /__double/refunds/{refund_id}/SUCCESS` (or `CANCELLED`, `FAILED`): Cashfree reports the refund's end.

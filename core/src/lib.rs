@@ -39,6 +39,7 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         metrics,
     };
     services::transfers::spawn_sweeper(state.clone());
+    services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());
     services::funds::spawn(background.clone());
     services::delivery::spawn(state.clone(), background);

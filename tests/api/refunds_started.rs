@@ -162,3 +162,32 @@ async fn a_repeat_with_the_same_key_is_the_same_refund_and_only_admins_refund() 
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
     assert_eq!(app.balance(f).await, "810.00", "only the one refund moved money");
 }
+
+#[tokio::test]
+async fn a_refund_whose_ask_got_no_answer_is_looked_up_and_undone_when_cashfree_has_none() {
+    let (app, double) = spawn_with_double(|c| {
+        c.transfer_poll_secs = 1;
+        c.cashfree_breaker_secs = 1; // the three 503s open the breaker; the look-up waits it out
+    })
+    .await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(&app, &order).await;
+    // Every try of the ask answers 503 without doing anything: paydesk cannot tell whether Cashfree made it.
+    double.fail_next("/pg/orders/", Fault::Status(503), 3);
+    let started = refund(&app, &p["id"], "100.00", None).await;
+    assert_eq!(started["data"]["createRefund"]["status"], "PENDING", "{started}");
+    assert_eq!(app.balance(f).await, "810.00");
+    // The sweep asks Cashfree, which has no such refund: the money goes back.
+    for _ in 0..100 {
+        if payment(&app, &order).await["refunds"][0]["status"] == "FAILED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let now = payment(&app, &order).await;
+    assert_eq!(now["refunds"][0]["status"], "FAILED", "{now}");
+    assert_eq!((now["refundingAmount"].as_str(), app.balance(f).await.as_str()), (Some("0.00"), "900.00"));
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}

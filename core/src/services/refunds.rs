@@ -18,7 +18,7 @@ use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus, RefundStatus, Severity};
 use entity::{payment, refund, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 use uuid::Uuid;
 
 /// A refund to start.
@@ -112,7 +112,8 @@ async fn start_once(
             txn.commit().await?;
             Ok(failed)
         }
-        // No clear answer: Cashfree may have made it. It stays PENDING until Cashfree's refund webhook says.
+        // No clear answer: Cashfree may have made it. It stays PENDING until its refund webhook says, or the sweep
+        // asks (`sweep`).
         Err(CallError::Unknown(why)) => {
             tracing::warn!(refund = %started.refund_id, %why, "Cashfree did not answer a refund clearly; waiting for its webhook");
             Ok(started)
@@ -414,4 +415,79 @@ pub async fn of_payments(db: &impl ConnectionTrait, payments: &[Uuid]) -> AppRes
         .order_by_asc(refund::Column::CreatedAt)
         .all(db)
         .await?)
+}
+
+/// How long a refund stays PENDING before the sweep asks Cashfree about it.
+const QUIET: chrono::Duration = chrono::Duration::seconds(2);
+
+/// Asks Cashfree about refunds still PENDING a while after they were asked for (Get Refund): settles those it has
+/// finished, and undoes those it has no record of (its 404: the ask never reached it, so the money goes back). Safe on
+/// every instance at once: settling and undoing each move a PENDING refund once.
+pub async fn sweep(state: &AppState) -> AppResult<usize> {
+    let quiet_since = super::now() - QUIET;
+    let stuck = refund::Entity::find()
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(refund::Column::UpdatedAt.lt(quiet_since))
+        .order_by_asc(refund::Column::UpdatedAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    for r in &stuck {
+        look_up(state, r).await?;
+    }
+    Ok(stuck.len())
+}
+
+async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
+    let order_id = match payment::Entity::find_by_id(r.payment_id).one(&state.db).await? {
+        Some(p) => p.order_id,
+        None => return Ok(()),
+    };
+    let path = format!("/orders/{order_id}/refunds/{}", r.refund_id);
+    let answer = state.cashfree.call(Api::Pg, reqwest::Method::GET, &path, None, None, Repeat::Safe).await;
+    let txn = state.db.begin().await?;
+    match answer {
+        Ok(json) => {
+            let found: payloads::Refund = payloads::read(json).unwrap_or_default();
+            let status = crate::services::webhooks::fields::id("", found.refund_status.as_ref()).unwrap_or_default();
+            let cf = crate::services::webhooks::fields::id("", found.cf_refund_id.as_ref()).ok();
+            if settle(&txn, r, &status, cf).await?.is_none() {
+                // Still under way at Cashfree: asked again after another quiet spell.
+                refund::Entity::update_many()
+                    .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+                    .filter(refund::Column::Id.eq(r.id))
+                    .filter(refund::Column::Status.eq(RefundStatus::Pending))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        Err(CallError::Refused { status: 404, .. }) => {
+            let why = format!("Cashfree has no refund {}: the ask never reached it; nothing was refunded", r.refund_id);
+            undo(&txn, r, &why).await?;
+        }
+        Err(e) => {
+            tracing::warn!(refund = %r.refund_id, error = %e, "could not look a pending refund up; will try again");
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Runs `sweep` every `PAYDESK_TRANSFER_POLL_SECS` while Cashfree's Payment Gateway is configured.
+pub fn spawn_sweeper(state: AppState) {
+    if !state.cashfree.configured(Api::Pg) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.settings.transfer_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(refunds = n, "looked up refunds still pending"),
+                Err(e) => tracing::warn!(error = %e, "refund sweep failed; will try again"),
+            }
+        }
+    });
 }
