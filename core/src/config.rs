@@ -163,7 +163,7 @@ pub struct Config {
     pub idempotency_retention_days: u32,
     /// How long a payment's credit waits before it can be paid out (`0s`: at once; e.g. `7d`, `36h`); an admin
     /// may set another for one wallet (`setFundsHold`). At most 366 days.
-    #[arg(long, env = "PAYDESK_FUNDS_HOLD", default_value = "0s", value_parser = crate::services::funds::parse_hold)]
+    #[arg(long, env = "PAYDESK_FUNDS_HOLD", default_value = "0s", value_parser = crate::domain::hold::parse)]
     pub funds_hold: std::time::Duration,
     /// What a lost dispute does with the platform's fee on the disputed amount: `keep` it (the freelancer bears
     /// the whole disputed amount) or `return` it to the freelancer's wallet (the platform bears its fee).

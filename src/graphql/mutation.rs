@@ -277,7 +277,7 @@ impl Mutation {
     async fn set_funds_hold(&self, ctx: &Context<'_>, input: SetFundsHoldInput) -> Result<Wallet> {
         let hold = input
             .hold
-            .map(|h| crate::services::funds::parse_hold(&h).map_err(|why| AppError::BadInput(format!("hold: {why}"))))
+            .map(|h| crate::domain::hold::parse(&h).map_err(|why| AppError::BadInput(format!("hold: {why}"))))
             .transpose()?;
         let w = crate::services::funds::set_hold(state(ctx), principal(ctx)?, input.freelancer_id, hold, &input.reason)
             .await?;

@@ -1,5 +1,6 @@
-//! Domain rules that need no database: money parsing and the allowed status transitions.
+//! Domain rules that need no database: money parsing, holds, and the allowed status transitions.
 
+pub mod hold;
 pub mod money;
 pub mod risk;
 pub mod signature;

@@ -11,6 +11,7 @@
 use super::audit::{self, Action, Actor, Subject};
 use super::journal::{self, Line};
 use crate::auth::{roles, Principal};
+use crate::domain::hold as holds;
 use crate::error::{AppError, AppResult};
 use crate::state::{AppState, Settings};
 use chrono::{DateTime, Utc};
@@ -25,30 +26,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// The longest hold there may be.
-pub const MAX_HOLD: Duration = Duration::from_secs(366 * 24 * 3600);
 /// Credits released per transaction: a backlog is worked off in bounded steps.
 const BATCH: u64 = 200;
 /// How often each instance looks for credits that are due.
 const EVERY: Duration = Duration::from_secs(1);
-
-/// A hold as people write it (`0s`, `36h`, `7d`), in whole seconds, at most [`MAX_HOLD`].
-pub fn parse_hold(text: &str) -> Result<Duration, String> {
-    let hold = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{text:?} is not a duration ({e}); write e.g. 7d, 36h or 0s"))?;
-    if hold > MAX_HOLD {
-        return Err(format!("{text:?} is longer than the longest hold, 366 days"));
-    }
-    if hold.subsec_nanos() != 0 {
-        return Err(format!("{text:?} is not a whole number of seconds"));
-    }
-    Ok(hold)
-}
-
-/// A hold as the API writes it (`7days`, `0s`).
-pub fn format_hold(hold: Duration) -> String {
-    humantime::format_duration(hold).to_string()
-}
 
 /// How long `w`'s payment credits wait: its own hold, else the setting.
 pub fn hold_of(settings: &Settings, w: &wallet::Model) -> Duration {
@@ -184,17 +165,9 @@ async fn release_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
 
 /// Releases what is due every second, on `background`.
 pub fn spawn(background: DatabaseConnection) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match release_due(&background).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(released = n, "payment credits became available"),
-                Err(e) => tracing::warn!(error = %e, "releasing due credits failed; will try again"),
-            }
-        }
+    super::every(EVERY, "payment credits became available", move || {
+        let db = background.clone();
+        async move { release_due(&db).await }
     });
 }
 
@@ -210,8 +183,8 @@ pub async fn set_hold(
 ) -> AppResult<wallet::Model> {
     who.require(roles::ADMIN)?;
     let reason = crate::domain::text::reason("reason", reason)?;
-    if let Some(h) = hold.filter(|h| *h > MAX_HOLD) {
-        return Err(AppError::BadInput(format!("a hold of {} is longer than the longest, 366 days", format_hold(h))));
+    if let Some(h) = hold.filter(|h| *h > holds::MAX) {
+        return Err(AppError::BadInput(format!("a hold of {} is longer than the longest, 366 days", holds::format(h))));
     }
     let txn = state.db.begin().await?;
     let before = super::wallets::by_freelancer(&txn, freelancer_id)
@@ -227,7 +200,7 @@ pub async fn set_hold(
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("wallet", before.id))?;
-    let shown = |w: &wallet::Model| format_hold(hold_of(&state.settings, w));
+    let shown = |w: &wallet::Model| holds::format(hold_of(&state.settings, w));
     audit::record(
         &txn,
         audit::Entry {
@@ -243,19 +216,4 @@ pub async fn set_hold(
     .await?;
     txn.commit().await?;
     Ok(after)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn holds_are_written_as_people_write_them_and_bounded() {
-        assert_eq!(parse_hold("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_hold(" 0s "), Ok(Duration::ZERO));
-        assert!(parse_hold("367d").unwrap_err().contains("366 days"));
-        assert!(parse_hold("1.5s").unwrap_err().contains("whole number of seconds"));
-        assert!(parse_hold("soon").unwrap_err().contains("not a duration"));
-        assert_eq!(format_hold(Duration::from_secs(7 * 86_400)), "7days");
-    }
 }

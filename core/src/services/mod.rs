@@ -27,3 +27,25 @@ pub mod wallets;
 pub mod webhooks;
 
 pub use crate::clock::{at_time, new_id, now};
+
+/// Runs `job` now and then every `period`, for as long as the process lives: a background job of one instance, whose
+/// work the database's claims share out among all of them. Says how many it handled when any, and when it failed (it
+/// tries again at the next tick).
+pub fn every<F, Fut>(period: std::time::Duration, what: &'static str, mut job: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = crate::error::AppResult<u64>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match job().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "{what}"),
+                Err(e) => tracing::warn!(error = %e, "{what}: failed; will try again"),
+            }
+        }
+    });
+}

@@ -428,16 +428,9 @@ pub fn spawn_sweeper(state: AppState) {
     if !state.cashfree.configured(Api::Payouts) {
         return;
     }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(state.settings.transfer_poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match sweep(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(payouts = n, "looked up transfers still processing"),
-                Err(e) => tracing::warn!(error = %e, "transfer sweep failed; will try again"),
-            }
-        }
+    let period = state.settings.transfer_poll;
+    super::every(period, "looked up transfers still processing", move || {
+        let state = state.clone();
+        async move { sweep(&state).await.map(|n| n as u64) }
     });
 }

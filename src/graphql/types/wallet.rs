@@ -90,7 +90,7 @@ impl Wallet {
         let hold = self
             .own_hold
             .map_or(settings.funds_hold, |s| std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0)));
-        crate::services::funds::format_hold(hold)
+        crate::domain::hold::format(hold)
     }
 
     /// Whether `fundsHold` is this wallet's own (set by an admin) rather than the setting.
