@@ -100,7 +100,7 @@ pub async fn apply(
     let note = if moved {
         None
     } else {
-        d = described(db, d, r).await?;
+        d = save(db, d, r, None).await?;
         Some(format!("dispute {} is {}; no money moved", d.cf_dispute_id, crate::domain::status::api_name(&d.status)))
     };
     Ok(Ok(Applied { dispute: d, note, alarms }))
@@ -168,10 +168,6 @@ async fn save(
             .col_expr(dispute::Column::ClosedAt, Expr::value(closed));
     }
     update.exec_with_returning(db).await?.into_iter().next().ok_or_else(|| AppError::not_found("dispute", d.id))
-}
-
-async fn described(db: &impl ConnectionTrait, d: dispute::Model, r: &Report) -> AppResult<dispute::Model> {
-    save(db, d, r, None).await
 }
 
 /// Opens (or opens again) the dispute: takes what is left of the payment, up to the disputed amount, from the

@@ -33,12 +33,22 @@ const EVERY: Duration = Duration::from_secs(1);
 
 /// How long `w`'s payment credits wait: its own hold, else the setting.
 pub fn hold_of(settings: &Settings, w: &wallet::Model) -> Duration {
-    w.funds_hold_secs.map_or(settings.funds_hold, |s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
+    hold(settings, w.funds_hold_secs)
+}
+
+/// A wallet's hold from its own (`funds_hold_secs`), else the setting.
+pub fn hold(settings: &Settings, own_secs: Option<i64>) -> Duration {
+    own_secs.map_or(settings.funds_hold, |s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
 }
 
 /// What `w` may be paid out of: its balance less what is still pending.
 pub fn available(w: &wallet::Model) -> Money {
-    Money::from_minor(w.balance.minor().saturating_sub(w.pending_balance.minor()))
+    available_of(w.balance, w.pending_balance)
+}
+
+/// A balance less what of it is still pending.
+pub fn available_of(balance: Money, pending: Money) -> Money {
+    Money::from_minor(balance.minor().saturating_sub(pending.minor()))
 }
 
 /// The database's clock (PostgreSQL's `CURRENT_TIMESTAMP`); on SQLite, which is one process's own file, this

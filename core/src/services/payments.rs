@@ -260,6 +260,19 @@ pub async fn apply_attempt(
     Ok(Applied::Credited(after))
 }
 
+/// The update that raises a payment's refunded amount by `amount`, and makes it REFUNDED once refunds reach its
+/// amount; the caller names the payment (and any condition).
+pub fn refunded_by(amount: Money) -> sea_orm::UpdateMany<payment::Entity> {
+    let refunded_after = Expr::col(payment::Column::RefundedAmount).add(amount.minor());
+    let status_after = sea_orm::sea_query::CaseStatement::new()
+        .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
+        .finally(Expr::col(payment::Column::Status));
+    payment::Entity::update_many()
+        .col_expr(payment::Column::RefundedAmount, refunded_after)
+        .col_expr(payment::Column::Status, status_after.into())
+        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+}
+
 /// A refund as Cashfree reported it.
 #[derive(Debug, Clone)]
 pub struct Refund {
@@ -320,17 +333,9 @@ pub async fn apply_refund(
     }
     let refunded_after = Expr::col(payment::Column::RefundedAmount).add(r.amount.minor());
     // Disputes and refunds started here hold part of the payment too: a refund never returns money they took.
-    let taken_after = refunded_after
-        .clone()
-        .add(Expr::col(payment::Column::DisputedAmount))
-        .add(Expr::col(payment::Column::RefundingAmount));
-    let status_after = sea_orm::sea_query::CaseStatement::new()
-        .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
-        .finally(Expr::col(payment::Column::Status));
-    let raised = payment::Entity::update_many()
-        .col_expr(payment::Column::RefundedAmount, refunded_after.clone())
-        .col_expr(payment::Column::Status, status_after.into())
-        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+    let taken_after =
+        refunded_after.add(Expr::col(payment::Column::DisputedAmount)).add(Expr::col(payment::Column::RefundingAmount));
+    let raised = refunded_by(r.amount)
         .filter(payment::Column::Id.eq(p.id))
         .filter(taken_after.lte(Expr::col(payment::Column::Amount)))
         .exec(db)

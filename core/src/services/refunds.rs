@@ -302,18 +302,11 @@ pub async fn settle(
         undo_money(db, &after, &format!("Cashfree reported the refund {cf_status}")).await?;
         return Ok(Some((after, true)));
     }
-    let refunded_after = Expr::col(payment::Column::RefundedAmount).add(after.amount.minor());
-    let status_after = sea_orm::sea_query::CaseStatement::new()
-        .case(refunded_after.clone().eq(Expr::col(payment::Column::Amount)), Expr::value(PaymentStatus::Refunded))
-        .finally(Expr::col(payment::Column::Status));
-    payment::Entity::update_many()
-        .col_expr(payment::Column::RefundedAmount, refunded_after)
+    super::payments::refunded_by(after.amount)
         .col_expr(
             payment::Column::RefundingAmount,
             Expr::col(payment::Column::RefundingAmount).sub(after.amount.minor()),
         )
-        .col_expr(payment::Column::Status, status_after.into())
-        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
         .filter(payment::Column::Id.eq(after.payment_id))
         .exec(db)
         .await?;

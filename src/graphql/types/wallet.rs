@@ -86,11 +86,7 @@ impl Wallet {
     /// How long this wallet's payment credits wait before they are available (`7days`, `0s`): its own hold if an
     /// admin set one (`setFundsHold`), else `PAYDESK_FUNDS_HOLD`.
     async fn funds_hold(&self, ctx: &Context<'_>) -> String {
-        let settings = &state(ctx).settings;
-        let hold = self
-            .own_hold
-            .map_or(settings.funds_hold, |s| std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0)));
-        crate::domain::hold::format(hold)
+        crate::domain::hold::format(crate::services::funds::hold(&state(ctx).settings, self.own_hold))
     }
 
     /// Whether `fundsHold` is this wallet's own (set by an admin) rather than the setting.
@@ -149,7 +145,7 @@ impl Wallet {
 
 impl Wallet {
     fn available_money(&self) -> Money {
-        Money::from_minor(self.balance_money.minor().saturating_sub(self.pending_money.minor()))
+        crate::services::funds::available_of(self.balance_money, self.pending_money)
     }
 
     async fn pending(&self, ctx: &Context<'_>) -> Result<Money> {
