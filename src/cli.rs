@@ -55,6 +55,10 @@ pub enum Command {
     /// Check the books: every balance equals its ledger, every row's sign fits its kind, the reserve always held.
     /// Exits 1 on a mismatch.
     Reconcile(ReconcileArgs),
+    /// Check the history with no server running: recompute every chain (audit entries, journal entries with their
+    /// postings, webhook deliveries) and the books, and name the first row edited, deleted or inserted out of
+    /// order. Exits 1 on any finding.
+    Verify(VerifyArgs),
     /// Copy a SQLite database to a file while the server runs, then check the copy as a restore would.
     Backup(BackupArgs),
     /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
@@ -81,6 +85,21 @@ pub struct ReconcileArgs {
     /// Per-currency reserves (as the server's PAYOUT_RESERVES), e.g. `USD:10.00,EUR:10.00`.
     #[arg(long, env = "PAYOUT_RESERVES", value_delimiter = ',')]
     pub payout_reserves: Vec<String>,
+}
+
+/// Flags of `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Verify a SQLite backup file instead (opened read-only); a PostgreSQL dump is restored first, then verified.
+    #[arg(long)]
+    pub file: Option<std::path::PathBuf>,
+    /// A checkpoint kept outside the database (the JSON `historyCheckpoint` returns or the daily
+    /// `history.checkpoint` notification carries): its heads must still be in the chains, so a chain rewritten
+    /// whole since then is found too.
+    #[arg(long)]
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 /// Flags of `backup`.

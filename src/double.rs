@@ -54,6 +54,13 @@ struct Store {
     disputes: HashMap<String, Value>,
     faults: Vec<(String, Fault, u32)>,
     calls: Vec<String>,
+    /// How the settlement of an order's payment departs from the truth (`amount`, `settled`, `service_charge`,
+    /// `service_tax`, or `withhold: true` for not settled at all), by order id.
+    settlement_tweaks: HashMap<String, Value>,
+    /// Settlement events of payments paydesk never saw.
+    foreign_settlements: Vec<Value>,
+    /// The Payouts account's balance (`None`: the default of 1,000,000.00).
+    payout_balance: Option<String>,
     seq: u64,
 }
 
@@ -83,6 +90,7 @@ impl Double {
             .route("/pg/orders/{order_id}/refunds/{refund_id}", get(get_refund))
             .route("/payout/beneficiary", post(create_beneficiary))
             .route("/payout/transfers", post(create_transfer).get(get_transfer))
+            .route("/pg/settlement/recon", post(settlement_recon))
             .layer(axum::middleware::from_fn_with_state(double.clone(), authenticate))
             .route("/links/{link_id}", get(link_page))
             .route("/links/{link_id}/pay", post(link_pay))
@@ -92,6 +100,11 @@ impl Double {
             .route("/__double/refunds/{refund_id}/{status}", post(control_refund))
             .route("/__double/disputes/{dispute_id}/{status}", post(control_move_dispute))
             .route("/__double/faults", post(control_fault))
+            .route("/__double/settlements/{order_id}", post(control_settlement))
+            .route("/__double/settlements", post(control_foreign_settlement))
+            .route("/__double/payout-balance", post(control_payout_balance))
+            .route("/payout/v1/authorize", post(payout_authorize))
+            .route("/payout/v1/getBalance", get(payout_balance))
             .with_state(double.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(double)
@@ -123,6 +136,42 @@ impl Double {
     /// How many calls were made whose `METHOD path` starts with `prefix` (e.g. `POST /payout/transfers`).
     pub fn calls(&self, prefix: &str) -> usize {
         self.store().calls.iter().filter(|c| c.starts_with(prefix)).count()
+    }
+
+    /// Settles `order_id`'s payment otherwise than it was paid: `tweak` holds `amount`, `settled`,
+    /// `service_charge` or `service_tax` to report instead, or `withhold: true` to leave it unsettled.
+    pub fn tweak_settlement(&self, order_id: &str, tweak: Value) {
+        self.store().settlement_tweaks.insert(order_id.to_owned(), tweak);
+    }
+
+    /// Reports the settlement of a payment paydesk never saw (`order_id`, `amount`).
+    pub fn foreign_settlement(&self, order_id: &str, amount: &str) {
+        let cf_payment_id = self.next_id();
+        let amount: rust_decimal::Decimal = amount.parse().unwrap_or_default();
+        let event = settlement_event(order_id, cf_payment_id, amount, &chrono::Utc::now().to_rfc3339(), &json!({}));
+        self.store().foreign_settlements.push(event);
+    }
+
+    /// Tells paydesk a settlement reached the bank (`SETTLEMENT_SUCCESS`, signed like every payment webhook).
+    /// Returns paydesk's answer.
+    pub async fn send_settlement_webhook(&self) -> Result<u16, String> {
+        let id = self.next_id();
+        let from = (chrono::Utc::now() - chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M:%S").to_string();
+        let body = json!({
+            "data": { "settlement": {
+                "settlement_id": id, "utr": format!("SETTLUTR{id}"), "status": "SUCCESS", "adjustment": 0,
+                "payment_from": from, "payment_till": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                "settled_on": chrono::Utc::now().to_rfc3339(), "settlement_type": "STANDARD",
+            } },
+            "event_time": chrono::Utc::now().to_rfc3339(), "type": "SETTLEMENT_SUCCESS",
+        });
+        let url = format!("{}/api/webhooks/cashfree", self.paydesk());
+        self.send_webhook(&url, &self.config.pg_secret, &body).await
+    }
+
+    /// Sets the Payouts account's balance.
+    pub fn set_payout_balance(&self, balance: &str) {
+        self.store().payout_balance = Some(balance.to_owned());
     }
 
     /// The transfers Cashfree holds, by transfer id.
@@ -580,4 +629,132 @@ async fn control_fault(State(d): State<Arc<Double>>, Json(body): Json<Value>) ->
     };
     d.fail_next(path, fault.clone(), times);
     Json(json!({ "path": path, "fault": format!("{fault:?}"), "times": times })).into_response()
+}
+
+/// Cashfree's charge on a settled payment in the double: 2% of it, and 18% tax on that, each to the paisa.
+fn charges(amount: rust_decimal::Decimal) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+    let charge = (amount * rust_decimal::Decimal::new(2, 2)).round_dp(2);
+    (charge, (charge * rust_decimal::Decimal::new(18, 2)).round_dp(2))
+}
+
+/// One settlement reconciliation event for a payment, as Cashfree's `POST /pg/settlement/recon` lists it.
+fn settlement_event(
+    order_id: &str,
+    cf_payment_id: u64,
+    amount: rust_decimal::Decimal,
+    paid: &str,
+    tweak: &Value,
+) -> Value {
+    let (charge, tax) = charges(amount);
+    let dec = |field: &str, default: rust_decimal::Decimal| {
+        tweak[field].as_str().and_then(|v| v.parse::<rust_decimal::Decimal>().ok()).unwrap_or(default)
+    };
+    let reported = dec("amount", amount);
+    let (charge, tax) = (dec("service_charge", charge), dec("service_tax", tax));
+    let settled = dec("settled", reported - charge - tax);
+    let number = |d: rust_decimal::Decimal| Value::Number(d.to_string().parse().expect("a decimal is a JSON number"));
+    let settlement = 700_000 + cf_payment_id % 1000;
+    json!({
+        "event_id": format!("{cf_payment_id}_PAYMENT"), "event_type": "PAYMENT", "event_status": "SUCCESS",
+        "event_amount": number(reported), "event_settlement_amount": number(settled), "sale_type": "CREDIT",
+        "entity": "recon", "event_time": paid, "event_currency": "INR", "order_id": order_id,
+        "order_amount": number(amount), "payment_amount": number(reported), "payment_time": paid,
+        "payment_service_charge": number(charge), "payment_service_tax": number(tax),
+        "cf_payment_id": cf_payment_id, "cf_settlement_id": settlement,
+        "settlement_date": chrono::Utc::now().to_rfc3339(), "settlement_utr": format!("SETTLUTR{settlement}"),
+    })
+}
+
+/// `POST /pg/settlement/recon`: every successful payment settled (as tweaked), then the foreign ones, a page at a
+/// time (the cursor is the offset of the next page).
+async fn settlement_recon(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let limit = body["pagination"]["limit"].as_u64().unwrap_or(10).clamp(1, 1000) as usize;
+    let from = body["pagination"]["cursor"].as_str().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0);
+    if body["filters"]["start_date"].as_str().is_none() || body["filters"]["end_date"].as_str().is_none() {
+        return error(StatusCode::BAD_REQUEST, "filters_missing", "start_date and end_date are required");
+    }
+    let s = d.store();
+    let mut events = Vec::new();
+    let mut orders: Vec<_> = s.payments.iter().collect();
+    orders.sort_by(|a, b| a.0.cmp(b.0));
+    for (order_id, payments) in orders {
+        let tweak = s.settlement_tweaks.get(order_id).cloned().unwrap_or(Value::Null);
+        if tweak["withhold"] == true {
+            continue;
+        }
+        for p in payments.iter().filter(|p| p["payment_status"] == "SUCCESS") {
+            let amount = p["payment_amount"].to_string().trim_matches('"').parse().unwrap_or_default();
+            let cf: u64 = p["cf_payment_id"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
+            events.push(settlement_event(order_id, cf, amount, p["payment_time"].as_str().unwrap_or_default(), &tweak));
+        }
+    }
+    events.extend(s.foreign_settlements.iter().cloned());
+    let page: Vec<Value> = events.iter().skip(from).take(limit).cloned().collect();
+    let next = (from + limit < events.len()).then(|| (from + limit).to_string());
+    Json(json!({ "cursor": next, "limit": limit, "data": page })).into_response()
+}
+
+async fn control_settlement(
+    State(d): State<Arc<Double>>,
+    Path(order_id): Path<String>,
+    Json(tweak): Json<Value>,
+) -> Response {
+    d.tweak_settlement(&order_id, tweak.clone());
+    Json(json!({ "order_id": order_id, "tweak": tweak })).into_response()
+}
+
+async fn control_foreign_settlement(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let (Some(order_id), Some(amount)) = (body["order_id"].as_str(), body["amount"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "order_id and amount (a string) are required");
+    };
+    d.foreign_settlement(order_id, amount);
+    Json(json!({ "order_id": order_id, "amount": amount })).into_response()
+}
+
+async fn control_payout_balance(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(balance) = body["balance"].as_str() else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "balance (a string) is required");
+    };
+    d.set_payout_balance(balance);
+    Json(json!({ "balance": balance })).into_response()
+}
+
+/// `POST /payout/v1/authorize`: a bearer token for the Payouts V1 calls (the balance), for the right credentials.
+async fn payout_authorize(State(d): State<Arc<Double>>, headers: axum::http::HeaderMap) -> Response {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    if get("x-client-id") != d.config.payout_client_id || get("x-client-secret") != d.config.payout_secret {
+        return Json(
+            json!({ "status": "ERROR", "subCode": "403", "message": "Invalid clientId and clientSecret combination" }),
+        )
+        .into_response();
+    }
+    d.store().calls.push("POST /payout/v1/authorize".into());
+    let token = format!("double-token-{}", d.config.payout_client_id);
+    Json(json!({ "status": "SUCCESS", "subCode": "200", "message": "Token generated",
+                 "data": { "token": token, "expiry": chrono::Utc::now().timestamp() + 600 } }))
+    .into_response()
+}
+
+/// `GET /payout/v1/getBalance`: the account's ledger and available balance, for a token from `authorize`.
+async fn payout_balance(State(d): State<Arc<Double>>, headers: axum::http::HeaderMap) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if auth != format!("Bearer double-token-{}", d.config.payout_client_id) {
+        return Json(json!({ "status": "ERROR", "subCode": "403", "message": "Token is not valid" })).into_response();
+    }
+    let fault = {
+        let mut s = d.store();
+        s.calls.push("GET /payout/v1/getBalance".into());
+        let hit = s.faults.iter_mut().find(|(p, _, n)| "/payout/v1/getBalance".starts_with(p.as_str()) && *n > 0);
+        hit.map(|(_, f, n)| {
+            *n -= 1;
+            f.clone()
+        })
+    };
+    if let Some(Fault::Status(code)) = fault {
+        return error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected");
+    }
+    let balance = d.store().payout_balance.clone().unwrap_or_else(|| "1000000.00".into());
+    Json(json!({ "status": "SUCCESS", "subCode": "200", "message": "Ledger balance for the account",
+                 "data": { "balance": balance, "availableBalance": balance } }))
+    .into_response()
 }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use paydesk::cli::{BackupArgs, Cli, Command, DbArgs, DoubleArgs, MigrateAction};
+use paydesk::cli::{BackupArgs, Cli, Command, DbArgs, DoubleArgs, MigrateAction, VerifyArgs};
 use paydesk::config::Config;
 use rand::RngCore;
 use std::time::Duration;
@@ -74,6 +74,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             paydesk::seed::demo(&state).await
         }
         Command::Backup(args) => backup(args).await,
+        Command::Verify(args) => verify(args).await,
     }
 }
 
@@ -220,6 +221,38 @@ async fn cashfree_double(args: DoubleArgs) -> anyhow::Result<()> {
         paydesk = args.paydesk_url,
     );
     tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// `verify`: the history chains, the checkpoint if one is given, and the books; exit code 1 on any finding.
+async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let url = match &args.file {
+        Some(file) => {
+            anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+            format!("sqlite://{}?mode=ro", file.display())
+        }
+        None => args.db.database_url.clone(),
+    };
+    let heads = match &args.checkpoint {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+            paydesk::services::history::heads_of(&json)
+                .with_context(|| format!("reading the heads in {}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let db =
+        sea_orm::Database::connect(&url).await.with_context(|| format!("opening {}", paydesk::db::redact(&url)))?;
+    let mut history = paydesk::services::history::verify(&db).await?;
+    history.findings.extend(paydesk::services::history::against(&db, &heads).await?);
+    print!("{history}");
+    let books = paydesk::services::reconcile::run(&db, &Default::default()).await?;
+    print!("{books}");
+    if !history.is_clean() || !books.is_clean() {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -97,8 +97,11 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                     let why = "Bank account name does not match KYC".to_owned();
                     at_time(day(30), payouts::reject(state, admin, req.id, why, false)).await?;
                 } else {
-                    at_time(day(20 + 4 * i as i64), payouts::approve(state, admin, req.id, Some("Verified".into())))
-                        .await?;
+                    at_time(
+                        day(20 + 4 * i as i64),
+                        payouts::approve(state, admin, req.id, Some("Verified".into()), false),
+                    )
+                    .await?;
                 }
             }
         }

@@ -169,6 +169,21 @@ pub struct Config {
     /// the whole disputed amount) or `return` it to the freelancer's wallet (the platform bears its fee).
     #[arg(long, env = "PAYDESK_DISPUTE_FEE_POLICY", default_value = "keep", value_parser = ["keep", "return"])]
     pub dispute_fee_policy: String,
+    /// How often each instance checks the next slice of the history chains (audit, journal, webhooks) and raises
+    /// `history_tampered` on what it finds, e.g. `1m`, `30s`.
+    #[arg(long, env = "PAYDESK_HISTORY_VERIFY", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub history_verify: std::time::Duration,
+    /// How often each instance fetches Cashfree's settlements of the last 7 days and reconciles them (`0s`: only
+    /// on demand, `reconcileSettlements`); a window is fetched by one instance. Needs the Payment Gateway set.
+    #[arg(long, env = "PAYDESK_SETTLEMENT_POLL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub settlement_poll: std::time::Duration,
+    /// How long after it was paid a payment Cashfree has not settled is reported MISSING_AT_PROVIDER.
+    #[arg(long, env = "PAYDESK_SETTLEMENT_GRACE", default_value = "3d", value_parser = humantime::parse_duration)]
+    pub settlement_grace: std::time::Duration,
+    /// Raise a WARNING `payout_balance_low` alert when the Cashfree Payouts balance falls below this amount
+    /// (e.g. `50000.00`); unset: never.
+    #[arg(long, env = "PAYDESK_PAYOUT_BALANCE_LOW")]
+    pub payout_balance_low: Option<rust_decimal::Decimal>,
 }
 
 impl Config {

@@ -208,8 +208,15 @@ pub enum AlertKind {
     DisputeOnRefunded,
     /// A dispute was decided for the merchant: the held money went back to the wallet.
     DisputeWon,
+    /// A chained row (audit entry, journal entry, webhook delivery) or a link of its chain was changed, deleted
+    /// or inserted out of order.
+    HistoryTampered,
     /// A notification could not be delivered to the marketplace's callback.
     NotificationUndeliverable,
+    /// The Cashfree Payouts balance is below `PAYDESK_PAYOUT_BALANCE_LOW`, or cannot cover a payout.
+    PayoutBalanceLow,
+    /// Cashfree's settlement of a payment differs from paydesk's records (or is missing on either side).
+    SettlementMismatch,
     /// A refund larger than what is left of its payment.
     OverRefund,
     /// A payout's transfer failed; the debit was credited back.

@@ -42,6 +42,14 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
     services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());
     services::funds::spawn(background.clone());
+    services::history::spawn_chainer(background.clone());
+    services::settlements::spawn_poller(state.clone());
+    services::payout_account::spawn(state.clone());
+    services::history::spawn_verifier(
+        state.clone(),
+        background.clone(),
+        config.history_verify.max(std::time::Duration::from_millis(50)),
+    );
     services::delivery::spawn(state.clone(), background);
     Ok(state)
 }

@@ -97,6 +97,7 @@ pub struct Metrics {
     pub pending_payouts: Family<CurrencyLabels, Gauge<f64, AtomicU64>>,
     pub cashfree_calls: Family<CashfreeLabels, Counter>,
     pub cashfree_up: Family<ApiLabels, Gauge>,
+    pub cashfree_payout_balance: Family<CurrencyLabels, Gauge<f64, AtomicU64>>,
     pub notification_attempts: Family<OutcomeLabels, Counter>,
     pub notification_delay: Histogram,
     pub db_connections: Family<PoolLabels, Gauge>,
@@ -118,6 +119,7 @@ impl Default for Metrics {
             pending_payouts: Family::default(),
             cashfree_calls: Family::default(),
             cashfree_up: Family::default(),
+            cashfree_payout_balance: Family::default(),
             notification_attempts: Family::default(),
             notification_delay: Histogram::new(exponential_buckets(0.05, 2.0, 16)),
             db_connections: Family::default(),
@@ -154,6 +156,11 @@ impl Default for Metrics {
             "cashfree_up",
             "1 while this instance reaches the Cashfree API, 0 while not",
             m.cashfree_up.clone(),
+        );
+        registry.register(
+            "cashfree_payout_balance",
+            "The Cashfree Payouts account's available balance, as this instance last read it",
+            m.cashfree_payout_balance.clone(),
         );
         registry.register(
             "notification_delivery_attempts",

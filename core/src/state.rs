@@ -42,6 +42,12 @@ pub struct Settings {
     pub funds_hold: std::time::Duration,
     /// Whether a lost dispute returns the platform's fee on it to the wallet (`PAYDESK_DISPUTE_FEE_POLICY=return`).
     pub dispute_returns_fee: bool,
+    /// How often settlements are fetched from Cashfree (`PAYDESK_SETTLEMENT_POLL`); none: only on demand.
+    pub settlement_poll: Option<std::time::Duration>,
+    /// How long after it was paid a payment Cashfree has not settled is MISSING_AT_PROVIDER.
+    pub settlement_grace: chrono::Duration,
+    /// Below this Payouts balance a WARNING `payout_balance_low` alert is raised (`PAYDESK_PAYOUT_BALANCE_LOW`).
+    pub payout_balance_low: Option<Money>,
 }
 
 /// Where and how notifications are delivered (`PAYDESK_NOTIFY_*`).
@@ -143,6 +149,13 @@ impl Settings {
             idempotency_retention: retention(config.idempotency_retention_days),
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",
+            settlement_poll: (!config.settlement_poll.is_zero()).then_some(config.settlement_poll),
+            settlement_grace: chrono::Duration::from_std(config.settlement_grace)
+                .map_err(|e| anyhow::anyhow!("PAYDESK_SETTLEMENT_GRACE: {e}"))?,
+            payout_balance_low: config
+                .payout_balance_low
+                .map(|d| Money::from_decimal(d).map_err(|e| anyhow::anyhow!("PAYDESK_PAYOUT_BALANCE_LOW: {e}")))
+                .transpose()?,
         })
     }
 }

@@ -7,6 +7,8 @@ pub mod by_position;
 pub mod dispute;
 pub mod event;
 pub mod freelancer_wallet;
+pub mod history_checkpoint;
+pub mod history_link;
 pub mod idempotency_key;
 pub mod journal_entry;
 pub mod journal_posting;
@@ -20,6 +22,8 @@ pub mod pending_fund;
 pub mod refund;
 pub mod retention_mark;
 pub mod rfc3339;
+pub mod settlement_line;
+pub mod settlement_poll;
 pub mod status;
 pub mod wallet_transaction;
 

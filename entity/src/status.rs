@@ -173,6 +173,9 @@ pub enum EntryKind {
     /// Cashfree refused or cancelled a refund paydesk started: refunds payable back to the wallet and the fee.
     #[sea_orm(string_value = "refund_failed")]
     RefundFailed,
+    /// Cashfree settled a payment to the bank: out of gateway clearing, less its charges.
+    #[sea_orm(string_value = "settlement")]
+    Settlement,
 }
 
 /// Where a refund started from paydesk stands.
@@ -244,6 +247,9 @@ pub enum Account {
     /// What Cashfree charged for transfers (service charge and its tax; an expense).
     #[sea_orm(string_value = "transfer_costs")]
     TransferCosts,
+    /// What Cashfree kept of settled payments (its service charge and the tax on it; an expense).
+    #[sea_orm(string_value = "gateway_charges")]
+    GatewayCharges,
     /// The other side of admins' corrections.
     #[sea_orm(string_value = "adjustments")]
     Adjustments,
@@ -266,7 +272,8 @@ impl Account {
             | Account::Bank
             | Account::Adjustments
             | Account::DisputeLosses
-            | Account::TransferCosts => Side::Debit,
+            | Account::TransferCosts
+            | Account::GatewayCharges => Side::Debit,
             Account::Wallet
             | Account::WalletPending
             | Account::FeeRevenue

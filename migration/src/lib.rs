@@ -15,6 +15,8 @@ mod m20261206_000001_journal;
 mod m20261206_000002_funds_availability;
 mod m20261206_000003_disputes;
 mod m20261206_000004_refunds;
+mod m20261206_000005_history;
+mod m20261206_000006_settlements;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_funds_availability::Migration),
             Box::new(m20261206_000003_disputes::Migration),
             Box::new(m20261206_000004_refunds::Migration),
+            Box::new(m20261206_000005_history::Migration),
+            Box::new(m20261206_000006_settlements::Migration),
         ]
     }
 }

@@ -2,7 +2,8 @@
 
 use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{
-    Beneficiary, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund, Wallet, WalletTransaction,
+    Beneficiary, HistoryChain, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund, SettlementRun,
+    Wallet, WalletTransaction,
 };
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
@@ -32,6 +33,9 @@ pub struct ApprovePayoutInput {
     pub payout_request_id: Uuid,
     /// Kept in the audit trail.
     pub note: Option<String>,
+    /// Approve although the Cashfree Payouts account, as last read, cannot cover the payout (audited as forced).
+    #[graphql(default)]
+    pub force: bool,
 }
 
 /// Rejects a pending payout.
@@ -145,6 +149,25 @@ pub struct SetFundsHoldInput {
     pub reason: String,
 }
 
+/// A window of Cashfree's settlements to reconcile now.
+#[derive(InputObject)]
+pub struct ReconcileSettlementsInput {
+    pub from: crate::graphql::scalars::DateTime,
+    /// At most 92 days after `from`.
+    pub to: crate::graphql::scalars::DateTime,
+}
+
+/// A legally required erasure of one chained record.
+#[derive(InputObject)]
+pub struct EraseHistoryRecordInput {
+    /// `AUDIT` (an audit entry: its before, after and reason) or `WEBHOOKS` (a delivery: its body and headers).
+    /// Journal entries are never erased.
+    pub chain: HistoryChain,
+    pub id: Uuid,
+    /// Required: the legal ground, kept in the `history.erased` audit entry.
+    pub reason: String,
+}
+
 /// Sends a notification to the marketplace's callback again.
 #[derive(InputObject)]
 pub struct RedeliverNotificationInput {
@@ -180,7 +203,7 @@ impl Mutation {
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn approve_payout(&self, ctx: &Context<'_>, input: ApprovePayoutInput) -> Result<PayoutRequest> {
         let s = state(ctx);
-        Ok(payouts::approve(s, principal(ctx)?, input.payout_request_id, input.note).await?.into())
+        Ok(payouts::approve(s, principal(ctx)?, input.payout_request_id, input.note, input.force).await?.into())
     }
 
     /// Rejects a pending payout, telling the freelancer why.
@@ -282,6 +305,31 @@ impl Mutation {
         let w = crate::services::funds::set_hold(state(ctx), principal(ctx)?, input.freelancer_id, hold, &input.reason)
             .await?;
         Ok(w.into())
+    }
+
+    /// Fetches Cashfree's settlements of `[from, to]` now and reconciles them with paydesk's payments (admin;
+    /// audited as `settlements.reconciled`). What was seen before is not recorded twice; each new discrepancy
+    /// raises a CRITICAL `settlement_mismatch` alert. UNAVAILABLE while Cashfree cannot be asked.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn reconcile_settlements(
+        &self,
+        ctx: &Context<'_>,
+        input: ReconcileSettlementsInput,
+    ) -> Result<SettlementRun> {
+        let run =
+            crate::services::settlements::reconcile_on_demand(state(ctx), principal(ctx)?, input.from.0, input.to.0)
+                .await?;
+        Ok(run.into())
+    }
+
+    /// Redacts one audit entry or webhook delivery for a legally required erasure (admin). The history chains
+    /// keep the hash the record had, and a `history.erased` audit entry in the chain says who erased it and why,
+    /// so `paydesk verify` still passes and names the erasure. Returns true once erased.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn erase_history_record(&self, ctx: &Context<'_>, input: EraseHistoryRecordInput) -> Result<bool> {
+        let chain = input.chain.into();
+        crate::services::history::erase(&state(ctx).db, principal(ctx)?, chain, input.id, &input.reason).await?;
+        Ok(true)
     }
 
     /// Registers (or replaces) where a freelancer's payouts go: with Cashfree Payouts when configured; stored

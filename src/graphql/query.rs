@@ -118,7 +118,8 @@ impl Query {
     /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn cashfree_status(&self, ctx: &Context<'_>) -> CashfreeStatus {
-        state(ctx).cashfree.health.report().into()
+        let cashfree = &state(ctx).cashfree;
+        CashfreeStatus::new(cashfree.health.report(), cashfree.payout_balance())
     }
 
     /// One payment, or null if it does not exist or is not yours.
@@ -302,6 +303,35 @@ impl Query {
         let balances =
             crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, Some(&currency), Some(at.0)).await?;
         Ok(TrialBalance::new(at, currency, balances))
+    }
+
+    /// Cashfree's settlements of the payments made in `[from, to)`, matched to paydesk's (admin, ops): each line
+    /// MATCHED, MISSING_HERE, MISSING_AT_PROVIDER, AMOUNT_MISMATCH or FEE_MISMATCH, oldest payment first, with
+    /// totals per currency and status. `status` narrows it; at most `first` lines (default 500, at most 5000).
+    /// The same as CSV: `GET /api/admin/reports/settlements.csv?from=…&to=…[&status=…]`.
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn settlement_reconciliation(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime,
+        to: DateTime,
+        status: Option<Vec<SettlementStatus>>,
+        #[graphql(default = 500)] first: i32,
+    ) -> Result<SettlementReconciliation> {
+        let statuses: Vec<_> = status.unwrap_or_default().into_iter().map(Into::into).collect();
+        let first = u64::try_from(first.clamp(1, 5000)).unwrap_or(500);
+        let rows =
+            crate::services::settlements::lines(&state(ctx).reads, principal(ctx)?, from.0, to.0, &statuses, first)
+                .await?;
+        Ok(SettlementReconciliation::new(from, to, rows))
+    }
+
+    /// Every history chain's head now (admin, ops): keep `seq` and `hash` outside the database, and
+    /// `paydesk verify` can later prove nothing before them changed. A day's heads also go to the callback.
+    #[graphql(guard = "RoleGuard(STAFF)")]
+    async fn history_checkpoint(&self, ctx: &Context<'_>) -> Result<HistoryCheckpoint> {
+        let heads = crate::services::history::checkpoint(&state(ctx).reads, principal(ctx)?).await?;
+        Ok(HistoryCheckpoint::new(crate::services::now(), heads))
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the

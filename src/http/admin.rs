@@ -17,6 +17,9 @@ use uuid::Uuid;
 struct ApproveBody {
     payout_request_id: Uuid,
     note: Option<String>,
+    /// Approve although the Cashfree Payouts account cannot cover it.
+    #[serde(default)]
+    force: bool,
 }
 
 /// Approves a pending payout; errors are `{"error": {"code", "message"}}` with the matching status.
@@ -32,7 +35,7 @@ pub async fn approve_payout(
     let body: ApproveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadInput(format!("body must be {{\"payoutRequestId\": \"<uuid>\"}}: {e}")))?;
     let s = &http.state;
-    let p = payouts::approve(s, who, body.payout_request_id, body.note).await?;
+    let p = payouts::approve(s, who, body.payout_request_id, body.note, body.force).await?;
     Ok(Json(json!({ "payoutRequest": {
         "id": p.id, "walletId": p.wallet_id, "freelancerId": p.freelancer_id,
         "amount": p.amount.to_string(), "currency": p.currency,

@@ -66,6 +66,7 @@ fn router(http: Http) -> Router {
         .route("/api/webhooks/cashfree/payouts", post(webhooks::cashfree_payouts))
         .route("/api/admin/approve-payout", post(admin::approve_payout))
         .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
+        .route("/api/admin/reports/settlements.csv", get(reports::settlements_csv))
         .route("/metrics", get(metrics::scrape))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -80,7 +81,7 @@ fn router(http: Http) -> Router {
 /// Every route as the router above matches it: the methods it takes and its path. The metrics' `route` label is the
 /// path (`metrics::labels`; the assets' `/graphql/assets/{file}` is matched by its prefix there), and a request for
 /// another path or method is told these. Debug builds check that no request a route answered is counted `unmatched`.
-const ROUTES: [(&str, &str); 10] = [
+const ROUTES: [(&str, &str); 11] = [
     ("GET and POST", "/graphql"),
     ("GET", "/graphql/ws"),
     ("GET", "/graphql/schema.graphql"),
@@ -88,6 +89,7 @@ const ROUTES: [(&str, &str); 10] = [
     ("POST", "/api/webhooks/cashfree/payouts"),
     ("POST", "/api/admin/approve-payout"),
     ("GET", "/api/admin/reports/financial.csv"),
+    ("GET", "/api/admin/reports/settlements.csv"),
     ("GET", "/metrics"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),

@@ -29,8 +29,8 @@ async fn a_caller_without_the_role_is_refused_by_the_service_itself() {
     let own = Principal { id: freelancer, role: Role::Freelancer };
     let amount = Money::from_decimal("10.00".parse().unwrap()).unwrap();
 
-    forbidden("approve (ops)", payouts::approve(s, ops, payout, None).await);
-    forbidden("approve (freelancer)", payouts::approve(s, own, payout, None).await);
+    forbidden("approve (ops)", payouts::approve(s, ops, payout, None, false).await);
+    forbidden("approve (freelancer)", payouts::approve(s, own, payout, None, false).await);
     forbidden("reject", payouts::reject(s, ops, payout, "no".into(), false).await);
     forbidden("cancel", payouts::reject(s, own, payout, "no".into(), true).await);
     let req = payouts::NewRequest { freelancer_id: freelancer, amount, note: None, idempotency_key: None };

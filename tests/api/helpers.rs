@@ -81,6 +81,8 @@ pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std
         c.cashfree_payout_client_secret = Some(CF_PAYOUT_SECRET.into());
         c.cashfree_base_url = Some(url);
         c.cashfree_timeout_ms = 1_000;
+        // The double settles every payment at once; a test that wants the scheduled poll turns it on.
+        c.settlement_poll = Duration::ZERO;
         tweak(c);
     })
     .await;
@@ -564,4 +566,35 @@ impl Proxy {
     pub fn stall(&self) {
         self.restore();
     }
+}
+
+/// Runs `sql` on the app's database as someone with direct write access would: on PostgreSQL with the history
+/// triggers switched off for the transaction (as a superuser can), so that the chains, not the triggers, must tell.
+pub async fn tamper(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) {
+    tamper_all(app, &[(sql, values)]).await;
+}
+
+/// `tamper` with several statements in one transaction.
+pub async fn tamper_all(app: &TestApp, statements: &[(&str, Vec<sea_orm::Value>)]) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let db = &app.state.db;
+    let txn = db.begin().await.unwrap();
+    if on_postgres() {
+        txn.execute_unprepared("SET LOCAL session_replication_role = replica").await.unwrap();
+    }
+    for (sql, values) in statements {
+        let statement = Statement::from_sql_and_values(db.get_database_backend(), *sql, values.clone());
+        txn.execute_raw(statement).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+}
+
+/// Runs `paydesk` with `args` against the app's database: (exit success, stdout).
+pub fn paydesk(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }

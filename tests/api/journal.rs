@@ -5,7 +5,6 @@
 use crate::helpers::*;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -212,18 +211,13 @@ async fn reconcile_names_an_entry_that_does_not_balance_and_a_wallet_that_left_i
     let app = TestApp::spawn().await;
     let f = Uuid::new_v4();
     app.fund(f, "1000.00").await;
-    let db = &app.state.db;
-    db.execute_unprepared("UPDATE journal_postings SET amount = amount + 1 WHERE account = 'fee_revenue'")
-        .await
-        .unwrap();
+    tamper(&app, "UPDATE journal_postings SET amount = amount + 1 WHERE account = 'fee_revenue'", vec![]).await;
     let (clean, report) = app.reconcile();
     assert!(!clean, "{report}");
     assert!(report.contains("journal entry payment:") && report.contains("sum to 0.01"), "{report}");
-    db.execute_unprepared("UPDATE journal_postings SET amount = amount - 1 WHERE account = 'fee_revenue'")
-        .await
-        .unwrap();
+    tamper(&app, "UPDATE journal_postings SET amount = amount - 1 WHERE account = 'fee_revenue'", vec![]).await;
     assert!(app.reconcile().0, "mended");
-    db.execute_unprepared("UPDATE freelancer_wallets SET balance = balance + 500").await.unwrap();
+    tamper(&app, "UPDATE freelancer_wallets SET balance = balance + 500", vec![]).await;
     let (clean, report) = app.reconcile();
     assert!(!clean);
     assert!(report.contains(&format!("wallet of {f}: balance 905.00 but its journal lines sum to 900.00")), "{report}");

@@ -2,14 +2,15 @@
 
 use crate::helpers::*;
 use entity::status::Role;
-use sea_orm::{ConnectionTrait, Statement, Value};
+use sea_orm::Value;
 use serde_json::json;
 use uuid::Uuid;
 
 /// Runs fixture SQL with `$1`, `$2` placeholders (both databases take them; SQLite numbers them by first use).
+/// Backdates the fixture's rows, journal entries included (past PostgreSQL's history triggers: this writes
+/// history as if it had happened then).
 async fn exec(app: &TestApp, sql: &str, values: Vec<Value>) {
-    let db = &app.state.db;
-    db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await.unwrap();
+    tamper(app, sql, values).await;
 }
 
 fn at(s: &str) -> Value {

@@ -83,6 +83,16 @@ pub struct Cashfree {
     pg: Option<Credentials>,
     payouts: Option<Credentials>,
     pub health: health::Health,
+    /// The Payouts account's balance as last read (`read_payout_balance`).
+    balance: std::sync::Mutex<Option<PayoutBalance>>,
+}
+
+/// The Cashfree Payouts account's balance: `available` is the ledger balance less transfers under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutBalance {
+    pub balance: entity::Money,
+    pub available: entity::Money,
+    pub read_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Cashfree {
@@ -114,7 +124,8 @@ impl Cashfree {
             .expect("a TLS-capable HTTP client");
         let open_for = Duration::from_secs(config.cashfree_breaker_secs.max(1));
         let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some(), open_for);
-        Cashfree { http, base: base.trim_end_matches('/').to_owned(), pg, payouts, health }
+        let base = base.trim_end_matches('/').to_owned();
+        Cashfree { http, base, pg, payouts, health, balance: Default::default() }
     }
 
     /// Whether calls to `api` are configured.
@@ -210,6 +221,93 @@ impl Cashfree {
             tokio::time::sleep(retry_after.unwrap_or(backoff).min(Duration::from_secs(5))).await;
         }
         Err(last)
+    }
+
+    /// Where Payouts V1 (the balance) lives: its own host in production and sandbox, the same base elsewhere
+    /// (the double).
+    fn payouts_v1_base(&self) -> &str {
+        match self.base.as_str() {
+            "https://api.cashfree.com" => "https://payout-api.cashfree.com",
+            "https://sandbox.cashfree.com" => "https://payout-gamma.cashfree.com",
+            other => other,
+        }
+    }
+
+    /// The balance as last read, if it has been.
+    pub fn payout_balance(&self) -> Option<PayoutBalance> {
+        *self.balance.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the Payouts account's balance (Payouts V1: `POST /payout/v1/authorize` for a bearer token, then
+    /// `GET /payout/v1/getBalance`) and keeps it for `payout_balance`.
+    pub async fn read_payout_balance(&self) -> Result<PayoutBalance, CallError> {
+        let creds = self.payouts.as_ref().ok_or_else(|| CallError::NotSent("payouts is not configured".into()))?;
+        if let Err(why) = self.health.admit(Api::Payouts) {
+            return Err(CallError::NotSent(why));
+        }
+        let base = self.payouts_v1_base();
+        let v1 = |res: Result<reqwest::Response, reqwest::Error>| async move {
+            let res = res.map_err(|e| CallError::Unknown(describe(e)))?;
+            let status = res.status().as_u16();
+            let json: Value = res.json().await.unwrap_or(Value::Null);
+            // V1 answers 200 with `status: ERROR` and the HTTP-like code in `subCode`.
+            match (status, json["status"].as_str()) {
+                (200..=299, Some("SUCCESS")) => Ok(json),
+                (500.., _) => Err(CallError::Unknown(format!("HTTP {status}: {}", message(&json)))),
+                _ => Err(CallError::Refused {
+                    status,
+                    code: json["subCode"].as_str().unwrap_or("unknown").to_owned(),
+                    message: message(&json),
+                }),
+            }
+        };
+        let outcome = async {
+            let auth = self
+                .http
+                .post(format!("{base}/payout/v1/authorize"))
+                .header("X-Client-Id", &creds.id)
+                .header("X-Client-Secret", &creds.secret)
+                .send()
+                .await;
+            let token = v1(auth).await?;
+            let token = token["data"]["token"].as_str().unwrap_or_default().to_owned();
+            let read = self.http.get(format!("{base}/payout/v1/getBalance")).bearer_auth(token).send().await;
+            let json = v1(read).await?;
+            let amount = |field: &str| {
+                let text =
+                    json["data"][field].as_str().map(str::to_owned).unwrap_or_else(|| json["data"][field].to_string());
+                text.trim()
+                    .parse::<rust_decimal::Decimal>()
+                    .ok()
+                    .and_then(|d| entity::Money::from_decimal(d).ok())
+                    .ok_or_else(|| CallError::Unknown(format!("getBalance: data.{field} is not an amount: {text}")))
+            };
+            Ok(PayoutBalance {
+                balance: amount("balance")?,
+                available: amount("availableBalance")?,
+                read_at: crate::clock::now(),
+            })
+        }
+        .await;
+        match &outcome {
+            Ok(b) => {
+                self.count(Api::Payouts, "ok");
+                self.health.succeeded(Api::Payouts).await;
+                *self.balance.lock().unwrap_or_else(|e| e.into_inner()) = Some(*b);
+                let gauge = self
+                    .health
+                    .metrics
+                    .cashfree_payout_balance
+                    .get_or_create(&crate::metrics::CurrencyLabels { currency: "INR".into() });
+                gauge.set(b.available.to_decimal().try_into().unwrap_or(0.0));
+            }
+            Err(CallError::Refused { .. }) => self.count(Api::Payouts, "ok"),
+            Err(e) => {
+                self.count(Api::Payouts, "failed");
+                self.health.failed(Api::Payouts, &e.to_string()).await;
+            }
+        }
+        outcome
     }
 
     fn count(&self, api: Api, outcome: &str) {

@@ -91,6 +91,89 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+// ---- Payment Gateway: settlements ----
+
+/// `POST /pg/settlement/recon`: one page of settlement reconciliation events.
+#[derive(Debug, Serialize)]
+pub struct SettlementReconRequest {
+    pub pagination: Pagination,
+    pub filters: SettlementFilters,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Pagination {
+    pub limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// The window asked for (RFC 3339).
+#[derive(Debug, Serialize)]
+pub struct SettlementFilters {
+    pub start_date: String,
+    pub end_date: String,
+}
+
+/// Its answer: events, and the cursor of the next page (none or empty on the last).
+#[derive(Debug, Deserialize)]
+pub struct SettlementRecon {
+    #[serde(default)]
+    pub cursor: Text,
+    #[serde(default)]
+    pub data: Vec<ReconEvent>,
+}
+
+/// One event of a settlement: a payment, refund, dispute, chargeback or adjustment settled (or taken back).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReconEvent {
+    pub event_id: CfId,
+    /// PAYMENT, REFUND, REFUND_REVERSAL, DISPUTE, DISPUTE_REVERSAL, CHARGEBACK, CHARGEBACK_REVERSAL, OTHER_ADJUSTMENT.
+    pub event_type: String,
+    /// SUCCESS, FAILED, PENDING, CANCELLED.
+    #[serde(default)]
+    pub event_status: Text,
+    pub event_amount: Amount,
+    /// What of the settlement is this event's: for a payment, its amount less Cashfree's charges.
+    pub event_settlement_amount: Amount,
+    #[serde(default)]
+    pub event_currency: Text,
+    #[serde(default)]
+    pub order_id: Text,
+    #[serde(default)]
+    pub cf_payment_id: Option<CfId>,
+    #[serde(default)]
+    pub payment_time: Text,
+    #[serde(default)]
+    pub payment_service_charge: Option<Amount>,
+    #[serde(default)]
+    pub payment_service_tax: Option<Amount>,
+    #[serde(default)]
+    pub cf_settlement_id: Option<CfId>,
+    #[serde(default)]
+    pub settlement_utr: Text,
+    #[serde(default)]
+    pub settlement_date: Text,
+}
+
+/// `data` of a settlement webhook (`SETTLEMENT_SUCCESS`, …): the settlement paid to the merchant's bank.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettlementWebhookData {
+    #[serde(default)]
+    pub settlement: Option<SettlementSummary>,
+}
+
+/// The settlement a settlement webhook is about; its payments are read from the settlement reconciliation.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettlementSummary {
+    #[serde(default)]
+    pub settlement_id: Option<CfId>,
+    #[serde(default)]
+    pub utr: Option<CfId>,
+    /// The start of the period whose payments it settles (`2025-02-14 12:00:00`, India time).
+    #[serde(default)]
+    pub payment_from: Text,
+}
+
 // ---- Payment Gateway: requests and answers ----
 
 /// `POST /pg/orders`.

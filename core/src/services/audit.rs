@@ -39,6 +39,9 @@ pub enum Action {
     #[strum(serialize = "funds.hold_set")]
     FundsHoldSet,
     /// An admin's correction of a wallet's balance.
+    /// A legally required erasure redacted one audit entry or webhook delivery.
+    #[strum(serialize = "history.erased")]
+    HistoryErased,
     #[strum(serialize = "ledger.adjusted")]
     LedgerAdjusted,
     #[strum(serialize = "notification.redelivered")]
@@ -84,6 +87,9 @@ pub enum Action {
     PayoutsHeld,
     #[strum(serialize = "payouts.released")]
     PayoutsReleased,
+    /// An admin reconciled a window of Cashfree's settlements.
+    #[strum(serialize = "settlements.reconciled")]
+    SettlementsReconciled,
     #[strum(serialize = "webhook.reprocessed")]
     WebhookReprocessed,
 }
@@ -92,6 +98,7 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum Subject {
+    AuditEntry,
     Beneficiary,
     Dispute,
     Notification,
@@ -99,6 +106,7 @@ pub enum Subject {
     PaymentWebhook,
     PayoutHold,
     PayoutRequest,
+    Settlement,
     Wallet,
 }
 

@@ -205,10 +205,16 @@ async fn decide(
 /// Approves and pays a pending request: debits the wallet, which must keep at least `reserve`.
 /// A reserve violation is also raised as an alert (after the rollback, so nothing else changed).
 #[tracing::instrument(skip(state))]
-pub async fn approve(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
+pub async fn approve(
+    state: &AppState,
+    who: Principal,
+    id: Uuid,
+    note: Option<String>,
+    force: bool,
+) -> AppResult<payout::Model> {
     who.require(roles::ADMIN)?;
     let note = text::note("note", note)?;
-    let result = approve_in_txn(state, who, id, note.clone()).await;
+    let result = approve_in_txn(state, who, id, note.clone(), force).await;
     if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_) | AppError::OnHold(_))) = &result {
         refused(state, who, id, note, e).await;
     }
@@ -240,11 +246,26 @@ async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String
 
 /// Debits the wallet and decides the payout: PAID at once in manual mode, or PROCESSING with Cashfree Payouts
 /// configured, after which the transfer is sent (outside the transaction: no network call holds a row lock).
-async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option<String>) -> AppResult<payout::Model> {
+async fn approve_in_txn(
+    state: &AppState,
+    who: Principal,
+    id: Uuid,
+    note: Option<String>,
+    force: bool,
+) -> AppResult<payout::Model> {
     let by_transfer = state.cashfree.configured(crate::cashfree::Api::Payouts);
     let four_eyes = state.settings.risk.four_eyes_above;
+    let mut forced = None;
     if by_transfer || four_eyes.is_some() {
         let p = existing(&state.db, id).await?;
+        if let Some(short) =
+            super::payout_account::short_for(state, p.amount).filter(|_| p.status == PayoutStatus::Pending)
+        {
+            if !force {
+                return Err(AppError::InvalidState(short));
+            }
+            forced = Some(short);
+        }
         if let Some(limit) = four_eyes.filter(|l| p.amount > *l && p.status == PayoutStatus::Pending) {
             match p.first_approved_by {
                 None => return first_approval(state, who, p, limit, note).await,
@@ -317,6 +338,7 @@ async fn approve_in_txn(state: &AppState, who: Principal, id: Uuid, note: Option
                 "amount": after.amount.to_string(),
                 "decisionNote": after.decision_note,
                 "walletBalance": posted.wallet.balance.to_string(),
+                "forced": forced,
             })),
             reason: note,
         },
@@ -518,6 +540,9 @@ pub fn blocker(
     }
     if state.cashfree.configured(crate::cashfree::Api::Payouts) && !gate.has_beneficiary {
         return Some(no_beneficiary(p.freelancer_id));
+    }
+    if let Some(short) = super::payout_account::short_for(state, p.amount) {
+        return Some(short);
     }
     if p.first_approved_by == Some(who.id) {
         return Some("it needs a second admin: you gave the first approval".into());

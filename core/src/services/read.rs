@@ -479,6 +479,8 @@ pub struct Investigation {
     pub ledger: Vec<ledger::Model>,
     pub audit: Vec<audit_log::Model>,
     pub notifications: Vec<notification::Model>,
+    /// The credits that funded the payout (`funding::funded_by`).
+    pub funded_by: Vec<super::funding::Funding>,
 }
 
 /// Ledger rows an investigation shows (the newest).
@@ -506,7 +508,8 @@ pub async fn investigate(db: &impl ConnectionTrait, who: Principal, id: Uuid) ->
         .order_by_asc(notification::Column::CreatedAt)
         .all(db)
         .await?;
-    Ok(Some(Investigation { payout, wallet, ledger, audit, notifications }))
+    let funded_by = super::funding::funded_by(db, &payout).await?;
+    Ok(Some(Investigation { payout, wallet, ledger, audit, notifications, funded_by }))
 }
 
 #[cfg(test)]

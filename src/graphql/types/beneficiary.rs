@@ -68,10 +68,31 @@ impl CashfreeApiStatus {
 pub struct CashfreeStatus {
     pub payment_gateway: CashfreeApiStatus,
     pub payouts: CashfreeApiStatus,
+    /// The Payouts account that funds transfers, as this instance last read it (every minute); null until read
+    /// or without Payouts.
+    pub payout_balance: Option<PayoutAccountBalance>,
 }
 
-impl From<crate::cashfree::HealthReport> for CashfreeStatus {
-    fn from(r: crate::cashfree::HealthReport) -> Self {
-        Self { payment_gateway: CashfreeApiStatus(r.pg), payouts: CashfreeApiStatus(r.payouts) }
+/// The Cashfree Payouts account's balance.
+#[derive(async_graphql::SimpleObject)]
+pub struct PayoutAccountBalance {
+    /// The ledger balance.
+    pub balance: crate::graphql::scalars::Decimal,
+    /// The ledger balance less the transfers under way: what new transfers can use.
+    pub available: crate::graphql::scalars::Decimal,
+    pub read_at: crate::graphql::scalars::DateTime,
+}
+
+impl CashfreeStatus {
+    pub fn new(r: crate::cashfree::HealthReport, balance: Option<crate::cashfree::PayoutBalance>) -> Self {
+        Self {
+            payment_gateway: CashfreeApiStatus(r.pg),
+            payouts: CashfreeApiStatus(r.payouts),
+            payout_balance: balance.map(|b| PayoutAccountBalance {
+                balance: b.balance.into(),
+                available: b.available.into(),
+                read_at: crate::graphql::scalars::DateTime(b.read_at),
+            }),
+        }
     }
 }

@@ -121,6 +121,8 @@ pub enum JournalEntryKind {
     RefundPaid,
     /// Cashfree refused or cancelled a refund started here: refunds payable back to the wallet and the fee.
     RefundFailed,
+    /// Cashfree settled a payment to the bank: out of gateway clearing, its charges to gateway charges.
+    Settlement,
 }
 
 /// A journal account. `WALLET` lines name their wallet; every other account is one per currency.
@@ -147,6 +149,8 @@ pub enum Account {
     DisputeLosses,
     /// What Cashfree charged for transfers (service charge and its tax; an expense).
     TransferCosts,
+    /// What Cashfree kept of settled payments (service charge and its tax; an expense).
+    GatewayCharges,
     /// The other side of admins' corrections.
     Adjustments,
 }

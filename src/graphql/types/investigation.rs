@@ -1,6 +1,6 @@
 //! `PayoutInvestigation`: one payout with everything that explains it.
 
-use super::{AuditEntry, Notification, PayoutRequest, Wallet, WalletTransaction};
+use super::{AuditEntry, Notification, PayoutFunding, PayoutRequest, Wallet, WalletTransaction};
 use crate::services::read::Investigation;
 use async_graphql::SimpleObject;
 
@@ -15,6 +15,8 @@ pub struct PayoutInvestigation {
     pub audit_entries: Vec<AuditEntry>,
     /// Notifications sent about this payout, oldest first.
     pub notifications: Vec<Notification>,
+    /// The credits that funded it, oldest available first, with their payments and settlement UTRs.
+    pub funded_by: Vec<PayoutFunding>,
 }
 
 impl From<Investigation> for PayoutInvestigation {
@@ -25,6 +27,7 @@ impl From<Investigation> for PayoutInvestigation {
             ledger: i.ledger.into_iter().map(Into::into).collect(),
             audit_entries: i.audit.into_iter().map(Into::into).collect(),
             notifications: i.notifications.into_iter().map(Into::into).collect(),
+            funded_by: i.funded_by.into_iter().map(Into::into).collect(),
         }
     }
 }

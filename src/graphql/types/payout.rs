@@ -96,6 +96,14 @@ impl PayoutRequest {
         Ok(crate::services::payouts::blocker(state(ctx), principal(ctx)?, &self.row, wallet.as_ref(), &gate))
     }
 
+    /// The wallet's credits that fund this payout, oldest available first (first in, first out after every
+    /// earlier debit), with their payments and the settlement UTRs that brought that money to the bank. For a
+    /// payout not yet approved: the credits it would take now.
+    async fn funded_by(&self, ctx: &Context<'_>) -> Result<Vec<super::PayoutFunding>> {
+        let rows = crate::services::funding::funded_by(&state(ctx).reads, &self.row).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// The wallet paid out of.
     async fn wallet(&self, ctx: &Context<'_>) -> Result<Option<Wallet>> {
         let loader = ctx.data_unchecked::<DataLoader<Db>>();

@@ -67,13 +67,30 @@ fn payment_status(s: &str) -> Option<PaymentStatus> {
 const REFUND: &str = "REFUND_STATUS_WEBHOOK";
 /// The types of dispute webhooks: `DISPUTE_CREATED`, `DISPUTE_UPDATED`, `DISPUTE_CLOSED`.
 const DISPUTE: &str = "DISPUTE_";
+/// A settlement paid to the platform's bank: its payments are reconciled (`services::settlements`).
+const SETTLED: &str = "SETTLEMENT_SUCCESS";
 
 /// A delivery's event, parsed leniently: unknown fields are ignored.
 #[derive(Debug)]
 enum Event {
-    Payment { order_id: String, attempt: Attempt },
-    Refund { order_id: String, status: String, refund: Refund },
-    Dispute { order_id: String, report: disputes::Report },
+    Payment {
+        order_id: String,
+        attempt: Attempt,
+    },
+    Refund {
+        order_id: String,
+        status: String,
+        refund: Refund,
+    },
+    Dispute {
+        order_id: String,
+        report: disputes::Report,
+    },
+    /// A settlement reached the bank: reconcile the payments paid from `from` on.
+    Settlement {
+        cf_settlement_id: String,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+    },
     Other,
 }
 
@@ -92,6 +109,25 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
     if event_type.starts_with(DISPUTE) {
         let data: DisputeWebhookData = payloads::read_at("data", hook.data)?;
         return read_dispute(event_type, data, idempotency_key);
+    }
+    if event_type == SETTLED {
+        let data: payloads::SettlementWebhookData = payloads::read_at("data", hook.data)?;
+        let settlement = data.settlement.unwrap_or_default();
+        let cf_settlement_id = id("data.settlement.settlement_id", settlement.settlement_id.as_ref())?;
+        // India time without a zone: a day's margin either way covers it.
+        let from = settlement.payment_from.0.as_deref().and_then(|t| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|n| n.and_utc() - chrono::Duration::days(1))
+        });
+        let key = idempotency_key.map(str::to_owned).unwrap_or_else(|| format!("{event_type}:{cf_settlement_id}"));
+        return Ok(Parsed {
+            dedupe_key: storable_key(key),
+            order_id: None,
+            cf_payment_id: None,
+            event_type,
+            event: Event::Settlement { cf_settlement_id, from },
+        });
     }
     let acted_on = event_type == REFUND || event_type.starts_with("PAYMENT_");
     if !acted_on {
@@ -267,7 +303,7 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         Event::Payment { order_id, .. } | Event::Refund { order_id, .. } | Event::Dispute { order_id, .. } => {
             payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&txn).await?
         }
-        Event::Other => None,
+        Event::Other | Event::Settlement { .. } => None,
     };
     let done = apply(&txn, &state.settings, parsed, found).await?;
     let Done { outcome, error, payment_id, alarms, credited } = done;
@@ -283,6 +319,18 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         return Err(AppError::Internal(anyhow::anyhow!("claimed webhook row {id} vanished")));
     }
     txn.commit().await?;
+    if let Event::Settlement { from, .. } = &parsed.event {
+        // Outside the delivery's answer: Cashfree is not kept waiting for paydesk's calls back to it.
+        let (state, now) = (state.clone(), crate::clock::now());
+        let from = from.unwrap_or(now - chrono::Duration::days(7));
+        tokio::spawn(async move {
+            if let Err(e) =
+                crate::services::settlements::reconcile(&state, from, now + chrono::Duration::hours(1)).await
+            {
+                tracing::warn!(error = %e, "reconciling a settled settlement failed; the next poll tries again");
+            }
+        });
+    }
     if let Some(p) = credited {
         let m = &state.metrics;
         m.money_moved("payments_gross", &p.currency, p.amount);
@@ -381,6 +429,14 @@ async fn apply(
         (Event::Other, _) => {
             (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
         }
+        (Event::Settlement { cf_settlement_id, .. }, _) => (
+            WebhookOutcome::Processed,
+            Some(format!(
+                "settlement {cf_settlement_id}: its payments are reconciled from Cashfree's settlement reconciliation"
+            )),
+            None,
+            None,
+        ),
         (_, None) => {
             let why = format!("no order {} exists here", parsed.order_id.as_deref().unwrap_or("?"));
             let alarm = (AlertKind::WebhookUnmatched, format!("money arrived that matches no order: {why}"));

@@ -1,0 +1,339 @@
+//! A history no one can rewrite unseen: audit entries, journal entries and webhook deliveries are chained as they
+//! commit; `paydesk verify` (on the database or a backup, no server needed) and the server's background check
+//! name the row edited, deleted or inserted out of order; PostgreSQL refuses the edits outright; an erasure on
+//! an admin's word still verifies.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+use uuid::Uuid;
+
+const CHECKPOINT: &str = "{ historyCheckpoint { at chains { chain seq hash rowId unlinked } } }";
+const APPROVE: &str = "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) { status } }";
+
+/// Waits until every chain has links and nothing recent is left unlinked; returns the checkpoint.
+async fn linked(app: &TestApp) -> Value {
+    for _ in 0..100 {
+        let c = app.gql_ok(&app.admin(), CHECKPOINT, json!({})).await["historyCheckpoint"].clone();
+        let chains = c["chains"].as_array().unwrap();
+        if chains.iter().all(|h| h["seq"].as_i64().unwrap() > 0 && h["unlinked"] == 0) {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the chains never caught up");
+}
+
+/// Some history on every chain: a payment (webhook, journal, audit), a payout approved.
+async fn some_history(app: &TestApp, double: &paydesk::double::Double) -> Uuid {
+    let f = funded_freelancer(app, double).await;
+    let p = app.request_payout(f, "300.00").await;
+    let id = p["data"]["requestPayout"]["id"].as_str().unwrap().to_owned();
+    let i = json!({ "i": { "payoutRequestId": id, "note": "ok" } });
+    let status = app.gql_ok(&app.admin(), APPROVE, i).await["approvePayout"]["status"].clone();
+    assert!(status == "APPROVED" || status == "PROCESSING", "{status}");
+    f
+}
+
+async fn one_id(app: &TestApp, sql: &str) -> Uuid {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+async fn alerts(app: &TestApp) -> Vec<Value> {
+    let d = app.gql_ok(&app.admin(), "{ alerts(first: 50) { nodes { kind severity message } } }", json!({})).await;
+    d["alerts"]["nodes"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    let checkpoint = linked(&app).await;
+    let chains = checkpoint["chains"].as_array().unwrap();
+    let names: Vec<&str> = chains.iter().map(|c| c["chain"].as_str().unwrap()).collect();
+    assert_eq!(names, ["AUDIT", "JOURNAL", "WEBHOOKS"]);
+    assert!(chains.iter().all(|c| c["hash"].as_str().unwrap().len() == 64), "{checkpoint}");
+
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("OK: every chain is whole"), "{out}");
+
+    // The heads kept outside the database still hold.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), checkpoint.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+
+    // An entry edited and its chain rebuilt from scratch (every link recomputed over the edited row) verifies
+    // alone, but not against the heads kept outside.
+    let mut rebuild = vec![
+        ("UPDATE audit_log SET reason = 'rewritten'", vec![]),
+        ("DELETE FROM history_links WHERE chain = 'audit'", vec![]),
+    ];
+    if on_postgres() {
+        // As the chainer would: holding its lock, so that no link it is adding lands between the two.
+        rebuild.insert(0, ("SELECT pg_advisory_xact_lock(hashtext('paydesk.history.audit'))", vec![]));
+    }
+    tamper_all(&app, &rebuild).await;
+    linked(&app).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok, "a rebuilt chain holds together on its own: {out}");
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("audit chain, link") && out.contains("the chain was rewritten"), "{out}");
+
+    if !on_postgres() {
+        // A backup verifies with no server and nothing but the file.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.db");
+        let (app, double) = spawn_with_double(|_| {}).await;
+        some_history(&app, &double).await;
+        linked(&app).await;
+        let (ok, out) = paydesk(&app, &["backup", "--to", copy.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        let (ok, out) = paydesk(
+            &app,
+            &["verify", "--database-url", "sqlite://nowhere.db?mode=ro", "--file", copy.to_str().unwrap()],
+        );
+        assert!(ok, "{out}");
+        assert!(out.contains("OK: every chain is whole"), "{out}");
+    }
+}
+
+#[tokio::test]
+async fn an_edited_deleted_or_inserted_row_is_named_by_verify_and_the_background_check() {
+    let (app, double) = spawn_with_double(|c| c.history_verify = Duration::from_millis(200)).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    assert!(paydesk(&app, &["verify"]).0);
+
+    // An audit entry's reason rewritten.
+    let audit = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    tamper(&app, "UPDATE audit_log SET reason = 'nothing to see' WHERE action = 'payout.approved'", vec![]).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("audit entry {audit} was edited after it was written")), "{out}");
+
+    // A journal line removed: its entry no longer is what was written.
+    let entry = one_id(&app, "SELECT id FROM journal_entries WHERE kind = 'payout_approved'").await;
+    tamper(&app, "DELETE FROM journal_postings WHERE entry_id IN (SELECT id FROM journal_entries WHERE kind = 'payout_approved') AND line = 2", vec![]).await;
+    let (_, out) = paydesk(&app, &["verify"]);
+    assert!(out.contains(&format!("journal entry {entry} was edited after it was written")), "{out}");
+    assert!(out.contains("MISMATCH"), "the books no longer balance either: {out}");
+
+    // A delivery deleted.
+    let hook = one_id(&app, "SELECT id FROM payment_webhooks").await;
+    tamper(&app, "DELETE FROM payment_webhooks", vec![]).await;
+    let (_, out) = paydesk(&app, &["verify"]);
+    assert!(out.contains(&format!("webhook delivery {hook} was deleted")), "{out}");
+
+    // An audit entry slipped in, dated a day back.
+    let forged = Uuid::now_v7();
+    let day_ago: sea_orm::Value = (chrono::Utc::now() - chrono::Duration::days(1)).into();
+    tamper(
+        &app,
+        "INSERT INTO audit_log (id, actor_role, action, entity_type, entity_id, created_at) \
+         VALUES ($1, 'admin', 'payout.approved', 'payout_request', $1, $2)",
+        vec![forged.into(), day_ago],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, out) = paydesk(&app, &["verify"]);
+    assert!(out.contains(&format!("audit entry {forged}")) && out.contains("inserted out of order"), "{out}");
+    // The first finding is the first thing changed, in chain order.
+    let first = out.lines().find(|l| l.starts_with("  audit chain")).unwrap();
+    assert!(first.contains(&audit.to_string()), "{out}");
+
+    // The running server found them too, each as one CRITICAL alert.
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        if seen.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen.iter().all(|a| a["severity"] == "CRITICAL"), "{seen:?}");
+    for id in [audit, entry, hook, forged] {
+        assert!(seen.iter().any(|a| a["message"].as_str().unwrap().contains(&id.to_string())), "{id} in {seen:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let again = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").count();
+    assert_eq!(again, seen.len(), "each finding is raised once");
+}
+
+#[tokio::test]
+async fn two_instances_writing_at_once_keep_one_valid_chain() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let second = app.spawn_second().await;
+    let f = Uuid::new_v4();
+    let mut work = Vec::new();
+    for i in 0..30 {
+        let target = if i % 2 == 0 { &app } else { &second };
+        let order = format!("ord_two_{i}_{}", f.simple());
+        work.push(async move {
+            target.create_order(f, "10.00", &order).await;
+            let body =
+                payment_body("PAYMENT_SUCCESS_WEBHOOK", &order, &format!("cf{i}{}", rand_digits()), "SUCCESS", "10.00");
+            let (status, _) = target.deliver_signed(&body).await;
+            assert_eq!(status, 200);
+        });
+    }
+    if on_postgres() {
+        futures_util::future::join_all(work).await;
+    } else {
+        // Two processes on one SQLite file take turns (it has one writer); their chainers still race.
+        for w in work {
+            w.await;
+        }
+    }
+    let _ = &double;
+    let c = linked(&app).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok, "{out}");
+    let count = |sql: &str| one_count(&app, sql.to_owned());
+    for (chain, table) in [("AUDIT", "audit_log"), ("JOURNAL", "journal_entries"), ("WEBHOOKS", "payment_webhooks")] {
+        let seq =
+            c["chains"].as_array().unwrap().iter().find(|h| h["chain"] == chain).unwrap()["seq"].as_i64().unwrap();
+        let rows = count(&format!("SELECT COUNT(*) FROM {table}")).await;
+        assert!(seq >= 30 && seq <= rows, "{chain}: {seq} links of {rows} rows");
+    }
+    let rows = count("SELECT COUNT(*) FROM payment_webhooks").await;
+    let links = count("SELECT COUNT(*) FROM history_links WHERE chain = 'webhooks'").await;
+    assert_eq!(rows, links, "every delivery linked once");
+}
+
+async fn one_count(app: &TestApp, sql: String) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+#[tokio::test]
+async fn postgres_refuses_edits_and_deletions_of_the_history() {
+    if !on_postgres() {
+        return;
+    }
+    use sea_orm::ConnectionTrait;
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    let db = &app.state.db;
+    for sql in [
+        "UPDATE audit_log SET reason = 'x'",
+        "DELETE FROM audit_log",
+        "UPDATE journal_entries SET description = 'x'",
+        "DELETE FROM journal_postings",
+        "UPDATE payment_webhooks SET raw_body = ''::bytea",
+        "DELETE FROM payment_webhooks",
+        "UPDATE history_links SET seq = seq + 100",
+        "TRUNCATE audit_log",
+    ] {
+        let e = db.execute_unprepared(sql).await.expect_err(sql).to_string();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    // What became of a delivery is still written.
+    db.execute_unprepared("UPDATE payment_webhooks SET error = 'noted'").await.unwrap();
+    assert!(paydesk(&app, &["verify"]).0);
+}
+
+#[tokio::test]
+async fn an_erasure_redacts_one_record_and_the_history_still_verifies() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    let hook = one_id(&app, "SELECT id FROM payment_webhooks").await;
+    let erase = "mutation($i: EraseHistoryRecordInput!) { eraseHistoryRecord(input: $i) }";
+    let ops = app.token(entity::status::Role::Ops, Uuid::new_v4());
+    let i = json!({ "i": { "chain": "WEBHOOKS", "id": hook, "reason": "GDPR art. 17 request #12" } });
+    assert_eq!(code(&app.gql(Some(&ops), erase, i.clone()).await), "FORBIDDEN");
+    let blank = json!({ "i": { "chain": "WEBHOOKS", "id": hook, "reason": " " } });
+    assert_eq!(code(&app.gql(Some(&app.admin()), erase, blank).await), "BAD_USER_INPUT");
+    let entry = one_id(&app, "SELECT id FROM journal_entries").await;
+    let journal = json!({ "i": { "chain": "JOURNAL", "id": entry, "reason": "GDPR" } });
+    assert_eq!(code(&app.gql(Some(&app.admin()), erase, journal).await), "INVALID_STATE");
+
+    assert_eq!(app.gql_ok(&app.admin(), erase, i).await["eraseHistoryRecord"], true);
+    let w = app.gql_ok(&app.admin(), "{ paymentWebhooks(first: 50) { nodes { id rawBody } } }", json!({})).await;
+    let w = w["paymentWebhooks"]["nodes"].as_array().unwrap().iter().find(|n| n["id"] == json!(hook)).unwrap().clone();
+    assert_eq!(w["rawBody"], "", "{w}");
+    linked(&app).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok, "{out}");
+    let audit = app
+        .gql_ok(
+            &app.admin(),
+            "query($id: UUID!) { auditLog(filter: { entityId: $id }) { nodes { action reason } } }",
+            json!({ "id": hook }),
+        )
+        .await;
+    assert!(audit.to_string().contains("history.erased") && audit.to_string().contains("GDPR art. 17"), "{audit}");
+}
+
+#[tokio::test]
+async fn each_days_heads_go_to_the_callback_signed() {
+    use axum::{routing::post, Router};
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let sink = got.clone();
+    let receiver = Router::new().route(
+        "/hooks",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let signature = headers["x-paydesk-signature"].to_str().unwrap().to_owned();
+                sink.lock().unwrap().push((signature, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let (app, double) = spawn_with_double(|c| {
+        c.history_verify = Duration::from_millis(200);
+        c.notify_url = Some(url);
+        c.notify_secret = Some("checkpoint-secret".into());
+        c.notify_poll_ms = 50;
+    })
+    .await;
+    some_history(&app, &double).await;
+    let today = linked(&app).await;
+    // Nothing is sent for a day that has not ended.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!got.lock().unwrap().iter().any(|(_, b)| b.contains("history.checkpoint")));
+    // The links were made yesterday (as a server that ran then would have made them): yesterday's heads go out.
+    let yesterday_noon: sea_orm::Value = (chrono::Utc::now() - chrono::Duration::days(1)).into();
+    tamper(&app, "UPDATE history_links SET linked_at = $1", vec![yesterday_noon]).await;
+    let mut sent = None;
+    for _ in 0..100 {
+        if let Some(x) = got.lock().unwrap().iter().find(|(_, b)| b.contains("history.checkpoint")) {
+            sent = Some(x.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (signature, body) = sent.expect("the checkpoint reached the callback");
+    assert!(signature.starts_with("v1="), "signed like every notification: {signature}");
+    let n: Value = serde_json::from_str(&body).unwrap();
+    let heads: Value = serde_json::from_str(n["body"].as_str().unwrap()).unwrap();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    assert_eq!(heads["day"], yesterday.as_str(), "{heads}");
+    for h in heads["heads"].as_array().unwrap() {
+        let now = today["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["chain"].as_str().unwrap().to_lowercase() == h["chain"])
+            .unwrap();
+        assert_eq!((&h["seq"], &h["hash"]), (&now["seq"], &now["hash"]), "{heads}");
+    }
+    // And it verifies the database.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), heads.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+}
