@@ -7,7 +7,7 @@
 //! amount. A payout not yet debited is shown against the credits it would take now.
 
 use crate::error::AppResult;
-use entity::{payment, payout_request as payout, wallet_transaction as ledger, Money};
+use entity::{payment, payout_request as payout, settlement_line as settlement, wallet_transaction as ledger, Money};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
@@ -65,11 +65,17 @@ pub async fn funded_by(db: &impl ConnectionTrait, p: &payout::Model) -> AppResul
             .map(|p| (p.id, p))
             .collect()
     };
-    let utrs: HashMap<uuid::Uuid, String> = super::settlements::of_payments(db, &payment_ids)
-        .await?
-        .into_iter()
-        .filter_map(|l| Some((l.payment_id?, l.settlement_utr?)))
-        .collect();
+    let utrs: HashMap<uuid::Uuid, String> = if payment_ids.is_empty() {
+        HashMap::new()
+    } else {
+        settlement::Entity::find()
+            .filter(settlement::Column::PaymentId.is_in(payment_ids.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|l| Some((l.payment_id?, l.settlement_utr?)))
+            .collect()
+    };
     Ok(used
         .into_iter()
         .map(|(credit, used)| {

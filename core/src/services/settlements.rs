@@ -29,7 +29,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
-use uuid::Uuid;
 
 /// How a payment's settlement compares with paydesk's records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumIter, strum::EnumString)]
@@ -445,12 +444,4 @@ pub fn totals(lines: &[line::Model]) -> Vec<Total> {
         t.charges = t.charges.checked_add(charges).unwrap_or(t.charges);
     }
     sums.into_values().collect()
-}
-
-/// The settlement lines that funded `payments`, by payment id: their UTRs, for an investigation.
-pub async fn of_payments(db: &impl ConnectionTrait, payments: &[Uuid]) -> AppResult<Vec<line::Model>> {
-    if payments.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(line::Entity::find().filter(line::Column::PaymentId.is_in(payments.iter().copied())).all(db).await?)
 }
