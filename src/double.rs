@@ -169,6 +169,29 @@ impl Double {
         self.send_webhook(&url, &self.config.pg_secret, &body).await
     }
 
+    /// Sends Payouts' V1 `LOW_BALANCE_ALERT` (form-encoded, signed in the body) to paydesk; returns its answer.
+    pub async fn send_low_balance_alert(&self, balance: &str) -> Result<u16, String> {
+        let mut fields = vec![
+            ("alertTime".to_owned(), chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()),
+            ("currentBalance".to_owned(), balance.to_owned()),
+            ("event".to_owned(), "LOW_BALANCE_ALERT".to_owned()),
+        ];
+        fields.sort();
+        let concatenated: String = fields.iter().map(|(_, v)| v.as_str()).collect();
+        let signature = crate::domain::signature::hmac_base64(&self.config.payout_secret, &[concatenated.as_bytes()]);
+        fields.push(("signature".to_owned(), signature));
+        let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
+        let res = self
+            .http
+            .post(format!("{}/api/webhooks/cashfree/payouts/v1", self.paydesk()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(res.status().as_u16())
+    }
+
     /// Sets the Payouts account's balance.
     pub fn set_payout_balance(&self, balance: &str) {
         self.store().payout_balance = Some(balance.to_owned());

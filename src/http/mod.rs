@@ -64,6 +64,7 @@ fn router(http: Http) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/webhooks/cashfree/payouts", post(webhooks::cashfree_payouts))
+        .route("/api/webhooks/cashfree/payouts/v1", post(webhooks::cashfree_payouts_v1))
         .route("/api/admin/approve-payout", post(admin::approve_payout))
         .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
         .route("/api/admin/reports/settlements.csv", get(reports::settlements_csv))
@@ -81,12 +82,13 @@ fn router(http: Http) -> Router {
 /// Every route as the router above matches it: the methods it takes and its path. The metrics' `route` label is the
 /// path (`metrics::labels`; the assets' `/graphql/assets/{file}` is matched by its prefix there), and a request for
 /// another path or method is told these. Debug builds check that no request a route answered is counted `unmatched`.
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 12] = [
     ("GET and POST", "/graphql"),
     ("GET", "/graphql/ws"),
     ("GET", "/graphql/schema.graphql"),
     ("POST", "/api/webhooks/cashfree"),
     ("POST", "/api/webhooks/cashfree/payouts"),
+    ("POST", "/api/webhooks/cashfree/payouts/v1"),
     ("POST", "/api/admin/approve-payout"),
     ("GET", "/api/admin/reports/financial.csv"),
     ("GET", "/api/admin/reports/settlements.csv"),

@@ -58,6 +58,17 @@ pub async fn cashfree_payouts(State(http): State<Http>, headers: HeaderMap, body
     take::<crate::services::transfers::Transfers>(&http, &headers, body).await
 }
 
+/// `POST /api/webhooks/cashfree/payouts/v1`: Payouts' V1 webhooks, form-encoded and signed in the body
+/// (`LOW_BALANCE_ALERT` is acted on), answered like the others.
+pub async fn cashfree_payouts_v1(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
+    let headers = kept(&headers);
+    let receipt = match read_body(body).await {
+        Ok(body) => webhooks::payouts_v1::receive(&http.state, &headers, &body).await,
+        Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
+    };
+    answer(&http, receipt)
+}
+
 /// The receipt as JSON, its status and code from the verdict, counted by outcome.
 fn answer(http: &Http, receipt: webhooks::Receipt) -> Response {
     use webhooks::Verdict;

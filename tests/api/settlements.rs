@@ -263,6 +263,43 @@ async fn a_payout_the_cashfree_account_cannot_cover_needs_force() {
 }
 
 #[tokio::test]
+async fn cashfrees_low_balance_webhook_warns_and_reads_the_balance() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    double.set_payout_balance("1200.00");
+    assert_eq!(double.send_low_balance_alert("1200.00").await, Ok(200));
+    let alerts = app.gql_ok(&app.admin(), "{ alerts(first: 50) { nodes { kind severity message } } }", json!({})).await;
+    let low: Vec<&Value> =
+        alerts["alerts"]["nodes"].as_array().unwrap().iter().filter(|a| a["kind"] == "payout_balance_low").collect();
+    assert_eq!(low.len(), 1, "{alerts}");
+    assert!(low[0]["message"].as_str().unwrap().contains("1200.00"), "{alerts}");
+    let status = app.gql_ok(&app.admin(), "{ cashfreeStatus { payoutBalance { available } } }", json!({})).await;
+    assert_eq!(status["cashfreeStatus"]["payoutBalance"]["available"], "1200.00", "read at once: {status}");
+    let hooks = app
+        .gql_ok(&app.admin(), "{ paymentWebhooks(first: 5) { nodes { eventType outcome signatureValid } } }", json!({}))
+        .await;
+    let hook = &hooks["paymentWebhooks"]["nodes"][0];
+    assert_eq!((&hook["eventType"], &hook["outcome"]), (&json!("LOW_BALANCE_ALERT"), &json!("PROCESSED")), "{hooks}");
+
+    // Forged: not signed with the Payouts secret. Recorded, refused, nothing raised beyond the signature alert.
+    let forged = "event=LOW_BALANCE_ALERT&currentBalance=1.00&alertTime=2026-12-06+10%3A00%3A00&signature=bm9wZQ%3D%3D";
+    let res = app
+        .http
+        .post(app.url("/api/webhooks/cashfree/payouts/v1"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["outcome"], "REJECTED_SIGNATURE", "{body}");
+    let alerts = app.gql_ok(&app.admin(), "{ alerts(first: 50) { nodes { kind } } }", json!({})).await;
+    let low =
+        alerts["alerts"]["nodes"].as_array().unwrap().iter().filter(|a| a["kind"] == "payout_balance_low").count();
+    assert_eq!(low, 1, "a forged alert raises no low-balance alert");
+}
+
+#[tokio::test]
 async fn what_funded_a_payout_follows_the_rupee_to_its_payment_and_settlement() {
     let (app, double) = spawn_with_double(|_| {}).await;
     let f = Uuid::new_v4();

@@ -5,8 +5,8 @@ use super::*;
 /// How far back before the head each tick of the chainer looks: rows commit within moments of being written.
 /// Every [`WIDE_EVERY`]th tick looks back the whole [`WINDOW`], for the rare transaction that took longer (or an
 /// instance whose clock is behind).
-const QUICK: Duration = Duration::seconds(5);
-const WIDE_EVERY: u64 = 60;
+const QUICK: Duration = Duration::seconds(1);
+const WIDE_EVERY: u64 = 120;
 
 /// Links every committed row not linked yet, oldest first, on every chain; returns how many it linked. `wide`
 /// looks back the whole [`WINDOW`] for rows that committed late, else only a few seconds.

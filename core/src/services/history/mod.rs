@@ -65,7 +65,7 @@ impl Chain {
 /// How far before the chain's head a row may have been written and still be linked: longer than any transaction
 /// paydesk runs, so a row that commits late is linked; a row older than that which no link names was inserted
 /// from outside.
-pub const WINDOW: Duration = Duration::minutes(10);
+pub const WINDOW: Duration = Duration::minutes(2);
 /// Rows linked per transaction, and per round of the chainer.
 const BATCH: u64 = 1_000;
 const ROUNDS: usize = 20;

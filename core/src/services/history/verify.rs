@@ -203,7 +203,7 @@ pub struct Verifier {
 }
 
 /// Links a background tick checks per chain.
-const SLICE: u64 = 20_000;
+const SLICE: u64 = 5_000;
 
 impl Verifier {
     /// One tick: returns the findings it raised now.

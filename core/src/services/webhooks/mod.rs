@@ -5,6 +5,7 @@
 
 pub mod fields;
 mod payment;
+pub mod payouts_v1;
 
 pub use payment::{apply_pulled, reprocess, Payments};
 
@@ -95,7 +96,7 @@ impl Headers {
     }
 
     /// The headers as a JSON object, for the record.
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let kept = self.0.iter().map(|(n, v)| (n.clone(), Value::String(String::from_utf8_lossy(v).into())));
         Value::Object(kept.collect())
     }
@@ -212,7 +213,7 @@ fn authenticate(secrets: &[String], tolerance: u64, headers: &Headers, body: &[u
 }
 
 /// The delivery's row, before its outcome is known.
-fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
+pub(crate) fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook::ActiveModel {
     webhook::ActiveModel {
         id: Set(crate::clock::new_id()),
         received_at: Set(crate::clock::now()),
@@ -249,7 +250,7 @@ pub(crate) async fn duplicate(db: &DatabaseConnection, mut row: webhook::ActiveM
 }
 
 /// Records a delivery that was not processed (no dedupe key, so it never blocks a good one).
-async fn record(
+pub(crate) async fn record(
     db: &DatabaseConnection,
     mut r: webhook::ActiveModel,
     outcome: WebhookOutcome,
