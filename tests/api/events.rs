@@ -144,9 +144,10 @@ async fn every_payout_committed_around_a_database_outage_reaches_a_live_subscrib
         w.await.unwrap();
     }
     // The last commit, with nothing after it to carry a late NOTIFY along. A pooled connection left silent by the
-    // stall answers UNAVAILABLE or TIMEOUT until it is dropped: a client tries again, as this one does.
+    // stall answers UNAVAILABLE or TIMEOUT until it is dropped, and a session the stall caught inside a transaction
+    // holds its locks until PostgreSQL ends it (idle in transaction for 15 s): a client tries again, as this one does.
     let mut last = serde_json::Value::Null;
-    for _ in 0..10 {
+    for _ in 0..20 {
         last = app.request_payout(f, "1.00").await;
         if !matches!(code(&last), "UNAVAILABLE" | "TIMEOUT") {
             break;

@@ -39,6 +39,9 @@ pub struct Handles {
     pub reads: Reads,
 }
 
+/// How long PostgreSQL lets one of paydesk's sessions sit idle inside a transaction before ending it.
+const IDLE_IN_TRANSACTION: &str = "15s";
+
 /// Opens the database at `url` for a server, counting the statements of requests into `statements`. On
 /// PostgreSQL, requests' writes and background work share a pool of at most `pool_size` (and one more connection
 /// for the event listener), and reads get a pool of up to `pool_size` of their own, opened as they are needed.
@@ -70,6 +73,10 @@ async fn connect_pair(
         .connect_timeout(PG_WAIT)
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
+    // A session left in a transaction by a client that went silent (a network that stalls rather than closes)
+    // would hold its locks for good: the event-order lock among them, which every movement of money takes last.
+    // paydesk never waits between a transaction's statements, so PostgreSQL ends such a session after a while.
+    opts.map_sqlx_postgres_opts(|pg| pg.options([("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION)]));
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         use sea_orm::ConnectionTrait;
