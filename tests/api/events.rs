@@ -110,6 +110,10 @@ async fn every_payout_committed_around_a_database_outage_reaches_a_live_subscrib
     let app = TestApp::spawn_with(|c| {
         c.database_url = c.database_url.replacen(&upstream, &through, 1);
         c.request_timeout_ms = 2_000;
+        // Each connection the stall catches is lost to the pool for good (giving it back waits on a socket that
+        // never answers), and background jobs (the history chainer and checks among them) hold some too: room for
+        // them, so the outage tested is the database's, not the pool's.
+        c.db_pool_size = 24;
     })
     .await;
     let direct = sea_orm::Database::connect(app.db_url.replacen(&through, &upstream, 1)).await.unwrap();
