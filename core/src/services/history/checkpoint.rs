@@ -17,6 +17,18 @@ pub struct Head {
 }
 
 impl Head {
+    /// `chain`'s head at `last` (none: an empty chain).
+    fn at(chain: Chain, last: Option<&link::Model>, unlinked: u64) -> Head {
+        Head {
+            chain,
+            seq: last.map_or(0, |l| l.seq),
+            hash: last.map_or(GENESIS.to_vec(), |l| l.hash.clone()),
+            row_id: last.map(|l| l.row_id),
+            linked_at: last.map(|l| l.linked_at),
+            unlinked,
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "chain": self.chain.name(), "seq": self.seq, "hash": hex::encode(&self.hash), "rowId": self.row_id,
@@ -35,14 +47,7 @@ async fn heads(db: &impl ConnectionTrait) -> AppResult<Vec<Head>> {
     let mut heads = Vec::new();
     for chain in Chain::ALL {
         let head = head(db, chain).await?;
-        heads.push(Head {
-            chain,
-            seq: head.as_ref().map_or(0, |h| h.seq),
-            hash: head.as_ref().map_or(GENESIS.to_vec(), |h| h.hash.clone()),
-            row_id: head.as_ref().map(|h| h.row_id),
-            linked_at: head.as_ref().map(|h| h.linked_at),
-            unlinked: unlinked_recent(db, chain).await?,
-        });
+        heads.push(Head::at(chain, head.as_ref(), unlinked_recent(db, chain).await?));
     }
     Ok(heads)
 }
@@ -61,11 +66,7 @@ async fn heads_of_day(db: &impl ConnectionTrait, end: DateTime<Utc>) -> AppResul
             .order_by_desc(link::Column::Seq)
             .one(db)
             .await?;
-        heads.push(json!({
-            "chain": chain.name(), "seq": last.as_ref().map_or(0, |l| l.seq),
-            "hash": hex::encode(last.as_ref().map_or(GENESIS.to_vec(), |l| l.hash.clone())),
-            "rowId": last.as_ref().map(|l| l.row_id), "linkedAt": last.as_ref().map(|l| time(l.linked_at)),
-        }));
+        heads.push(Head::at(chain, last.as_ref(), 0).to_json());
     }
     Ok(heads)
 }

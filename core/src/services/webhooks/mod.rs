@@ -133,20 +133,10 @@ pub async fn receive<S: Source>(state: &AppState, headers: &Headers, body: &[u8]
     let db = &state.db;
     let secrets = match S::secrets(state) {
         Ok(secrets) => secrets,
-        Err(msg) => {
-            let id = record(db, row(headers.to_json(), body, false), WebhookOutcome::Failed, msg.clone()).await;
-            return Receipt::new(Verdict::Unconfigured, WebhookOutcome::Failed, id, msg);
-        }
+        Err(msg) => return unconfigured(state, headers, body, msg).await,
     };
     if let Err(why) = authenticate(&secrets, state.settings.webhook_tolerance_secs, headers, body) {
-        tracing::warn!(%why, "webhook signature rejected");
-        let outcome = WebhookOutcome::RejectedSignature;
-        let id = record(db, row(headers.to_json(), body, false), outcome, why.clone()).await;
-        let mut alert =
-            Alert::new(Severity::Warning, AlertKind::SignatureRejected, format!("{} refused: {why}", S::NAME));
-        alert.webhook_id = id;
-        state.events.alert(db, alert).await;
-        return Receipt::new(Verdict::BadSignature, outcome, id, why);
+        return rejected(state, headers, body, S::NAME, why).await;
     }
     let event = match S::read(body, headers.get("x-idempotency-key")) {
         Ok(event) => event,
@@ -167,6 +157,23 @@ pub async fn receive<S: Source>(state: &AppState, headers: &Headers, body: &[u8]
             Receipt::failed(&e, id, msg)
         }
     }
+}
+
+/// Records a delivery no secret can verify (`why`: which is missing): FAILED, and answered so Cashfree retries.
+pub(crate) async fn unconfigured(state: &AppState, headers: &Headers, body: &[u8], why: String) -> Receipt {
+    let id = record(&state.db, row(headers.to_json(), body, false), WebhookOutcome::Failed, why.clone()).await;
+    Receipt::new(Verdict::Unconfigured, WebhookOutcome::Failed, id, why)
+}
+
+/// Records a delivery of `source` whose signature does not hold (`why`), with a WARNING `signature_rejected`.
+pub(crate) async fn rejected(state: &AppState, headers: &Headers, body: &[u8], source: &str, why: String) -> Receipt {
+    tracing::warn!(%why, source, "webhook signature rejected");
+    let outcome = WebhookOutcome::RejectedSignature;
+    let id = record(&state.db, row(headers.to_json(), body, false), outcome, why.clone()).await;
+    let mut alert = Alert::new(Severity::Warning, AlertKind::SignatureRejected, format!("{source} refused: {why}"));
+    alert.webhook_id = id;
+    state.events.alert(&state.db, alert).await;
+    Receipt::new(Verdict::BadSignature, outcome, id, why)
 }
 
 /// Records a delivery whose body was larger than `limit` bytes: its first bytes are kept (`prefix`), it is

@@ -5,7 +5,7 @@
 //! `payout_balance_low` and reads the balance at once. Transfer events arrive through the V2 webhooks; V1 ones are
 //! recorded and not acted on.
 
-use super::{record, row, Headers, Receipt, Verdict};
+use super::{record, rejected, row, unconfigured, Headers, Receipt, Verdict};
 use crate::events::{Alert, AlertKind};
 use crate::state::AppState;
 use base64::Engine;
@@ -32,9 +32,8 @@ pub fn signed(secret: &str, fields: &[(String, String)], signature: &str) -> boo
 pub async fn receive(state: &AppState, headers: &Headers, body: &[u8]) -> Receipt {
     let db = &state.db;
     let Some(secret) = state.cashfree.payout_secret() else {
-        let msg = "CASHFREE_PAYOUT_CLIENT_SECRET is not set: Payouts webhooks cannot be verified".to_owned();
-        let id = record(db, row(headers.to_json(), body, false), WebhookOutcome::Failed, msg.clone()).await;
-        return Receipt::new(Verdict::Unconfigured, WebhookOutcome::Failed, id, msg);
+        let why = "CASHFREE_PAYOUT_CLIENT_SECRET is not set: Payouts webhooks cannot be verified".to_owned();
+        return unconfigured(state, headers, body, why).await;
     };
     let fields: Vec<(String, String)> =
         url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -42,12 +41,7 @@ pub async fn receive(state: &AppState, headers: &Headers, body: &[u8]) -> Receip
     let signature = get("signature").unwrap_or_default();
     if !signed(&secret, &fields, &signature) {
         let why = "signature (V1: over the sorted fields' values) does not match the Payouts client secret".to_owned();
-        let id = record(db, row(headers.to_json(), body, false), WebhookOutcome::RejectedSignature, why.clone()).await;
-        let mut alert =
-            Alert::new(Severity::Warning, AlertKind::SignatureRejected, format!("payout webhook (V1) refused: {why}"));
-        alert.webhook_id = id;
-        state.events.alert(db, alert).await;
-        return Receipt::new(Verdict::BadSignature, WebhookOutcome::RejectedSignature, id, why);
+        return rejected(state, headers, body, "payout webhook (V1)", why).await;
     }
     let event = get("event").unwrap_or_default();
     let mut stored = row(headers.to_json(), body, true);
