@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     config.cashfree_client_secret = vec!["bench".into()];
     config.event_buffer = 4096;
     config.max_sockets_per_ip = subscribers + 10; // every subscriber comes from 127.0.0.1
-    let state = paydesk::build_state(&config, b"bench-secret", true).await?;
+    let state = paydesk::build_state(&config, b"bench-secret", true, paydesk::Jobs::Run).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(paydesk::http::serve(listener, state.clone(), std::future::pending()));

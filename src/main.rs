@@ -60,7 +60,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 payout_reserves: args.payout_reserves,
                 ..on_database(args.db)
             };
-            let state = paydesk::build_state(&config, b"reconcile", false).await?;
+            let state = paydesk::build_state(&config, b"reconcile", false, paydesk::Jobs::None).await?;
             let report = paydesk::services::reconcile::run(&state.db, &state.settings.reserves).await?;
             print!("{report}");
             if !report.is_clean() {
@@ -70,7 +70,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::CashfreeDouble(args) => cashfree_double(args).await,
         Command::SeedDemo(db) => {
-            let state = paydesk::build_state(&on_database(db), b"seed", true).await?;
+            let state = paydesk::build_state(&on_database(db), b"seed", true, paydesk::Jobs::None).await?;
             paydesk::seed::demo(&state).await
         }
         Command::Backup(args) => backup(args).await,
@@ -87,7 +87,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             bytes.to_vec()
         }
     };
-    let state = paydesk::build_state(&config, &secret, !config.no_migrate)
+    let state = paydesk::build_state(&config, &secret, !config.no_migrate, paydesk::Jobs::Run)
         .await
         .with_context(|| format!("opening the database at {}", paydesk::db::redact(&config.database_url)))?;
     let listener = tokio::net::TcpListener::bind(config.addr)

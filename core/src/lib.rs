@@ -16,9 +16,24 @@ pub mod state;
 
 use std::sync::Arc;
 
-/// Connects to the database (migrating unless told not to), assembles the shared state and starts the background
-/// work every instance does (transfer sweep, retention, notification delivery).
-pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bool) -> anyhow::Result<state::AppState> {
+/// Whether a process that builds the state does the background work every server instance does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jobs {
+    /// A server: transfer and refund sweeps, retention, funds release, history chainer and verifier, settlement
+    /// poll, payout balance, notification delivery.
+    Run,
+    /// A command that does one thing and exits (`reconcile`, `seed-demo`): it leaves that work to the servers.
+    None,
+}
+
+/// Connects to the database (migrating unless told not to), assembles the shared state and, for a server
+/// (`jobs`), starts the background work every instance does.
+pub async fn build_state(
+    config: &config::Config,
+    jwt_secret: &[u8],
+    migrate: bool,
+    jobs: Jobs,
+) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let db::Handles { db, background, reads } =
@@ -38,6 +53,9 @@ pub async fn build_state(config: &config::Config, jwt_secret: &[u8], migrate: bo
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
         metrics,
     };
+    if jobs == Jobs::None {
+        return Ok(state);
+    }
     services::transfers::spawn_sweeper(state.clone());
     services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());

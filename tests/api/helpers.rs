@@ -181,7 +181,8 @@ impl TestApp {
         config.cashfree_client_secret = vec![CF_SECRET.into()];
         config.cashfree_webhook_tolerance_secs = 0;
         tweak(&mut config);
-        let state = paydesk::build_state(&config, JWT_SECRET.as_bytes(), true).await.expect("state");
+        let state =
+            paydesk::build_state(&config, JWT_SECRET.as_bytes(), true, paydesk::Jobs::Run).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(paydesk::http::serve(listener, state.clone(), std::future::pending()));
