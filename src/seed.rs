@@ -9,7 +9,7 @@ use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use entity::status::{PaymentStatus, Role};
 use entity::{payment, Money};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// The demo freelancers (fixed ids, so tokens can be minted for them).
@@ -78,7 +78,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                 paid_at: None,
             };
             at_time(day(2), async {
-                let txn = db.begin().await?;
+                let txn = crate::db::begin(db).await?;
                 payments::apply_attempt(&txn, &state.settings, &p, &attempt).await?;
                 txn.commit().await?;
                 anyhow::Ok(())

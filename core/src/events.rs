@@ -19,7 +19,7 @@ use entity::InOrder;
 use sea_orm::sqlx::postgres::{PgListener, PgPool};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    QuerySelect, Statement,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -350,7 +350,7 @@ impl EventBus {
     /// Outside any transaction (an alert about something that was rolled back): publish in one of its own.
     pub async fn publish(&self, db: &DatabaseConnection, event: Event) {
         let published = async {
-            let txn = db.begin().await?;
+            let txn = crate::db::begin(db).await?;
             self.commit_with(txn, event).await
         };
         if let Err(e) = published.await {

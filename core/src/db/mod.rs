@@ -165,3 +165,15 @@ mod tests {
         assert_eq!(super::redact("sqlite://paydesk.db?mode=rwc"), "sqlite://paydesk.db?mode=rwc");
     }
 }
+
+/// Begins a transaction that writes. On SQLite it takes the file's write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that reads and then writes would otherwise fail at its first write, busy timeout or not, whenever
+/// another process on the same file (a second instance, a command) committed in between; begun this way, it waits
+/// its turn instead. PostgreSQL begins as usual.
+pub async fn begin<T: sea_orm::TransactionTrait>(db: &T) -> Result<T::Transaction, sea_orm::DbErr> {
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    db.begin_with_options(options).await
+}

@@ -15,7 +15,7 @@ use entity::notification;
 use entity::status::{DeliveryStatus, Severity};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 /// Notifications sent per sweep, and at once.
@@ -120,7 +120,7 @@ async fn attempt(
             .col_expr(notification::Column::DeliveryError, Expr::value(why.clone())),
     };
     // The FAILED status and its alert land together.
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     update.exec(&txn).await?;
     if let (Err(why), true) = (&outcome, gave_up) {
         let message =
@@ -196,7 +196,7 @@ pub async fn redeliver(state: &AppState, who: Principal, id: Uuid, reason: &str)
         .await?
         .ok_or_else(|| AppError::not_found("notification", id))?;
     let now = super::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let queued = notification::Entity::update_many()
         .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Pending))
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(0))

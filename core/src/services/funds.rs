@@ -20,7 +20,6 @@ use entity::{freelancer_wallet as wallet, pending_fund as pending, Money};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Statement,
-    TransactionTrait,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -117,7 +116,7 @@ pub async fn release_due(db: &DatabaseConnection) -> AppResult<u64> {
 /// One transaction: deletes the due `pending_funds` rows (each instance's delete takes only rows still there, so
 /// every credit is released once), books a release entry for each and lowers the wallets' pending balances.
 async fn release_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let mut due = Query::select();
     due.column(pending::Column::CreditId)
         .from(pending::Entity)
@@ -196,7 +195,7 @@ pub async fn set_hold(
     if let Some(h) = hold.filter(|h| *h > holds::MAX) {
         return Err(AppError::BadInput(format!("a hold of {} is longer than the longest, 366 days", holds::format(h))));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let before = super::wallets::by_freelancer(&txn, freelancer_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("freelancer {freelancer_id} has no wallet")))?;

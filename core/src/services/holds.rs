@@ -17,7 +17,6 @@ use entity::payout_hold as hold;
 use entity::status::Severity;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -94,7 +93,7 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<hold::Model>> {
 pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, reason: &str) -> AppResult<hold::Model> {
     who.require(roles::ADMIN)?;
     let reason = text::reason("reason", reason)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     lock(&txn, true).await?;
     if hold::Entity::find_by_id(key(freelancer)).one(&txn).await?.is_some() {
         return Err(AppError::InvalidState(format!("{} are already on hold", describe(freelancer))));
@@ -129,7 +128,7 @@ pub async fn release(
 ) -> AppResult<hold::Model> {
     who.require(roles::ADMIN)?;
     let reason = text::reason("reason", reason)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     lock(&txn, true).await?;
     let Some(held) = hold::Entity::find_by_id(key(freelancer)).one(&txn).await? else {
         return Err(AppError::InvalidState(format!("{} are not on hold", describe(freelancer))));

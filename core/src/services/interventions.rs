@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus};
 use entity::{freelancer_wallet as wallet, payment, payment_webhook as webhook, Money};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ pub async fn verify_payment(
     } else {
         None
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let p = payment::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payment", id))?;
     if p.verified_at.is_some() {
         return Err(AppError::InvalidState(format!("payment {} was already verified", p.order_id)));
@@ -138,7 +138,7 @@ pub async fn adjust_ledger(
     if amount == Money::ZERO {
         return Err(AppError::BadInput("amount must not be zero".into()));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let before: wallet::Model = super::wallets::by_freelancer(&txn, freelancer_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("freelancer {freelancer_id} has no wallet")))?;

@@ -13,9 +13,7 @@ use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus, Severity};
 use entity::{payment, Money};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 /// An order to create.
@@ -53,7 +51,7 @@ pub async fn create_order(
     crate::domain::money::fits_currency("amount", order.amount, &order.currency)?;
     let client_id = text::label("clientId", order.client_id, 100)?;
     let purpose = text::label("purpose", order.purpose, 200)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     if payment::Entity::find().filter(payment::Column::OrderId.eq(&order_id)).one(&txn).await?.is_some() {
         return Err(AppError::InvalidState(format!("an order with orderId {order_id} already exists")));
     }

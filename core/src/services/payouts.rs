@@ -15,9 +15,7 @@ use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Role, Severity};
 use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 /// A request to be paid out.
@@ -74,7 +72,7 @@ async fn request_once(
     key: Option<&idempotency::Key>,
 ) -> AppResult<payout::Model> {
     let db = &state.db;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     // Touching the row takes its lock (PostgreSQL) so concurrent requests on one wallet queue up here and
     // each sees the others' pending amounts.
     let touched = wallet::Entity::update_many()
@@ -283,7 +281,7 @@ async fn approve_in_txn(
         }
     }
     let to = if by_transfer { PayoutStatus::Processing } else { PayoutStatus::Paid };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let (before, after) = decide(&txn, who, id, to, note.clone()).await?;
     super::holds::check(&txn, after.freelancer_id).await?;
     let posted = ledger::post(
@@ -363,7 +361,7 @@ async fn first_approval(
     limit: Money,
     note: Option<String>,
 ) -> AppResult<payout::Model> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     super::holds::check(&txn, p.freelancer_id).await?;
     let w = wallet::Entity::find_by_id(p.wallet_id)
         .one(&txn)
@@ -421,7 +419,7 @@ pub async fn reject(
     } else {
         (PayoutStatus::Rejected, Action::PayoutRejected, "payout_rejected")
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let (before, after) = decide(&txn, who, id, to, Some(reason.clone())).await?;
     notifications::notify(
         &txn,

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PaymentStatus, RefundStatus, Severity};
 use entity::{payment, refund, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 /// A refund to start.
@@ -87,7 +87,7 @@ async fn start_once(
             let r: payloads::Refund = payloads::read(json).unwrap_or_default();
             let cf = crate::services::webhooks::fields::id("", r.cf_refund_id.as_ref()).ok();
             let status = crate::services::webhooks::fields::id("", r.refund_status.as_ref()).ok();
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin(&state.db).await?;
             refund::Entity::update_many()
                 .col_expr(refund::Column::CfRefundId, Expr::value(cf.clone()))
                 .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
@@ -106,7 +106,7 @@ async fn start_once(
         // Cashfree refused, or the call never left: no refund exists there, so the money goes back now and the
         // refund answers FAILED with Cashfree's reason (a repeat with the same idempotency key says the same).
         Err(e @ (CallError::Refused { .. } | CallError::NotSent(_))) => {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin(&state.db).await?;
             undo(&txn, &started, &format!("{e}; nothing was refunded")).await?;
             let failed = existing(&txn, started.id).await?;
             txn.commit().await?;
@@ -140,7 +140,7 @@ async fn book(
     key: Option<&idempotency::Key>,
 ) -> AppResult<(refund::Model, String)> {
     let Asked { payment_id, amount, reason } = asked;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let p = payment::Entity::find_by_id(payment_id)
         .one(&txn)
         .await?
@@ -438,7 +438,7 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
     };
     let path = format!("/orders/{order_id}/refunds/{}", r.refund_id);
     let answer = state.cashfree.call(Api::Pg, reqwest::Method::GET, &path, None, None, Repeat::Safe).await;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     match answer {
         Ok(json) => {
             let found: payloads::Refund = payloads::read(json).unwrap_or_default();

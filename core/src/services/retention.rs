@@ -14,7 +14,6 @@ use entity::{event, idempotency_key as key_row, retention_mark as mark};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 /// Rows deleted per statement: bounded, so one sweep never holds locks on a whole table.
@@ -79,7 +78,7 @@ async fn events(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64
             .all(db)
             .await?;
         let Some(&through) = old.last() else { return Ok(deleted) };
-        let txn = db.begin().await?;
+        let txn = crate::db::begin(db).await?;
         deleted += event::Entity::delete_many().filter(event::Column::Seq.lte(through)).exec(&txn).await?.rows_affected;
         // The mark only moves forward, whichever instance's sweep commits last.
         let row = mark::ActiveModel { name: Set(EVENTS.into()), through: Set(through), updated_at: Set(super::now()) };

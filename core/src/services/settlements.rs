@@ -27,7 +27,6 @@ use entity::{payment, settlement_line as line, Money};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 /// How a payment's settlement compares with paydesk's records.
@@ -185,7 +184,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
     }
     let cf_payment_id = e.cf_payment_id.as_ref().map(|c| c.0.clone());
     let order_id = e.order_id.0.clone();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let mut ours = None;
     if let Some(cf) = &cf_payment_id {
         ours = payment::Entity::find().filter(payment::Column::CfPaymentId.eq(cf)).one(&txn).await?;

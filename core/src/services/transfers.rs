@@ -20,7 +20,7 @@ use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Severity, Web
 use entity::{beneficiary, payment_webhook as webhook, payout_request as payout, Money};
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -160,7 +160,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
     };
     debug_assert!(from.iter().all(|&f| crate::domain::status::payout_can_move(f, to)), "{from:?} -> {to:?}");
     let now = super::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let moved = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(to))
         .col_expr(payout::Column::TransferStatus, Expr::value(report.status.clone()))

@@ -21,7 +21,7 @@ pub async fn link(db: &DatabaseConnection, wide: bool) -> AppResult<u64> {
 async fn link_chain(db: &DatabaseConnection, chain: Chain, back: Duration) -> AppResult<u64> {
     let mut linked = 0;
     for _ in 0..ROUNDS {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin(db).await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
             let sql = format!("SELECT pg_try_advisory_xact_lock(hashtext('paydesk.history.{}')) AS got", chain.name());
             let row = txn.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;

@@ -12,7 +12,7 @@ pub async fn erase(db: &DatabaseConnection, who: Principal, chain: Chain, id: Uu
     if reason.is_empty() {
         return Err(AppError::BadInput("say why the record must be erased (the legal ground): reason is empty".into()));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let linked = link::Entity::find()
         .filter(link::Column::Chain.eq(chain.name()))
         .filter(link::Column::RowId.eq(id))

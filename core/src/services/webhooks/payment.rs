@@ -18,7 +18,7 @@ use entity::status::{PaymentStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
 use sea_orm::sea_query::Expr;
 use sea_orm::DatabaseTransaction;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -293,7 +293,7 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Rece
 
 /// Claims the dedupe key and applies the event, all in one transaction.
 async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Parsed) -> Result<Receipt, AppError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     base.idempotency_key = Set(Some(parsed.dedupe_key.clone()));
     if !super::claim(&txn, &base).await? {
         txn.rollback().await?;
