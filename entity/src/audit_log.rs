@@ -20,9 +20,24 @@ pub struct Model {
     pub after: Option<Json>,
     pub reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// SHA-256 of the row's canonical content, as its writer computed it (none on rows written before it was kept):
+    /// what the history chainer links. The verifier hashes the content afresh.
+    pub content_hash: Option<Vec<u8>>,
 }
 
-crate::by_position!(id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, created_at);
+crate::by_position!(
+    id,
+    actor_id,
+    actor_role,
+    action,
+    entity_type,
+    entity_id,
+    before,
+    after,
+    reason,
+    created_at,
+    content_hash
+);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -19,9 +19,12 @@ pub struct Model {
     pub payout_request_id: Option<Uuid>,
     pub description: String,
     pub created_at: DateTimeUtc,
+    /// SHA-256 of the row's canonical content, as its writer computed it (none on rows written before it was kept):
+    /// what the history chainer links. The verifier hashes the content afresh.
+    pub content_hash: Option<Vec<u8>>,
 }
 
-crate::by_position!(id, kind, reference, payment_id, payout_request_id, description, created_at);
+crate::by_position!(id, kind, reference, payment_id, payout_request_id, description, created_at, content_hash);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

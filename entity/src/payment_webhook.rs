@@ -28,6 +28,9 @@ pub struct Model {
     pub headers: Json,
     /// The body exactly as it arrived: the signature covers these bytes.
     pub raw_body: Vec<u8>,
+    /// SHA-256 of the row's canonical content, as its writer computed it (none on rows written before it was kept):
+    /// what the history chainer links. The verifier hashes the content afresh.
+    pub content_hash: Option<Vec<u8>>,
 }
 
 crate::by_position!(
@@ -43,7 +46,8 @@ crate::by_position!(
     payment_id,
     payout_request_id,
     headers,
-    raw_body
+    raw_body,
+    content_hash
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

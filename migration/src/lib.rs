@@ -17,6 +17,7 @@ mod m20261206_000003_disputes;
 mod m20261206_000004_refunds;
 mod m20261206_000005_history;
 mod m20261206_000006_settlements;
+mod m20261206_000007_content_hashes;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_refunds::Migration),
             Box::new(m20261206_000005_history::Migration),
             Box::new(m20261206_000006_settlements::Migration),
+            Box::new(m20261206_000007_content_hashes::Migration),
         ]
     }
 }

@@ -67,10 +67,10 @@ async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
     let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
     assert!(ok, "{out}");
 
-    // An entry edited and its chain rebuilt from scratch (every link recomputed over the edited row) verifies
-    // alone, but not against the heads kept outside.
+    // An entry edited and its chain rebuilt from scratch (every link recomputed over the edited row, the hash its
+    // writer kept dropped) verifies alone, but not against the heads kept outside.
     let mut rebuild = vec![
-        ("UPDATE audit_log SET reason = 'rewritten'", vec![]),
+        ("UPDATE audit_log SET reason = 'rewritten', content_hash = NULL", vec![]),
         ("DELETE FROM history_links WHERE chain = 'audit'", vec![]),
     ];
     if on_postgres() {
@@ -101,6 +101,42 @@ async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
         assert!(ok, "{out}");
         assert!(out.contains("OK: every chain is whole"), "{out}");
     }
+}
+
+#[tokio::test]
+async fn what_a_writer_hashed_verifies_as_stored_and_older_rows_are_hashed_from_their_content() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    // A note the hash must see exactly as the database keeps it: quotes, escapes, accents, symbols, a newline.
+    let f = funded_freelancer(&app, &double).await;
+    let p = app.request_payout(f, "200.00").await;
+    let id = p["data"]["requestPayout"]["id"].as_str().unwrap().to_owned();
+    let note = "l'avoir «payé» — ₹1.50 ✓\n\"quoted\" \\ back\u{1F4B8}";
+    let reject = "mutation($i: RejectPayoutInput!) { rejectPayout(input: $i) { status } }";
+    let i = json!({ "i": { "payoutRequestId": id, "reason": note } });
+    assert_eq!(app.gql_ok(&app.admin(), reject, i).await["rejectPayout"]["status"], "REJECTED");
+
+    // An audit entry as a version that kept no content hash wrote it, with JSON whose numbers and key order the
+    // database may hand back otherwise.
+    let older = Uuid::now_v7();
+    let now: sea_orm::Value = chrono::Utc::now().into();
+    let before: sea_orm::Value = serde_json::from_str::<Value>(
+        r#"{"z": [1, {"b": null, "a": "é"}], "amount": 1.50, "big": 12345678901234567890}"#,
+    )
+    .unwrap()
+    .into();
+    tamper(
+        &app,
+        "INSERT INTO audit_log (id, actor_role, action, entity_type, entity_id, before, created_at) \
+         VALUES ($1, 'system', 'payment.succeeded', 'payment', $1, $2, $3)",
+        vec![older.into(), before, now],
+    )
+    .await;
+    // Linked like any other: nothing recent is left unlinked.
+    let heads = linked(&app).await;
+    assert_eq!(heads["chains"][0]["rowId"], older.to_string(), "{heads}");
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok && out.contains("OK: every chain is whole"), "{out}");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::error::AppResult;
 use entity::audit_log;
 use entity::status::Role;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 /// Who acted: a person, or paydesk itself (webhooks).
@@ -124,17 +124,20 @@ pub struct Entry {
 /// Appends `entry`, inside the caller's transaction.
 pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> AppResult<audit_log::Model> {
     let (actor_id, actor_role) = entry.actor.parts();
-    let row = audit_log::ActiveModel {
-        id: Set(super::new_id()),
-        actor_id: Set(actor_id),
-        actor_role: Set(actor_role),
-        action: Set(<&str>::from(entry.action).to_owned()),
-        entity_type: Set(<&str>::from(entry.entity_type).to_owned()),
-        entity_id: Set(entry.entity_id),
-        before: Set(entry.before),
-        after: Set(entry.after),
-        reason: Set(entry.reason),
-        created_at: Set(super::now()),
+    let mut row = audit_log::Model {
+        id: super::new_id(),
+        actor_id,
+        actor_role,
+        action: <&str>::from(entry.action).to_owned(),
+        entity_type: <&str>::from(entry.entity_type).to_owned(),
+        entity_id: entry.entity_id,
+        before: entry.before,
+        after: entry.after,
+        reason: entry.reason,
+        created_at: super::now(),
+        content_hash: None,
     };
-    Ok(row.insert(db).await?)
+    row.content_hash = Some(super::history::seal::<audit_log::Entity>(&row));
+    audit_log::Entity::insert(audit_log::ActiveModel::from(row.clone())).exec_without_returning(db).await?;
+    Ok(row)
 }

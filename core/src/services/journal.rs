@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::status::{Account, EntryKind};
 use entity::{journal_entry as entry, journal_posting as posting, Money};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -76,26 +76,33 @@ pub async fn book(db: &impl ConnectionTrait, e: Entry<'_>) -> AppResult<()> {
         // that comes from nowhere.
         return Err(AppError::Internal(anyhow::anyhow!("refused journal entry {}: {why}", e.reference)));
     }
-    entry::ActiveModel {
-        id: Set(e.id),
-        kind: Set(e.kind),
-        reference: Set(e.reference),
-        payment_id: Set(e.payment_id),
-        payout_request_id: Set(e.payout_request_id),
-        description: Set(e.description.to_owned()),
-        created_at: Set(e.at),
-    }
-    .insert(db)
-    .await?;
-    let rows = lines.iter().zip(1..).map(|(l, line)| posting::ActiveModel {
-        entry_id: Set(e.id),
-        line: Set(line),
-        account: Set(l.account),
-        wallet_id: Set(l.wallet_id),
-        currency: Set(e.currency.to_owned()),
-        amount: Set(l.amount),
-    });
-    posting::Entity::insert_many(rows).exec_without_returning(db).await?;
+    let mut row = entry::Model {
+        id: e.id,
+        kind: e.kind,
+        reference: e.reference,
+        payment_id: e.payment_id,
+        payout_request_id: e.payout_request_id,
+        description: e.description.to_owned(),
+        created_at: e.at,
+        content_hash: None,
+    };
+    let postings: Vec<posting::Model> = lines
+        .iter()
+        .zip(1..)
+        .map(|(l, line)| posting::Model {
+            entry_id: e.id,
+            line,
+            account: l.account,
+            wallet_id: l.wallet_id,
+            currency: e.currency.to_owned(),
+            amount: l.amount,
+        })
+        .collect();
+    row.content_hash = Some(super::history::seal_entry(&row, &postings));
+    entry::Entity::insert(entry::ActiveModel::from(row)).exec_without_returning(db).await?;
+    posting::Entity::insert_many(postings.into_iter().map(posting::ActiveModel::from))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -31,7 +31,7 @@ async fn link_chain(db: &DatabaseConnection, chain: Chain, back: Duration) -> Ap
         }
         let head = head(&txn, chain).await?;
         let from = looking_back(&txn, chain, head.as_ref(), back).await?;
-        let rows = hashed(&txn, chain, &Which::Unlinked { from, limit: BATCH }).await?;
+        let rows = sealed(&txn, chain, &Which::Unlinked { from, limit: BATCH }).await?;
         if rows.is_empty() {
             txn.commit().await?;
             break;

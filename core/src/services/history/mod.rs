@@ -1,9 +1,11 @@
 //! A history no one can rewrite unseen: audit entries, journal entries (with their postings) and stored webhook
 //! deliveries each form a hash chain in `history_links`.
 //!
-//! Rows are written as before, inside the transactions that write them; a chainer on every instance ([`link`])
-//! then links what has committed, oldest first, in batches: each link holds the SHA-256 of its row's canonical
-//! content ([`Chained::content`]), the previous link's hash and its own hash over both. Linking only what has
+//! Rows are written as before, inside the transactions that write them, each with the SHA-256 of its canonical
+//! content ([`Chained::content`]) in its `content_hash` column, computed by its writer ([`seal`]); a chainer on
+//! every instance ([`link`]) then links what has committed, oldest first, in batches, reading only ids, times and
+//! those hashes: each link holds the row's content hash, the previous link's hash and its own hash over both. The
+//! verifier trusts no kept hash: it hashes every row's content afresh. Linking only what has
 //! committed puts the rows in commit order, and the links' keys (one `seq` per chain, one link per row) mean two
 //! chainers racing on several instances cannot fork a chain: the second one's insert fails and it tries again.
 //! On PostgreSQL an advisory lock spares them the race.
@@ -121,11 +123,13 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// A table whose rows are chained.
-trait Chained: EntityTrait {
+pub(crate) trait Chained: EntityTrait {
     const CHAIN: Chain;
     fn id() -> Self::Column;
     /// When a row was written: the order rows are linked in, and what [`WINDOW`] is measured on.
     fn written() -> Self::Column;
+    /// The content hash the row's writer kept.
+    fn sealed() -> Self::Column;
     fn id_of(m: &Self::Model) -> Uuid;
     fn written_of(m: &Self::Model) -> DateTime<Utc>;
     /// What the row's hash covers: every column that records what happened, none that a later step fills in.
@@ -143,6 +147,9 @@ macro_rules! chained {
             }
             fn written() -> Self::Column {
                 $entity::Column::$column
+            }
+            fn sealed() -> Self::Column {
+                $entity::Column::ContentHash
             }
             fn id_of(m: &Self::Model) -> Uuid {
                 m.id
@@ -194,6 +201,16 @@ fn journal_content(entry: &journal_entry::Model, lines: &[&journal_posting::Mode
     content
 }
 
+/// The content hash of `row`, for its writer to keep in its `content_hash` column: what the chainer links.
+pub(crate) fn seal<E: Chained>(row: &E::Model) -> Vec<u8> {
+    digest(&E::content(row))
+}
+
+/// The content hash of a journal entry with its lines, for the code that books it to keep.
+pub(crate) fn seal_entry(entry: &journal_entry::Model, lines: &[journal_posting::Model]) -> Vec<u8> {
+    digest(&journal_content(entry, &lines.iter().collect::<Vec<_>>()))
+}
+
 /// A chained row as the chainer and the verifier see it.
 struct Hashed {
     id: Uuid,
@@ -219,10 +236,11 @@ fn unlinked(chain: Chain, table: &str) -> sea_orm::sea_query::SimpleExpr {
     ))
 }
 
-async fn models<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> AppResult<Vec<E::Model>> {
+/// The rows `which` names, of `E`'s table.
+fn select<E: Chained>(which: &Which<'_>) -> sea_orm::Select<E> {
     let table = E::default().table_name().to_owned();
     let oldest_first = |q: sea_orm::Select<E>| q.order_by_asc(E::written()).order_by_asc(E::id());
-    let query = match which {
+    match which {
         Which::Unlinked { from, limit } => {
             let mut q = E::find().filter(unlinked(E::CHAIN, &table));
             if let Some(from) = from {
@@ -234,8 +252,46 @@ async fn models<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> App
             oldest_first(E::find().filter(unlinked(E::CHAIN, &table)).filter(E::written().lt(*before))).limit(*limit)
         }
         Which::Ids(ids) => E::find().filter(E::id().is_in(ids.iter().copied())),
+    }
+}
+
+async fn models<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> AppResult<Vec<E::Model>> {
+    Ok(select::<E>(which).all(db).await?)
+}
+
+/// The rows `which` names as their writers sealed them: id, time written and kept content hash, reading nothing
+/// else; rows written before hashes were kept are hashed from their content.
+async fn sealed_of<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> AppResult<Vec<Hashed>> {
+    let rows: Vec<(Uuid, DateTime<Utc>, Option<Vec<u8>>)> = select::<E>(which)
+        .select_only()
+        .column(E::id())
+        .column(E::written())
+        .column(E::sealed())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none()).map(|r| r.0).collect();
+    let mut hashed_now: HashMap<Uuid, Vec<u8>> = if unsealed.is_empty() {
+        HashMap::new()
+    } else {
+        hashed(db, E::CHAIN, &Which::Ids(&unsealed)).await?.into_iter().map(|h| (h.id, h.content_hash)).collect()
     };
-    Ok(query.all(db).await?)
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, written, kept)| {
+            let content_hash = kept.or_else(|| hashed_now.remove(&id))?;
+            Some(Hashed { id, written, content_hash })
+        })
+        .collect())
+}
+
+/// Reads the rows `which` names, of `chain`'s table, as their writers sealed them.
+async fn sealed(db: &impl ConnectionTrait, chain: Chain, which: &Which<'_>) -> AppResult<Vec<Hashed>> {
+    match chain {
+        Chain::Audit => sealed_of::<audit_log::Entity>(db, which).await,
+        Chain::Webhooks => sealed_of::<payment_webhook::Entity>(db, which).await,
+        Chain::Journal => sealed_of::<journal_entry::Entity>(db, which).await,
+    }
 }
 
 async fn hashed_of<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> AppResult<Vec<Hashed>> {
@@ -274,9 +330,18 @@ async fn hashed(db: &impl ConnectionTrait, chain: Chain, which: &Which<'_>) -> A
     }
 }
 
+async fn written_of<E: Chained>(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<DateTime<Utc>>> {
+    let ids = [id];
+    Ok(select::<E>(&Which::Ids(&ids)).select_only().column(E::written()).into_tuple().one(db).await?)
+}
+
 /// When the row a link names was written, if it is still there.
 async fn written_at(db: &impl ConnectionTrait, chain: Chain, id: Uuid) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(hashed(db, chain, &Which::Ids(&[id])).await?.first().map(|h| h.written))
+    match chain {
+        Chain::Audit => written_of::<audit_log::Entity>(db, id).await,
+        Chain::Webhooks => written_of::<payment_webhook::Entity>(db, id).await,
+        Chain::Journal => written_of::<journal_entry::Entity>(db, id).await,
+    }
 }
 
 /// The last link of `chain`.
@@ -312,7 +377,7 @@ async fn looking_back(
 async fn unlinked_recent(db: &impl ConnectionTrait, chain: Chain) -> AppResult<u64> {
     let head = head(db, chain).await?;
     let from = linking_from(db, chain, head.as_ref()).await?;
-    Ok(hashed(db, chain, &Which::Unlinked { from, limit: 10_000 }).await?.len() as u64)
+    Ok(sealed(db, chain, &Which::Unlinked { from, limit: 10_000 }).await?.len() as u64)
 }
 
 mod chainer;

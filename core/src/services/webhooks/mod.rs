@@ -17,7 +17,9 @@ use chrono::Utc;
 use entity::payment_webhook as webhook;
 use entity::status::{Severity, WebhookOutcome};
 use hmac::{Hmac, Mac};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TryInsertResult};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TryInsertResult, TryIntoModel,
+};
 use serde_json::Value;
 use std::future::Future;
 use uuid::Uuid;
@@ -235,13 +237,22 @@ pub(crate) fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook
         payout_request_id: Set(None),
         headers: Set(headers),
         raw_body: Set(body.to_vec()),
+        content_hash: Set(None),
     }
+}
+
+/// `row` with the hash of what it received, which its history link will carry: taken as it is stored, after
+/// every change to its id or content.
+fn sealed(mut row: webhook::ActiveModel) -> Result<webhook::ActiveModel, DbErr> {
+    let model = row.clone().try_into_model()?;
+    row.content_hash = Set(Some(crate::services::history::seal::<webhook::Entity>(&model)));
+    Ok(row)
 }
 
 /// Claims `row`'s dedupe key by storing the row (on `db`, a transaction of the source's if the money moves in it):
 /// `false` if a delivery with the same key claimed it first.
 pub(crate) async fn claim(db: &impl ConnectionTrait, row: &webhook::ActiveModel) -> Result<bool, DbErr> {
-    let claimed = webhook::Entity::insert(row.clone())
+    let claimed = webhook::Entity::insert(sealed(row.clone())?)
         .on_conflict_do_nothing_on([webhook::Column::IdempotencyKey])
         .exec(db)
         .await?;
@@ -265,7 +276,11 @@ pub(crate) async fn record(
 ) -> Option<Uuid> {
     r.outcome = Set(outcome);
     r.error = Set(Some(error));
-    match r.insert(db).await {
+    let stored = match sealed(r) {
+        Ok(r) => r.insert(db).await,
+        Err(e) => Err(e),
+    };
+    match stored {
         Ok(m) => Some(m.id),
         Err(e) => {
             tracing::error!(error = %e, "could not record a webhook delivery");
