@@ -156,16 +156,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_never_leave_in_a_url() {
-        let shown = super::redact("postgres://paydesk:s3cret@db.internal:5432/paydesk");
-        assert_eq!(shown, "postgres://paydesk:***@db.internal:5432/paydesk");
-        assert_eq!(super::redact("sqlite://paydesk.db?mode=rwc"), "sqlite://paydesk.db?mode=rwc");
-    }
-}
-
 /// Begins a transaction that writes. On SQLite it takes the file's write lock at once (`BEGIN IMMEDIATE`): a
 /// transaction that reads and then writes would otherwise fail at its first write, busy timeout or not, whenever
 /// another process on the same file (a second instance, a command) committed in between; begun this way, it waits
@@ -176,4 +166,14 @@ pub async fn begin<T: sea_orm::TransactionTrait>(db: &T) -> Result<T::Transactio
         ..Default::default()
     };
     db.begin_with_options(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_leave_in_a_url() {
+        let shown = super::redact("postgres://paydesk:s3cret@db.internal:5432/paydesk");
+        assert_eq!(shown, "postgres://paydesk:***@db.internal:5432/paydesk");
+        assert_eq!(super::redact("sqlite://paydesk.db?mode=rwc"), "sqlite://paydesk.db?mode=rwc");
+    }
 }
