@@ -137,7 +137,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> AppResult<audit_
         created_at: super::now(),
         content_hash: None,
     };
-    row.content_hash = Some(super::history::seal::<audit_log::Entity>(&row));
+    row.content_hash = Some(super::history::content::seal::<audit_log::Entity>(&row));
     audit_log::Entity::insert(audit_log::ActiveModel::from(row.clone())).exec_without_returning(db).await?;
     Ok(row)
 }

@@ -98,7 +98,7 @@ pub async fn book(db: &impl ConnectionTrait, e: Entry<'_>) -> AppResult<()> {
             amount: l.amount,
         })
         .collect();
-    row.content_hash = Some(super::history::seal_entry(&row, &postings));
+    row.content_hash = Some(super::history::content::seal_entry(&row, &postings));
     entry::Entity::insert(entry::ActiveModel::from(row)).exec_without_returning(db).await?;
     posting::Entity::insert_many(postings.into_iter().map(posting::ActiveModel::from))
         .exec_without_returning(db)

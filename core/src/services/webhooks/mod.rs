@@ -245,7 +245,7 @@ pub(crate) fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook
 /// every change to its id or content.
 fn sealed(mut row: webhook::ActiveModel) -> Result<webhook::ActiveModel, DbErr> {
     let model = row.clone().try_into_model()?;
-    row.content_hash = Set(Some(crate::services::history::seal::<webhook::Entity>(&model)));
+    row.content_hash = Set(Some(crate::services::history::content::seal::<webhook::Entity>(&model)));
     Ok(row)
 }
 
