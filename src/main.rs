@@ -101,7 +101,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if !json_logs {
         println!("GraphiQL: http://{host}/graphql");
     }
-    if config.jwt_secret.as_deref().is_none_or(str::is_empty) {
+    if let Some(idp) = &state.settings.oidc {
+        tracing::info!(issuer = %idp.issuer, audience = %idp.audience, hs256 = state.settings.hs256, "callers sign in with the identity provider's tokens");
+    }
+    if state.settings.hs256 && config.jwt_secret.as_deref().is_none_or(str::is_empty) {
         let token = state.jwt.mint(uuid::Uuid::now_v7(), Role::Admin, Duration::from_secs(3600))?;
         if json_logs {
             tracing::warn!(dev_admin_token = %token, "JWT_SECRET is not set: a random secret signs tokens for this run only");

@@ -1,4 +1,7 @@
-//! JWT auth: minting and verifying HS256 tokens, and the `Caller` built once per request at the edge.
+//! JWT auth: minting and verifying HS256 tokens, and the `Caller` built once per request at the edge. Tokens of
+//! the marketplace's identity provider are checked by [`oidc`].
+
+pub mod oidc;
 
 use crate::error::AppError;
 use entity::status::Role;
@@ -156,12 +159,10 @@ impl JwtKeys {
 
     /// The caller an `Authorization` header value describes, and when its token expires (epoch seconds).
     pub fn session(&self, authorization: Option<&str>) -> (Caller, Option<i64>) {
-        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
-            return (Caller::Anonymous, None);
-        };
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return (Caller::Invalid("the Authorization header must be `Bearer <JWT>`".into()), None),
+        let token = match bearer(authorization) {
+            Ok(Some(token)) => token,
+            Ok(None) => return (Caller::Anonymous, None),
+            Err(why) => return (Caller::Invalid(why), None),
         };
         match self.verify(token) {
             Ok((p, exp)) => (Caller::User(p), Some(exp)),
@@ -173,6 +174,23 @@ impl JwtKeys {
     pub fn caller(&self, authorization: Option<&str>) -> Caller {
         self.session(authorization).0
     }
+}
+
+/// The token of an `Authorization` header value: none without one, an error (safe to show) for another scheme.
+pub fn bearer(authorization: Option<&str>) -> Result<Option<&str>, String> {
+    let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim())),
+        _ => Err("the Authorization header must be `Bearer <JWT>`".into()),
+    }
+}
+
+/// Whether `token` says it is signed with HS256 (paydesk's own), or cannot be read at all (paydesk's verifier then
+/// says why).
+pub fn is_hs256(token: &str) -> bool {
+    jsonwebtoken::decode_header(token).map_or(true, |h| h.alg == Algorithm::HS256)
 }
 
 #[cfg(test)]

@@ -184,6 +184,35 @@ pub struct Config {
     /// (e.g. `50000.00`); unset: never.
     #[arg(long, env = "PAYDESK_PAYOUT_BALANCE_LOW")]
     pub payout_balance_low: Option<rust_decimal::Decimal>,
+    /// The identity provider whose tokens sign callers in: its issuer identifier (the `iss` of its tokens); its
+    /// keys are found through `{issuer}/.well-known/openid-configuration` unless `PAYDESK_JWKS_URL` names them.
+    /// With it, HS256 tokens are accepted only if `JWT_SECRET` is set.
+    #[arg(long, env = "PAYDESK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The provider's JWKS, read directly instead of through discovery (with `PAYDESK_OIDC_ISSUER`).
+    #[arg(long, env = "PAYDESK_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// What the provider's tokens for paydesk carry in `aud`; required with a provider.
+    #[arg(long, env = "PAYDESK_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Where a provider's token names the role: a claim's whole name (`https://paydesk/role`) or a dotted path
+    /// (`realm_access.roles`); a string or a list of strings.
+    #[arg(long, env = "PAYDESK_ROLE_CLAIM", default_value = "role")]
+    pub role_claim: String,
+    /// The provider's role names and the paydesk role each is, `name=role` comma-separated
+    /// (`paydesk-admin=admin,paydesk-ops=ops,paydesk-freelancer=freelancer`); unset: `admin`, `ops` and
+    /// `freelancer` as they are. A token naming several takes the highest.
+    #[arg(long, env = "PAYDESK_ROLE_MAP", value_delimiter = ',')]
+    pub role_map: Vec<String>,
+    /// The claim (whole name or dotted path) that names a provider's subject: any string.
+    #[arg(long, env = "PAYDESK_SUBJECT_CLAIM", default_value = "sub")]
+    pub subject_claim: String,
+    /// How long the provider's keys are used before they are read again, e.g. `10m`.
+    #[arg(long, env = "PAYDESK_JWKS_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub jwks_ttl: std::time::Duration,
+    /// The least time between two reads of the provider's keys prompted by tokens naming a key not held.
+    #[arg(long, env = "PAYDESK_JWKS_MIN_REFRESH", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwks_min_refresh: std::time::Duration,
 }
 
 impl Config {

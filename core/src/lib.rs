@@ -35,6 +35,7 @@ pub async fn build_state(
     jobs: Jobs,
 ) -> anyhow::Result<state::AppState> {
     let settings = state::Settings::from_config(config)?;
+    let settings_oidc = settings.oidc.clone();
     let metrics = Arc::new(metrics::Metrics::default());
     let db::Handles { db, background, reads } =
         db::open(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
@@ -51,10 +52,14 @@ pub async fn build_state(
         reads,
         settings: Arc::new(settings),
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
+        idp: settings_oidc.map(auth::oidc::Provider::new),
         metrics,
     };
     if jobs == Jobs::None {
         return Ok(state);
+    }
+    if let Some(idp) = &state.idp {
+        idp.start().await;
     }
     services::transfers::spawn_sweeper(state.clone());
     services::refunds::spawn_sweeper(state.clone());

@@ -10,6 +10,11 @@ use std::sync::Arc;
 /// Settings the services read, parsed and checked once at start.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Whether HS256 tokens signed with `JWT_SECRET` sign callers in: always without an identity provider; with
+    /// one, only if `JWT_SECRET` is set.
+    pub hs256: bool,
+    /// The identity provider whose tokens sign callers in, if one is configured.
+    pub oidc: Option<crate::auth::oidc::Settings>,
     /// The reserve each wallet keeps, by its currency.
     pub reserves: crate::domain::money::Reserves,
     pub platform_fee_percent: Decimal,
@@ -114,7 +119,10 @@ impl Settings {
         );
         let reserves = crate::domain::money::Reserves::parse(payout_reserve, &config.payout_reserves)
             .map_err(|e| anyhow::anyhow!("PAYOUT_RESERVES: {e}"))?;
+        let oidc = oidc(config)?;
         Ok(Self {
+            hs256: oidc.is_none() || config.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()),
+            oidc,
             reserves,
             platform_fee_percent: fee,
             webhook_secrets: config.webhook_secrets(),
@@ -160,6 +168,41 @@ impl Settings {
     }
 }
 
+/// The identity provider, if `PAYDESK_OIDC_ISSUER` names one.
+fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> {
+    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let Some(issuer) = set(&config.oidc_issuer) else {
+        anyhow::ensure!(
+            set(&config.jwks_url).is_none(),
+            "PAYDESK_JWKS_URL needs PAYDESK_OIDC_ISSUER too: the issuer its tokens must carry in `iss`"
+        );
+        return Ok(None);
+    };
+    let audience = set(&config.jwt_audience).ok_or_else(|| {
+        anyhow::anyhow!(
+            "PAYDESK_JWT_AUDIENCE is required with PAYDESK_OIDC_ISSUER: what tokens for paydesk carry in `aud`"
+        )
+    })?;
+    for (name, url) in [("PAYDESK_OIDC_ISSUER", Some(issuer.clone())), ("PAYDESK_JWKS_URL", set(&config.jwks_url))] {
+        if let Some(url) = url {
+            let parsed: url::Url = url.parse().map_err(|e| anyhow::anyhow!("{name} `{url}`: {e}"))?;
+            anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "{name} must be an http(s) URL, not {url}");
+        }
+    }
+    Ok(Some(crate::auth::oidc::Settings {
+        issuer,
+        jwks_url: set(&config.jwks_url),
+        audience,
+        role_claim: config.role_claim.trim().to_owned(),
+        roles: crate::auth::oidc::Settings::parse_roles(&config.role_map)
+            .map_err(|e| anyhow::anyhow!("PAYDESK_ROLE_MAP: {e}"))?,
+        subject_claim: config.subject_claim.trim().to_owned(),
+        keys_ttl: config.jwks_ttl.max(std::time::Duration::from_millis(100)),
+        min_refresh: config.jwks_min_refresh,
+        leeway: 10,
+    }))
+}
+
 /// The notification callback: a URL (http or https) with its signing secret, or neither.
 fn callback(config: &Config) -> anyhow::Result<Option<Callback>> {
     let url = config.notify_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
@@ -188,6 +231,8 @@ pub struct AppState {
     pub reads: crate::db::Reads,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
+    /// The identity provider whose tokens sign callers in, with its cached keys, if one is configured.
+    pub idp: Option<Arc<crate::auth::oidc::Provider>>,
     /// This instance's Prometheus metrics (SQL statements run, requests, money moved, …).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Calls to Cashfree, with their circuit breakers.

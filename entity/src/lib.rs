@@ -10,6 +10,7 @@ pub mod freelancer_wallet;
 pub mod history_checkpoint;
 pub mod history_link;
 pub mod idempotency_key;
+pub mod identity_link;
 pub mod journal_entry;
 pub mod journal_posting;
 pub mod money;

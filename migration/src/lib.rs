@@ -18,6 +18,7 @@ mod m20261206_000004_refunds;
 mod m20261206_000005_history;
 mod m20261206_000006_settlements;
 mod m20261206_000007_content_hashes;
+mod m20261206_000008_identity_links;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_history::Migration),
             Box::new(m20261206_000006_settlements::Migration),
             Box::new(m20261206_000007_content_hashes::Migration),
+            Box::new(m20261206_000008_identity_links::Migration),
         ]
     }
 }

@@ -2,8 +2,8 @@
 
 use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{
-    Beneficiary, HistoryChain, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund, SettlementRun,
-    Wallet, WalletTransaction,
+    Beneficiary, HistoryChain, IdentityLink, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund,
+    SettlementRun, Wallet, WalletTransaction,
 };
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
@@ -82,6 +82,17 @@ pub struct RegisterBeneficiaryInput {
     pub ifsc: Option<String>,
     /// A UPI handle such as `name@okbank`, instead of a bank account.
     pub vpa: Option<String>,
+}
+
+/// Links a subject of the identity provider to a freelancer's wallet.
+#[derive(InputObject)]
+pub struct LinkIdentityInput {
+    /// The provider's issuer identifier; the configured provider's (`PAYDESK_OIDC_ISSUER`) when left out.
+    pub issuer: Option<String>,
+    /// The subject as the provider's tokens carry it (their `sub`, or the claim `PAYDESK_SUBJECT_CLAIM` names).
+    pub subject: String,
+    /// The wallet the subject's freelancer tokens act for.
+    pub freelancer_id: Uuid,
 }
 
 /// Places or releases a hold on payouts (an emergency control).
@@ -261,6 +272,18 @@ impl Mutation {
     async fn hold_payouts(&self, ctx: &Context<'_>, input: PayoutHoldInput) -> Result<PayoutHold> {
         let s = state(ctx);
         Ok(holds::place(s, principal(ctx)?, input.freelancer_id, &input.reason).await?.into())
+    }
+
+    /// Links a subject of the identity provider (one that is not the wallet's UUID, such as `auth0|5f1c…`) to a
+    /// freelancer's wallet: that provider's freelancer tokens naming the subject then act for the wallet. Replaces
+    /// an earlier link of the subject. Audited (`identity.linked`).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn link_identity(&self, ctx: &Context<'_>, input: LinkIdentityInput) -> Result<IdentityLink> {
+        let s = state(ctx);
+        let linked =
+            crate::services::identities::link(s, principal(ctx)?, input.issuer, input.subject, input.freelancer_id)
+                .await?;
+        Ok(linked.into())
     }
 
     /// Releases a hold placed by `holdPayouts`; returns the hold as it stood. Audited and alerted (INFO).

@@ -28,7 +28,7 @@ pub async fn approve_payout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = caller(&http.state, &headers).principal()?;
+    let who = caller(&http.state, &headers).await.principal()?;
     if who.role != Role::Admin {
         return Err(AppError::Forbidden("only an admin may approve payouts".into()).into());
     }

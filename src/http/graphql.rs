@@ -85,7 +85,7 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         );
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
-    let who = caller(&http.state, headers);
+    let who = caller(&http.state, headers).await;
     let signed_in = matches!(who, Caller::User(_));
     if listed && !signed_in {
         // Nothing answers an anonymous caller but `__typename`: a batch from one only multiplies the work.
@@ -233,7 +233,7 @@ async fn serve_socket(
     let (answers, mut answered) = tokio::sync::mpsc::channel::<Message>(8);
     let socket_stream = Box::pin(gate.clone().filter(socket_stream, answers));
     let admitted = gate.clone();
-    let jwt = http.state.jwt.clone();
+    let state = http.state.clone();
     let (expiry_tx, mut expiry) = tokio::sync::watch::channel::<Option<i64>>(None);
     let graphql =
         async_graphql_axum::GraphQLWebSocket::new_with_pair(tx, socket_stream, http.signed_in.clone(), protocol)
@@ -241,7 +241,7 @@ async fn serve_socket(
                 let token = ["Authorization", "authorization"]
                     .iter()
                     .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-                match jwt.session(token.as_deref()) {
+                match crate::services::identities::session(&state, token.as_deref()).await {
                     (Caller::Invalid(why), _) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
                     (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
                         "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"

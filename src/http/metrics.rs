@@ -39,7 +39,7 @@ pub fn record(
 
 /// Whether the request may read the metrics (they show money totals): the `PAYDESK_METRICS_TOKEN` as a bearer
 /// token, or a staff JWT.
-fn may_scrape(state: &crate::state::AppState, headers: &HeaderMap) -> bool {
+async fn may_scrape(state: &crate::state::AppState, headers: &HeaderMap) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -51,13 +51,13 @@ fn may_scrape(state: &crate::state::AppState, headers: &HeaderMap) -> bool {
             return true;
         }
     }
-    matches!(super::caller(state, headers), crate::auth::Caller::User(p) if p.is_staff())
+    matches!(super::caller(state, headers).await, crate::auth::Caller::User(p) if p.is_staff())
 }
 
 /// The metrics, with the database-wide money totals and this instance's pools read now.
 pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
     let s = &http.state;
-    if !may_scrape(s, &headers) {
+    if !may_scrape(s, &headers).await {
         let why = "metrics need `Authorization: Bearer <PAYDESK_METRICS_TOKEN>` or an admin or ops JWT";
         return super::ApiError(crate::error::AppError::Unauthenticated(why.into())).into_response();
     }

@@ -145,7 +145,7 @@ fn cors(config: &crate::state::Cors) -> Option<tower_http::cors::CorsLayer> {
 }
 
 /// The caller named by a request's `Authorization` header.
-pub fn caller(state: &AppState, headers: &axum::http::HeaderMap) -> crate::auth::Caller {
+pub async fn caller(state: &AppState, headers: &axum::http::HeaderMap) -> crate::auth::Caller {
     let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    state.jwt.caller(value)
+    crate::services::identities::session(state, value).await.0
 }

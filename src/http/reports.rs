@@ -31,8 +31,8 @@ fn instant(name: &str, value: Option<String>) -> Result<DateTime<Utc>, AppError>
 }
 
 /// The caller, if staff: exports are for admin and ops.
-fn staff(http: &Http, headers: &HeaderMap, what: &str) -> Result<crate::auth::Principal, AppError> {
-    let who = caller(&http.state, headers).principal()?;
+async fn staff(http: &Http, headers: &HeaderMap, what: &str) -> Result<crate::auth::Principal, AppError> {
+    let who = caller(&http.state, headers).await.principal()?;
     if !who.is_staff() {
         return Err(AppError::Forbidden(format!("only admin and ops may export {what}")));
     }
@@ -52,7 +52,7 @@ pub async fn financial_csv(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, super::ApiError> {
-    let who = staff(&http, &headers, "financial reports")?;
+    let who = staff(&http, &headers, "financial reports").await?;
     let g = match p.granularity.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("day") => Granularity::Day,
         Some("week") => Granularity::Week,
@@ -108,7 +108,7 @@ pub async fn settlements_csv(
     Query(p): Query<Params>,
 ) -> Result<Response, super::ApiError> {
     use crate::services::settlements::{self, Status};
-    let who = staff(&http, &headers, "settlements")?;
+    let who = staff(&http, &headers, "settlements").await?;
     let (from, to) = (instant("from", p.from)?, instant("to", p.to)?);
     let mut statuses = Vec::new();
     for s in p.status.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {

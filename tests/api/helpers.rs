@@ -180,6 +180,7 @@ impl TestApp {
         config.database_url = db_url;
         config.cashfree_client_secret = vec![CF_SECRET.into()];
         config.cashfree_webhook_tolerance_secs = 0;
+        config.jwt_secret = Some(JWT_SECRET.into());
         tweak(&mut config);
         let state =
             paydesk::build_state(&config, JWT_SECRET.as_bytes(), true, paydesk::Jobs::Run).await.expect("state");
@@ -437,6 +438,18 @@ pub async fn ws_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
     let mut ws = ws_open(app, protocol).await;
     ws_send(&mut ws, json!({ "type": "connection_init", "payload": payload })).await;
     ws_next(&mut ws, Duration::from_secs(5)).await
+}
+
+/// Signs a socket in with `token` (which expires within seconds) and asserts the server closes it 4403 once the
+/// token expires.
+pub async fn assert_closed_when_token_expires(app: &TestApp, token: &str) {
+    let mut ws = ws_open(app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
+        .await;
+    assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "connection_ack");
+    let closed = ws_next(&mut ws, Duration::from_secs(10)).await;
+    assert_eq!(closed["closed"], 4403, "{closed}");
+    assert!(closed["reason"].as_str().unwrap().contains("expired"), "{closed}");
 }
 
 /// A raw WebSocket to `/graphql/ws` on `protocol`.

@@ -26,6 +26,7 @@ mod helpers;
 mod history;
 mod holds;
 mod idempotency;
+mod identity;
 mod journal;
 mod limits;
 mod money;

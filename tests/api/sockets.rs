@@ -16,13 +16,7 @@ fn signed(claims: serde_json::Value) -> String {
 async fn an_open_socket_is_closed_with_4403_when_its_token_expires() {
     let app = TestApp::spawn().await;
     let token = app.state.jwt.mint(Uuid::new_v4(), Role::Admin, Duration::from_secs(2)).unwrap();
-    let mut ws = ws_open(&app, "graphql-transport-ws").await;
-    ws_send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
-        .await;
-    assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "connection_ack");
-    let closed = ws_next(&mut ws, Duration::from_secs(10)).await;
-    assert_eq!(closed["closed"], 4403, "{closed}");
-    assert!(closed["reason"].as_str().unwrap().contains("expired"), "{closed}");
+    assert_closed_when_token_expires(&app, &token).await;
 }
 
 #[tokio::test]

@@ -87,6 +87,9 @@ pub enum Action {
     PayoutsHeld,
     #[strum(serialize = "payouts.released")]
     PayoutsReleased,
+    /// An admin linked a subject of the identity provider to a freelancer's wallet.
+    #[strum(serialize = "identity.linked")]
+    IdentityLinked,
     /// An admin reconciled a window of Cashfree's settlements.
     #[strum(serialize = "settlements.reconciled")]
     SettlementsReconciled,

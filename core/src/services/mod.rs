@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod history;
 pub mod holds;
 pub mod idempotency;
+pub mod identities;
 pub mod interventions;
 pub mod journal;
 pub mod ledger;
