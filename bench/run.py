@@ -87,7 +87,10 @@ def wait_for(url, body=None, headers=None):
 def paydesk_env(database_url, port):
     """The environment a benchmarked paydesk runs in."""
     return dict(os.environ, JWT_SECRET="bench", PAYDESK_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn",
-                DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET)
+                DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET,
+                # One client sends thousands of requests a second: budgets no run can spend, still checked each time.
+                PAYDESK_RATE_LIMIT_PER_ADDRESS="1000000000", PAYDESK_RATE_LIMIT_PER_CALLER="1000000000",
+                PAYDESK_RATE_LIMIT_MONEY="1000000000")
 
 
 def serve_paydesk(database_url, port):

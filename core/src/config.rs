@@ -189,6 +189,21 @@ pub struct Config {
     /// With it, HS256 tokens are accepted only if `JWT_SECRET` is set.
     #[arg(long, env = "PAYDESK_OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
+    /// Requests a minute each client address may send (every route but health, metrics and Cashfree's webhooks);
+    /// `0`: no limit.
+    #[arg(long, env = "PAYDESK_RATE_LIMIT_PER_ADDRESS", default_value_t = 1200)]
+    pub rate_limit_per_address: u32,
+    /// Requests a minute each signed-in caller may send (HTTP and GraphQL); `0`: no limit.
+    #[arg(long, env = "PAYDESK_RATE_LIMIT_PER_CALLER", default_value_t = 600)]
+    pub rate_limit_per_caller: u32,
+    /// Mutations that move money (request, approve or cancel a payout, verify a payment, reprocess a webhook,
+    /// adjust a ledger, refund) each signed-in caller may run a minute; `0`: no limit.
+    #[arg(long, env = "PAYDESK_RATE_LIMIT_MONEY", default_value_t = 60)]
+    pub rate_limit_money: u32,
+    /// Proxies in front of paydesk that append to `X-Forwarded-For`: the client address is the entry this many from
+    /// the right; `0` (no proxy): the connection's peer, and the header is ignored.
+    #[arg(long, env = "PAYDESK_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
     /// The provider's JWKS, read directly instead of through discovery (with `PAYDESK_OIDC_ISSUER`).
     #[arg(long, env = "PAYDESK_JWKS_URL")]
     pub jwks_url: Option<String>,

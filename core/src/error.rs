@@ -27,6 +27,9 @@ pub enum AppError {
     /// Events a caller asked to resume after are gone (deleted by retention).
     #[error("{0}")]
     EventsMissed(String),
+    /// The caller spent its budget of requests; it may try again after this many seconds.
+    #[error("{0}")]
+    RateLimited(String, u64),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -47,6 +50,7 @@ impl AppError {
             Self::OnHold(_) => "PAYOUTS_ON_HOLD",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::EventsMissed(_) => "EVENTS_MISSED",
+            Self::RateLimited(..) => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }

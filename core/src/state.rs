@@ -15,6 +15,12 @@ pub struct Settings {
     pub hs256: bool,
     /// The identity provider whose tokens sign callers in, if one is configured.
     pub oidc: Option<crate::auth::oidc::Settings>,
+    /// Requests a minute per client address, per signed-in caller, and money-moving mutations a minute per caller
+    /// (`0`: none), and how many proxies' `X-Forwarded-For` entries to trust.
+    pub rate_per_address: u32,
+    pub rate_per_caller: u32,
+    pub rate_money: u32,
+    pub trusted_proxy_hops: usize,
     /// The reserve each wallet keeps, by its currency.
     pub reserves: crate::domain::money::Reserves,
     pub platform_fee_percent: Decimal,
@@ -123,6 +129,10 @@ impl Settings {
         Ok(Self {
             hs256: oidc.is_none() || config.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()),
             oidc,
+            rate_per_address: config.rate_limit_per_address,
+            rate_per_caller: config.rate_limit_per_caller,
+            rate_money: config.rate_limit_money,
+            trusted_proxy_hops: config.trusted_proxy_hops,
             reserves,
             platform_fee_percent: fee,
             webhook_secrets: config.webhook_secrets(),

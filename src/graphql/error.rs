@@ -7,7 +7,16 @@ use async_graphql::ErrorExtensions;
 /// `e` as a GraphQL error with `extensions.code`.
 pub fn to_graphql(e: &AppError) -> async_graphql::Error {
     let code = e.code();
-    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| ext.set("code", code))
+    let retry_after = match e {
+        AppError::RateLimited(_, secs) => Some(*secs),
+        _ => None,
+    };
+    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(secs) = retry_after {
+            ext.set("retryAfter", secs);
+        }
+    })
 }
 
 /// What a resolver fails with: an `AppError` (mapped by `to_graphql`) or an error async-graphql raised itself.

@@ -22,6 +22,16 @@ pub fn principal(ctx: &Context<'_>) -> Result<Principal, AppError> {
     ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous).principal()
 }
 
+/// Spends one of the caller's money-moving mutations a minute (`PAYDESK_RATE_LIMIT_MONEY`), or refuses with
+/// `RATE_LIMITED`.
+pub fn spend_money(ctx: &Context<'_>) -> Result<(), AppError> {
+    let who = principal(ctx)?;
+    match ctx.data_opt::<std::sync::Arc<crate::http::rate::Limits>>() {
+        Some(limits) => limits.money(who.id),
+        None => Ok(()),
+    }
+}
+
 /// The shared application state.
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()

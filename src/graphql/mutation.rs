@@ -1,6 +1,6 @@
 //! The `Mutation` root: each field parses, authorizes and calls one service function.
 
-use super::guards::{idempotency_key, principal, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
+use super::guards::{idempotency_key, principal, spend_money, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{
     Beneficiary, HistoryChain, IdentityLink, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund,
     SettlementRun, Wallet, WalletTransaction,
@@ -195,6 +195,7 @@ impl Mutation {
     /// Asks for a payout from a wallet (a freelancer from their own; an admin names the freelancer).
     #[graphql(guard = "RoleGuard(ADMIN_OR_FREELANCER)")]
     async fn request_payout(&self, ctx: &Context<'_>, input: RequestPayoutInput) -> Result<PayoutRequest> {
+        spend_money(ctx)?;
         let who = principal(ctx)?;
         let freelancer_id = match (who.role, input.freelancer_id) {
             (Role::Freelancer, id) => id.unwrap_or(who.id),
@@ -213,6 +214,7 @@ impl Mutation {
     /// Approves a pending payout and debits the wallet, which must keep its reserve (else RESERVE_VIOLATION).
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn approve_payout(&self, ctx: &Context<'_>, input: ApprovePayoutInput) -> Result<PayoutRequest> {
+        spend_money(ctx)?;
         let s = state(ctx);
         Ok(payouts::approve(s, principal(ctx)?, input.payout_request_id, input.note, input.force).await?.into())
     }
@@ -247,6 +249,7 @@ impl Mutation {
     /// Withdraws a pending payout, telling the freelancer why.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn cancel_payout(&self, ctx: &Context<'_>, input: CancelPayoutInput) -> Result<PayoutRequest> {
+        spend_money(ctx)?;
         let s = state(ctx);
         Ok(payouts::reject(s, principal(ctx)?, input.payout_request_id, input.reason, true).await?.into())
     }
@@ -254,6 +257,7 @@ impl Mutation {
     /// Marks a payment verified after a manual check, settling and crediting it if it was not yet successful.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn verify_payment(&self, ctx: &Context<'_>, input: VerifyPaymentInput) -> Result<Payment> {
+        spend_money(ctx)?;
         let s = state(ctx);
         let p = interventions::verify_payment(s, principal(ctx)?, input.payment_id, &input.reason, input.cf_payment_id);
         Ok(p.await?.into())
@@ -262,6 +266,7 @@ impl Mutation {
     /// Runs a stored webhook delivery again; returns the new delivery record.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn reprocess_webhook(&self, ctx: &Context<'_>, input: ReprocessWebhookInput) -> Result<PaymentWebhook> {
+        spend_money(ctx)?;
         let s = state(ctx);
         Ok(interventions::reprocess_webhook(s, principal(ctx)?, input.webhook_id, &input.reason).await?.into())
     }
@@ -296,6 +301,7 @@ impl Mutation {
     /// Corrects a wallet with an ADJUSTMENT ledger row.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn adjust_ledger(&self, ctx: &Context<'_>, input: AdjustLedgerInput) -> Result<WalletTransaction> {
+        spend_money(ctx)?;
         let amount = amount("amount", input.amount.0)?;
         let s = state(ctx);
         Ok(interventions::adjust_ledger(s, principal(ctx)?, input.freelancer_id, amount, &input.reason).await?.into())
@@ -307,6 +313,7 @@ impl Mutation {
     /// Cashfree's Payment Gateway configured (`INVALID_STATE`).
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn create_refund(&self, ctx: &Context<'_>, input: CreateRefundInput) -> Result<Refund> {
+        spend_money(ctx)?;
         let amount = positive_amount("amount", input.amount.0)?;
         let req = crate::services::refunds::NewRefund {
             payment_id: input.payment_id,

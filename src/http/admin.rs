@@ -29,9 +29,11 @@ pub async fn approve_payout(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let who = caller(&http.state, &headers).await.principal()?;
+    http.limits.caller(who.id)?;
     if who.role != Role::Admin {
         return Err(AppError::Forbidden("only an admin may approve payouts".into()).into());
     }
+    http.limits.money(who.id)?;
     let body: ApproveBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadInput(format!("body must be {{\"payoutRequestId\": \"<uuid>\"}}: {e}")))?;
     let s = &http.state;

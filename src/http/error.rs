@@ -17,6 +17,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::OnHold(_) => StatusCode::LOCKED,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::EventsMissed(_) => StatusCode::GONE,
+        AppError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -34,6 +35,10 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.0.code(), "message": self.0.public_message() } });
-        (status(&self.0), axum::Json(body)).into_response()
+        let mut response = (status(&self.0), axum::Json(body)).into_response();
+        if let AppError::RateLimited(_, secs) = &self.0 {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*secs).into());
+        }
+        response
     }
 }

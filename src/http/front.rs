@@ -31,18 +31,20 @@ pub struct Front {
     metrics: Arc<Metrics>,
     /// How long a request may take to arrive and be answered.
     deadline: Duration,
+    limits: Arc<super::rate::Limits>,
 }
 
 impl Front {
     pub fn new(http: Http) -> Self {
         let settings = http.state.settings.clone();
         let metrics = http.state.metrics.clone();
+        let limits = http.limits.clone();
         let router = super::router(http.clone());
         let direct = matches!(settings.cors, crate::state::Cors::Off).then_some(http);
         // GraphQL stops its own execution at the request timeout with a GraphQL error; this backstop a second later
         // also bounds reading the body, which a client could otherwise trickle in a byte at a time.
         let deadline = settings.request_timeout + Duration::from_secs(1);
-        Front { router, direct, metrics, deadline }
+        Front { router, direct, metrics, deadline, limits }
     }
 
     /// Answers `req`, which arrived from `peer`.
@@ -63,9 +65,15 @@ impl Front {
             request_id = %id.to_str().unwrap_or("-"));
         let labels = super::metrics::labels(req.method(), req.uri().path());
         let started = std::time::Instant::now();
-        let answer = match &self.direct {
-            Some(http) if req.method() == Method::POST && req.uri().path() == "/graphql" => {
-                Either::Left(super::graphql::execute(http.clone(), req).map(Ok))
+        let over_budget = if super::rate::exempt(req.uri().path()) {
+            None
+        } else {
+            self.limits.address(self.limits.client(peer, req.headers())).err()
+        };
+        let answer = match (&self.direct, over_budget) {
+            (_, Some(refusal)) => Either::Left(Either::Left(std::future::ready(Ok(rate_limited(&req, refusal))))),
+            (Some(http), None) if req.method() == Method::POST && req.uri().path() == "/graphql" => {
+                Either::Left(Either::Right(super::graphql::execute(http.clone(), req).map(Ok)))
             }
             _ => {
                 // WebSocket caps are per client address.
@@ -98,6 +106,14 @@ impl Front {
             answered
         }
     }
+}
+
+/// The answer to a request over its address's budget: in GraphQL's shape on `/graphql`, else in REST's.
+fn rate_limited<B>(req: &Request<B>, refusal: crate::error::AppError) -> Response {
+    if req.uri().path().starts_with("/graphql") {
+        return super::graphql::refused(refusal);
+    }
+    axum::response::IntoResponse::into_response(super::ApiError(refusal))
 }
 
 /// The answer to a request that did not arrive and get answered within `deadline`.

@@ -26,6 +26,17 @@ fn refuse(status: StatusCode, code: &str, message: String) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A whole request refused with `e`, in GraphQL's shape: its status, and `Retry-After` when it is a rate limit.
+pub fn refused(e: crate::error::AppError) -> Response {
+    let body =
+        serde_json::json!({ "errors": [crate::graphql::error::to_graphql(&e).into_server_error(Default::default())] });
+    let mut response = (super::status(&e), axum::Json(body)).into_response();
+    if let crate::error::AppError::RateLimited(_, secs) = e {
+        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
 /// A body over [`BODY_LIMIT`].
 fn too_large() -> Response {
     let msg = format!("the request body is larger than {} KiB; send smaller documents", BODY_LIMIT / 1024);
@@ -93,7 +104,12 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         let msg = format!("only a signed-in caller may send a batch: {why}");
         return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
     }
-    let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY));
+    if let Caller::User(p) = &who {
+        if let Err(e) = http.limits.caller(p.id) {
+            return refused(e);
+        }
+    }
+    let mut batch = batch.data(who).data(Budget::new(MAX_COMPLEXITY)).data(http.limits.clone());
     if let Some(key) = headers.get("idempotency-key") {
         // A key that is not visible ASCII is passed on as such and refused where it is used, by name.
         batch = batch.data(IdempotencyHeader(key.to_str().unwrap_or("\u{fffd}").to_owned()));
@@ -107,6 +123,22 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         let msg = format!("the request ran longer than {ms} ms and was stopped; ask for fewer rows or fields");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", msg);
     };
+    // A mutation over its caller's money budget makes the whole answer a 429, with when to come back.
+    let responses: &[async_graphql::Response] = match &response {
+        async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
+        async_graphql::BatchResponse::Batch(rs) => rs,
+    };
+    let retry_after = responses
+        .iter()
+        .flat_map(|r| r.errors.iter())
+        .filter(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from("RATE_LIMITED"))
+        })
+        .filter_map(|e| match e.extensions.as_ref().and_then(|x| x.get("retryAfter")) {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max();
     let bytes = match serde_json::to_vec(&response) {
         Ok(b) => b,
         Err(e) => return super::ApiError(crate::error::AppError::Internal(e.into())).into_response(),
@@ -119,7 +151,15 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         );
         return refuse(StatusCode::OK, "BAD_USER_INPUT", msg);
     }
-    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    match retry_after {
+        Some(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json"), (header::RETRY_AFTER, &secs.to_string())],
+            bytes,
+        )
+            .into_response(),
+        None => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+    }
 }
 
 const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
@@ -234,6 +274,7 @@ async fn serve_socket(
     let socket_stream = Box::pin(gate.clone().filter(socket_stream, answers));
     let admitted = gate.clone();
     let state = http.state.clone();
+    let limits = http.limits.clone();
     let (expiry_tx, mut expiry) = tokio::sync::watch::channel::<Option<i64>>(None);
     let graphql =
         async_graphql_axum::GraphQLWebSocket::new_with_pair(tx, socket_stream, http.signed_in.clone(), protocol)
@@ -246,6 +287,9 @@ async fn serve_socket(
                     (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
                         "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"
                     ))),
+                    (Caller::User(p), _) if limits.caller(p.id).is_err() => {
+                        Err(async_graphql::Error::new(format!("{REFUSED}too many requests from this caller")))
+                    }
                     (user, exp) => {
                         admitted.admit();
                         let _ = expiry_tx.send(exp);

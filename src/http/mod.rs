@@ -7,6 +7,7 @@ mod gate;
 mod graphql;
 mod health;
 mod metrics;
+pub mod rate;
 mod reports;
 mod serve;
 pub mod sockets;
@@ -33,6 +34,8 @@ pub struct Http {
     pub signed_in: Gateway,
     pub anonymous: Gateway,
     pub sockets: Arc<sockets::Sockets>,
+    /// The rate limits' budgets.
+    pub limits: Arc<rate::Limits>,
 }
 
 /// Largest request body accepted (GraphQL documents and webhook payloads are far smaller).
@@ -45,7 +48,8 @@ impl Http {
         let signed_in = Gateway::new(schemas.clone(), state.metrics.clone(), true);
         let anonymous = Gateway::new(schemas, state.metrics.clone(), false);
         let sockets = sockets::Sockets::new(state.settings.max_sockets, state.settings.max_sockets_per_ip);
-        Http { state, signed_in, anonymous, sockets }
+        let limits = rate::Limits::new(&state.settings);
+        Http { state, signed_in, anonymous, sockets, limits }
     }
 }
 

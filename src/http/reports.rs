@@ -33,6 +33,7 @@ fn instant(name: &str, value: Option<String>) -> Result<DateTime<Utc>, AppError>
 /// The caller, if staff: exports are for admin and ops.
 async fn staff(http: &Http, headers: &HeaderMap, what: &str) -> Result<crate::auth::Principal, AppError> {
     let who = caller(&http.state, headers).await.principal()?;
+    http.limits.caller(who.id)?;
     if !who.is_staff() {
         return Err(AppError::Forbidden(format!("only admin and ops may export {what}")));
     }

@@ -34,6 +34,7 @@ mod operations;
 mod ops_security;
 mod payouts;
 mod provider_amounts;
+mod rate_limits;
 mod refunds;
 mod refunds_started;
 mod reports;
