@@ -204,6 +204,10 @@ pub struct Config {
     /// the right; `0` (no proxy): the connection's peer, and the header is ignored.
     #[arg(long, env = "PAYDESK_TRUSTED_PROXY_HOPS", default_value_t = 0)]
     pub trusted_proxy_hops: usize,
+    /// A manifest of the operations the marketplace's frontends ship (Apollo's persisted-query manifest, or the map
+    /// of id to text Relay and graphql-codegen write): callers other than admins may then run only those.
+    #[arg(long, env = "PAYDESK_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
     /// The provider's JWKS, read directly instead of through discovery (with `PAYDESK_OIDC_ISSUER`).
     #[arg(long, env = "PAYDESK_JWKS_URL")]
     pub jwks_url: Option<String>,

@@ -21,6 +21,8 @@ pub struct Settings {
     pub rate_per_caller: u32,
     pub rate_money: u32,
     pub trusted_proxy_hops: usize,
+    /// The operations callers other than admins may run, when a manifest is configured.
+    pub trusted_documents: Option<Arc<crate::domain::trusted::Trusted>>,
     /// The reserve each wallet keeps, by its currency.
     pub reserves: crate::domain::money::Reserves,
     pub platform_fee_percent: Decimal,
@@ -133,6 +135,16 @@ impl Settings {
             rate_per_caller: config.rate_limit_per_caller,
             rate_money: config.rate_limit_money,
             trusted_proxy_hops: config.trusted_proxy_hops,
+            trusted_documents: match &config.trusted_documents {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("PAYDESK_TRUSTED_DOCUMENTS {}: {e}", path.display()))?;
+                    let manifest = crate::domain::trusted::Trusted::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("PAYDESK_TRUSTED_DOCUMENTS {}: {e}", path.display()))?;
+                    Some(Arc::new(manifest))
+                }
+                None => None,
+            },
             reserves,
             platform_fee_percent: fee,
             webhook_secrets: config.webhook_secrets(),

@@ -20,6 +20,7 @@ pub mod payment_webhook;
 pub mod payout_hold;
 pub mod payout_request;
 pub mod pending_fund;
+pub mod persisted_document;
 pub mod refund;
 pub mod retention_mark;
 pub mod rfc3339;

@@ -19,6 +19,7 @@ mod m20261206_000005_history;
 mod m20261206_000006_settlements;
 mod m20261206_000007_content_hashes;
 mod m20261206_000008_identity_links;
+mod m20261206_000009_persisted_documents;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_settlements::Migration),
             Box::new(m20261206_000007_content_hashes::Migration),
             Box::new(m20261206_000008_identity_links::Migration),
+            Box::new(m20261206_000009_persisted_documents::Migration),
         ]
     }
 }

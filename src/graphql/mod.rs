@@ -8,6 +8,7 @@ pub mod guards;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod scalars;
 pub mod subscription;
@@ -61,6 +62,7 @@ pub struct Schemas {
     signed_in: Audience,
     anonymous: Audience,
     documents: documents::Documents,
+    persisted: persisted::Persisted,
 }
 
 /// The schemas with the state and the loaders every request uses.
@@ -87,7 +89,13 @@ pub fn build(state: AppState) -> Arc<Schemas> {
             budgeted: with_data(base().extension(limits::Charge)),
         }
     };
-    Arc::new(Schemas { signed_in: audience(false), anonymous: audience(true), documents: Default::default() })
+    let persisted = persisted::Persisted::new(state.db.clone(), state.settings.trusted_documents.clone());
+    Arc::new(Schemas {
+        signed_in: audience(false),
+        anonymous: audience(true),
+        documents: Default::default(),
+        persisted,
+    })
 }
 
 /// The one way a GraphQL operation runs, single or in a batch over HTTP, or on a WebSocket: the document's size,
@@ -124,7 +132,21 @@ impl Gateway {
 
     /// Runs one operation; `budgeted` for an operation of a batch, whose complexity counts against the batch's.
     async fn run(&self, mut request: async_graphql::Request, budgeted: bool) -> Response {
+        let caller = caller_of(&request.data);
+        let via_get = request.data.contains_key(&std::any::TypeId::of::<ViaGet>());
+        if let Err(e) = self.schemas.persisted.resolve(&mut request, caller.as_ref()).await {
+            let mut response = Response::from_errors(vec![e]);
+            count(&self.metrics, "invalid", &response);
+            fill_codes(&mut response);
+            return response;
+        }
         let mut response = match self.checked(&request) {
+            Ok(parsed) if via_get && operation_kind(&parsed.doc) != "query" => {
+                let mut e =
+                    async_graphql::ServerError::new("only queries may be sent with GET; send this with POST", None);
+                e.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+                Response::from_errors(vec![e])
+            }
             Ok(parsed) => {
                 let audience = self.audience();
                 let kind = operation_kind(&parsed.doc);
@@ -179,6 +201,41 @@ impl async_graphql::Executor for Gateway {
     /// On a WebSocket: checked as above, then run on the `full` schema with the connection's data; every
     /// response's errors get their codes. (Socket operations are not counted in the operation metric.)
     fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, Response> {
+        use futures_util::stream::StreamExt;
+        let gateway = self.clone();
+        let caller = session_data.as_deref().and_then(caller_of);
+        futures_util::stream::once(async move {
+            let mut request = request;
+            match gateway.schemas.persisted.resolve(&mut request, caller.as_ref()).await {
+                Ok(()) => gateway.stream(request, session_data),
+                Err(e) => {
+                    let mut response = Response::from_errors(vec![e]);
+                    fill_codes(&mut response);
+                    futures_util::stream::once(async move { response }).boxed()
+                }
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+/// Marks a request that came as `GET /graphql`: it may only read.
+pub struct ViaGet;
+
+/// The caller in a request's (or a socket's) data.
+fn caller_of(data: &async_graphql::Data) -> Option<crate::auth::Caller> {
+    data.get(&std::any::TypeId::of::<crate::auth::Caller>()).and_then(|c| c.downcast_ref()).cloned()
+}
+
+impl Gateway {
+    /// A socket's operation once its document is known: checked, then run on the `full` schema with the
+    /// connection's data.
+    fn stream(
         &self,
         mut request: async_graphql::Request,
         session_data: Option<Arc<async_graphql::Data>>,

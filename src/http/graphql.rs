@@ -96,6 +96,33 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
         );
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
     }
+    answer(http, headers, batch, listed).await
+}
+
+/// `GET /graphql`: with a query string (`query`, `variables`, `operationName`, `extensions`, as Apollo Client and
+/// urql send persisted queries), a query run like a POSTed one; from a browser page, or without one, GraphiQL.
+pub async fn get(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let browser = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let query = query.filter(|q| !q.is_empty() && !browser);
+    let Some(query) = query else { return Html(GRAPHIQL_HTML).into_response() };
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => {
+            let request = request.data(crate::graphql::ViaGet);
+            answer(&http, &headers, BatchRequest::Single(request), false).await
+        }
+        Err(e) => {
+            refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("the query string is not a GraphQL request: {e}"))
+        }
+    }
+}
+
+/// Runs `batch` for the caller `headers` name: their budget, their audience's schema, the timeout and the caps.
+async fn answer(http: &Http, headers: &HeaderMap, batch: BatchRequest, listed: bool) -> Response {
+    let settings = &http.state.settings;
     let who = caller(&http.state, headers).await;
     let signed_in = matches!(who, Caller::User(_));
     if listed && !signed_in {
@@ -162,12 +189,8 @@ async fn run(http: &Http, headers: &HeaderMap, body: Bytes) -> Response {
     }
 }
 
-const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
-
 /// GraphiQL, served from assets inside the binary.
-pub async fn graphiql() -> Html<&'static str> {
-    Html(GRAPHIQL_HTML)
-}
+const GRAPHIQL_HTML: &str = include_str!("../../assets/graphiql/index.html");
 
 /// The served schema as SDL, for codegen and for diffing against `schema.graphql`.
 pub async fn sdl() -> Response {

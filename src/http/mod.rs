@@ -60,8 +60,7 @@ fn router(http: Http) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphiql)
-                .post(|State(http): State<Http>, req: axum::extract::Request| graphql::execute(http, req)),
+            get(graphql::get).post(|State(http): State<Http>, req: axum::extract::Request| graphql::execute(http, req)),
         )
         .route("/graphql/assets/{file}", get(graphql::asset))
         .route("/graphql/schema.graphql", get(graphql::sdl))

@@ -33,6 +33,7 @@ mod money;
 mod operations;
 mod ops_security;
 mod payouts;
+mod persisted;
 mod provider_amounts;
 mod rate_limits;
 mod refunds;

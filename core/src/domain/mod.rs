@@ -6,3 +6,4 @@ pub mod risk;
 pub mod signature;
 pub mod status;
 pub mod text;
+pub mod trusted;
