@@ -46,8 +46,11 @@ pub async fn checkpoint(db: &impl ConnectionTrait, who: Principal) -> AppResult<
 async fn heads(db: &impl ConnectionTrait) -> AppResult<Vec<Head>> {
     let mut heads = Vec::new();
     for chain in Chain::ALL {
+        // Counted before the head is read: a row the chainer links in between is in both, never in neither, so
+        // `unlinked: 0` always comes with a head that includes every row there was.
+        let unlinked = unlinked_recent(db, chain).await?;
         let head = head(db, chain).await?;
-        heads.push(Head::at(chain, head.as_ref(), unlinked_recent(db, chain).await?));
+        heads.push(Head::at(chain, head.as_ref(), unlinked));
     }
     Ok(heads)
 }
