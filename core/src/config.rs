@@ -173,6 +173,10 @@ pub struct Config {
     /// `history_tampered` on what it finds, e.g. `1m`, `30s`.
     #[arg(long, env = "PAYDESK_HISTORY_VERIFY", default_value = "1m", value_parser = humantime::parse_duration)]
     pub history_verify: std::time::Duration,
+    /// How often each instance links newly committed audit entries, journal entries and webhook deliveries into
+    /// their history chains, e.g. `5s`: longer batches more rows into each link transaction (bench/README.md).
+    #[arg(long, env = "PAYDESK_HISTORY_LINK", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub history_link: std::time::Duration,
     /// How often each instance fetches Cashfree's settlements of the last 7 days and reconciles them (`0s`: only
     /// on demand, `reconcileSettlements`); a window is fetched by one instance. Needs the Payment Gateway set.
     #[arg(long, env = "PAYDESK_SETTLEMENT_POLL", default_value = "1h", value_parser = humantime::parse_duration)]

@@ -65,7 +65,7 @@ pub async fn build_state(
     services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());
     services::funds::spawn(background.clone());
-    services::history::spawn_chainer(background.clone());
+    services::history::spawn_chainer(background.clone(), config.history_link.max(std::time::Duration::from_millis(50)));
     services::settlements::spawn_poller(state.clone());
     services::payout_account::spawn(state.clone());
     services::history::spawn_verifier(

@@ -183,6 +183,8 @@ impl TestApp {
         config.jwt_secret = Some(JWT_SECRET.into());
         // Tests send requests faster than any person; the rate limits' own tests set them.
         (config.rate_limit_per_address, config.rate_limit_per_caller, config.rate_limit_money) = (0, 0, 0);
+        // Tests look at the chains soon after writing; a second is what a deployment waits at most five times over.
+        config.history_link = Duration::from_secs(1);
         tweak(&mut config);
         let state =
             paydesk::build_state(&config, JWT_SECRET.as_bytes(), true, paydesk::Jobs::Run).await.expect("state");

@@ -3,10 +3,10 @@
 use super::*;
 
 /// How far back before the head each tick of the chainer looks: rows commit within moments of being written.
-/// Every [`WIDE_EVERY`]th tick looks back the whole [`WINDOW`], for the rare transaction that took longer (or an
-/// instance whose clock is behind).
+/// A tick every [`WIDE_EVERY_SECS`] looks back the whole [`WINDOW`], for the rare transaction that took longer (or
+/// an instance whose clock is behind).
 const QUICK: Duration = Duration::seconds(1);
-const WIDE_EVERY: u64 = 120;
+const WIDE_EVERY_SECS: u64 = 120;
 
 /// Links every committed row not linked yet, oldest first, on every chain; returns how many it linked. `wide`
 /// looks back the whole [`WINDOW`] for rows that committed late, else only a few seconds.
@@ -64,13 +64,14 @@ async fn link_chain(db: &DatabaseConnection, chain: Chain, back: Duration) -> Ap
     Ok(linked)
 }
 
-/// Links new rows every second, on `background`.
-pub fn spawn_chainer(background: DatabaseConnection) {
+/// Links new rows every `period`, on `background`; a wide tick about every two minutes.
+pub fn spawn_chainer(background: DatabaseConnection, period: std::time::Duration) {
+    let wide_every = (WIDE_EVERY_SECS * 1000 / period.as_millis().max(1) as u64).max(1);
     let mut ticks = 0u64;
-    crate::services::every(std::time::Duration::from_secs(1), "history rows linked", move || {
+    crate::services::every(period, "history rows linked", move || {
         let db = background.clone();
         ticks += 1;
-        let wide = ticks % WIDE_EVERY == 1;
+        let wide = ticks % wide_every == 1 || wide_every == 1;
         async move { link(&db, wide).await }
     });
 }
