@@ -16,6 +16,7 @@
 use entity::status::Role;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use sea_orm::ActiveEnum;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +36,9 @@ const ALGORITHMS: &[Algorithm] = &[
     Algorithm::EdDSA,
 ];
 
+/// The roles a token may give, lowest first.
+const SIGNED_IN: [Role; 3] = [Role::Freelancer, Role::Ops, Role::Admin];
+
 /// How many verified tokens are remembered: more than the callers signed in at once.
 const VERIFIED_TOKENS: usize = 4096;
 
@@ -52,8 +56,7 @@ pub struct Settings {
     pub audience: String,
     /// Where the role is: a claim's whole name, or a dotted path into nested claims.
     pub role_claim: String,
-    /// The provider's role names and the paydesk role each is; empty to take `admin`, `ops` and `freelancer` as
-    /// they are.
+    /// The provider's role names and the paydesk role each is.
     pub roles: Vec<(String, Role)>,
     /// Where the subject is (`sub` unless told otherwise).
     pub subject_claim: String,
@@ -66,21 +69,23 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `name=role` pairs (`paydesk-admin=admin,paydesk-ops=ops`), as `PAYDESK_ROLE_MAP` gives them.
+    /// `name=role` pairs (`paydesk-admin=admin,paydesk-ops=ops`), as `PAYDESK_ROLE_MAP` gives them; none:
+    /// `admin`, `ops` and `freelancer` as they are.
     pub fn parse_roles(pairs: &[String]) -> anyhow::Result<Vec<(String, Role)>> {
+        let pairs: Vec<&String> = pairs.iter().filter(|p| !p.trim().is_empty()).collect();
+        if pairs.is_empty() {
+            return Ok(SIGNED_IN.iter().map(|r| (r.to_value(), *r)).collect());
+        }
         pairs
-            .iter()
-            .filter(|p| !p.trim().is_empty())
+            .into_iter()
             .map(|pair| {
                 let (name, role) =
                     pair.split_once('=').ok_or_else(|| anyhow::anyhow!("`{pair}` is not `name=role`"))?;
-                let role = match role.trim() {
-                    "admin" => Role::Admin,
-                    "ops" => Role::Ops,
-                    "freelancer" => Role::Freelancer,
-                    other => anyhow::bail!("`{other}` is not a role: admin, ops or freelancer"),
-                };
-                Ok((name.trim().to_owned(), role))
+                let role = SIGNED_IN
+                    .iter()
+                    .find(|r| r.to_value() == role.trim())
+                    .ok_or_else(|| anyhow::anyhow!("`{}` is not a role: admin, ops or freelancer", role.trim()))?;
+                Ok((name.trim().to_owned(), *role))
             })
             .collect()
     }
@@ -319,22 +324,8 @@ impl Provider {
             Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
             _ => return Err(format!("the token lacks the `{}` claim naming its role", s.role_claim)),
         };
-        let role_of = |name: &str| -> Option<Role> {
-            if s.roles.is_empty() {
-                return match name {
-                    "admin" => Some(Role::Admin),
-                    "ops" => Some(Role::Ops),
-                    "freelancer" => Some(Role::Freelancer),
-                    _ => None,
-                };
-            }
-            s.roles.iter().find(|(n, _)| n == name).map(|(_, r)| *r)
-        };
-        let rank = |r: &Role| match r {
-            Role::Admin => 3,
-            Role::Ops => 2,
-            _ => 1,
-        };
+        let role_of = |name: &str| s.roles.iter().find(|(n, _)| n == name).map(|(_, r)| *r);
+        let rank = |r: &Role| SIGNED_IN.iter().position(|s| s == r);
         names.into_iter().filter_map(role_of).max_by_key(rank).ok_or_else(|| {
             format!("the token's `{}` claim names no role paydesk maps (see PAYDESK_ROLE_MAP)", s.role_claim)
         })
@@ -424,5 +415,11 @@ mod tests {
         assert_eq!(roles, vec![("paydesk-admin".into(), Role::Admin), ("staff".into(), Role::Ops)]);
         assert!(Settings::parse_roles(&["x=root".into()]).unwrap_err().to_string().contains("not a role"));
         assert!(Settings::parse_roles(&["admin".into()]).is_err());
+        assert!(Settings::parse_roles(&["x=system".into()]).is_err(), "paydesk's own role is no caller's");
+        let plain = Settings::parse_roles(&[]).unwrap();
+        assert_eq!(
+            plain,
+            vec![("freelancer".into(), Role::Freelancer), ("ops".into(), Role::Ops), ("admin".into(), Role::Admin)]
+        );
     }
 }

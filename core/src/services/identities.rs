@@ -25,22 +25,19 @@ const STAFF_IDS: Uuid = Uuid::from_u128(0x7061_7964_6573_6b2d_7374_6166_6669_647
 /// The caller an `Authorization` header value describes, and when its token expires (epoch seconds): on HTTP
 /// and on a WebSocket's `connection_init` alike.
 pub async fn session(state: &AppState, authorization: Option<&str>) -> (Caller, Option<i64>) {
-    let idp = match &state.idp {
-        Some(idp) => idp,
-        None => return state.jwt.session(authorization),
-    };
     let token = match crate::auth::bearer(authorization) {
         Ok(Some(token)) => token,
         Ok(None) => return (Caller::Anonymous, None),
         Err(why) => return (Caller::Invalid(why), None),
     };
-    if crate::auth::is_hs256(token) {
-        if !state.settings.hs256 {
+    let idp = match &state.idp {
+        Some(idp) if !crate::auth::is_hs256(token) => idp,
+        Some(_) if !state.settings.hs256 => {
             let why = "this server takes the identity provider's tokens only (JWT_SECRET is not set)";
             return (Caller::Invalid(why.into()), None);
         }
-        return state.jwt.session(authorization);
-    }
+        _ => return state.jwt.session(token),
+    };
     let identity = match idp.verify(token).await {
         Ok(identity) => identity,
         Err(why) => return (Caller::Invalid(why), None),
