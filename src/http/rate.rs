@@ -34,13 +34,25 @@ fn keyed<K: Hash + Eq + Clone>(per_minute: u32) -> Option<Keyed<K>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
 
-/// Spends one request of `key`'s budget, or says when the next one may come.
-fn spend<K: Hash + Eq + Clone>(limiter: &Option<Keyed<K>>, key: &K, what: &str) -> Result<(), AppError> {
+/// Forgets the keys whose budget is full again, and gives back the room they took.
+fn forget_idle<K: Hash + Eq + Clone>(limiter: &Option<Keyed<K>>) {
+    if let Some(l) = limiter {
+        l.retain_recent();
+        l.shrink_to_fit();
+    }
+}
+
+/// Spends one request of `key`'s budget, or says (`what`, made only then) when the next one may come.
+fn spend<K: Hash + Eq + Clone>(
+    limiter: &Option<Keyed<K>>,
+    key: &K,
+    what: impl FnOnce() -> String,
+) -> Result<(), AppError> {
     let Some(limiter) = limiter else { return Ok(()) };
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        AppError::RateLimited(format!("{what}; try again in {secs} s"), secs.max(1))
+        AppError::RateLimited(format!("{}; try again in {secs} s", what()), secs.max(1))
     })
 }
 
@@ -59,21 +71,12 @@ impl Limits {
             loop {
                 tick.tick().await;
                 let Some(limits) = weak.upgrade() else { return };
-                limits.forget_idle();
+                forget_idle(&limits.address);
+                forget_idle(&limits.caller);
+                forget_idle(&limits.money);
             }
         });
         limits
-    }
-
-    fn forget_idle(&self) {
-        if let Some(l) = &self.address {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        for l in [&self.caller, &self.money].into_iter().flatten() {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
     }
 
     /// The client's address: the trusted proxies' `X-Forwarded-For` entry, else the connection's peer.
@@ -93,17 +96,17 @@ impl Limits {
 
     /// One request from `address`.
     pub fn address(&self, address: IpAddr) -> Result<(), AppError> {
-        spend(&self.address, &address, &format!("too many requests from {address}"))
+        spend(&self.address, &address, || format!("too many requests from {address}"))
     }
 
     /// One request from the signed-in caller `id`.
     pub fn caller(&self, id: Uuid) -> Result<(), AppError> {
-        spend(&self.caller, &id, "too many requests from this caller")
+        spend(&self.caller, &id, || "too many requests from this caller".into())
     }
 
     /// One money-moving mutation by the caller `id`.
     pub fn money(&self, id: Uuid) -> Result<(), AppError> {
-        spend(&self.money, &id, "too many payouts, payments, refunds or ledger changes from this caller")
+        spend(&self.money, &id, || "too many payouts, payments, refunds or ledger changes from this caller".into())
     }
 }
 
