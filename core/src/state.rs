@@ -193,9 +193,10 @@ impl Settings {
 /// The identity provider, if `PAYDESK_OIDC_ISSUER` names one.
 fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> {
     let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let jwks_url = set(&config.jwks_url);
     let Some(issuer) = set(&config.oidc_issuer) else {
         anyhow::ensure!(
-            set(&config.jwks_url).is_none(),
+            jwks_url.is_none(),
             "PAYDESK_JWKS_URL needs PAYDESK_OIDC_ISSUER too: the issuer its tokens must carry in `iss`"
         );
         return Ok(None);
@@ -205,15 +206,13 @@ fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> 
             "PAYDESK_JWT_AUDIENCE is required with PAYDESK_OIDC_ISSUER: what tokens for paydesk carry in `aud`"
         )
     })?;
-    for (name, url) in [("PAYDESK_OIDC_ISSUER", Some(issuer.clone())), ("PAYDESK_JWKS_URL", set(&config.jwks_url))] {
-        if let Some(url) = url {
-            let parsed: url::Url = url.parse().map_err(|e| anyhow::anyhow!("{name} `{url}`: {e}"))?;
-            anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "{name} must be an http(s) URL, not {url}");
-        }
+    http_url("PAYDESK_OIDC_ISSUER", &issuer)?;
+    if let Some(url) = &jwks_url {
+        http_url("PAYDESK_JWKS_URL", url)?;
     }
     Ok(Some(crate::auth::oidc::Settings {
         issuer,
-        jwks_url: set(&config.jwks_url),
+        jwks_url,
         audience,
         role_claim: config.role_claim.trim().to_owned(),
         roles: crate::auth::oidc::Settings::parse_roles(&config.role_map)
@@ -225,12 +224,18 @@ fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> 
     }))
 }
 
+/// The setting `name`'s value `url`, which must be an http or https URL.
+fn http_url(name: &str, url: &str) -> anyhow::Result<url::Url> {
+    let parsed: url::Url = url.parse().map_err(|e| anyhow::anyhow!("{name} `{url}`: {e}"))?;
+    anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "{name} must be an http(s) URL, not {url}");
+    Ok(parsed)
+}
+
 /// The notification callback: a URL (http or https) with its signing secret, or neither.
 fn callback(config: &Config) -> anyhow::Result<Option<Callback>> {
     let url = config.notify_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
     let Some(url) = url else { return Ok(None) };
-    let url: url::Url = url.parse().map_err(|e| anyhow::anyhow!("PAYDESK_NOTIFY_URL `{url}`: {e}"))?;
-    anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "PAYDESK_NOTIFY_URL must be an http(s) URL, not {url}");
+    let url = http_url("PAYDESK_NOTIFY_URL", url)?;
     let secret = config.notify_secret.clone().filter(|s| !s.trim().is_empty());
     let secret = secret.ok_or_else(|| {
         anyhow::anyhow!("PAYDESK_NOTIFY_SECRET is required with PAYDESK_NOTIFY_URL: deliveries are signed")

@@ -142,10 +142,8 @@ impl Gateway {
         }
         let mut response = match self.checked(&request) {
             Ok(parsed) if via_get && operation_kind(&parsed.doc) != "query" => {
-                let mut e =
-                    async_graphql::ServerError::new("only queries may be sent with GET; send this with POST", None);
-                e.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
-                Response::from_errors(vec![e])
+                let refusal = "only queries may be sent with GET; send this with POST";
+                Response::from_errors(vec![async_graphql::ServerError::new(refusal, None)])
             }
             Ok(parsed) => {
                 let audience = self.audience();

@@ -72,7 +72,7 @@ impl Persisted {
     /// The text persisted under `hash`: from the manifest, this instance's memory or the database.
     async fn text_of(&self, hash: &str, admin: bool) -> ServerResult<Arc<str>> {
         if let Some(text) = self.trusted.as_ref().and_then(|t| t.text_of(hash)) {
-            return Ok(text.clone());
+            return Ok(text);
         }
         let not_found = || error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound");
         if self.trusted.is_some() && !admin {

@@ -25,30 +25,26 @@ pub async fn ready(State(http): State<Http>) -> (StatusCode, Json<Value>) {
     let cashfree = serde_json::to_value(http.state.cashfree.health.report()).unwrap_or_default();
     // The identity provider's keys: without any, none of its callers can sign in; with keys that could not be read
     // again lately (`stale`), those held still sign callers in.
-    let idp = http.state.idp.as_ref().map(|idp| idp.health());
-    let keys_held = idp.as_ref().is_none_or(|(held, _)| *held);
-    let idp = idp.map(|(_, report)| report);
-    let unready = |status: &str, extra: Value| {
-        let mut body = json!({ "status": status, "cashfree": cashfree.clone() });
-        if let (Value::Object(b), Some(idp)) = (&mut body, &idp) {
-            b.insert("identityProvider".into(), idp.clone());
-        }
+    let mut detail = json!({ "cashfree": cashfree });
+    let mut keys_held = true;
+    if let Some((held, report)) = http.state.idp.as_ref().map(|idp| idp.health()) {
+        keys_held = held;
+        detail["identityProvider"] = report;
+    }
+    let answer = |code: StatusCode, status: &str, extra: Value| {
+        let mut body = detail.clone();
+        body["status"] = status.into();
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+        (code, Json(body))
     };
+    let unready = |status: &str, extra: Value| answer(StatusCode::SERVICE_UNAVAILABLE, status, extra);
     match tokio::time::timeout(READY_WITHIN, check).await {
         Ok(Ok(pending)) if pending.is_empty() && !keys_held => {
             unready("the identity provider's keys cannot be read", json!({}))
         }
-        Ok(Ok(pending)) if pending.is_empty() => {
-            let mut body = json!({ "status": "ready", "cashfree": cashfree });
-            if let Some(idp) = &idp {
-                body["identityProvider"] = idp.clone();
-            }
-            (StatusCode::OK, Json(body))
-        }
+        Ok(Ok(pending)) if pending.is_empty() => answer(StatusCode::OK, "ready", json!({})),
         Ok(Ok(pending)) => unready("migrations pending", json!({ "pending": pending })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
