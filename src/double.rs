@@ -54,6 +54,8 @@ struct Store {
     disputes: HashMap<String, Value>,
     faults: Vec<(String, Fault, u32)>,
     calls: Vec<String>,
+    /// The W3C `traceparent` each call came with, if any, beside `calls`.
+    traceparents: Vec<Option<String>>,
     /// How the settlement of an order's payment departs from the truth (`amount`, `settled`, `service_charge`,
     /// `service_tax`, or `withhold: true` for not settled at all), by order id.
     settlement_tweaks: HashMap<String, Value>,
@@ -62,6 +64,14 @@ struct Store {
     /// The Payouts account's balance (`None`: the default of 1,000,000.00).
     payout_balance: Option<String>,
     seq: u64,
+}
+
+impl Store {
+    /// Records a call (`METHOD path`) and the trace context it came with.
+    fn called(&mut self, call: String, headers: &axum::http::HeaderMap) {
+        self.calls.push(call);
+        self.traceparents.push(headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned));
+    }
 }
 
 /// The running double.
@@ -136,6 +146,12 @@ impl Double {
     /// How many calls were made whose `METHOD path` starts with `prefix` (e.g. `POST /payout/transfers`).
     pub fn calls(&self, prefix: &str) -> usize {
         self.store().calls.iter().filter(|c| c.starts_with(prefix)).count()
+    }
+
+    /// The `traceparent` of each call whose `METHOD path` starts with `prefix`, in order (`None`: it had none).
+    pub fn traceparents(&self, prefix: &str) -> Vec<Option<String>> {
+        let s = self.store();
+        s.calls.iter().zip(&s.traceparents).filter(|(c, _)| c.starts_with(prefix)).map(|(_, t)| t.clone()).collect()
     }
 
     /// Settles `order_id`'s payment otherwise than it was paid: `tweak` holds `amount`, `settled`,
@@ -410,7 +426,7 @@ async fn authenticate(State(d): State<Arc<Double>>, req: Request, next: Next) ->
     }
     let fault = {
         let mut s = d.store();
-        s.calls.push(format!("{} {path}", req.method()));
+        s.called(format!("{} {path}", req.method()), req.headers());
         let hit = s.faults.iter_mut().find(|(p, _, n)| path.starts_with(p.as_str()) && *n > 0);
         hit.map(|(_, f, n)| {
             *n -= 1;
@@ -751,7 +767,7 @@ async fn payout_authorize(State(d): State<Arc<Double>>, headers: axum::http::Hea
         )
         .into_response();
     }
-    d.store().calls.push("POST /payout/v1/authorize".into());
+    d.store().called("POST /payout/v1/authorize".into(), &headers);
     let token = format!("double-token-{}", d.config.payout_client_id);
     Json(json!({ "status": "SUCCESS", "subCode": "200", "message": "Token generated",
                  "data": { "token": token, "expiry": chrono::Utc::now().timestamp() + 600 } }))
@@ -766,7 +782,7 @@ async fn payout_balance(State(d): State<Arc<Double>>, headers: axum::http::Heade
     }
     let fault = {
         let mut s = d.store();
-        s.calls.push("GET /payout/v1/getBalance".into());
+        s.called("GET /payout/v1/getBalance".into(), &headers);
         let hit = s.faults.iter_mut().find(|(p, _, n)| "/payout/v1/getBalance".starts_with(p.as_str()) && *n > 0);
         hit.map(|(_, f, n)| {
             *n -= 1;

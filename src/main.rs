@@ -15,16 +15,18 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Telemetry starts before the runtime and ends after it, so the spans still queued at exit are sent.
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_args(std::env::args_os());
     let log_format = match &cli.command {
         Command::Serve(config) => config.log_format.clone(),
         // Other subcommands print what they did; their logs follow the same variable.
         _ => std::env::var("PAYDESK_LOG_FORMAT").unwrap_or_else(|_| "text".into()),
     };
-    paydesk::telemetry::init(&log_format);
-    run(cli.command).await
+    let telemetry = paydesk::telemetry::init(&log_format)?;
+    let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command));
+    telemetry.shutdown();
+    outcome
 }
 
 /// A configuration for the subcommands that build the whole state: the defaults, on `db`.

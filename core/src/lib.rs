@@ -13,6 +13,7 @@ pub mod events;
 pub mod metrics;
 pub mod services;
 pub mod state;
+pub mod traces;
 
 use std::sync::Arc;
 

@@ -29,6 +29,8 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     /// Why the last attempt failed.
     pub delivery_error: Option<String>,
+    /// The W3C `traceparent` of the trace it was written in, which its delivery continues.
+    pub traceparent: Option<String>,
 }
 
 crate::by_position!(
@@ -47,7 +49,8 @@ crate::by_position!(
     next_attempt_at,
     last_attempt_at,
     delivered_at,
-    delivery_error
+    delivery_error,
+    traceparent
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

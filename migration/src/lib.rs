@@ -20,6 +20,7 @@ mod m20261206_000006_settlements;
 mod m20261206_000007_content_hashes;
 mod m20261206_000008_identity_links;
 mod m20261206_000009_persisted_documents;
+mod m20261206_000010_notification_traces;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_content_hashes::Migration),
             Box::new(m20261206_000008_identity_links::Migration),
             Box::new(m20261206_000009_persisted_documents::Migration),
+            Box::new(m20261206_000010_notification_traces::Migration),
         ]
     }
 }

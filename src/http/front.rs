@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::Service;
+use tracing::field::Empty;
 
 /// The header that names a request in the logs, taken from the caller or made here, and echoed in the response.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -62,8 +63,11 @@ impl Front {
             }
         };
         let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
-            request_id = %id.to_str().unwrap_or("-"));
+            request_id = %id.to_str().unwrap_or("-"), otel.name = Empty, otel.kind = Empty);
         let labels = super::metrics::labels(req.method(), req.uri().path());
+        if crate::traces::on() {
+            server_span(&span, &req, labels);
+        }
         let started = std::time::Instant::now();
         let over_budget = if super::rate::exempt(req.uri().path()) {
             None
@@ -98,7 +102,9 @@ impl Front {
                     "a route answered {status} but is missing from http::ROUTES, so its metrics say unmatched"
                 );
                 super::metrics::record(&metrics, labels, status.as_u16(), took);
+                crate::traces::attribute(&span, "http.response.status_code", i64::from(status.as_u16()));
                 if status.is_server_error() {
+                    crate::traces::failed(&span, status.to_string());
                     tracing::error!(parent: &span, %status, latency_ms = took.as_millis() as u64, "request failed");
                 }
                 response.headers_mut().insert(REQUEST_ID, id);
@@ -106,6 +112,18 @@ impl Front {
             answered
         }
     }
+}
+
+/// With traces on, a request's span is the server span of the caller's trace (its W3C `traceparent`, when it
+/// sent one), named by its route as OpenTelemetry names HTTP server spans.
+fn server_span<B>(span: &tracing::Span, req: &Request<B>, (method, route): (&'static str, &'static str)) {
+    span.record("otel.name", format!("{method} {route}"));
+    span.record("otel.kind", "server");
+    let header = |name: &'static str| Some((name, req.headers().get(name)?.to_str().ok()?));
+    crate::traces::continue_trace(span, [header("traceparent"), header("tracestate")].into_iter().flatten());
+    crate::traces::attribute(span, "http.request.method", method);
+    crate::traces::attribute(span, "http.route", route);
+    crate::traces::attribute(span, "url.path", req.uri().path().to_owned());
 }
 
 /// The answer to a request over its address's budget: in GraphQL's shape on `/graphql`, else in REST's.

@@ -53,6 +53,7 @@ async fn order_pay_credit_request_approve_transfer_paid() {
     assert_eq!(app.balance(f).await, "600.00", "debited when approved, under the reserve check");
     let sent = double.transfer(&Uuid::parse_str(&id).unwrap().simple().to_string()).expect("a transfer");
     assert_eq!(sent["transfer_amount"].to_string(), "300.00");
+    assert_eq!(double.traceparents("POST /payout/transfers"), vec![None], "no trace context while traces are off");
     assert_eq!(double.complete_transfer(sent["transfer_id"].as_str().unwrap(), "SUCCESS").await, Ok(200));
     let done = payout(&app, &id).await;
     assert_eq!((done["status"].as_str(), done["transferStatus"].as_str()), (Some("PAID"), Some("SUCCESS")));

@@ -64,16 +64,7 @@ pub const CF_PAYOUT_SECRET: &str = "cfsk_payout_test_secret";
 /// A server wired to a Cashfree double of its own (Payment Gateway and Payouts credentials set); the double
 /// sends its webhooks to the server.
 pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std::sync::Arc<paydesk::double::Double>) {
-    use paydesk::double::{Double, DoubleConfig};
-    let config = DoubleConfig {
-        pg_client_id: CF_CLIENT_ID.into(),
-        pg_secret: CF_SECRET.into(),
-        payout_client_id: CF_PAYOUT_ID.into(),
-        payout_secret: CF_PAYOUT_SECRET.into(),
-        paydesk_url: String::new(),
-        complete_transfers_after: None,
-    };
-    let double = Double::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("the double starts");
+    let double = double().await;
     let url = double.url().to_owned();
     let app = TestApp::spawn_with(|c| {
         c.cashfree_client_id = Some(CF_CLIENT_ID.into());
@@ -88,6 +79,19 @@ pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std
     .await;
     double.send_webhooks_to(&app.url(""));
     (app, double)
+}
+
+/// A Cashfree double that takes the test credentials; `send_webhooks_to` says where its webhooks go.
+pub async fn double() -> std::sync::Arc<paydesk::double::Double> {
+    let config = paydesk::double::DoubleConfig {
+        pg_client_id: CF_CLIENT_ID.into(),
+        pg_secret: CF_SECRET.into(),
+        payout_client_id: CF_PAYOUT_ID.into(),
+        payout_secret: CF_PAYOUT_SECRET.into(),
+        paydesk_url: String::new(),
+        complete_transfers_after: None,
+    };
+    paydesk::double::Double::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("the double starts")
 }
 
 /// Whether this run is against PostgreSQL.
@@ -174,7 +178,7 @@ impl TestApp {
 
     async fn serve(db_url: String, tweak: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("PAYDESK_TEST_LOG").is_some() {
-            paydesk::telemetry::init("text");
+            let _ = paydesk::telemetry::init("text");
         }
         let mut config = Config::defaults();
         config.database_url = db_url;

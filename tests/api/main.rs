@@ -45,5 +45,6 @@ mod schema;
 mod settlements;
 mod sockets;
 mod subscriptions;
+mod traces;
 mod webhook_input;
 mod webhooks;

@@ -145,11 +145,33 @@ impl Cashfree {
         }
     }
 
-    /// Sends one call and returns Cashfree's JSON answer; `path` starts after `/pg` or `/payout`.
+    /// Sends one call and returns Cashfree's JSON answer; `path` starts after `/pg` or `/payout`. The call is a
+    /// span of the trace it is made in, and carries that trace's `traceparent`.
     pub async fn call(
         &self,
         api: Api,
         method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+        repeat: Repeat,
+    ) -> Result<Value, CallError> {
+        let prefix = if api == Api::Pg { "/pg" } else { "/payout" };
+        let span = client_span(&method, &format!("{prefix}{path}"));
+        let sent = self.send(api, method, prefix, path, body, idempotency_key, repeat);
+        let outcome = tracing::Instrument::instrument(sent, span.clone()).await;
+        if let Err(e) = &outcome {
+            crate::traces::failed(&span, e.to_string());
+        }
+        outcome
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        api: Api,
+        method: Method,
+        prefix: &str,
         path: &str,
         body: Option<&Value>,
         idempotency_key: Option<&str>,
@@ -161,7 +183,6 @@ impl Cashfree {
             self.count(api, "short_circuited");
             return Err(CallError::NotSent(why));
         }
-        let prefix = if api == Api::Pg { "/pg" } else { "/payout" };
         let url = format!("{}{prefix}{path}", self.base);
         let version = if api == Api::Pg { PG_VERSION } else { PAYOUT_VERSION };
         let mut last = CallError::Unknown("not tried".into());
@@ -176,12 +197,14 @@ impl Cashfree {
             if let Some(key) = idempotency_key {
                 req = req.header("x-idempotency-key", key);
             }
+            req = req.headers(crate::traces::headers());
             if let Some(b) = body {
                 req = req.json(b);
             }
             let (outcome, retry_after) = match req.send().await {
                 Ok(res) => {
                     let status = res.status().as_u16();
+                    tracing::Span::current().record("http.response.status_code", status);
                     let retry_after = res
                         .headers()
                         .get("retry-after")
@@ -261,17 +284,24 @@ impl Cashfree {
                 }),
             }
         };
+        let span = client_span(&Method::GET, "/payout/v1/getBalance");
         let outcome = async {
             let auth = self
                 .http
                 .post(format!("{base}/payout/v1/authorize"))
                 .header("X-Client-Id", &creds.id)
                 .header("X-Client-Secret", &creds.secret)
+                .headers(crate::traces::headers())
                 .send()
                 .await;
             let token = v1(auth).await?;
             let token = token["data"]["token"].as_str().unwrap_or_default().to_owned();
-            let read = self.http.get(format!("{base}/payout/v1/getBalance")).bearer_auth(token).send().await;
+            let read = self
+                .http
+                .get(format!("{base}/payout/v1/getBalance"))
+                .bearer_auth(token)
+                .headers(crate::traces::headers());
+            let read = read.send().await;
             let json = v1(read).await?;
             let amount = |field: &str| {
                 let text =
@@ -287,8 +317,11 @@ impl Cashfree {
                 available: amount("availableBalance")?,
                 read_at: crate::clock::now(),
             })
+        };
+        let outcome: Result<PayoutBalance, CallError> = tracing::Instrument::instrument(outcome, span.clone()).await;
+        if let Err(e) = &outcome {
+            crate::traces::failed(&span, e.to_string());
         }
-        .await;
         match &outcome {
             Ok(b) => {
                 self.count(Api::Payouts, "ok");
@@ -314,6 +347,12 @@ impl Cashfree {
         let labels = CashfreeLabels { api: api.name().into(), outcome: outcome.into() };
         self.health.metrics.cashfree_calls.get_or_create(&labels).inc();
     }
+}
+
+/// The span of one call to Cashfree (its retries included), named as OpenTelemetry names client calls.
+fn client_span(method: &Method, path: &str) -> tracing::Span {
+    tracing::info_span!("cashfree", otel.name = %format!("{method} {path}"), otel.kind = "client",
+        http.request.method = %method, url.path = %path, http.response.status_code = tracing::field::Empty)
 }
 
 /// Cashfree's answer as success or a refusal; a 5xx is an unknown outcome.

@@ -84,8 +84,10 @@ async fn connect_pair(
             .await?;
     }
     let background = db.clone();
-    db.set_metric_callback(move |_| {
+    let system = if sqlite { "sqlite" } else { "postgresql" };
+    db.set_metric_callback(move |info| {
         statements.inc();
+        crate::traces::statement(system, &info.statement.sql, info.elapsed, info.failed);
     });
     Ok((db, background))
 }

@@ -123,11 +123,20 @@ impl PgReads {
     /// connection, after the idle ones are let go, since whatever cut one has most likely cut them all.
     async fn fetch(&self, stmt: Statement, one: bool) -> Result<Vec<QueryResult>, DbErr> {
         self.statements.inc();
+        let started = crate::traces::on().then(std::time::Instant::now);
         let values = stmt.values.unwrap_or_else(|| Values(Vec::new()));
+        let rows = self.fetch_rows(&stmt.sql, values, one).await;
+        if let Some(started) = started {
+            crate::traces::statement("postgresql", &stmt.sql, started.elapsed(), rows.is_err());
+        }
+        rows
+    }
+
+    async fn fetch_rows(&self, sql: &str, values: Values, one: bool) -> Result<Vec<QueryResult>, DbErr> {
         let mut retried = false;
         loop {
             let mut conn = self.borrow().await?;
-            let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values.clone()));
+            let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values.clone()));
             let rows = if one {
                 query.fetch_optional(conn.conn()).await.map(|row| row.into_iter().collect())
             } else {

@@ -97,7 +97,14 @@ async fn attempt(
         return Ok(false);
     }
     let attempts = n.delivery_attempts + 1;
-    let outcome = post(http, cb, &n, attempts).await;
+    // A span of the trace the notification was written in, when there was one.
+    let span = tracing::info_span!("notification delivery", otel.name = "POST callback", otel.kind = "client",
+        notification = %n.id, attempt = attempts);
+    crate::traces::continue_trace(&span, n.traceparent.as_deref().map(|t| ("traceparent", t)));
+    let outcome = tracing::Instrument::instrument(post(http, cb, &n, attempts), span.clone()).await;
+    if let Err(why) = &outcome {
+        crate::traces::failed(&span, why.clone());
+    }
     let done = super::now();
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(attempts))
@@ -152,6 +159,7 @@ async fn post(http: &reqwest::Client, cb: &Callback, n: &notification::Model, at
         .header("x-paydesk-signature", sign(&cb.secret, &timestamp, &body))
         .header("x-paydesk-delivery", n.id.to_string())
         .header("x-paydesk-attempt", attempt.to_string())
+        .headers(crate::traces::headers())
         .body(body)
         .send()
         .await;

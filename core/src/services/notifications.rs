@@ -39,6 +39,7 @@ pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification
         last_attempt_at: Set(None),
         delivered_at: Set(None),
         delivery_error: Set(None),
+        traceparent: Set(crate::traces::traceparent()),
     }
     .insert(db)
     .await?)
