@@ -12,6 +12,7 @@ mod authorization;
 mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
+mod clients;
 mod connections;
 mod cors;
 mod currencies;
