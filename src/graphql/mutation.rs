@@ -2,8 +2,8 @@
 
 use super::guards::{idempotency_key, principal, spend_money, state, RoleGuard, ADMIN, ADMIN_OR_FREELANCER};
 use super::types::{
-    Beneficiary, HistoryChain, IdentityLink, Notification, Payment, PaymentWebhook, PayoutHold, PayoutRequest, Refund,
-    SettlementRun, Wallet, WalletTransaction,
+    Beneficiary, BulkApproval, HistoryChain, IdentityLink, Notification, Payment, PaymentWebhook, PayoutHold,
+    PayoutRequest, Refund, SettlementRun, Wallet, WalletTransaction,
 };
 use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
@@ -36,6 +36,15 @@ pub struct ApprovePayoutInput {
     /// Approve although the Cashfree Payouts account, as last read, cannot cover the payout (audited as forced).
     #[graphql(default)]
     pub force: bool,
+}
+
+/// Approves several pending payouts at once.
+#[derive(InputObject)]
+pub struct ApprovePayoutsInput {
+    /// The payout requests to approve, at most 100 (a repeated id counts once).
+    pub ids: Vec<Uuid>,
+    /// Kept in each payout's audit entry.
+    pub note: Option<String>,
 }
 
 /// Rejects a pending payout.
@@ -217,6 +226,16 @@ impl Mutation {
         spend_money(ctx)?;
         let s = state(ctx);
         Ok(payouts::approve(s, principal(ctx)?, input.payout_request_id, input.note, input.force).await?.into())
+    }
+
+    /// Approves each payout as `approvePayout` would (reserve, holds, four-eyes, the Payouts account), each in a
+    /// transaction of its own, so one refusal stops none of the others; each counts against the caller's budget
+    /// of money-moving mutations. Audited per payout, with the bulk approval's `batchId`.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn approve_payouts(&self, ctx: &Context<'_>, input: ApprovePayoutsInput) -> Result<BulkApproval> {
+        let s = state(ctx);
+        let admit = || spend_money(ctx);
+        Ok(payouts::approve_many(s, principal(ctx)?, input.ids, input.note, admit).await?.into())
     }
 
     /// Rejects a pending payout, telling the freelancer why.

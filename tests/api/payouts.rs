@@ -273,3 +273,98 @@ async fn rest_and_graphql_write_instants_the_same_way() {
     assert!(at.ends_with('Z'), "{at}");
     assert_eq!(rest["payoutRequest"]["decidedAt"].as_str(), Some(at), "{rest}");
 }
+
+const APPROVE_MANY: &str = "mutation($i: ApprovePayoutsInput!) { approvePayouts(input: $i) { batchId \
+    results { payoutRequestId payout { status } refusal { code message } } } }";
+
+#[tokio::test]
+async fn a_bulk_approval_approves_each_payout_on_its_own_and_says_why_it_refused_the_others() {
+    let app = TestApp::spawn().await;
+    let (paid, held, also) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    for f in [paid, held, also] {
+        app.fund(f, "1000.00").await;
+    }
+    let p = id_of(&app.request_payout(paid, "300.00").await);
+    let h = id_of(&app.request_payout(held, "300.00").await);
+    let a = id_of(&app.request_payout(also, "300.00").await);
+    let hold = "mutation($i: PayoutHoldInput!) { holdPayouts(input: $i) { reason } }";
+    app.gql_ok(&app.admin(), hold, json!({ "i": { "freelancerId": held, "reason": "KYC review" } })).await;
+    let unknown = Uuid::new_v4();
+
+    // One refusal among them: the others are approved, each result says what happened, in the order asked.
+    let i = json!({ "ids": [p, h, a, p, unknown], "note": "weekly run" });
+    let bulk = app.gql_ok(&app.admin(), APPROVE_MANY, json!({ "i": i })).await;
+    let results = bulk["approvePayouts"]["results"].as_array().unwrap();
+    let summary: Vec<(String, Value, Value)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["payoutRequestId"].as_str().unwrap().to_owned(),
+                r["payout"]["status"].clone(),
+                r["refusal"]["code"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (p.clone(), json!("PAID"), Value::Null),
+            (h.clone(), Value::Null, json!("PAYOUTS_ON_HOLD")),
+            (a.clone(), json!("PAID"), Value::Null),
+            (unknown.to_string(), Value::Null, json!("NOT_FOUND")),
+        ],
+        "{bulk}"
+    );
+    assert!(results[1]["refusal"]["message"].as_str().unwrap().contains("KYC review"), "{bulk}");
+    assert_eq!(
+        (app.balance(paid).await, app.balance(held).await, app.balance(also).await),
+        ("600.00".into(), "900.00".into(), "600.00".into())
+    );
+
+    // Each payout is audited on its own, all with the bulk approval's id.
+    let batch = bulk["approvePayouts"]["batchId"].clone();
+    let audit = "query($a: String!) { auditLog(filter: { action: $a }) { nodes { entityId after reason } } }";
+    let approved = app.gql_ok(&app.admin(), audit, json!({ "a": "payout.approved" })).await;
+    let approved = approved["auditLog"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(approved.len(), 2, "{approved:?}");
+    assert!(approved.iter().all(|e| e["after"]["batchId"] == batch && e["reason"] == "weekly run"), "{approved:?}");
+    let refused = app.gql_ok(&app.admin(), audit, json!({ "a": "payout.approval_refused" })).await;
+    let refused = refused["auditLog"]["nodes"].as_array().unwrap().clone();
+    assert!(refused.iter().any(|e| e["entityId"] == h.as_str() && e["after"]["batchId"] == batch), "{refused:?}");
+
+    // Sent again (a retry, a double click), nothing moves twice: the decided ones are refused as decided.
+    let again = app.gql_ok(&app.admin(), APPROVE_MANY, json!({ "i": { "ids": [p, a] } })).await;
+    let codes: Vec<&Value> =
+        again["approvePayouts"]["results"].as_array().unwrap().iter().map(|r| &r["refusal"]["code"]).collect();
+    assert_eq!(codes, vec!["INVALID_STATE", "INVALID_STATE"], "{again}");
+    assert_eq!(app.balance(paid).await, "600.00");
+}
+
+#[tokio::test]
+async fn a_bulk_approval_is_for_admins_takes_at_most_a_hundred_and_spends_the_money_budget_per_payout() {
+    let app = TestApp::spawn_with(|c| c.rate_limit_money = 2).await;
+    let ops = app.token(Role::Ops, Uuid::new_v4());
+    let body = app.gql(Some(&ops), APPROVE_MANY, json!({ "i": { "ids": [Uuid::new_v4()] } })).await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    for ids in [vec![], (0..101).map(|_| Uuid::new_v4()).collect::<Vec<_>>()] {
+        let body = app.gql(Some(&app.admin()), APPROVE_MANY, json!({ "i": { "ids": ids } })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("between 1 and 100"), "{body}");
+    }
+
+    let admin = app.admin();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let f = Uuid::new_v4();
+        app.fund(f, "1000.00").await;
+        ids.push(id_of(&app.request_payout(f, "100.00").await));
+    }
+    let bulk = app.gql_ok(&admin, APPROVE_MANY, json!({ "i": { "ids": ids } })).await;
+    let results = bulk["approvePayouts"]["results"].as_array().unwrap();
+    assert_eq!(results[0]["payout"]["status"], "PAID", "{bulk}");
+    assert_eq!(results[1]["payout"]["status"], "PAID", "{bulk}");
+    assert_eq!(results[2]["refusal"]["code"], "RATE_LIMITED", "{bulk}");
+    let pending =
+        app.gql_ok(&admin, "query($id: UUID!) { payoutRequest(id: $id) { status } }", json!({ "id": ids[2] })).await;
+    assert_eq!(pending["payoutRequest"]["status"], "PENDING");
+}

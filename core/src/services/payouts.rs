@@ -212,9 +212,74 @@ pub async fn approve(
 ) -> AppResult<payout::Model> {
     who.require(roles::ADMIN)?;
     let note = text::note("note", note)?;
-    let result = approve_in_txn(state, who, id, note.clone(), force).await;
+    decide_one(state, Approval { who, note, force, batch: None }, id).await
+}
+
+/// The most payouts one bulk approval takes.
+pub const BULK_MAX: usize = 100;
+
+/// A bulk approval: its id (in each payout's audit entries) and each payout's outcome, in the order asked.
+pub struct Bulk {
+    pub batch: Uuid,
+    pub outcomes: Vec<(Uuid, AppResult<payout::Model>)>,
+}
+
+/// Approves each of `ids` (a repeated id once) exactly as `approve` would, each in its own transaction, so one
+/// refusal stops none of the others; `admit` is asked before each (the caller's budget of money-moving calls).
+#[tracing::instrument(skip(state, admit))]
+pub async fn approve_many(
+    state: &AppState,
+    who: Principal,
+    ids: Vec<Uuid>,
+    note: Option<String>,
+    admit: impl Fn() -> AppResult<()>,
+) -> AppResult<Bulk> {
+    who.require(roles::ADMIN)?;
+    if ids.is_empty() || ids.len() > BULK_MAX {
+        return Err(AppError::BadInput(format!(
+            "ids names {} payout requests: approve between 1 and {BULK_MAX} at once",
+            ids.len()
+        )));
+    }
+    let note = text::note("note", note)?;
+    let batch = super::new_id();
+    let mut seen = std::collections::HashSet::new();
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for id in ids.into_iter().filter(|id| seen.insert(*id)) {
+        let approval = Approval { who, note: note.clone(), force: false, batch: Some(batch) };
+        let outcome = match admit() {
+            Ok(()) => decide_one(state, approval, id).await,
+            Err(e) => Err(e),
+        };
+        outcomes.push((id, outcome));
+    }
+    Ok(Bulk { batch, outcomes })
+}
+
+/// One admin's approval of one payout: who, the note, whether a short Payouts account is overridden, and the bulk
+/// approval it is part of.
+#[derive(Debug, Clone)]
+struct Approval {
+    who: Principal,
+    note: Option<String>,
+    force: bool,
+    batch: Option<Uuid>,
+}
+
+impl Approval {
+    /// An audit entry's `after`, with the bulk approval's id when it is part of one.
+    fn marked(&self, mut after: serde_json::Value) -> serde_json::Value {
+        if let Some(batch) = self.batch {
+            after["batchId"] = serde_json::json!(batch);
+        }
+        after
+    }
+}
+
+async fn decide_one(state: &AppState, approval: Approval, id: Uuid) -> AppResult<payout::Model> {
+    let result = approve_in_txn(state, &approval, id).await;
     if let Err(e @ (AppError::ReserveViolation(_) | AppError::InvalidState(_) | AppError::OnHold(_))) = &result {
-        refused(state, who, id, note, e).await;
+        refused(state, &approval, id, e).await;
     }
     if let Err(AppError::ReserveViolation(why)) = &result {
         let mut alert =
@@ -227,14 +292,14 @@ pub async fn approve(
 
 /// A refused approval lands in the audit log too (after the rollback, in a transaction of its own): who tried,
 /// on what, and why it was refused. Failing to record it is logged, never hides the refusal.
-async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String>, why: &AppError) {
+async fn refused(state: &AppState, approval: &Approval, id: Uuid, why: &AppError) {
     let entry = audit::Entry {
-        actor: Actor::User(who),
+        actor: Actor::User(approval.who),
         action: Action::PayoutApprovalRefused,
         entity_type: Subject::PayoutRequest,
         entity_id: id,
         before: None,
-        after: Some(serde_json::json!({ "code": why.code(), "note": note })),
+        after: Some(approval.marked(serde_json::json!({ "code": why.code(), "note": approval.note }))),
         reason: Some(why.to_string()),
     };
     if let Err(e) = audit::record(&state.db, entry).await {
@@ -244,13 +309,8 @@ async fn refused(state: &AppState, who: Principal, id: Uuid, note: Option<String
 
 /// Debits the wallet and decides the payout: PAID at once in manual mode, or PROCESSING with Cashfree Payouts
 /// configured, after which the transfer is sent (outside the transaction: no network call holds a row lock).
-async fn approve_in_txn(
-    state: &AppState,
-    who: Principal,
-    id: Uuid,
-    note: Option<String>,
-    force: bool,
-) -> AppResult<payout::Model> {
+async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppResult<payout::Model> {
+    let Approval { who, ref note, force, .. } = *approval;
     let by_transfer = state.cashfree.configured(crate::cashfree::Api::Payouts);
     let four_eyes = state.settings.risk.four_eyes_above;
     let mut forced = None;
@@ -266,7 +326,7 @@ async fn approve_in_txn(
         }
         if let Some(limit) = four_eyes.filter(|l| p.amount > *l && p.status == PayoutStatus::Pending) {
             match p.first_approved_by {
-                None => return first_approval(state, who, p, limit, note).await,
+                None => return first_approval(state, approval, p, limit).await,
                 Some(first) if first == who.id => {
                     return Err(AppError::InvalidState(format!(
                         "payout request {id} is above {limit} {} and needs a second admin: you gave the first approval",
@@ -331,14 +391,14 @@ async fn approve_in_txn(
             entity_type: Subject::PayoutRequest,
             entity_id: id,
             before: Some(snapshot(&before)),
-            after: Some(serde_json::json!({
+            after: Some(approval.marked(serde_json::json!({
                 "status": after.status,
                 "amount": after.amount.to_string(),
                 "decisionNote": after.decision_note,
                 "walletBalance": posted.wallet.balance.to_string(),
                 "forced": forced,
-            })),
-            reason: note,
+            }))),
+            reason: note.clone(),
         },
     )
     .await?;
@@ -356,11 +416,11 @@ async fn approve_in_txn(
 /// reserve) but moving no money; the payout stays PENDING until another admin approves it.
 async fn first_approval(
     state: &AppState,
-    who: Principal,
+    approval: &Approval,
     p: payout::Model,
     limit: Money,
-    note: Option<String>,
 ) -> AppResult<payout::Model> {
+    let who = approval.who;
     let txn = crate::db::begin(&state.db).await?;
     super::holds::check(&txn, p.freelancer_id).await?;
     let w = wallet::Entity::find_by_id(p.wallet_id)
@@ -394,8 +454,11 @@ async fn first_approval(
             entity_type: Subject::PayoutRequest,
             entity_id: p.id,
             before: Some(snapshot(&p)),
-            after: Some(serde_json::json!({ "status": p.status, "firstApprovedBy": who.id })),
-            reason: note.or_else(|| Some(format!("above the four-eyes limit of {limit} {}", p.currency))),
+            after: Some(approval.marked(serde_json::json!({ "status": p.status, "firstApprovedBy": who.id }))),
+            reason: approval
+                .note
+                .clone()
+                .or_else(|| Some(format!("above the four-eyes limit of {limit} {}", p.currency))),
         },
     )
     .await?;

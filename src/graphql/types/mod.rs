@@ -2,6 +2,7 @@
 
 mod alert;
 mod beneficiary;
+mod bulk;
 pub(crate) mod columns;
 mod dispute;
 mod enums;
@@ -26,6 +27,7 @@ mod webhook;
 
 pub use alert::Alert;
 pub use beneficiary::{Beneficiary, CashfreeStatus};
+pub use bulk::BulkApproval;
 pub use dispute::Dispute;
 pub use enums::*;
 pub use event::{parse_cursor, EventKind, EventRecord};
