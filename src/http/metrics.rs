@@ -21,7 +21,9 @@ pub fn labels(method: &Method, path: &str) -> (&'static str, &'static str) {
         _ => "other",
     };
     let route = super::ROUTES.iter().find(|(_, r)| *r == path).map(|(_, r)| *r);
-    let route = route.or_else(|| path.starts_with("/graphql/assets/").then_some("/graphql/assets/{file}"));
+    let route = route
+        .or_else(|| path.starts_with("/graphql/assets/").then_some("/graphql/assets/{file}"))
+        .or_else(|| path.starts_with("/console/assets/").then_some("/console/assets/{file}"));
     (method, route.unwrap_or("unmatched"))
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared handler state, and the layers every request passes.
 
 mod admin;
+mod console;
 mod error;
 mod front;
 mod gate;
@@ -65,6 +66,8 @@ fn router(http: Http) -> Router {
         .route("/graphql/assets/{file}", get(graphql::asset))
         .route("/graphql/schema.graphql", get(graphql::sdl))
         .route("/graphql/ws", get(graphql::websocket))
+        .route("/console", get(console::page))
+        .route("/console/assets/{file}", get(console::asset))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/webhooks/cashfree/payouts", post(webhooks::cashfree_payouts))
         .route("/api/webhooks/cashfree/payouts/v1", post(webhooks::cashfree_payouts_v1))
@@ -83,12 +86,14 @@ fn router(http: Http) -> Router {
 }
 
 /// Every route as the router above matches it: the methods it takes and its path. The metrics' `route` label is the
-/// path (`metrics::labels`; the assets' `/graphql/assets/{file}` is matched by its prefix there), and a request for
-/// another path or method is told these. Debug builds check that no request a route answered is counted `unmatched`.
-const ROUTES: [(&str, &str); 12] = [
+/// path (`metrics::labels`; the assets, `/graphql/assets/{file}` and `/console/assets/{file}`, are matched by their
+/// prefix there), and a request for another path or method is told these. Debug builds check that no request a
+/// route answered is counted `unmatched`.
+const ROUTES: [(&str, &str); 13] = [
     ("GET and POST", "/graphql"),
     ("GET", "/graphql/ws"),
     ("GET", "/graphql/schema.graphql"),
+    ("GET", "/console"),
     ("POST", "/api/webhooks/cashfree"),
     ("POST", "/api/webhooks/cashfree/payouts"),
     ("POST", "/api/webhooks/cashfree/payouts/v1"),

@@ -14,6 +14,7 @@ mod cashfree_payouts;
 mod cli;
 mod clients;
 mod connections;
+mod console;
 mod cors;
 mod currencies;
 mod dashboard;

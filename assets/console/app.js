@@ -1,0 +1,114 @@
+// The console's shell: sign-in by pasting a token, the pages the signed-in role may open, the live alert feed and its
+// badge, and a hash router (`#/queue`, `#/alerts`, …) that gives each page the main area until the next one.
+
+import { ApiError, gql, session, subscribe } from "./api.js";
+import { announce, h } from "./ui.js";
+
+/// The pages, in the order the navigation shows them, with the roles that see them.
+const PAGES = [
+  { path: "queue", title: "Payout queue", roles: ["ADMIN", "OPS"], load: () => import("./queue.js") },
+  { path: "alerts", title: "Alerts", roles: ["ADMIN", "OPS"], load: () => import("./alerts.js") },
+  { path: "controls", title: "Emergency controls", roles: ["ADMIN", "OPS"], load: () => import("./controls.js") },
+  { path: "wallet", title: "My wallet", roles: ["FREELANCER"], load: () => import("./wallet.js") },
+];
+
+const ALERT_FIELDS = "cursor id severity kind message createdAt payoutRequestId paymentId webhookId";
+
+/// Alerts as they arrive, for every page (the alerts page lists them; the badge counts those not yet seen).
+export const alertFeed = new EventTarget();
+let unseen = 0;
+let leave = null;
+
+async function start() {
+  if (!session.token) return signIn();
+  let viewer;
+  try {
+    viewer = (await gql("{ me { id role } }")).me;
+  } catch (e) {
+    session.token = null;
+    return signIn(e instanceof ApiError ? e.message : String(e));
+  }
+  const pages = PAGES.filter((p) => p.roles.includes(viewer.role));
+  const badge = h("span", { class: "badge", hidden: true, "aria-label": "new alerts" });
+  document.getElementById("nav").replaceChildren(
+    ...pages.map((p) => h("a", { href: `#/${p.path}`, "data-page": p.path }, p.title, p.path === "alerts" ? badge : null)),
+  );
+  document.getElementById("who").replaceChildren(
+    h("span", { class: `role role-${viewer.role.toLowerCase()}` }, viewer.role.toLowerCase()),
+    h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
+  );
+  if (viewer.role !== "FREELANCER") feedAlerts(badge);
+  const ctx = { viewer, admin: viewer.role === "ADMIN", alertFeed, seen: () => showBadge(badge, (unseen = 0)) };
+  const route = async () => {
+    const wanted = location.hash.replace(/^#\/?/, "").split("/")[0];
+    const page = pages.find((p) => p.path === wanted) ?? pages[0];
+    if (page.path !== wanted) history.replaceState(null, "", `#/${page.path}`);
+    for (const link of document.querySelectorAll("#nav a")) {
+      if (link.dataset.page === page.path) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    leave?.();
+    const main = document.getElementById("main");
+    main.replaceChildren(h("h1", {}, page.title));
+    document.title = `${page.title} · paydesk`;
+    const module = await page.load();
+    leave = module.render(main, ctx) ?? null;
+  };
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+/// One subscription for the whole console: resumes after the last alert it saw when the socket comes back.
+function feedAlerts(badge) {
+  let last = null;
+  const state = h("span", { class: "live", title: "alerts connection" }, "");
+  document.getElementById("who").prepend(state);
+  subscribe(`subscription($after: String) { alerts(after: $after) { ${ALERT_FIELDS} } }`, () => ({ after: last }), {
+    next: ({ alerts }) => {
+      last = alerts.cursor;
+      alertFeed.dispatchEvent(new CustomEvent("alert", { detail: alerts }));
+      if (!location.hash.startsWith("#/alerts")) showBadge(badge, ++unseen);
+    },
+    status: (now, why) => {
+      state.textContent = { live: "● live", connecting: "○ connecting", reconnecting: "○ reconnecting…" }[now] ?? "✕ off";
+      state.className = `live ${now}`;
+      alertFeed.dispatchEvent(new CustomEvent("status", { detail: { now, why } }));
+      if (now === "refused") announce(`Live alerts stopped: ${why}`, "error");
+    },
+  });
+}
+
+function showBadge(badge, count) {
+  badge.hidden = count === 0;
+  badge.textContent = count > 99 ? "99+" : String(count);
+}
+
+function signIn(problem) {
+  document.getElementById("nav").replaceChildren();
+  document.getElementById("who").replaceChildren();
+  const token = h("textarea", { id: "token", rows: 4, required: true, autocomplete: "off", spellcheck: "false" });
+  const form = h(
+    "form",
+    { class: "card signin", onsubmit: (e) => {
+      e.preventDefault();
+      session.token = token.value.trim().replace(/^Bearer\s+/i, "");
+      start();
+    } },
+    h("h1", {}, "Sign in"),
+    h("p", {}, "Paste a bearer token (a paydesk token, or one from your identity provider)."),
+    h("label", { for: "token" }, "Token"),
+    token,
+    problem ? h("p", { class: "note error", role: "alert" }, problem) : null,
+    h("button", { type: "submit", class: "primary" }, "Sign in"),
+  );
+  document.getElementById("main").replaceChildren(form);
+  token.focus();
+}
+
+function signOut() {
+  session.token = null;
+  location.hash = "";
+  location.reload();
+}
+
+start();

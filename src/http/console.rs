@@ -1,0 +1,50 @@
+//! The ops console at `/console`: a page and its ES modules, every byte inside the binary (no build step, no CDN),
+//! served with a Content-Security-Policy that lets the page load only these files and talk only to this server.
+//! It is a client of the public GraphQL API and its subscriptions like any other (`assets/console/`).
+
+use axum::extract::Path;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Only this server's scripts, styles and connections (its WebSocket included); no inline code, no frames, no forms
+/// posted elsewhere.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The console's files: name, contents, type.
+const FILES: [(&str, &[u8], &str); 9] = [
+    ("console.css", include_bytes!("../../assets/console/console.css"), "text/css"),
+    ("app.js", include_bytes!("../../assets/console/app.js"), "text/javascript"),
+    ("api.js", include_bytes!("../../assets/console/api.js"), "text/javascript"),
+    ("ui.js", include_bytes!("../../assets/console/ui.js"), "text/javascript"),
+    ("queue.js", include_bytes!("../../assets/console/queue.js"), "text/javascript"),
+    ("alerts.js", include_bytes!("../../assets/console/alerts.js"), "text/javascript"),
+    ("controls.js", include_bytes!("../../assets/console/controls.js"), "text/javascript"),
+    ("wallet.js", include_bytes!("../../assets/console/wallet.js"), "text/javascript"),
+    ("icon.svg", include_bytes!("../../assets/console/icon.svg"), "image/svg+xml"),
+];
+
+/// `GET /console`: the page.
+pub async fn page() -> Response {
+    let html = include_str!("../../assets/console/index.html");
+    guarded(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], html))
+}
+
+/// `GET /console/assets/{file}`: one of the console's files.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match FILES.iter().find(|(name, ..)| *name == file) {
+        Some((_, body, mime)) => guarded(([(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "no-cache")], *body)),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `answer` with the console's security headers.
+fn guarded(answer: impl IntoResponse) -> Response {
+    let mut response = answer.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    response
+}

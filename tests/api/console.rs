@@ -1,0 +1,157 @@
+//! The ops console at `/console`, in a real browser: Debian's headless Chromium driven by `tests/console/console.mjs`
+//! (playwright-core) against a server started here, with data made through the API. What the browser saw comes back
+//! as a report; what it did is checked through the API. Screenshots at 1440 and 390 px are kept under
+//! `target/console-shots`.
+
+use crate::helpers::TestApp;
+use entity::status::Role;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A freelancer with 900.00 in their wallet and a pending request for `amount`.
+async fn pending(app: &TestApp, amount: &str) -> (Uuid, String) {
+    let f = Uuid::new_v4();
+    app.fund(f, "1000.00").await;
+    let asked = app.request_payout(f, amount).await;
+    (f, asked["data"]["requestPayout"]["id"].as_str().unwrap_or_else(|| panic!("{asked}")).to_owned())
+}
+
+async fn status_of(app: &TestApp, id: &str) -> Value {
+    let q = "query($id: UUID!) { payoutRequest(id: $id) { status decisionNote } }";
+    app.gql_ok(&app.admin(), q, json!({ "id": id })).await["payoutRequest"].clone()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and `npm ci --prefix tests/console`: .ci/run installs them and runs this with --include-ignored"]
+async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    let (approved_wallet, approve) = pending(&app, "300.00").await;
+    let (_, reject) = pending(&app, "200.00").await;
+    let (bulk_wallet, bulk_ok) = pending(&app, "300.00").await;
+    let (held_wallet, bulk_held) = pending(&app, "300.00").await;
+    let (_, frozen) = pending(&app, "250.00").await;
+    let hold = "mutation($i: PayoutHoldInput!) { holdPayouts(input: $i) { reason } }";
+    app.gql_ok(&app.admin(), hold, json!({ "i": { "freelancerId": held_wallet, "reason": "KYC review" } })).await;
+    let freelancer = Uuid::new_v4();
+    app.fund(freelancer, "1000.00").await;
+
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let input = json!({
+        "url": app.url(""),
+        "admin": app.admin(),
+        "ops": app.token(Role::Ops, Uuid::new_v4()),
+        "freelancer": app.token(Role::Freelancer, freelancer),
+        "shots": shots,
+        "payouts": { "approve": approve, "reject": reject, "bulkOk": bulk_ok, "bulkHeld": bulk_held, "frozen": frozen },
+    });
+    let out = tokio::process::Command::new("node")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/console"))
+        .arg("console.mjs")
+        .arg(input.to_string())
+        .output()
+        .await
+        .expect("node runs (this test needs Node and `npm ci --prefix tests/console`)");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&printed)
+        .unwrap_or_else(|e| panic!("no report ({e}): {printed}{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(report["failure"].is_null(), "the browser run stopped: {}\n{report:#}", report["failure"]);
+    let text = |key: &str| report[key].as_str().unwrap_or_else(|| panic!("no {key}: {report:#}")).to_owned();
+
+    // Light, and locked down: the first screen in under 200 KB; only the server's own scripts may run.
+    assert!(report["firstScreenBytes"].as_u64().unwrap() < 200_000, "{}", report["firstScreenBytes"]);
+    assert!(text("csp").contains("script-src 'self'") && text("csp").contains("connect-src 'self'"), "{report:#}");
+    assert_eq!(report["consoleErrors"], json!([]), "the browser reported errors (a refused script, say)");
+
+    // The queue lists every pending payout, oldest first; approving one says what it will do, then does it.
+    assert_eq!(report["queueRows"], 5, "{}", text("queueText"));
+    let dialog = text("approveDialog");
+    assert!(dialog.contains("₹300.00") && dialog.contains("₹900.00 to ₹600.00"), "{dialog}");
+    assert_eq!(text("approved"), "ok: Approved: the payout is paid.");
+    assert_eq!(app.balance(approved_wallet).await, "600.00", "the wallet changed");
+
+    // A rejection needs a reason, which the freelancer is told.
+    assert!(text("rejectWithoutReason").contains("required"), "{report:#}");
+    assert_eq!(text("rejected"), "ok: Rejected.");
+    assert_eq!(status_of(&app, &reject).await, json!({ "status": "REJECTED", "decisionNote": "Duplicate request" }));
+
+    // Bulk approval: the held wallet's payout is refused in words, the other is paid.
+    let results = report["bulkResults"].as_array().unwrap();
+    assert!(results.iter().any(|r| r.as_str().unwrap().contains("paid")), "{results:?}");
+    assert!(
+        results.iter().any(|r| r.as_str().unwrap().contains("refused") && r.as_str().unwrap().contains("KYC review")),
+        "{results:?}"
+    );
+    assert_eq!((app.balance(bulk_wallet).await, app.balance(held_wallet).await), ("600.00".into(), "900.00".into()));
+    assert_eq!(status_of(&app, &bulk_ok).await["status"], "PAID");
+
+    // Frozen: the freeze shows with its reason, and an approval is refused saying why.
+    assert!(text("frozen").contains("Bank incident"), "{report:#}");
+    let refused = text("approveWhileFrozen");
+    assert!(
+        refused.starts_with("error: Refused: all payouts are on hold") && refused.contains("Bank incident"),
+        "{refused}"
+    );
+    assert_eq!(status_of(&app, &frozen).await["status"], "PENDING");
+
+    // A forged webhook's alert appears on the open alerts page without a reload.
+    assert_eq!(report["forgedStatus"], 401);
+    assert!(text("liveAlert").contains("signature rejected"), "{report:#}");
+
+    // The freeze is lifted with a reason; the one wallet's hold stays.
+    assert_eq!(text("released"), "ok: Released.");
+    assert!(
+        !text("holdsAfter").contains("All payouts frozen") && text("holdsAfter").contains("KYC review"),
+        "{report:#}"
+    );
+
+    // Ops read, never act; a freelancer sees only their wallet, and asks for a payout.
+    assert_eq!(report["opsApproveButtons"], 0);
+    assert!(text("opsNote").contains("Read-only"), "{report:#}");
+    assert_eq!(text("freelancerNav").trim(), "My wallet");
+    assert!(
+        text("requestDialog").contains("₹50.00") && text("requestDialog").contains("₹900.00 to ₹850.00"),
+        "{report:#}"
+    );
+    assert_eq!(text("requested"), "ok: Requested: an admin will review it.");
+    let mine = app
+        .gql_ok(
+            &app.token(Role::Freelancer, freelancer),
+            "{ me { wallet { payoutRequests(first: 5) { amount status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["me"]["wallet"]["payoutRequests"], json!([{ "amount": "50.00", "status": "PENDING" }]));
+
+    // No serious accessibility violation on any page; the screenshots were taken at both widths.
+    for (page, found) in report["axe"].as_object().unwrap() {
+        assert_eq!(found, &json!([]), "axe-core on the {page} page");
+    }
+    for shot in ["queue-1440.png", "queue-390.png", "wallet-390.png"] {
+        let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{shot} is {size} bytes");
+    }
+}
+
+#[tokio::test]
+async fn the_console_is_served_offline_with_a_strict_policy() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    // Every file the page and its modules name is served by the binary itself.
+    let mut files: Vec<String> =
+        html.split("/console/assets/").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect();
+    let app_js = app.http.get(app.url("/console/assets/app.js")).send().await.unwrap().text().await.unwrap();
+    files.extend(app_js.split("import(\"./").skip(1).map(|s| s.split('"').next().unwrap().to_owned()));
+    assert!(files.len() >= 6, "{files:?}");
+    for file in files {
+        let answer = app.http.get(app.url(&format!("/console/assets/{file}"))).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{file}");
+        assert!(answer.headers()["content-security-policy"].to_str().unwrap().contains("'self'"));
+    }
+    let missing = app.http.get(app.url("/console/assets/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -1,0 +1,184 @@
+// Drives the console in Debian's headless Chromium (playwright-core, no downloaded browser) as an admin, an ops
+// person and a freelancer would, and prints one JSON report of what they saw for the Rust test that set up the
+// server and its data (tests/api/console.rs). Accessibility is checked with axe-core in the same browser.
+//
+//   node console.mjs '{"url": …, "admin": TOKEN, "ops": TOKEN, "freelancer": TOKEN, "shots": DIR, "payouts": {…},
+//                      "webhookSecret": …}'
+
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+
+const input = JSON.parse(process.argv[2]);
+const { url, payouts, shots } = input;
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const report = { consoleErrors: [], axe: {} };
+const timeout = 10000;
+
+/// A signed-in page at `width` px; console errors (a Content-Security-Policy refusal among them) are collected.
+async function signedIn(token, width, options = {}) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, ...options });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  if (!options.bypassCSP) {
+    page.on("console", (m) => m.type() === "error" && report.consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => report.consoleErrors.push(String(e)));
+  }
+  await page.goto(`${url}/console`);
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#nav a");
+  return { context, page };
+}
+
+/// The serious and critical accessibility violations axe-core finds on `page` as it stands.
+async function axe(page) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
+
+const row = (page, id) => page.locator(`tr[data-id="${id}"]`);
+/// What the status line says after an action: "ok: …" or "error: …".
+const said = async (page) => {
+  const note = await page.waitForSelector("#status .note");
+  return `${(await note.getAttribute("class")).replace("note ", "")}: ${await note.textContent()}`;
+};
+
+try {
+  // What the first screen weighs over the wire: the sign-in page, then the queue once signed in.
+  {
+    const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+    const page = await context.newPage();
+    let bytes = 0;
+    page.on("response", async (r) => {
+      try {
+        bytes += (await r.body()).length + JSON.stringify(await r.allHeaders()).length;
+      } catch {}
+    });
+    await page.goto(`${url}/console`, { waitUntil: "networkidle" });
+    await page.fill("#token", input.admin);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("table tbody tr");
+    await page.waitForLoadState("networkidle");
+    report.firstScreenBytes = bytes;
+    const csp = await (await context.request.get(`${url}/console`)).headers();
+    report.csp = csp["content-security-policy"];
+    await context.close();
+  }
+
+  // An admin at a desk: the queue, one approval, one rejection, a bulk approval with one refusal.
+  const admin = await signedIn(input.admin, 1440);
+  let page = admin.page;
+  await page.waitForSelector("table tbody tr");
+  report.queueRows = await page.locator("table tbody tr").count();
+  report.queueText = await page.locator("main").innerText();
+  await page.screenshot({ path: `${shots}/queue-1440.png`, fullPage: true });
+
+  await row(page, payouts.approve).getByRole("button", { name: "Approve" }).click();
+  report.approveDialog = await page.locator("dialog").innerText();
+  await page.getByRole("button", { name: "Approve payout" }).click();
+  report.approved = await said(page);
+
+  await row(page, payouts.reject).getByRole("button", { name: "Reject" }).click();
+  await page.getByRole("button", { name: "Reject payout" }).click();
+  report.rejectWithoutReason = await page.locator("dialog .note.error").innerText();
+  await page.fill("dialog textarea", "Duplicate request");
+  await page.getByRole("button", { name: "Reject payout" }).click();
+  report.rejected = await said(page);
+
+  await page.waitForSelector(`tr[data-id="${payouts.bulkOk}"]`);
+  await row(page, payouts.bulkOk).locator("input[type=checkbox]").check();
+  await row(page, payouts.bulkHeld).locator("input[type=checkbox]").check();
+  await page.getByRole("button", { name: "Approve selected (2)" }).click();
+  report.bulkDialog = await page.locator("dialog").innerText();
+  await page.getByRole("button", { name: "Approve 2 payouts" }).click();
+  await page.waitForSelector(".results:not([hidden]) li");
+  report.bulkResults = await page.locator(".results li").allInnerTexts();
+
+  // Freeze every payout, then try to approve one: refused, with the reason.
+  await page.click('#nav a[data-page="controls"]');
+  await page.getByRole("button", { name: "Freeze all payouts" }).click();
+  await page.fill("dialog textarea", "Bank incident");
+  await page.getByRole("button", { name: "Freeze payouts" }).click();
+  report.frozen = await page.locator(".hold.freeze").innerText();
+  await page.click('#nav a[data-page="queue"]');
+  await row(page, payouts.frozen).getByRole("button", { name: "Approve" }).click();
+  await page.getByRole("button", { name: "Approve payout" }).click();
+  report.approveWhileFrozen = await said(page);
+
+  // Alerts arrive live: a webhook with a forged signature raises one while the page is open.
+  await page.click('#nav a[data-page="alerts"]');
+  await page.waitForSelector(".live.live");
+  await page.waitForSelector(".alerts[data-loaded]");
+  const forged = await fetch(`${url}/api/webhooks/cashfree`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-webhook-signature": "forged",
+      "x-webhook-timestamp": String(Math.floor(Date.now() / 1000)) },
+    body: JSON.stringify({ type: "PAYMENT_SUCCESS_WEBHOOK", data: {} }),
+  });
+  report.forgedStatus = forged.status;
+  report.liveAlert = await (await page.waitForSelector('.alert.fresh[data-kind="signature_rejected"]')).innerText();
+
+  // The incident is over: the freeze is lifted, again with a reason.
+  await page.click('#nav a[data-page="controls"]');
+  await page.locator(".hold.freeze").getByRole("button", { name: "Release" }).click();
+  await page.fill("dialog textarea", "Incident over");
+  await page.getByRole("button", { name: "Release", exact: true }).last().click();
+  report.released = await said(page);
+  report.holdsAfter = await page.locator(".holds").innerText();
+  await admin.context.close();
+
+  // Ops on a phone: the same queue, nothing to press.
+  const ops = await signedIn(input.ops, 390);
+  await ops.page.waitForSelector("table tbody tr, .empty");
+  report.opsApproveButtons = await ops.page.getByRole("button", { name: "Approve" }).count();
+  report.opsNote = await ops.page.locator(".toolbar").innerText();
+  await ops.page.screenshot({ path: `${shots}/queue-390.png`, fullPage: true });
+  await ops.context.close();
+
+  // A freelancer on a phone: their wallet only, and a payout request.
+  const freelancer = await signedIn(input.freelancer, 390);
+  page = freelancer.page;
+  report.freelancerNav = await page.locator("#nav").innerText();
+  await page.waitForSelector(".figures");
+  await page.fill("#amount", "50.00");
+  await page.getByRole("button", { name: "Request", exact: true }).click();
+  report.requestDialog = await page.locator("dialog").innerText();
+  await page.getByRole("button", { name: "Request payout" }).click();
+  report.requested = await said(page);
+  await page.screenshot({ path: `${shots}/wallet-390.png`, fullPage: true });
+  await freelancer.context.close();
+
+  // Accessibility of each page as its reader sees it (axe-core is injected, so the page's policy is bypassed here).
+  for (const [name, token, hash, ready] of [
+    ["signIn", null, "", "#token"],
+    ["queue", input.admin, "#/queue", "table tbody tr, .empty"],
+    ["alerts", input.admin, "#/alerts", ".alerts li"],
+    ["controls", input.admin, "#/controls", ".holds li, .holds .empty"],
+    ["wallet", input.freelancer, "#/wallet", ".figures"],
+  ]) {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
+    const p = await context.newPage();
+    p.setDefaultTimeout(timeout);
+    await p.goto(`${url}/console${hash}`);
+    if (token) {
+      await p.fill("#token", token);
+      await p.click("button[type=submit]");
+    }
+    await p.waitForSelector(ready);
+    report.axe[name] = await axe(p);
+    await context.close();
+  }
+} catch (e) {
+  report.failure = String(e.stack ?? e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
