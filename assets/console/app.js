@@ -7,6 +7,9 @@ import { announce, h } from "./ui.js";
 /// The pages, in the order the navigation shows them, with the roles that see them.
 const PAGES = [
   { path: "queue", title: "Payout queue", roles: ["ADMIN", "OPS"], load: () => import("./queue.js") },
+  { path: "wallets", title: "Wallets", roles: ["ADMIN", "OPS"], load: () => import("./wallets.js") },
+  { path: "payments", title: "Payments", roles: ["ADMIN", "OPS"], load: () => import("./payments.js") },
+  { path: "webhooks", title: "Webhook log", roles: ["ADMIN", "OPS"], load: () => import("./webhooks.js") },
   { path: "alerts", title: "Alerts", roles: ["ADMIN", "OPS"], load: () => import("./alerts.js") },
   { path: "controls", title: "Emergency controls", roles: ["ADMIN", "OPS"], load: () => import("./controls.js") },
   { path: "wallet", title: "My wallet", roles: ["FREELANCER"], load: () => import("./wallet.js") },

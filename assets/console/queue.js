@@ -81,7 +81,7 @@ export function render(main, { admin }) {
         },
       })) : null,
       h("td", { "data-label": "Requested" }, when(p.createdAt)),
-      h("td", { "data-label": "Freelancer" }, short(p.freelancerId)),
+      h("td", { "data-label": "Freelancer" }, h("a", { href: `#/wallets/${p.freelancerId}`, class: "wallet" }, short(p.freelancerId))),
       h("td", { "data-label": "Amount", class: "num" }, money(p.amount, p.currency)),
       h("td", { "data-label": "Wallet after", class: "num" },
         left === null ? "—" : [money(left, p.currency), h("small", {}, ` reserve ${money(p.wallet.reserve, p.currency)}`)]),

@@ -12,7 +12,7 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The console's files: name, contents, type.
-const FILES: [(&str, &[u8], &str); 9] = [
+const FILES: [(&str, &[u8], &str); 12] = [
     ("console.css", include_bytes!("../../assets/console/console.css"), "text/css"),
     ("app.js", include_bytes!("../../assets/console/app.js"), "text/javascript"),
     ("api.js", include_bytes!("../../assets/console/api.js"), "text/javascript"),
@@ -21,6 +21,9 @@ const FILES: [(&str, &[u8], &str); 9] = [
     ("alerts.js", include_bytes!("../../assets/console/alerts.js"), "text/javascript"),
     ("controls.js", include_bytes!("../../assets/console/controls.js"), "text/javascript"),
     ("wallet.js", include_bytes!("../../assets/console/wallet.js"), "text/javascript"),
+    ("wallets.js", include_bytes!("../../assets/console/wallets.js"), "text/javascript"),
+    ("payments.js", include_bytes!("../../assets/console/payments.js"), "text/javascript"),
+    ("webhooks.js", include_bytes!("../../assets/console/webhooks.js"), "text/javascript"),
     ("icon.svg", include_bytes!("../../assets/console/icon.svg"), "image/svg+xml"),
 ];
 

@@ -34,6 +34,8 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
     app.gql_ok(&app.admin(), hold, json!({ "i": { "freelancerId": held_wallet, "reason": "KYC review" } })).await;
     let freelancer = Uuid::new_v4();
     app.fund(freelancer, "1000.00").await;
+    let (unpaid, unpaid_order) = (Uuid::new_v4(), format!("ord_{}", Uuid::new_v4().simple()));
+    app.create_order(unpaid, "500.00", &unpaid_order).await;
 
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-shots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -43,6 +45,8 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
         "ops": app.token(Role::Ops, Uuid::new_v4()),
         "freelancer": app.token(Role::Freelancer, freelancer),
         "shots": shots,
+        "heldWallet": held_wallet,
+        "pendingOrder": unpaid_order,
         "payouts": { "approve": approve, "reject": reject, "bulkOk": bulk_ok, "bulkHeld": bulk_held, "frozen": frozen },
     });
     let out = tokio::process::Command::new("node")
@@ -104,6 +108,22 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
         !text("holdsAfter").contains("All payouts frozen") && text("holdsAfter").contains("KYC review"),
         "{report:#}"
     );
+
+    // The held wallet's page shows the hold and its books; released there, its payouts may be approved again.
+    let held = text("heldWallet");
+    assert!(held.contains("KYC review") && held.contains("₹900.00") && held.contains("payment credit"), "{held}");
+    assert_eq!(text("walletReleased"), "ok: Released.");
+    let holds = app.gql_ok(&app.admin(), "{ payoutHolds { freelancerId } }", json!({})).await;
+    assert_eq!(holds["payoutHolds"], json!([]), "no hold is left");
+
+    // A payment found by its order id and verified by hand credits the wallet, less the fee.
+    assert!(text("verifyDialog").contains("₹500.00"), "{report:#}");
+    assert_eq!(text("verified"), "ok: Verified: the payment is success.");
+    assert_eq!(app.balance(unpaid).await, "450.00");
+
+    // The webhook log shows the forged delivery, refused, with its body as it arrived, indented.
+    assert!(text("forgedDelivery").starts_with("rejected_signature"), "{report:#}");
+    assert!(text("forgedBody").contains("\n  \"type\": \"PAYMENT_SUCCESS_WEBHOOK\""), "{report:#}");
 
     // Ops read, never act; a freelancer sees only their wallet, and asks for a payout.
     assert_eq!(report["opsApproveButtons"], 0);

@@ -133,6 +133,38 @@ try {
   await page.getByRole("button", { name: "Release", exact: true }).last().click();
   report.released = await said(page);
   report.holdsAfter = await page.locator(".holds").innerText();
+
+  // A wallet opened from the queue: the held freelancer's, released from its own page.
+  await page.click('#nav a[data-page="queue"]');
+  await row(page, payouts.bulkHeld).locator("a.wallet").click();
+  await page.waitForSelector(".figures");
+  report.heldWallet = await page.locator("main").innerText();
+  await page.getByRole("button", { name: "Release payouts" }).click();
+  await page.fill("dialog textarea", "KYC done");
+  await page.getByRole("button", { name: "Release", exact: true }).last().click();
+  report.walletReleased = await said(page);
+  await page.waitForSelector("text=Not held.");
+
+  // Payments: found by order id; a pending one verified by hand, which credits the wallet.
+  await page.click('#nav a[data-page="payments"]');
+  await page.waitForSelector(".found .muted");
+  await page.fill("#f-orderId", input.pendingOrder);
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForFunction(() => document.querySelector(".found .muted")?.textContent === "1 found.");
+  await page.locator(".found tbody tr").getByRole("button", { name: "Verify" }).click();
+  report.verifyDialog = await page.locator("dialog").innerText();
+  await page.fill("dialog textarea", "The bank statement shows the credit");
+  await page.getByRole("button", { name: "Verify payment" }).click();
+  report.verified = await said(page);
+
+  // The webhook log: the forged delivery, its raw body pretty-printed.
+  await page.click('#nav a[data-page="webhooks"]');
+  await page.selectOption("#w-outcome", "REJECTED_SIGNATURE");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => document.querySelector("#main .muted")?.textContent.startsWith("1 "));
+  await page.locator(".deliveries summary").first().click();
+  report.forgedDelivery = await page.locator(".deliveries li").first().innerText();
+  report.forgedBody = await page.locator(".deliveries pre").first().innerText();
   await admin.context.close();
 
   // Ops on a phone: the same queue, nothing to press.
@@ -162,6 +194,9 @@ try {
     ["queue", input.admin, "#/queue", "table tbody tr, .empty"],
     ["alerts", input.admin, "#/alerts", ".alerts li"],
     ["controls", input.admin, "#/controls", ".holds li, .holds .empty"],
+    ["wallets", input.admin, `#/wallets/${input.heldWallet}`, ".figures"],
+    ["payments", input.admin, "#/payments", ".found table"],
+    ["webhooks", input.admin, "#/webhooks", ".deliveries li"],
     ["wallet", input.freelancer, "#/wallet", ".figures"],
   ]) {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
@@ -174,6 +209,7 @@ try {
     }
     await p.waitForSelector(ready);
     report.axe[name] = await axe(p);
+    await p.screenshot({ path: `${shots}/${name}-1440.png`, fullPage: true });
     await context.close();
   }
 } catch (e) {
