@@ -20,7 +20,7 @@ export function render(main, { alertFeed, seen }) {
       h("strong", {}, a.kind.replaceAll("_", " ")),
       h("p", {}, a.message),
       h("small", {}, when(a.createdAt),
-        a.payoutRequestId ? [" · payout ", short(a.payoutRequestId)] : null,
+        a.payoutRequestId ? [" · payout ", h("a", { href: `#/investigation/${a.payoutRequestId}` }, short(a.payoutRequestId))] : null,
         a.paymentId ? [" · payment ", short(a.paymentId)] : null,
         a.webhookId ? [" · webhook ", short(a.webhookId)] : null),
     );

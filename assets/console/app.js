@@ -12,6 +12,10 @@ const PAGES = [
   { path: "webhooks", title: "Webhook log", roles: ["ADMIN", "OPS"], load: () => import("./webhooks.js") },
   { path: "alerts", title: "Alerts", roles: ["ADMIN", "OPS"], load: () => import("./alerts.js") },
   { path: "controls", title: "Emergency controls", roles: ["ADMIN", "OPS"], load: () => import("./controls.js") },
+  { path: "notifications", title: "Notifications", roles: ["ADMIN", "OPS"], load: () => import("./notifications.js") },
+  { path: "investigation", title: "Investigate a payout", roles: ["ADMIN", "OPS"], load: () => import("./investigation.js") },
+  { path: "reports", title: "Reports", roles: ["ADMIN", "OPS"], load: () => import("./reports.js") },
+  { path: "audit", title: "Audit log", roles: ["ADMIN", "OPS"], load: () => import("./audit.js") },
   { path: "wallet", title: "My wallet", roles: ["FREELANCER"], load: () => import("./wallet.js") },
 ];
 

@@ -12,7 +12,7 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The console's files: name, contents, type.
-const FILES: [(&str, &[u8], &str); 12] = [
+const FILES: [(&str, &[u8], &str); 16] = [
     ("console.css", include_bytes!("../../assets/console/console.css"), "text/css"),
     ("app.js", include_bytes!("../../assets/console/app.js"), "text/javascript"),
     ("api.js", include_bytes!("../../assets/console/api.js"), "text/javascript"),
@@ -24,6 +24,10 @@ const FILES: [(&str, &[u8], &str); 12] = [
     ("wallets.js", include_bytes!("../../assets/console/wallets.js"), "text/javascript"),
     ("payments.js", include_bytes!("../../assets/console/payments.js"), "text/javascript"),
     ("webhooks.js", include_bytes!("../../assets/console/webhooks.js"), "text/javascript"),
+    ("notifications.js", include_bytes!("../../assets/console/notifications.js"), "text/javascript"),
+    ("investigation.js", include_bytes!("../../assets/console/investigation.js"), "text/javascript"),
+    ("reports.js", include_bytes!("../../assets/console/reports.js"), "text/javascript"),
+    ("audit.js", include_bytes!("../../assets/console/audit.js"), "text/javascript"),
     ("icon.svg", include_bytes!("../../assets/console/icon.svg"), "image/svg+xml"),
 ];
 

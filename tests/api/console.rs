@@ -125,6 +125,24 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
     assert!(text("forgedDelivery").starts_with("rejected_signature"), "{report:#}");
     assert!(text("forgedBody").contains("\n  \"type\": \"PAYMENT_SUCCESS_WEBHOOK\""), "{report:#}");
 
+    // Reports: three charts over the last two weeks (today's fees among the bars), and the same figures as CSV.
+    assert_eq!(report["charts"], 3, "{report:#}");
+    assert!(report["feeBars"].as_u64().unwrap() >= 1, "{report:#}");
+    let rates = text("successRate");
+    assert!(rates.ends_with("100") && !rates.contains("10000"), "every payment today succeeded: {rates}");
+    let csv = text("csv");
+    assert!(csv.starts_with("period_start,currency,payments,gross,fees"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains(",INR,7,6500.00,650.00,5850.00,0.00,2,600.00,")), "{csv}");
+    assert!(text("csvName").starts_with("paydesk-financial-") && text("csvName").ends_with(".csv"));
+
+    // Notifications with their delivery (no callback here: skipped), the approved payout investigated down to
+    // the payment that funded it, and the audit log filtered to approvals.
+    assert!(text("notifications").contains("skipped"), "{report:#}");
+    let investigation = text("investigation");
+    assert!(investigation.contains("₹300.00, paid") && investigation.contains("payout.approved"), "{investigation}");
+    assert!(investigation.contains("from order ord_"), "{investigation}");
+    assert!(report["approvals"].as_u64().unwrap() >= 2, "{report:#}");
+
     // Ops read, never act; a freelancer sees only their wallet, and asks for a payout.
     assert_eq!(report["opsApproveButtons"], 0);
     assert!(text("opsNote").contains("Read-only"), "{report:#}");
@@ -147,7 +165,7 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
     for (page, found) in report["axe"].as_object().unwrap() {
         assert_eq!(found, &json!([]), "axe-core on the {page} page");
     }
-    for shot in ["queue-1440.png", "queue-390.png", "wallet-390.png"] {
+    for shot in ["queue-1440.png", "queue-390.png", "wallet-390.png", "reports-1440.png", "reports-390.png"] {
         let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{shot} is {size} bytes");
     }

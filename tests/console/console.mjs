@@ -165,7 +165,42 @@ try {
   await page.locator(".deliveries summary").first().click();
   report.forgedDelivery = await page.locator(".deliveries li").first().innerText();
   report.forgedBody = await page.locator(".deliveries pre").first().innerText();
+
+  // Reports: the charts drawn for the last two weeks, and the same figures downloaded as CSV.
+  await page.click('#nav a[data-page="reports"]');
+  await page.waitForSelector(".reports .chart");
+  report.charts = await page.locator(".reports svg.chart").count();
+  report.feeBars = await page.locator(".reports section").nth(1).locator("rect.series").count();
+  report.successRate = await page.locator(".reports section").first().locator("details table").textContent();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  report.csv = Buffer.concat(chunks).toString("utf8");
+  report.csvName = download.suggestedFilename();
+  await page.screenshot({ path: `${shots}/reports-1440.png`, fullPage: true });
+
+  // Notifications with their delivery, a payout investigated, and the audit log filtered by action.
+  await page.click('#nav a[data-page="notifications"]');
+  await page.waitForSelector("#main tbody tr");
+  report.notifications = await page.locator("#main tbody tr").first().innerText();
+  await page.evaluate((id) => { location.hash = `#/investigation/${id}`; }, payouts.approve);
+  await page.waitForSelector(".figures");
+  await page.waitForSelector(".funding li");
+  report.investigation = await page.locator("main").innerText();
+  await page.click('#nav a[data-page="audit"]');
+  await page.waitForSelector(".entries li");
+  await page.fill("#a-action", "payout.approved");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll(".entries li")].every((li) => li.dataset.action === "payout.approved"));
+  report.approvals = await page.locator(".entries li").count();
   await admin.context.close();
+
+  // Reports on a phone.
+  const phone = await signedIn(input.ops, 390);
+  await phone.page.goto(`${url}/console#/reports`);
+  await phone.page.waitForSelector(".reports .chart");
+  await phone.page.screenshot({ path: `${shots}/reports-390.png`, fullPage: true });
+  await phone.context.close();
 
   // Ops on a phone: the same queue, nothing to press.
   const ops = await signedIn(input.ops, 390);
@@ -197,6 +232,10 @@ try {
     ["wallets", input.admin, `#/wallets/${input.heldWallet}`, ".figures"],
     ["payments", input.admin, "#/payments", ".found table"],
     ["webhooks", input.admin, "#/webhooks", ".deliveries li"],
+    ["reports", input.admin, "#/reports", ".reports .chart"],
+    ["notifications", input.admin, "#/notifications", "#main tbody tr"],
+    ["investigation", input.admin, `#/investigation/${payouts.approve}`, ".funding li"],
+    ["audit", input.admin, "#/audit", ".entries li"],
     ["wallet", input.freelancer, "#/wallet", ".figures"],
   ]) {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
