@@ -65,9 +65,15 @@ async function start() {
   await route();
 }
 
-/// One subscription for the whole console: resumes after the last alert it saw when the socket comes back.
-function feedAlerts(badge) {
+/// One subscription for the whole console: it starts after the newest stored alert (after the log's start if there
+/// is none) and, when the socket comes back, resumes after the last alert it saw, so none raised meanwhile is lost.
+async function feedAlerts(badge) {
   let last = null;
+  try {
+    last = (await gql("{ alerts(first: 1) { nodes { cursor } } }")).alerts.nodes[0]?.cursor ?? "0";
+  } catch {
+    // Unread, the feed starts live and resumes from the first alert it sees.
+  }
   const state = h("span", { class: "live", title: "alerts connection" }, "");
   document.getElementById("who").prepend(state);
   subscribe(`subscription($after: String) { alerts(after: $after) { ${ALERT_FIELDS} } }`, () => ({ after: last }), {

@@ -49,12 +49,15 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
         "pendingOrder": unpaid_order,
         "payouts": { "approve": approve, "reject": reject, "bulkOk": bulk_ok, "bulkHeld": bulk_held, "frozen": frozen },
     });
-    let out = tokio::process::Command::new("node")
+    let run = tokio::process::Command::new("node")
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/console"))
         .arg("console.mjs")
         .arg(input.to_string())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(240), run)
         .await
+        .expect("the browser run ends within four minutes")
         .expect("node runs (this test needs Node and `npm ci --prefix tests/console`)");
     let printed = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_str(&printed)
@@ -101,6 +104,18 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
     // A forged webhook's alert appears on the open alerts page without a reload.
     assert_eq!(report["forgedStatus"], 401);
     assert!(text("liveAlert").contains("signature rejected"), "{report:#}");
+
+    // The network between the browser and paydesk goes away under the open alerts page and comes back: the page
+    // says it is reconnecting, and the alert raised meanwhile arrives once it is back, as the feed resumes after the
+    // last alert it saw.
+    assert!(text("whileCut").contains("Reconnecting"), "{report:#}");
+    assert_eq!(report["forgedWhileCut"], 401);
+    assert_eq!(
+        (report["alertsWhileCut"].as_i64(), report["alertsAfterRestore"].as_i64()),
+        (Some(0), Some(1)),
+        "{report:#}"
+    );
+    assert!(text("missedAlert").contains("signature rejected"), "{report:#}");
 
     // The freeze is lifted with a reason; the one wallet's hold stays.
     assert_eq!(text("released"), "ok: Released.");

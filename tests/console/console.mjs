@@ -7,6 +7,7 @@
 
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
+import net from "node:net";
 
 const input = JSON.parse(process.argv[2]);
 const { url, payouts, shots } = input;
@@ -34,6 +35,50 @@ async function signedIn(token, width, options = {}) {
   await page.waitForSelector("#nav a");
   return { context, page };
 }
+
+/// A TCP proxy to the server that can cut every connection through it and refuse new ones until restored: the
+/// network between a browser and paydesk going away and coming back.
+async function proxy(target) {
+  const { hostname, port } = new URL(target);
+  const open = new Set();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) return client.destroy();
+    const upstream = net.connect(Number(port), hostname);
+    open.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop).pipe(upstream);
+    upstream.on("error", drop).on("close", drop).pipe(client);
+  });
+  await new Promise((ready) => server.listen(0, "127.0.0.1", ready));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      cut = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close() {
+      this.cut();
+      server.close();
+    },
+  };
+}
+
+/// Sends Cashfree's webhook route a delivery with a forged signature, which raises a `signature_rejected` alert.
+const forge = () => fetch(`${url}/api/webhooks/cashfree`, {
+  method: "POST",
+  headers: { "content-type": "application/json", "x-webhook-signature": "forged",
+    "x-webhook-timestamp": String(Math.floor(Date.now() / 1000)) },
+  body: JSON.stringify({ type: "PAYMENT_SUCCESS_WEBHOOK", data: {} }),
+});
 
 /// The serious and critical accessibility violations axe-core finds on `page` as it stands.
 async function axe(page) {
@@ -117,13 +162,7 @@ try {
   await page.click('#nav a[data-page="alerts"]');
   await page.waitForSelector(".live.live");
   await page.waitForSelector(".alerts[data-loaded]");
-  const forged = await fetch(`${url}/api/webhooks/cashfree`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-webhook-signature": "forged",
-      "x-webhook-timestamp": String(Math.floor(Date.now() / 1000)) },
-    body: JSON.stringify({ type: "PAYMENT_SUCCESS_WEBHOOK", data: {} }),
-  });
-  report.forgedStatus = forged.status;
+  report.forgedStatus = (await forge()).status;
   report.liveAlert = await (await page.waitForSelector('.alert.fresh[data-kind="signature_rejected"]')).innerText();
 
   // The incident is over: the freeze is lifted, again with a reason.
@@ -195,6 +234,33 @@ try {
   report.approvals = await page.locator(".entries li").count();
   await admin.context.close();
 
+  // The network goes away under an open alerts page and comes back: the page says so, and the alert raised while
+  // it was away arrives once the console has reconnected, after the last one it had seen.
+  const line = await proxy(url);
+  const watcher = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const watch = await watcher.newPage();
+  watch.setDefaultTimeout(timeout);
+  watch.on("console", (m) => m.type() === "error" && !/ERR_CONNECTION|WebSocket/.test(m.text()) && report.consoleErrors.push(m.text()));
+  await watch.goto(`${line.url}/console#/alerts`);
+  await watch.fill("#token", input.admin);
+  await watch.click("button[type=submit]");
+  await watch.waitForSelector(".live.live");
+  await watch.waitForSelector(".alerts[data-loaded]");
+  const before = await watch.locator(".alert").count();
+  line.cut();
+  await watch.waitForSelector(".live.reconnecting");
+  report.whileCut = await watch.locator("#main .toolbar").innerText();
+  report.forgedWhileCut = (await forge()).status;
+  await new Promise((wait) => setTimeout(wait, 1000));
+  report.alertsWhileCut = (await watch.locator(".alert").count()) - before;
+  line.restore();
+  await watch.waitForSelector(".live.live", { timeout: 20000 });
+  await watch.waitForFunction((n) => document.querySelectorAll(".alert").length > n, before, { timeout: 20000 });
+  report.alertsAfterRestore = (await watch.locator(".alert").count()) - before;
+  report.missedAlert = await watch.locator(".alert.fresh").first().innerText();
+  await watcher.close();
+  line.close();
+
   // Reports on a phone.
   const phone = await signedIn(input.ops, 390);
   await phone.page.goto(`${url}/console#/reports`);
@@ -256,4 +322,5 @@ try {
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(report));
+// Printed whole before the process ends (a connection left open anywhere must not keep the test waiting).
+process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(0));
