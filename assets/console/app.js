@@ -27,6 +27,14 @@ let unseen = 0;
 let leave = null;
 
 async function start() {
+  const back = new URLSearchParams(location.search);
+  if (back.has("code") || back.has("error")) {
+    try {
+      await finishProviderSignIn(back);
+    } catch (e) {
+      return signIn(e.message);
+    }
+  }
   if (!session.token) return signIn();
   let viewer;
   try {
@@ -100,6 +108,7 @@ function signIn(problem) {
   document.getElementById("nav").replaceChildren();
   document.getElementById("who").replaceChildren();
   const token = h("textarea", { id: "token", rows: 4, required: true, autocomplete: "off", spellcheck: "false" });
+  const provider = h("div", { class: "provider" });
   const form = h(
     "form",
     { class: "card signin", onsubmit: (e) => {
@@ -108,6 +117,7 @@ function signIn(problem) {
       start();
     } },
     h("h1", {}, "Sign in"),
+    provider,
     h("p", {}, "Paste a bearer token (a paydesk token, or one from your identity provider)."),
     h("label", { for: "token" }, "Token"),
     token,
@@ -116,6 +126,61 @@ function signIn(problem) {
   );
   document.getElementById("main").replaceChildren(form);
   token.focus();
+  signInConfig().then((config) => {
+    if (!config) return;
+    const go = () => providerSignIn(config).catch((e) => signIn(`The sign-in could not start: ${e.message}`));
+    provider.replaceChildren(
+      h("button", { type: "button", class: "primary", onclick: go }, `Sign in at ${new URL(config.issuer).host}`),
+      h("p", { class: "muted" }, "Or:"),
+    );
+  });
+}
+
+/// How this console signs in at the identity provider, if it does (`/console/config.json`).
+async function signInConfig() {
+  try {
+    return (await (await fetch("/console/config.json")).json()).signIn;
+  } catch {
+    return null;
+  }
+}
+
+const PKCE = "paydesk.pkce";
+const redirectUri = () => `${location.origin}/console`;
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+/// Sign-in at the identity provider: the authorization code flow with PKCE (S256); the verifier and state stay in
+/// this tab until the provider sends the browser back.
+async function providerSignIn(config) {
+  const found = await fetch(`${config.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+  const discovery = await found.json();
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  sessionStorage.setItem(PKCE, JSON.stringify({ verifier, state, tokenEndpoint: discovery.token_endpoint, clientId: config.clientId }));
+  const query = new URLSearchParams({
+    response_type: "code", client_id: config.clientId, redirect_uri: redirectUri(), scope: config.scope, state,
+    code_challenge: b64url(new Uint8Array(digest)), code_challenge_method: "S256",
+  });
+  location.assign(`${discovery.authorization_endpoint}?${query}`);
+}
+
+/// Back from the identity provider: the code exchanged for a token, if the state is the one this tab sent.
+async function finishProviderSignIn(back) {
+  const saved = JSON.parse(sessionStorage.getItem(PKCE) ?? "null");
+  sessionStorage.removeItem(PKCE);
+  history.replaceState(null, "", "/console#/");
+  if (back.has("error")) throw new Error(`The identity provider said: ${back.get("error_description") ?? back.get("error")}`);
+  if (!saved || saved.state !== back.get("state")) throw new Error("The sign-in came back with a state this tab did not send: start again.");
+  const answer = await fetch(saved.tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", code: back.get("code"), redirect_uri: redirectUri(),
+      client_id: saved.clientId, code_verifier: saved.verifier }),
+  });
+  const body = await answer.json().catch(() => ({}));
+  if (!body.access_token) throw new Error(`The identity provider refused the sign-in: ${body.error_description ?? body.error ?? answer.status}`);
+  session.token = body.access_token;
 }
 
 function signOut() {

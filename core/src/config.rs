@@ -236,6 +236,13 @@ pub struct Config {
     /// The least time between two reads of the provider's keys prompted by tokens naming a key not held.
     #[arg(long, env = "PAYDESK_JWKS_MIN_REFRESH", default_value = "30s", value_parser = humantime::parse_duration)]
     pub jwks_min_refresh: std::time::Duration,
+    /// The console's client at the identity provider (public: authorization code with PKCE, redirecting to
+    /// `/console`); set, the console offers to sign in there. Needs PAYDESK_OIDC_ISSUER.
+    #[arg(long, env = "PAYDESK_CONSOLE_CLIENT_ID")]
+    pub console_client_id: Option<String>,
+    /// The scopes the console asks the identity provider for (space-separated).
+    #[arg(long, env = "PAYDESK_CONSOLE_SCOPE", default_value = "openid")]
+    pub console_scope: String,
 }
 
 impl Config {

@@ -194,10 +194,15 @@ impl Settings {
 fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> {
     let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let jwks_url = set(&config.jwks_url);
+    let console = set(&config.console_client_id);
     let Some(issuer) = set(&config.oidc_issuer) else {
         anyhow::ensure!(
             jwks_url.is_none(),
             "PAYDESK_JWKS_URL needs PAYDESK_OIDC_ISSUER too: the issuer its tokens must carry in `iss`"
+        );
+        anyhow::ensure!(
+            console.is_none(),
+            "PAYDESK_CONSOLE_CLIENT_ID needs PAYDESK_OIDC_ISSUER too: the provider the console signs in at"
         );
         return Ok(None);
     };
@@ -221,6 +226,7 @@ fn oidc(config: &Config) -> anyhow::Result<Option<crate::auth::oidc::Settings>> 
         keys_ttl: config.jwks_ttl.max(std::time::Duration::from_millis(100)),
         min_refresh: config.jwks_min_refresh,
         leeway: 10,
+        console: console.map(|id| (id, config.console_scope.trim().to_owned())),
     }))
 }
 

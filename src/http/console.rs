@@ -2,7 +2,7 @@
 //! served with a Content-Security-Policy that lets the page load only these files and talk only to this server.
 //! It is a client of the public GraphQL API and its subscriptions like any other (`assets/console/`).
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -31,10 +31,35 @@ const FILES: [(&str, &[u8], &str); 16] = [
     ("icon.svg", include_bytes!("../../assets/console/icon.svg"), "image/svg+xml"),
 ];
 
-/// `GET /console`: the page.
-pub async fn page() -> Response {
+/// `GET /console`: the page. When the console signs in at the identity provider, the page may also talk to the
+/// provider's origin (its discovery document and token endpoint), and to nothing else.
+pub async fn page(State(http): State<super::Http>) -> Response {
     let html = include_str!("../../assets/console/index.html");
-    guarded(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], html))
+    let mut response =
+        guarded(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], html));
+    if let Some(origin) = sign_in(&http).and_then(|(issuer, ..)| url::Url::parse(issuer).ok()) {
+        let origin = origin.origin().ascii_serialization();
+        let policy = POLICY.replace("connect-src 'self'", &format!("connect-src 'self' {origin}"));
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
+}
+
+/// `GET /console/config.json`: how the console signs in: `{"signIn": null}` (a pasted token only) or the identity
+/// provider's issuer, the console's client id there and the scopes to ask for.
+pub async fn config(State(http): State<super::Http>) -> Response {
+    let sign_in = sign_in(&http)
+        .map(|(issuer, client, scope)| serde_json::json!({ "issuer": issuer, "clientId": client, "scope": scope }));
+    guarded(axum::Json(serde_json::json!({ "signIn": sign_in })))
+}
+
+/// The issuer, the console's client id and its scopes, when the console signs in at the identity provider.
+fn sign_in(http: &super::Http) -> Option<(&str, &str, &str)> {
+    let oidc = http.state.settings.oidc.as_ref()?;
+    let (client, scope) = oidc.console.as_ref()?;
+    Some((oidc.issuer.as_str(), client.as_str(), scope.as_str()))
 }
 
 /// `GET /console/assets/{file}`: one of the console's files.

@@ -67,6 +67,7 @@ fn router(http: Http) -> Router {
         .route("/graphql/schema.graphql", get(graphql::sdl))
         .route("/graphql/ws", get(graphql::websocket))
         .route("/console", get(console::page))
+        .route("/console/config.json", get(console::config))
         .route("/console/assets/{file}", get(console::asset))
         .route("/api/webhooks/cashfree", post(webhooks::cashfree))
         .route("/api/webhooks/cashfree/payouts", post(webhooks::cashfree_payouts))
@@ -89,11 +90,12 @@ fn router(http: Http) -> Router {
 /// path (`metrics::labels`; the assets, `/graphql/assets/{file}` and `/console/assets/{file}`, are matched by their
 /// prefix there), and a request for another path or method is told these. Debug builds check that no request a
 /// route answered is counted `unmatched`.
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 14] = [
     ("GET and POST", "/graphql"),
     ("GET", "/graphql/ws"),
     ("GET", "/graphql/schema.graphql"),
     ("GET", "/console"),
+    ("GET", "/console/config.json"),
     ("POST", "/api/webhooks/cashfree"),
     ("POST", "/api/webhooks/cashfree/payouts"),
     ("POST", "/api/webhooks/cashfree/payouts/v1"),

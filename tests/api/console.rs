@@ -16,6 +16,26 @@ async fn pending(app: &TestApp, amount: &str) -> (Uuid, String) {
     (f, asked["data"]["requestPayout"]["id"].as_str().unwrap_or_else(|| panic!("{asked}")).to_owned())
 }
 
+/// Runs `script` (in `tests/console`) with `input` in headless Chromium and returns its report; fails the test if
+/// the run stopped, printed no report, or took more than `within` seconds.
+async fn browser(script: &str, input: &Value, within: u64) -> Value {
+    let run = tokio::process::Command::new("node")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/console"))
+        .arg(script)
+        .arg(input.to_string())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(within), run)
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not end within {within} s"))
+        .expect("node runs (these tests need Node and `npm ci --prefix tests/console`)");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&printed)
+        .unwrap_or_else(|e| panic!("no report ({e}): {printed}{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(report["failure"].is_null(), "the browser run stopped: {}\n{report:#}", report["failure"]);
+    report
+}
+
 async fn status_of(app: &TestApp, id: &str) -> Value {
     let q = "query($id: UUID!) { payoutRequest(id: $id) { status decisionNote } }";
     app.gql_ok(&app.admin(), q, json!({ "id": id })).await["payoutRequest"].clone()
@@ -49,20 +69,7 @@ async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_brows
         "pendingOrder": unpaid_order,
         "payouts": { "approve": approve, "reject": reject, "bulkOk": bulk_ok, "bulkHeld": bulk_held, "frozen": frozen },
     });
-    let run = tokio::process::Command::new("node")
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/console"))
-        .arg("console.mjs")
-        .arg(input.to_string())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(240), run)
-        .await
-        .expect("the browser run ends within four minutes")
-        .expect("node runs (this test needs Node and `npm ci --prefix tests/console`)");
-    let printed = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&printed)
-        .unwrap_or_else(|e| panic!("no report ({e}): {printed}{}", String::from_utf8_lossy(&out.stderr)));
-    assert!(report["failure"].is_null(), "the browser run stopped: {}\n{report:#}", report["failure"]);
+    let report = browser("console.mjs", &input, 240).await;
     let text = |key: &str| report[key].as_str().unwrap_or_else(|| panic!("no {key}: {report:#}")).to_owned();
 
     // Light, and locked down: the first screen in under 200 KB; only the server's own scripts may run.
@@ -207,4 +214,54 @@ async fn the_console_is_served_offline_with_a_strict_policy() {
     }
     let missing = app.http.get(app.url("/console/assets/nope.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium, `npm ci --prefix tests/console` and `npm ci --prefix tests/oidc`: .ci/run runs it"]
+async fn staff_sign_in_to_the_console_at_the_identity_provider_with_pkce() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let configured = issuer.clone();
+    let app = TestApp::spawn_with(move |c| {
+        c.oidc_issuer = Some(configured);
+        c.jwt_audience = Some("paydesk".into());
+        c.role_claim = "roles".into();
+        c.role_map =
+            vec!["paydesk-admin=admin".into(), "paydesk-ops=ops".into(), "paydesk-freelancer=freelancer".into()];
+        c.console_client_id = Some("paydesk-console".into());
+        c.console_scope = "openid payouts".into();
+    })
+    .await;
+    let keys = tempfile::tempdir().unwrap();
+    let console = app.url("/console");
+    let provider = crate::identity::RealProvider::start_for(port, keys.path(), "key-1", Some(&console)).await;
+    assert_eq!(provider.issuer, issuer);
+    pending(&app, "300.00").await;
+
+    // The page may talk to the provider's origin, and to nothing else.
+    let page = app.http.get(&console).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains(&format!("connect-src 'self' {issuer};")), "{policy}");
+
+    let report = browser("signin.mjs", &json!({ "url": app.url(""), "login": "admin" }), 120).await;
+
+    // The console sent the browser to the provider, and came back signed in as the role the provider gave.
+    assert_eq!(report["button"], format!("Sign in at 127.0.0.1:{port}"));
+    assert_eq!(report["providerPage"], issuer);
+    assert_eq!(report["landed"], app.url("/console#/queue"), "the code is not left in the address");
+    assert_eq!(report["role"], "admin");
+    assert!(report["queue"].as_str().unwrap().contains("300.00"), "{report:#}");
+    assert_eq!((report["tokenKept"].as_bool(), report["verifierGone"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(report["consoleErrors"], json!([]), "{report:#}");
+
+    // Without an issuer the setting is refused at start, naming what it needs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .arg("serve")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("PAYDESK_ADDR", "127.0.0.1:0")
+        .env("PAYDESK_CONSOLE_CLIENT_ID", "paydesk-console")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PAYDESK_CONSOLE_CLIENT_ID needs PAYDESK_OIDC_ISSUER"));
 }

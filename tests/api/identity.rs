@@ -377,14 +377,20 @@ async fn a_websocket_takes_the_providers_token_and_closes_when_it_expires() {
 }
 
 /// The certified `oidc-provider` (npm) run under Node from `tests/oidc`, on a port of its own; killed when dropped.
-struct RealProvider {
+pub struct RealProvider {
     child: std::process::Child,
-    issuer: String,
+    pub issuer: String,
 }
 
 impl RealProvider {
     /// Starts it on `port` (a free one when 0), publishing the keys `kids` from `keys` (the first signs).
     async fn start(port: u16, keys: &std::path::Path, kids: &str) -> RealProvider {
+        Self::start_for(port, keys, kids, None).await
+    }
+
+    /// As `start`, with the console's public client redirecting to `console` (and the provider's development
+    /// login and consent pages) when one is given.
+    pub async fn start_for(port: u16, keys: &std::path::Path, kids: &str, console: Option<&str>) -> RealProvider {
         use std::io::BufRead;
         let port = if port == 0 {
             std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -395,6 +401,7 @@ impl RealProvider {
         let mut child = std::process::Command::new("node")
             .current_dir(dir)
             .args(["provider.mjs", &port.to_string(), keys.to_str().unwrap(), kids])
+            .args(console)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -66,6 +66,8 @@ pub struct Settings {
     pub min_refresh: Duration,
     /// Seconds of clock difference forgiven on `exp` and `nbf`.
     pub leeway: u64,
+    /// The console's public client at the provider and the scopes it asks for, if the console signs in there.
+    pub console: Option<(String, String)>,
 }
 
 impl Settings {
