@@ -74,6 +74,19 @@ pub fn failed(span: &tracing::Span, why: impl Into<std::borrow::Cow<'static, str
     }
 }
 
+/// Runs `work` inside `span`, and marks the span failed with the error when it fails: a call made on a trace's
+/// behalf (to Cashfree, to the marketplace's callback).
+pub async fn within<T, E: std::fmt::Display>(
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let outcome = tracing::Instrument::instrument(work, span.clone()).await;
+    if let (Err(e), true) = (&outcome, on()) {
+        failed(&span, e.to_string());
+    }
+    outcome
+}
+
 /// One SQL statement that has just ended after `elapsed`, as a client span under the current span. Statements
 /// outside any sampled trace (the background sweeps' polling) make no span. The text is the statement with its
 /// placeholders: values (amounts, names) never leave the process.

@@ -158,12 +158,7 @@ impl Cashfree {
     ) -> Result<Value, CallError> {
         let prefix = if api == Api::Pg { "/pg" } else { "/payout" };
         let span = client_span(&method, &format!("{prefix}{path}"));
-        let sent = self.send(api, method, prefix, path, body, idempotency_key, repeat);
-        let outcome = tracing::Instrument::instrument(sent, span.clone()).await;
-        if let Err(e) = &outcome {
-            crate::traces::failed(&span, e.to_string());
-        }
-        outcome
+        crate::traces::within(span, self.send(api, method, prefix, path, body, idempotency_key, repeat)).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -286,21 +281,18 @@ impl Cashfree {
         };
         let span = client_span(&Method::GET, "/payout/v1/getBalance");
         let outcome = async {
+            let trace = crate::traces::headers();
             let auth = self
                 .http
                 .post(format!("{base}/payout/v1/authorize"))
                 .header("X-Client-Id", &creds.id)
                 .header("X-Client-Secret", &creds.secret)
-                .headers(crate::traces::headers())
+                .headers(trace.clone())
                 .send()
                 .await;
             let token = v1(auth).await?;
             let token = token["data"]["token"].as_str().unwrap_or_default().to_owned();
-            let read = self
-                .http
-                .get(format!("{base}/payout/v1/getBalance"))
-                .bearer_auth(token)
-                .headers(crate::traces::headers());
+            let read = self.http.get(format!("{base}/payout/v1/getBalance")).bearer_auth(token).headers(trace);
             let read = read.send().await;
             let json = v1(read).await?;
             let amount = |field: &str| {
@@ -318,10 +310,7 @@ impl Cashfree {
                 read_at: crate::clock::now(),
             })
         };
-        let outcome: Result<PayoutBalance, CallError> = tracing::Instrument::instrument(outcome, span.clone()).await;
-        if let Err(e) = &outcome {
-            crate::traces::failed(&span, e.to_string());
-        }
+        let outcome: Result<PayoutBalance, CallError> = crate::traces::within(span, outcome).await;
         match &outcome {
             Ok(b) => {
                 self.count(Api::Payouts, "ok");

@@ -101,10 +101,7 @@ async fn attempt(
     let span = tracing::info_span!("notification delivery", otel.name = "POST callback", otel.kind = "client",
         notification = %n.id, attempt = attempts);
     crate::traces::continue_trace(&span, n.traceparent.as_deref().map(|t| ("traceparent", t)));
-    let outcome = tracing::Instrument::instrument(post(http, cb, &n, attempts), span.clone()).await;
-    if let Err(why) = &outcome {
-        crate::traces::failed(&span, why.clone());
-    }
+    let outcome = crate::traces::within(span, post(http, cb, &n, attempts)).await;
     let done = super::now();
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(attempts))
