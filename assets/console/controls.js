@@ -2,7 +2,7 @@
 // in force with who placed them; releasing one, again with a reason. Ops see the holds, read-only.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, once, short, when } from "./ui.js";
+import { announce, confirmAction, h, once, settle, short, when } from "./ui.js";
 
 const HOLDS = `{ payoutHolds { freelancerId reason placedBy placedAt } }`;
 const HOLD = `mutation($i: PayoutHoldInput!) { holdPayouts(input: $i) { reason } }`;
@@ -21,15 +21,7 @@ export function render(main, { admin }) {
         admin ? h("button", { type: "button", onclick: (e) => once(e.target, () => release(hold)) }, "Release") : null,
       ))));
   };
-  const change = async (query, input, said) => {
-    try {
-      await gql(query, { i: input });
-      announce(said, "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await load();
-  };
+  const change = (query, input, said) => settle(() => gql(query, { i: input }), () => said, load);
   const release = async (hold) => {
     const reason = await confirmAction({
       title: hold.freelancerId ? "Release this wallet's hold?" : "Lift the freeze on all payouts?",

@@ -2,7 +2,7 @@
 // not be delivered can be sent again (admin, with a reason).
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, once, short, when } from "./ui.js";
+import { announce, confirmAction, h, once, settle, short, when } from "./ui.js";
 
 const LIST = `query($f: NotificationFilter, $after: String) {
   notifications(filter: $f, first: 25, after: $after) {
@@ -51,13 +51,7 @@ export function render(main, { admin }) {
       reason: "Reason (kept in the audit trail)",
     });
     if (reason === null) return;
-    try {
-      await gql(REDELIVER, { i: { notificationId: n.id, reason } });
-      announce("Queued for delivery again.", "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await load();
+    await settle(() => gql(REDELIVER, { i: { notificationId: n.id, reason } }), () => "Queued for delivery again.", load);
   };
   main.append(h("form", { class: "toolbar", onsubmit: (e) => {
     e.preventDefault();

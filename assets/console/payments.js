@@ -2,7 +2,7 @@
 // reference (UTR), amounts and dates; a payment still pending can be verified by hand (admin, with what was checked).
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, money, once, short, when } from "./ui.js";
+import { announce, confirmAction, h, money, once, settle, short, when } from "./ui.js";
 
 const SEARCH = `query($f: PaymentFilter, $after: String) {
   payments(filter: $f, first: 25, after: $after) {
@@ -83,13 +83,8 @@ export function render(main, { admin }) {
       reason: "What was checked, and where (kept in the audit trail)",
     });
     if (reason === null) return;
-    try {
-      const { verifyPayment } = await gql(VERIFY, { i: { paymentId: p.id, reason } });
-      announce(`Verified: the payment is ${verifyPayment.status.toLowerCase()}.`, "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await search();
+    await settle(() => gql(VERIFY, { i: { paymentId: p.id, reason } }),
+      ({ verifyPayment }) => `Verified: the payment is ${verifyPayment.status.toLowerCase()}.`, search);
   };
   const form = h("form", { class: "card search", onsubmit: (e) => {
     e.preventDefault();

@@ -3,7 +3,7 @@
 // (saying what will happen first), or select several and approve them at once. Ops see the same, read-only.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, minus, money, once, short, when } from "./ui.js";
+import { announce, confirmAction, h, minus, money, once, settle, short, when } from "./ui.js";
 
 const QUEUE = `query Queue($after: String) {
   payoutRequests(first: 50, after: $after, filter: { status: [PENDING] }, orderBy: { field: CREATED_AT, direction: ASC }) {
@@ -105,8 +105,8 @@ export function render(main, { admin }) {
       optional: true,
     });
     if (note === null) return;
-    await act(() => gql(APPROVE, { i: { payoutRequestId: p.id, note: note || null } }),
-      (d) => `Approved: the payout is ${d.approvePayout.status.toLowerCase()}.`);
+    await settle(() => gql(APPROVE, { i: { payoutRequestId: p.id, note: note || null } }),
+      (d) => `Approved: the payout is ${d.approvePayout.status.toLowerCase()}.`, load);
   };
 
   const reject = async (p) => {
@@ -117,7 +117,7 @@ export function render(main, { admin }) {
       reason: "Reason (shown to the freelancer)",
     });
     if (reason === null) return;
-    await act(() => gql(REJECT, { i: { payoutRequestId: p.id, reason } }), () => "Rejected.");
+    await settle(() => gql(REJECT, { i: { payoutRequestId: p.id, reason } }), () => "Rejected.", load);
   };
 
   const approveSelected = async () => {
@@ -135,7 +135,7 @@ export function render(main, { admin }) {
       optional: true,
     });
     if (note === null) return;
-    await act(async () => {
+    await settle(async () => {
       const { approvePayouts } = await gql(APPROVE_MANY, { i: { ids: chosen.map((r) => r.id), note: note || null } });
       const byId = Object.fromEntries(chosen.map((r) => [r.id, r]));
       const refused = approvePayouts.results.filter((r) => r.refusal);
@@ -149,17 +149,7 @@ export function render(main, { admin }) {
             r.refusal ? `${what}: refused, ${r.refusal.message}` : `${what}: ${r.payout.status.toLowerCase()}`);
         })),
       );
-    }, () => "Bulk approval done: the results are listed below the queue.");
-  };
-
-  const act = async (work, said) => {
-    try {
-      const done = await work();
-      announce(said(done), "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await load();
+    }, () => "Bulk approval done: the results are listed below the queue.", load);
   };
 
   bulk.addEventListener("click", () => once(bulk, approveSelected));

@@ -104,6 +104,17 @@ export function confirmAction({ title, lines, action, reason, optional }) {
   });
 }
 
+/// Carries out a confirmed action: `work()`, then what `said(result)` says in the status line (or the refusal in
+/// words), then `reload()` so the page shows where things stand either way.
+export async function settle(work, said, reload) {
+  try {
+    announce(said(await work()), "ok");
+  } catch (e) {
+    announce(`Refused: ${e.message}`, "error");
+  }
+  await reload();
+}
+
 /// Runs `work` once at a time for `button`: disabled while it runs, so a double click does nothing twice.
 export async function once(button, work) {
   if (button.disabled) return;

@@ -3,7 +3,7 @@
 // Opened by freelancer id (`#/wallets/<id>`), or found from the list.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, money, once, short, when } from "./ui.js";
+import { announce, confirmAction, h, money, once, settle, short, when } from "./ui.js";
 
 const LIST = `query($f: WalletFilter) { wallets(filter: $f, first: 25, orderBy: { field: AMOUNT, direction: DESC }) {
   nodes { freelancerId currency balance available } } }`;
@@ -93,13 +93,8 @@ function wallet(main, { admin }, id) {
       reason: "Reason (kept in the audit trail)",
     });
     if (reason === null) return;
-    try {
-      await gql(hold ? RELEASE : HOLD, { i: { freelancerId: id, reason } });
-      announce(hold ? "Released." : "Held.", "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await load();
+    await settle(() => gql(hold ? RELEASE : HOLD, { i: { freelancerId: id, reason } }),
+      () => (hold ? "Released." : "Held."), load);
   };
   main.append(body);
   load().catch((e) => announce(`The wallet could not be read: ${e.message}`, "error"));

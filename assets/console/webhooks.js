@@ -2,7 +2,7 @@
 // it arrived (pretty-printed when it is JSON), and a reprocess (admin, with a reason) for one that failed.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, once, when } from "./ui.js";
+import { announce, confirmAction, h, once, settle, when } from "./ui.js";
 
 const LOG = `query($f: PaymentWebhookFilter, $after: String) {
   paymentWebhooks(filter: $f, first: 25, after: $after) {
@@ -48,13 +48,8 @@ export function render(main, { admin }) {
       reason: "Reason (kept in the audit trail)",
     });
     if (reason === null) return;
-    try {
-      const { reprocessWebhook } = await gql(REPROCESS, { i: { webhookId: w.id, reason } });
-      announce(`Reprocessed: ${reprocessWebhook.outcome.toLowerCase()}${reprocessWebhook.error ? `, ${reprocessWebhook.error}` : ""}.`, "ok");
-    } catch (e) {
-      announce(`Refused: ${e.message}`, "error");
-    }
-    await load();
+    await settle(() => gql(REPROCESS, { i: { webhookId: w.id, reason } }),
+      ({ reprocessWebhook: r }) => `Reprocessed: ${r.outcome.toLowerCase()}${r.error ? `, ${r.error}` : ""}.`, load);
   };
   const form = h("form", { class: "toolbar", onsubmit: (e) => {
     e.preventDefault();
