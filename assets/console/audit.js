@@ -1,7 +1,7 @@
 // The audit log: every decision and movement of money, who made it and why, filtered by action, subject or actor.
 
 import { gql } from "./api.js";
-import { announce, h, once, short, when } from "./ui.js";
+import { announce, h, pages, short, showMore, when } from "./ui.js";
 
 const LOG = `query($f: AuditFilter, $after: String) {
   auditLog(filter: $f, first: 25, after: $after) {
@@ -17,22 +17,18 @@ export function render(main) {
     actorId: h("input", { id: "a-actor", placeholder: "actor id (UUID)", autocomplete: "off" }),
   };
   const found = h("div", {});
-  let after = null;
-  let rows = [];
+  const filter = () => Object.fromEntries(Object.entries(fields).map(([k, i]) => [k, i.value.trim()]).filter(([, v]) => v));
+  const list = pages(async (after) => (await gql(LOG, { f: filter(), after })).auditLog);
   const load = async (more = false) => {
-    if (!more) [after, rows] = [null, []];
-    const f = Object.fromEntries(Object.entries(fields).map(([k, i]) => [k, i.value.trim()]).filter(([, v]) => v));
-    const { auditLog: page } = await gql(LOG, { f, after });
-    rows = rows.concat(page.nodes);
-    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    found.replaceChildren(h("p", { class: "muted" }, `${page.totalCount} entries, newest first.`),
-      h("ul", { class: "plain entries" }, rows.map((e) => h("li", { "data-action": e.action },
+    await list.load(more);
+    found.replaceChildren(h("p", { class: "muted" }, `${list.total} entries, newest first.`),
+      h("ul", { class: "plain entries" }, list.rows.map((e) => h("li", { "data-action": e.action },
         h("details", {},
           h("summary", {}, h("strong", {}, e.action), ` ${when(e.createdAt)} by ${e.actorRole.toLowerCase()} `,
             short(e.actorId), ` on ${e.entityType} `, short(e.entityId), e.reason ? `: ${e.reason}` : ""),
           h("pre", { tabindex: 0, "aria-label": "before and after" },
             JSON.stringify({ before: e.before, after: e.after }, null, 2)))))));
-    if (after) found.append(h("button", { type: "button", onclick: (e) => once(e.target, () => load(true)) }, "Show more"));
+    if (list.more) found.append(showMore(load));
   };
   main.append(h("form", { class: "card search", onsubmit: (e) => {
     e.preventDefault();

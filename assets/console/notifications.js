@@ -2,7 +2,7 @@
 // not be delivered can be sent again (admin, with a reason).
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, once, settle, short, when } from "./ui.js";
+import { announce, confirmAction, h, once, pages, settle, short, showMore, when } from "./ui.js";
 
 const LIST = `query($f: NotificationFilter, $after: String) {
   notifications(filter: $f, first: 25, after: $after) {
@@ -17,19 +17,16 @@ export function render(main, { admin }) {
   const status = h("select", { id: "n-status" }, ["", "PENDING", "DELIVERED", "FAILED", "SKIPPED"]
     .map((s) => h("option", { value: s }, s ? s.toLowerCase() : "any")));
   const found = h("div", {});
-  let after = null;
-  let rows = [];
+  const list = pages(async (after) =>
+    (await gql(LIST, { f: status.value ? { deliveryStatus: [status.value] } : null, after })).notifications);
   const load = async (more = false) => {
-    if (!more) [after, rows] = [null, []];
-    const { notifications: page } = await gql(LIST, { f: status.value ? { deliveryStatus: [status.value] } : null, after });
-    rows = rows.concat(page.nodes);
-    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    found.replaceChildren(h("p", { class: "muted" }, `${page.totalCount} notifications, newest first.`),
-      rows.length ? h("table", {},
+    await list.load(more);
+    found.replaceChildren(h("p", { class: "muted" }, `${list.total} notifications, newest first.`),
+      list.rows.length ? h("table", {},
         h("thead", {}, h("tr", {}, ["Written", "To", "What", "Delivery", admin ? "Redeliver" : null]
           .filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows.map(row))) : null);
-    if (after) found.append(h("button", { type: "button", onclick: (e) => once(e.target, () => load(true)) }, "Show more"));
+        h("tbody", {}, list.rows.map(row))) : null);
+    if (list.more) found.append(showMore(load));
   };
   const row = (n) => h("tr", { "data-id": n.id },
     h("td", { "data-label": "Written" }, when(n.createdAt)),

@@ -2,7 +2,7 @@
 // reference (UTR), amounts and dates; a payment still pending can be verified by hand (admin, with what was checked).
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, money, once, settle, short, when } from "./ui.js";
+import { announce, confirmAction, h, money, once, pages, settle, short, showMore, when } from "./ui.js";
 
 const SEARCH = `query($f: PaymentFilter, $after: String) {
   payments(filter: $f, first: 25, after: $after) {
@@ -31,8 +31,7 @@ export function render(main, { admin }) {
   const status = h("select", { id: "f-status" },
     ["", "PENDING", "SUCCESS", "FAILED", "USER_DROPPED", "CANCELLED", "REFUNDED"].map((s) => h("option", { value: s }, s ? s.toLowerCase() : "any")));
   const found = h("div", { class: "found" });
-  let after = null;
-  let rows = [];
+  const list = pages(async (after) => (await gql(SEARCH, { f: filter(), after })).payments);
 
   const filter = () => {
     const f = {};
@@ -45,18 +44,15 @@ export function render(main, { admin }) {
     return f;
   };
   const search = async (more = false) => {
-    if (!more) [after, rows] = [null, []];
-    const { payments } = await gql(SEARCH, { f: filter(), after });
-    rows = rows.concat(payments.nodes);
-    after = payments.pageInfo.hasNextPage ? payments.pageInfo.endCursor : null;
+    await list.load(more);
     found.replaceChildren(
-      h("p", { class: "muted" }, `${payments.totalCount} found.`),
-      rows.length ? h("table", {},
+      h("p", { class: "muted" }, `${list.total} found.`),
+      list.rows.length ? h("table", {},
         h("thead", {}, h("tr", {}, ["Order", "Paid", "Amount", "Status", "Freelancer", "References", admin ? "Verify" : null]
           .filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows.map(row))) : null,
+        h("tbody", {}, list.rows.map(row))) : null,
     );
-    if (after) found.append(h("button", { type: "button", onclick: (e) => once(e.target, () => search(true)) }, "Show more"));
+    if (list.more) found.append(showMore(search));
   };
   const row = (p) => h("tr", { "data-id": p.id },
     h("td", { "data-label": "Order" }, p.orderId),

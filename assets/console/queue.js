@@ -3,7 +3,7 @@
 // (saying what will happen first), or select several and approve them at once. Ops see the same, read-only.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, minus, money, once, settle, short, when } from "./ui.js";
+import { announce, confirmAction, h, minus, money, once, pages, settle, short, showMore, when } from "./ui.js";
 
 const QUEUE = `query Queue($after: String) {
   payoutRequests(first: 50, after: $after, filter: { status: [PENDING] }, orderBy: { field: CREATED_AT, direction: ASC }) {
@@ -28,36 +28,29 @@ export function render(main, { admin }) {
   const results = h("section", { class: "results", "aria-label": "Bulk approval results", hidden: true });
   const bulk = h("button", { type: "button", class: "primary", disabled: true }, "Approve selected");
   const total = h("p", { class: "muted" });
-  let rows = [];
-  let after = null;
+  const queue = pages(async (after) => (await gql(QUEUE, { after })).payoutRequests);
 
   const load = async (more = false) => {
-    if (!more) {
-      after = null;
-      rows = [];
-      selected.clear();
-    }
-    const { payoutRequests: page } = await gql(QUEUE, { after });
-    rows = rows.concat(page.nodes);
-    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    total.textContent = `${page.totalCount} pending, oldest first.`;
+    if (!more) selected.clear();
+    await queue.load(more);
+    total.textContent = `${queue.total} pending, oldest first.`;
     draw();
   };
 
   const draw = () => {
     bulk.disabled = selected.size === 0;
     bulk.textContent = selected.size ? `Approve selected (${selected.size})` : "Approve selected";
-    if (!rows.length) return list.replaceChildren(h("p", { class: "empty" }, "No payout is waiting."));
+    if (!queue.rows.length) return list.replaceChildren(h("p", { class: "empty" }, "No payout is waiting."));
     list.replaceChildren(
       h("table", {},
         h("thead", {}, h("tr", {},
           admin ? h("th", { scope: "col" }, h("span", { class: "sr" }, "Select")) : null,
           ["Requested", "Freelancer", "Amount", "Wallet after", "Checks", admin ? "Decide" : null]
             .filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows.map(row)),
+        h("tbody", {}, queue.rows.map(row)),
       ),
     );
-    if (after) list.append(h("button", { type: "button", onclick: (e) => once(e.target, () => load(true)) }, "Show more"));
+    if (queue.more) list.append(showMore(load));
   };
 
   const row = (p) => {
@@ -121,7 +114,7 @@ export function render(main, { admin }) {
   };
 
   const approveSelected = async () => {
-    const chosen = rows.filter((r) => selected.has(r.id));
+    const chosen = queue.rows.filter((r) => selected.has(r.id));
     const sums = {};
     for (const r of chosen) sums[r.currency] = sums[r.currency] ? addUp(sums[r.currency], r.amount) : r.amount;
     const note = await confirmAction({

@@ -104,6 +104,27 @@ export function confirmAction({ title, lines, action, reason, optional }) {
   });
 }
 
+/// A list read a page at a time: `read(after)` returns one page of the connection; `load()` reads the first page
+/// again, `load(true)` appends the next. It keeps the `rows` read, the connection's `total`, and whether there is
+/// `more`.
+export function pages(read) {
+  let after = null;
+  const list = { rows: [], total: 0, more: false };
+  list.load = async (next = false) => {
+    const page = await read(next ? after : null);
+    list.rows = next ? list.rows.concat(page.nodes) : page.nodes;
+    list.total = page.totalCount;
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    list.more = after !== null;
+  };
+  return list;
+}
+
+/// The button that reads a list's next page (`load(true)`).
+export function showMore(load) {
+  return h("button", { type: "button", onclick: (e) => once(e.target, () => load(true)) }, "Show more");
+}
+
 /// Carries out a confirmed action: `work()`, then what `said(result)` says in the status line (or the refusal in
 /// words), then `reload()` so the page shows where things stand either way.
 export async function settle(work, said, reload) {

@@ -2,7 +2,7 @@
 // it arrived (pretty-printed when it is JSON), and a reprocess (admin, with a reason) for one that failed.
 
 import { gql } from "./api.js";
-import { announce, confirmAction, h, once, settle, when } from "./ui.js";
+import { announce, confirmAction, h, once, pages, settle, showMore, when } from "./ui.js";
 
 const LOG = `query($f: PaymentWebhookFilter, $after: String) {
   paymentWebhooks(filter: $f, first: 25, after: $after) {
@@ -17,19 +17,18 @@ export function render(main, { admin }) {
   const outcome = h("select", { id: "w-outcome" }, OUTCOMES.map((o) => h("option", { value: o }, o ? o.toLowerCase() : "any")));
   const order = h("input", { id: "w-order", autocomplete: "off" });
   const log = h("div", {});
-  let after = null;
-  let rows = [];
-  const load = async (more = false) => {
-    if (!more) [after, rows] = [null, []];
+  const filter = () => {
     const f = {};
     if (outcome.value) f.outcome = [outcome.value];
     if (order.value.trim()) f.orderId = order.value.trim();
-    const { paymentWebhooks: page } = await gql(LOG, { f, after });
-    rows = rows.concat(page.nodes);
-    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    log.replaceChildren(h("p", { class: "muted" }, `${page.totalCount} deliveries, newest first.`),
-      h("ul", { class: "plain deliveries" }, rows.map(item)));
-    if (after) log.append(h("button", { type: "button", onclick: (e) => once(e.target, () => load(true)) }, "Show more"));
+    return f;
+  };
+  const list = pages(async (after) => (await gql(LOG, { f: filter(), after })).paymentWebhooks);
+  const load = async (more = false) => {
+    await list.load(more);
+    log.replaceChildren(h("p", { class: "muted" }, `${list.total} deliveries, newest first.`),
+      h("ul", { class: "plain deliveries" }, list.rows.map(item)));
+    if (list.more) log.append(showMore(load));
   };
   const item = (w) => h("li", { class: `delivery ${w.outcome.toLowerCase()}`, "data-id": w.id },
     h("details", {},
