@@ -693,14 +693,24 @@ fn settlement_event(
     let settled = dec("settled", reported - charge - tax);
     let number = |d: rust_decimal::Decimal| Value::Number(d.to_string().parse().expect("a decimal is a JSON number"));
     let settlement = 700_000 + cf_payment_id % 1000;
+    // API 2025-01-01 nests each event by what it describes (`SettlementReconEntityDataInner`, npm `cashfree-pg`
+    // 5.1.3); ids are strings there.
     json!({
-        "event_id": format!("{cf_payment_id}_PAYMENT"), "event_type": "PAYMENT", "event_status": "SUCCESS",
-        "event_amount": number(reported), "event_settlement_amount": number(settled), "sale_type": "CREDIT",
-        "entity": "recon", "event_time": paid, "event_currency": "INR", "order_id": order_id,
-        "order_amount": number(amount), "payment_amount": number(reported), "payment_time": paid,
-        "payment_service_charge": number(charge), "payment_service_tax": number(tax),
-        "cf_payment_id": cf_payment_id, "cf_settlement_id": settlement,
-        "settlement_date": chrono::Utc::now().to_rfc3339(), "settlement_utr": format!("SETTLUTR{settlement}"),
+        "event_details": {
+            "event_id": format!("{cf_payment_id}_PAYMENT"), "event_type": "PAYMENT", "event_status": "SUCCESS",
+            "event_amount": number(reported), "event_settlement_amount": number(settled), "sale_type": "CREDIT",
+            "entity": "recon", "event_time": paid, "event_currency": "INR",
+            "event_service_charge": number(charge), "event_service_tax": number(tax),
+        },
+        "order_details": { "order_id": order_id, "order_amount": number(amount), "order_currency": "INR" },
+        "payment_details": {
+            "cf_payment_id": cf_payment_id.to_string(), "payment_amount": number(reported), "payment_currency": "INR",
+            "payment_time": paid, "payment_service_charge": number(charge), "payment_service_tax": number(tax),
+        },
+        "settlement_details": {
+            "cf_settlement_id": settlement.to_string(), "settlement_date": chrono::Utc::now().to_rfc3339(),
+            "utr": format!("SETTLUTR{settlement}"),
+        },
     })
 }
 

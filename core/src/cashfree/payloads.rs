@@ -123,9 +123,22 @@ pub struct SettlementRecon {
     pub data: Vec<ReconEvent>,
 }
 
-/// One event of a settlement: a payment, refund, dispute, chargeback or adjustment settled (or taken back).
+/// One event of a settlement, as API version 2025-01-01 nests it: what happened (`event_details`), to which order
+/// and payment, and in which settlement (npm `cashfree-pg` 5.1.3, `SettlementReconEntityDataInner`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReconEvent {
+    pub event_details: ReconEventDetails,
+    #[serde(default)]
+    pub order_details: ReconOrder,
+    #[serde(default)]
+    pub payment_details: ReconPayment,
+    #[serde(default)]
+    pub settlement_details: ReconSettlement,
+}
+
+/// `event_details`: a payment, refund, dispute, chargeback or adjustment settled (or taken back).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReconEventDetails {
     pub event_id: CfId,
     /// PAYMENT, REFUND, REFUND_REVERSAL, DISPUTE, DISPUTE_REVERSAL, CHARGEBACK, CHARGEBACK_REVERSAL, OTHER_ADJUSTMENT.
     pub event_type: String,
@@ -138,7 +151,24 @@ pub struct ReconEvent {
     #[serde(default)]
     pub event_currency: Text,
     #[serde(default)]
+    pub event_time: Text,
+    /// Cashfree's charge on the event and the tax on it.
+    #[serde(default)]
+    pub event_service_charge: Option<Amount>,
+    #[serde(default)]
+    pub event_service_tax: Option<Amount>,
+}
+
+/// `order_details` of a settlement event.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReconOrder {
+    #[serde(default)]
     pub order_id: Text,
+}
+
+/// `payment_details` of a settlement event.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReconPayment {
     #[serde(default)]
     pub cf_payment_id: Option<CfId>,
     #[serde(default)]
@@ -147,12 +177,26 @@ pub struct ReconEvent {
     pub payment_service_charge: Option<Amount>,
     #[serde(default)]
     pub payment_service_tax: Option<Amount>,
+}
+
+/// `settlement_details` of a settlement event: the settlement that paid it, once there is one.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReconSettlement {
     #[serde(default)]
     pub cf_settlement_id: Option<CfId>,
     #[serde(default)]
-    pub settlement_utr: Text,
+    pub utr: Text,
     #[serde(default)]
     pub settlement_date: Text,
+}
+
+impl ReconEvent {
+    /// Cashfree's charge on the event and its tax: the event's own, else the payment's.
+    pub fn charges(&self) -> (Option<Amount>, Option<Amount>) {
+        let e = &self.event_details;
+        let p = &self.payment_details;
+        (e.event_service_charge.or(p.payment_service_charge), e.event_service_tax.or(p.payment_service_tax))
+    }
 }
 
 /// `data` of a settlement webhook (`SETTLEMENT_SUCCESS`, …): the settlement paid to the merchant's bank.
@@ -452,6 +496,44 @@ mod tests {
         assert!(e.unwrap_err().starts_with("data.payment.payment_amount: expected an amount"));
         let e = read::<PaymentWebhook>(json!({ "type": {}, "data": {} }));
         assert!(e.unwrap_err().starts_with("type: expected an id"));
+    }
+
+    #[test]
+    fn a_settlement_event_reads_in_the_nested_shape_of_2025_01_01() {
+        // The shape of the example in Cashfree's OpenAPI spec for 2025-01-01 (`SettlementReconEntity`), with our
+        // own values, its nulls and its "null," text included.
+        let page: SettlementRecon = read(json!({
+            "cursor": null, "limit": 200,
+            "data": [{
+                "event_details": {
+                    "entity": "recon", "event_amount": 1000.00, "event_currency": "INR", "event_id": "88120",
+                    "event_remarks": "null,", "event_service_charge": 20.00, "event_service_tax": 3.60,
+                    "event_settlement_amount": 976.40, "event_status": "SUCCESS",
+                    "event_time": "2025-01-16T15:06:41+05:30", "event_type": "PAYMENT", "sale_type": "CREDIT"
+                },
+                "order_details": { "order_amount": 1000.00, "order_currency": "INR", "order_id": "ord_1" },
+                "payment_details": {
+                    "bank_reference": 210396, "cf_payment_id": "5000001", "payment_amount": null,
+                    "payment_service_charge": 20.00, "payment_service_tax": 3.60, "payment_time": null
+                },
+                "settlement_details": {
+                    "cf_settlement_id": "1639775422", "settlement_date": "2025-01-16T18:33:51+05:30",
+                    "utr": "PGI45406", "adjustment": null
+                },
+                "dispute_details": { "closed_in_favor_of": null }
+            }]
+        }))
+        .unwrap();
+        let e = &page.data[0];
+        assert_eq!(e.event_details.event_id, CfId("88120".into()));
+        assert_eq!(e.event_details.event_settlement_amount.0.to_string(), "976.40");
+        assert_eq!(e.payment_details.cf_payment_id, Some(CfId("5000001".into())));
+        assert_eq!(e.order_details.order_id, Text(Some("ord_1".into())));
+        assert_eq!(e.settlement_details.utr, Text(Some("PGI45406".into())));
+        let (charge, tax) = e.charges();
+        assert_eq!((charge.unwrap().0.to_string(), tax.unwrap().0.to_string()), ("20.00".into(), "3.60".into()));
+        let flat = read::<SettlementRecon>(json!({ "data": [{ "event_id": "1", "event_type": "PAYMENT" }] }));
+        assert!(flat.unwrap_err().starts_with("data[0]: missing field `event_details`"), "2023-08-01's flat shape");
     }
 
     #[test]

@@ -148,8 +148,8 @@ pub async fn reconcile(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>)
     let events = fetch(state, from, to).await?;
     let mut run = Run::default();
     let mut found = Vec::new();
-    for e in events.iter().filter(|e| e.event_type.eq_ignore_ascii_case("PAYMENT")) {
-        let status = e.event_status.0.as_deref().unwrap_or("SUCCESS");
+    for e in events.iter().filter(|e| e.event_details.event_type.eq_ignore_ascii_case("PAYMENT")) {
+        let status = e.event_details.event_status.0.as_deref().unwrap_or("SUCCESS");
         if !status.eq_ignore_ascii_case("SUCCESS") {
             continue;
         }
@@ -178,12 +178,13 @@ pub async fn reconcile(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>)
 
 /// Records one settled payment (once: its event id is unique) and books it; returns the line if it is new.
 async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<line::Model>> {
-    let event_id = e.event_id.0.clone();
+    let (event, settlement) = (&e.event_details, &e.settlement_details);
+    let event_id = event.event_id.0.clone();
     if line::Entity::find().filter(line::Column::EventId.eq(&event_id)).one(db).await?.is_some() {
         return Ok(None);
     }
-    let cf_payment_id = e.cf_payment_id.as_ref().map(|c| c.0.clone());
-    let order_id = e.order_id.0.clone();
+    let cf_payment_id = e.payment_details.cf_payment_id.as_ref().map(|c| c.0.clone());
+    let order_id = e.order_details.order_id.0.clone();
     let txn = crate::db::begin(db).await?;
     let mut ours = None;
     if let Some(cf) = &cf_payment_id {
@@ -194,12 +195,13 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
             ours = payment::Entity::find().filter(payment::Column::OrderId.eq(order)).one(&txn).await?;
         }
     }
-    let amount = money(Some(e.event_amount), "event_amount")?;
-    let settled = money(Some(e.event_settlement_amount), "event_settlement_amount")?;
-    let charge = money(e.payment_service_charge, "payment_service_charge")?;
-    let tax = money(e.payment_service_tax, "payment_service_tax")?;
-    let currency = e.event_currency.0.clone().unwrap_or_else(|| "INR".into()).to_ascii_uppercase();
-    let utr = e.settlement_utr.0.clone();
+    let amount = money(Some(event.event_amount), "event_amount")?;
+    let settled = money(Some(event.event_settlement_amount), "event_settlement_amount")?;
+    let (charge, tax) = e.charges();
+    let charge = money(charge, "event_service_charge")?;
+    let tax = money(tax, "event_service_tax")?;
+    let currency = event.event_currency.0.clone().unwrap_or_else(|| "INR".into()).to_ascii_uppercase();
+    let utr = settlement.utr.0.clone();
     let explained = amount.checked_sub(charge).and_then(|m| m.checked_sub(tax));
     let named =
         format!("payment {} (order {})", cf_payment_id.as_deref().unwrap_or("?"), order_id.as_deref().unwrap_or("?"));
@@ -236,16 +238,17 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
         (None, _) => format!("{detail} (no settlement UTR yet)"),
     };
     let id = super::new_id();
-    let paid_at = instant(&e.payment_time).or(ours.as_ref().and_then(|p| p.paid_at)).unwrap_or_else(super::now);
+    let paid_at =
+        instant(&e.payment_details.payment_time).or(ours.as_ref().and_then(|p| p.paid_at)).unwrap_or_else(super::now);
     let payment_id = ours.as_ref().filter(|p| p.status == PaymentStatus::Success).map(|p| p.id);
     let entry_id = payment_id.map(|_| super::new_id());
     let row = line::ActiveModel {
         id: Set(id),
         event_id: Set(event_id),
         status: Set(status.name().to_owned()),
-        cf_settlement_id: Set(e.cf_settlement_id.as_ref().map(|c| c.0.clone())),
+        cf_settlement_id: Set(settlement.cf_settlement_id.as_ref().map(|c| c.0.clone())),
         settlement_utr: Set(utr),
-        settled_at: Set(instant(&e.settlement_date)),
+        settled_at: Set(instant(&settlement.settlement_date)),
         cf_payment_id: Set(cf_payment_id),
         order_id: Set(order_id),
         payment_id: Set(ours.as_ref().map(|p| p.id)),
@@ -279,7 +282,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
             journal::Entry {
                 id: eid,
                 kind: EntryKind::Settlement,
-                reference: format!("settlement:{}", e.event_id.0),
+                reference: format!("settlement:{}", event.event_id.0),
                 currency: &currency,
                 payment_id: Some(pid),
                 payout_request_id: None,
