@@ -258,29 +258,52 @@ impl Double {
         }))
     }
 
-    /// A transfer ends with `status` (`SUCCESS`, `FAILED`, `REJECTED` or `REVERSED`): recorded, and its
-    /// webhook sent to paydesk. Returns paydesk's last answer.
+    /// A transfer ends with `status` (`SUCCESS`, `ACKNOWLEDGED`, `FAILED`, `REJECTED` or `REVERSED`): recorded, and
+    /// its webhook sent to paydesk. `SUCCESS` is followed by `TRANSFER_ACKNOWLEDGED`, as Payouts V2 sends both for a
+    /// paid transfer; the charges come on the acknowledgement. Returns paydesk's last answer (the first that was
+    /// not 200, if any).
     pub async fn complete_transfer(&self, transfer_id: &str, status: &str) -> Result<u16, String> {
+        let answer = self.transfer_event(transfer_id, status).await?;
+        if status != "SUCCESS" || answer != 200 {
+            return Ok(answer);
+        }
+        self.transfer_event(transfer_id, "ACKNOWLEDGED").await
+    }
+
+    /// Sends one Payouts V2 transfer event (`TRANSFER_<event>`) for the transfer as it then stands.
+    pub async fn transfer_event(&self, transfer_id: &str, event: &str) -> Result<u16, String> {
         let transfer = {
             let mut s = self.store();
             let t = s.transfers.get_mut(transfer_id).ok_or_else(|| format!("no transfer {transfer_id}"))?;
+            // `status` and `status_code` as the Payouts V2 webhooks page has them: a paid transfer is SUCCESS,
+            // SENT_TO_BENEFICIARY when the bank has it and COMPLETED once Cashfree acknowledged it, with its
+            // charges (`transfer_service_charge`, `transfer_service_tax` of the SDK's transfer model).
+            let (status, code) = match event {
+                "SUCCESS" => ("SUCCESS", "SENT_TO_BENEFICIARY"),
+                "ACKNOWLEDGED" => ("SUCCESS", "COMPLETED"),
+                other => (other, other),
+            };
             t["status"] = json!(status);
-            t["status_code"] = json!(if status == "SUCCESS" { "COMPLETED" } else { status });
-            t["status_description"] = json!(match status {
-                "SUCCESS" => "Transfer completed",
+            t["status_code"] = json!(code);
+            t["status_description"] = json!(match event {
+                "SUCCESS" => "Transfer sent to the beneficiary's bank",
+                "ACKNOWLEDGED" => "Transfer completed",
                 "REVERSED" => "The beneficiary bank returned the transfer",
                 _ => "The beneficiary bank declined the transfer",
             });
+            t["updated_on"] = json!(chrono::Utc::now().to_rfc3339());
             if status == "SUCCESS" {
                 t["transfer_utr"] = json!(format!("UTR{}", t["cf_transfer_id"].as_str().unwrap_or_default()));
-                // Cashfree's charge for an IMPS transfer and the 18% GST on it, as Standard Transfer V2 reports them.
+            }
+            if event == "ACKNOWLEDGED" {
+                // Cashfree's charge for an IMPS transfer and the 18% GST on it.
                 t["transfer_service_charge"] = json!(serde_json::Number::from_string_unchecked("3.00".into()));
                 t["transfer_service_tax"] = json!(serde_json::Number::from_string_unchecked("0.54".into()));
             }
             t.clone()
         };
         let body = json!({ "data": transfer, "event_time": chrono::Utc::now().to_rfc3339(),
-                           "type": format!("TRANSFER_{status}") });
+                           "type": format!("TRANSFER_{event}") });
         let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
         self.send_webhook(&url, &self.config.payout_secret, &body).await
     }

@@ -176,6 +176,9 @@ pub enum EntryKind {
     /// Cashfree settled a payment to the bank: out of gateway clearing, less its charges.
     #[sea_orm(string_value = "settlement")]
     Settlement,
+    /// What Cashfree charged for a payout's transfer, with its tax: from the bank to transfer costs.
+    #[sea_orm(string_value = "transfer_charges")]
+    TransferCharges,
 }
 
 /// Where a refund started from paydesk stands.

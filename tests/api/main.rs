@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod auth;
 mod authorization;
+mod cashfree_as_it_is;
 mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;

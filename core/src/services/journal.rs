@@ -117,6 +117,11 @@ pub async fn paid_out(db: &impl ConnectionTrait, payout: Uuid) -> AppResult<bool
     Ok(entries.is_some())
 }
 
+/// Whether an entry with this reference is booked (references are unique: the database refuses a second).
+pub async fn booked(db: &impl ConnectionTrait, reference: &str) -> AppResult<bool> {
+    Ok(entry::Entity::find().filter(entry::Column::Reference.eq(reference)).one(db).await?.is_some())
+}
+
 /// The lines of these entries, in entry and line order.
 pub async fn lines_of(db: &impl ConnectionTrait, entries: &[Uuid]) -> AppResult<Vec<posting::Model>> {
     Ok(posting::Entity::find()

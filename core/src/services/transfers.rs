@@ -99,7 +99,7 @@ pub async fn send(state: &AppState, p: &payout::Model) -> AppResult<payout::Mode
         }
         Err(unclear) => {
             tracing::warn!(payout = %p.id, error = %unclear, "transfer outcome unknown; the sweep will look it up");
-            mark(state, p.id, &format!("UNKNOWN: {unclear}")).await
+            mark(state, p.id, &format!("UNKNOWN: {unclear}"), None).await
         }
     }
 }
@@ -129,15 +129,53 @@ async fn look_up(state: &AppState, p: &payout::Model) -> AppResult<payout::Model
     }
 }
 
-/// Records the last thing heard of the transfer without deciding anything.
-async fn mark(state: &AppState, id: Uuid, status: &str) -> AppResult<payout::Model> {
-    payout::Entity::update_many()
+/// Records the last thing heard of a transfer still under way (and Cashfree's id for it, once known) without
+/// deciding anything; a payout that has ended keeps the status that ended it.
+async fn mark(state: &AppState, id: Uuid, status: &str, cf_transfer_id: Option<&str>) -> AppResult<payout::Model> {
+    let update = payout::Entity::update_many()
         .col_expr(payout::Column::TransferStatus, Expr::value(status.chars().take(300).collect::<String>()))
-        .col_expr(payout::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(payout::Column::UpdatedAt, Expr::value(super::now()));
+    let update = match cf_transfer_id {
+        Some(cf) => update.col_expr(payout::Column::CfTransferId, Expr::value(cf.to_owned())),
+        None => update,
+    };
+    update
         .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Processing))
         .exec(&state.db)
         .await?;
     reload(state, id).await
+}
+
+/// Books what Cashfree charged for the payout's transfer (with its tax), once: whichever report carries the
+/// charges first books them, as an entry of its own that names the transfer (the database refuses a second).
+async fn book_charges(
+    db: &impl sea_orm::ConnectionTrait,
+    p: &payout::Model,
+    charges: Money,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<bool> {
+    let reference = format!("transfer-charges:{}", p.id);
+    if !charges.is_positive() || journal::booked(db, &reference).await? {
+        return Ok(false);
+    }
+    journal::book(
+        db,
+        journal::Entry {
+            id: super::new_id(),
+            kind: EntryKind::TransferCharges,
+            reference,
+            currency: &p.currency,
+            payment_id: None,
+            payout_request_id: Some(p.id),
+            description: "Cashfree's charge for the transfer, with its tax",
+            at,
+            // It leaves the bank (the payout account) as a cost.
+            lines: vec![Line::on(Account::TransferCosts, charges.negate()), Line::on(Account::Bank, charges)],
+        },
+    )
+    .await?;
+    Ok(true)
 }
 
 async fn reload(state: &AppState, id: Uuid) -> AppResult<payout::Model> {
@@ -153,10 +191,12 @@ pub async fn settle(state: &AppState, id: Uuid, report: Report) -> AppResult<pay
 /// after the payout moved on) leaves it as it is. Says whether it changed anything.
 pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResult<(payout::Model, bool)> {
     let (from, to): (&[PayoutStatus], PayoutStatus) = match report.status.as_str() {
-        "SUCCESS" => (&[PayoutStatus::Processing], PayoutStatus::Paid),
+        // Cashfree's pages disagree on which of the two comes first (docs/CASHFREE.md); each says the money left
+        // the payout account, so whichever arrives first pays the payout and the other changes nothing.
+        "SUCCESS" | "ACKNOWLEDGED" => (&[PayoutStatus::Processing], PayoutStatus::Paid),
         "FAILED" | "REJECTED" => (&[PayoutStatus::Processing], PayoutStatus::Failed),
         "REVERSED" => (&[PayoutStatus::Processing, PayoutStatus::Paid], PayoutStatus::Reversed),
-        other => return Ok((mark(state, id, other).await?, true)),
+        other => return Ok((mark(state, id, other, report.cf_transfer_id.as_deref()).await?, true)),
     };
     debug_assert!(from.iter().all(|&f| crate::domain::status::payout_can_move(f, to)), "{from:?} -> {to:?}");
     let now = super::now();
@@ -178,10 +218,20 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
     // RETURNING: the payout as moved comes back in the same round trip.
     let Some(after) = moved.exec_with_returning(&txn).await?.into_iter().next() else {
         txn.rollback().await?;
-        return Ok((reload(state, id).await?, false));
+        let now = reload(state, id).await?;
+        // The other of SUCCESS and ACKNOWLEDGED, after the first paid it: it may bring the charges.
+        let charged = match (to, now.status, report.charges) {
+            (PayoutStatus::Paid, PayoutStatus::Paid, Some(charges)) => {
+                let txn = crate::db::begin(&state.db).await?;
+                let booked = book_charges(&txn, &now, charges, super::now()).await?;
+                txn.commit().await?;
+                booked
+            }
+            _ => false,
+        };
+        return Ok((now, charged));
     };
     let why = report.description.clone().unwrap_or_else(|| report.status.clone());
-    let charges = report.charges.unwrap_or_default();
     let (kind, title, balance) = if to == PayoutStatus::Paid {
         journal::book(
             &txn,
@@ -194,15 +244,16 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
                 payout_request_id: Some(id),
                 description: "payout paid by transfer",
                 at: now,
-                // What Cashfree charged for it leaves the bank (the payout account) with it, as a cost.
                 lines: vec![
                     Line::on(Account::PayoutsInTransit, after.amount.negate()),
-                    Line::on(Account::TransferCosts, charges.negate()),
-                    Line::on(Account::Bank, after.amount.checked_add(charges).unwrap_or(after.amount)),
+                    Line::on(Account::Bank, after.amount),
                 ],
             },
         )
         .await?;
+        if let Some(charges) = report.charges {
+            book_charges(&txn, &after, charges, now).await?;
+        }
         ("payout_paid", format!("Payout of {} {} paid", after.amount, after.currency), None)
     } else {
         // A transfer that failed never left transit; one the bank returned after it was paid comes back from

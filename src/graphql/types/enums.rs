@@ -123,6 +123,8 @@ pub enum JournalEntryKind {
     RefundFailed,
     /// Cashfree settled a payment to the bank: out of gateway clearing, its charges to gateway charges.
     Settlement,
+    /// What Cashfree charged for a payout's transfer, with its tax: from the bank to transfer costs.
+    TransferCharges,
 }
 
 /// A journal account. `WALLET` lines name their wallet; every other account is one per currency.

@@ -1,0 +1,58 @@
+//! Cashfree as its SDKs and documentation describe it, not as our double first guessed: transfer charges that come
+//! on the acknowledgement, events paydesk does not act on, the Payouts secret during a rotation, beneficiaries
+//! that already exist, orders Cashfree would refuse, payments through links, with offers, and refunds of a
+//! client's second charge.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const APPROVE: &str = "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) \
+    { id status cfTransferId transferStatus failureReason } }";
+const PAYOUT: &str = "query($id: UUID!) { payoutRequest(id: $id) { status transferStatus cfTransferId } }";
+const ENTRIES: &str =
+    "query($k: JournalEntryKind!) { journal(first: 50, filter: { kinds: [$k] }) { totalCount nodes { reference } } }";
+
+/// Requests and approves a payout of `amount` for `f`; returns its transfer id at Cashfree.
+async fn approved_transfer(app: &TestApp, f: Uuid, amount: &str) -> (String, String) {
+    let body = app.request_payout(f, amount).await;
+    let id = body["data"]["requestPayout"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let d = app.gql_ok(&app.admin(), APPROVE, json!({ "i": { "payoutRequestId": id } })).await;
+    assert_eq!(d["approvePayout"]["status"], "PROCESSING", "{d}");
+    assert!(d["approvePayout"]["cfTransferId"].is_string(), "Cashfree's id is kept from RECEIVED on: {d}");
+    (id.clone(), Uuid::parse_str(&id).unwrap().simple().to_string())
+}
+
+async fn payout(app: &TestApp, id: &str) -> Value {
+    app.gql_ok(&app.admin(), PAYOUT, json!({ "id": id })).await["payoutRequest"].clone()
+}
+
+#[tokio::test]
+async fn transfer_charges_come_on_the_acknowledgement_and_are_booked_once_in_either_order() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    // Acknowledged first (Payouts V2: "successful and debited from the account"), then sent to the beneficiary.
+    let (first, tid) = approved_transfer(&app, f, "300.00").await;
+    assert_eq!(double.transfer_event(&tid, "ACKNOWLEDGED").await, Ok(200));
+    assert_eq!(payout(&app, &first).await["status"], "PAID", "an acknowledged transfer has left the account");
+    assert_eq!(app.accounts().await["TRANSFER_COSTS"], "3.54", "3.00 charge and 0.54 tax");
+    assert_eq!(double.transfer_event(&tid, "SUCCESS").await, Ok(200));
+    let p = payout(&app, &first).await;
+    assert_eq!(p["status"], "PAID", "{p}");
+    // The other order: sent to the beneficiary, then acknowledged with the charges; then Cashfree repeats itself.
+    let (second, tid) = approved_transfer(&app, f, "200.00").await;
+    assert_eq!(double.transfer_event(&tid, "SUCCESS").await, Ok(200));
+    assert_eq!(payout(&app, &second).await["status"], "PAID");
+    assert_eq!(app.accounts().await["TRANSFER_COSTS"], "3.54", "no charges reported yet for the second");
+    assert_eq!(double.transfer_event(&tid, "ACKNOWLEDGED").await, Ok(200));
+    assert_eq!(double.transfer_event(&tid, "ACKNOWLEDGED").await, Ok(200), "a repeat under another key");
+    let p = payout(&app, &second).await;
+    assert_eq!((p["status"].as_str(), p["transferStatus"].as_str()), (Some("PAID"), Some("SUCCESS")), "{p}");
+    let b = app.accounts().await;
+    assert_eq!(b["TRANSFER_COSTS"], "7.08", "each transfer's charges once: {b:?}");
+    assert_eq!(b["BANK"], "-507.08", "{b:?}");
+    let d = app.gql_ok(&app.admin(), ENTRIES, json!({ "k": "TRANSFER_CHARGES" })).await;
+    assert_eq!(d["journal"]["totalCount"], 2, "{d}");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}
