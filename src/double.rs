@@ -63,6 +63,9 @@ struct Store {
     foreign_settlements: Vec<Value>,
     /// The Payouts account's balance (`None`: the default of 1,000,000.00).
     payout_balance: Option<String>,
+    /// The secret payout webhooks are signed with, when not the one calls authenticate with: during a key
+    /// rotation Cashfree signs with the oldest active key.
+    payout_signing_secret: Option<String>,
     seq: u64,
 }
 
@@ -194,7 +197,8 @@ impl Double {
         ];
         fields.sort();
         let concatenated: String = fields.iter().map(|(_, v)| v.as_str()).collect();
-        let signature = crate::domain::signature::hmac_base64(&self.config.payout_secret, &[concatenated.as_bytes()]);
+        let signature =
+            crate::domain::signature::hmac_base64(&self.payout_signing_secret(), &[concatenated.as_bytes()]);
         fields.push(("signature".to_owned(), signature));
         let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
         let res = self
@@ -206,6 +210,16 @@ impl Double {
             .await
             .map_err(|e| e.to_string())?;
         Ok(res.status().as_u16())
+    }
+
+    /// Signs payout webhooks with `secret` from now on (another active key of the account, as during a rotation).
+    pub fn sign_payout_webhooks_with(&self, secret: &str) {
+        self.store().payout_signing_secret = Some(secret.to_owned());
+    }
+
+    /// The secret payout webhooks are signed with now.
+    fn payout_signing_secret(&self) -> String {
+        self.store().payout_signing_secret.clone().unwrap_or_else(|| self.config.payout_secret.clone())
     }
 
     /// Sets the Payouts account's balance.
@@ -305,7 +319,7 @@ impl Double {
         let body = json!({ "data": transfer, "event_time": chrono::Utc::now().to_rfc3339(),
                            "type": format!("TRANSFER_{event}") });
         let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
-        self.send_webhook(&url, &self.config.payout_secret, &body).await
+        self.send_webhook(&url, &self.payout_signing_secret(), &body).await
     }
 
     /// The refund whose `refund_id` is this, as the double holds it.

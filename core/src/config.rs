@@ -32,9 +32,10 @@ pub struct Config {
     /// Cashfree Payouts client id; with it and its secret, approving a payout sends a transfer.
     #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID")]
     pub cashfree_payout_client_id: Option<String>,
-    /// Cashfree Payouts client secret (also verifies payout webhooks).
-    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true)]
-    pub cashfree_payout_client_secret: Option<String>,
+    /// Cashfree Payouts client secret(s): the first calls Cashfree and each verifies payout webhooks
+    /// (comma-separated during a key rotation, when Cashfree signs with the oldest active key).
+    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true)]
+    pub cashfree_payout_client_secret: Vec<String>,
     /// Which Cashfree: `sandbox` or `production`.
     #[arg(long, env = "CASHFREE_ENV", default_value = "sandbox", value_parser = ["sandbox", "production"])]
     pub cashfree_env: String,
@@ -261,8 +262,18 @@ impl Config {
 
     /// The webhook secrets that are actually set (empty entries dropped).
     pub fn webhook_secrets(&self) -> Vec<String> {
-        self.cashfree_client_secret.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+        set(&self.cashfree_client_secret)
     }
+
+    /// The Payouts secrets that are actually set (empty entries dropped): the first calls Cashfree.
+    pub fn payout_secrets(&self) -> Vec<String> {
+        set(&self.cashfree_payout_client_secret)
+    }
+}
+
+/// The entries of a comma-separated secret setting that are set, trimmed.
+fn set(secrets: &[String]) -> Vec<String> {
+    secrets.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
 }
 
 #[cfg(test)]

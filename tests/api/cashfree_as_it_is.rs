@@ -56,3 +56,19 @@ async fn transfer_charges_come_on_the_acknowledgement_and_are_booked_once_in_eit
     let (clean, report) = app.reconcile();
     assert!(clean, "{report}");
 }
+
+#[tokio::test]
+async fn during_a_payouts_key_rotation_webhooks_signed_with_the_older_key_are_taken() {
+    const OLD: &str = "cfsk_payout_old_secret";
+    let (app, double) = spawn_with_double(|c| c.cashfree_payout_client_secret.push(OLD.into())).await;
+    let f = funded_freelancer(&app, &double).await;
+    let (id, tid) = approved_transfer(&app, f, "300.00").await;
+    // Cashfree signs with the oldest active key while both are active; paydesk calls with the first it is given.
+    double.sign_payout_webhooks_with(OLD);
+    assert_eq!(double.complete_transfer(&tid, "SUCCESS").await, Ok(200));
+    assert_eq!(payout(&app, &id).await["status"], "PAID");
+    // A key that is not (or no longer) configured is refused.
+    double.sign_payout_webhooks_with("cfsk_payout_revoked");
+    let (_, tid) = approved_transfer(&app, f, "100.00").await;
+    assert_eq!(double.transfer_event(&tid, "FAILED").await, Ok(401));
+}

@@ -230,7 +230,7 @@ async fn the_cashfree_double_subcommand_runs_the_whole_loop() {
     let app = TestApp::spawn_with(|c| {
         c.cashfree_client_id = Some(CF_CLIENT_ID.into());
         c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
-        c.cashfree_payout_client_secret = Some(CF_PAYOUT_SECRET.into());
+        c.cashfree_payout_client_secret = vec![CF_PAYOUT_SECRET.into()];
         c.cashfree_base_url = Some(base.clone());
         c.cashfree_breaker_secs = 1;
     })

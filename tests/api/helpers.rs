@@ -69,7 +69,7 @@ pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std
     let app = TestApp::spawn_with(|c| {
         c.cashfree_client_id = Some(CF_CLIENT_ID.into());
         c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
-        c.cashfree_payout_client_secret = Some(CF_PAYOUT_SECRET.into());
+        c.cashfree_payout_client_secret = vec![CF_PAYOUT_SECRET.into()];
         c.cashfree_base_url = Some(url);
         c.cashfree_timeout_ms = 1_000;
         // The double settles every payment at once; a test that wants the scheduled poll turns it on.

@@ -82,6 +82,8 @@ pub struct Cashfree {
     base: String,
     pg: Option<Credentials>,
     payouts: Option<Credentials>,
+    /// Every Payouts secret set (the first is `payouts`' own), for verifying payout webhooks during a rotation.
+    payout_secrets: Vec<String>,
     pub health: health::Health,
     /// The Payouts account's balance as last read (`read_payout_balance`).
     balance: std::sync::Mutex<Option<PayoutBalance>>,
@@ -111,10 +113,9 @@ impl Cashfree {
             (Some(id), Some(secret)) if !id.trim().is_empty() => Some(Credentials { id, secret }),
             _ => None,
         };
-        let payouts = match (config.cashfree_payout_client_id.clone(), config.cashfree_payout_client_secret.clone()) {
-            (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
-                Some(Credentials { id, secret })
-            }
+        let payout_secrets = config.payout_secrets();
+        let payouts = match (config.cashfree_payout_client_id.clone(), payout_secrets.first().cloned()) {
+            (Some(id), Some(secret)) if !id.trim().is_empty() => Some(Credentials { id, secret }),
             _ => None,
         };
         let http = reqwest::Client::builder()
@@ -125,7 +126,8 @@ impl Cashfree {
         let open_for = Duration::from_secs(config.cashfree_breaker_secs.max(1));
         let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some(), open_for);
         let base = base.trim_end_matches('/').to_owned();
-        Cashfree { http, base, pg, payouts, health, balance: Default::default() }
+        let payout_secrets = if payouts.is_some() { payout_secrets } else { Vec::new() };
+        Cashfree { http, base, pg, payouts, payout_secrets, health, balance: Default::default() }
     }
 
     /// Whether calls to `api` are configured.
@@ -133,9 +135,10 @@ impl Cashfree {
         self.credentials(api).is_some()
     }
 
-    /// The secret payout webhooks are signed with, if Payouts is configured.
-    pub fn payout_secret(&self) -> Option<String> {
-        self.payouts.as_ref().map(|c| c.secret.clone())
+    /// The secrets payout webhooks may be signed with (more than one during a key rotation); none unless Payouts
+    /// is configured.
+    pub fn payout_secrets(&self) -> &[String] {
+        &self.payout_secrets
     }
 
     fn credentials(&self, api: Api) -> Option<&Credentials> {

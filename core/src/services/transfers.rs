@@ -355,10 +355,11 @@ impl Source for Transfers {
     type Event = TransferEvent;
 
     fn secrets(state: &AppState) -> Result<Vec<String>, String> {
-        let secret = state.cashfree.payout_secret();
-        secret
-            .map(|s| vec![s])
-            .ok_or_else(|| "CASHFREE_PAYOUT_CLIENT_SECRET is not configured; the delivery was recorded".into())
+        let secrets = state.cashfree.payout_secrets();
+        if secrets.is_empty() {
+            return Err("CASHFREE_PAYOUT_CLIENT_SECRET is not configured; the delivery was recorded".into());
+        }
+        Ok(secrets.to_vec())
     }
 
     fn read(body: &[u8], key: Option<&str>) -> Result<TransferEvent, String> {

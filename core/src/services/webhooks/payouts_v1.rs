@@ -31,16 +31,17 @@ pub fn signed(secret: &str, fields: &[(String, String)], signature: &str) -> boo
 /// Takes one V1 delivery end to end.
 pub async fn receive(state: &AppState, headers: &Headers, body: &[u8]) -> Receipt {
     let db = &state.db;
-    let Some(secret) = state.cashfree.payout_secret() else {
+    let secrets = state.cashfree.payout_secrets();
+    if secrets.is_empty() {
         let why = "CASHFREE_PAYOUT_CLIENT_SECRET is not set: Payouts webhooks cannot be verified".to_owned();
         return unconfigured(state, headers, body, why).await;
-    };
+    }
     let fields: Vec<(String, String)> =
         url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
     let signature = get("signature").unwrap_or_default();
-    if !signed(&secret, &fields, &signature) {
-        let why = "signature (V1: over the sorted fields' values) does not match the Payouts client secret".to_owned();
+    if !secrets.iter().any(|secret| signed(secret, &fields, &signature)) {
+        let why = "signature (V1: over the sorted fields' values) matches no Payouts client secret".to_owned();
         return rejected(state, headers, body, "payout webhook (V1)", why).await;
     }
     let event = get("event").unwrap_or_default();
