@@ -48,6 +48,8 @@ struct Store {
     payments: HashMap<String, Vec<Value>>,
     links: HashMap<String, String>,
     transfers: HashMap<String, Value>,
+    /// Beneficiaries by their `beneficiary_id`, as created.
+    beneficiaries: HashMap<String, Value>,
     /// Refunds by their `refund_id`, as Create Refund answered (and their status as last reported).
     refunds: HashMap<String, Value>,
     /// Dispute webhooks' `data` by dispute id, as last sent.
@@ -101,7 +103,7 @@ impl Double {
             .route("/pg/orders/{order_id}/payments", get(order_payments))
             .route("/pg/orders/{order_id}/refunds", post(create_refund))
             .route("/pg/orders/{order_id}/refunds/{refund_id}", get(get_refund))
-            .route("/payout/beneficiary", post(create_beneficiary))
+            .route("/payout/beneficiary", post(create_beneficiary).get(get_beneficiary))
             .route("/payout/transfers", post(create_transfer).get(get_transfer))
             .route("/pg/settlement/recon", post(settlement_recon))
             .layer(axum::middleware::from_fn_with_state(double.clone(), authenticate))
@@ -592,8 +594,47 @@ async fn order_payments(State(d): State<Arc<Double>>, Path(order_id): Path<Strin
     Json(Value::Array(s.payments.get(&order_id).cloned().unwrap_or_default())).into_response()
 }
 
-async fn create_beneficiary(Json(body): Json<Value>) -> Response {
-    Json(json!({ "beneficiary_id": body["beneficiary_id"], "beneficiary_status": "VERIFIED" })).into_response()
+/// Create Beneficiary V2: one beneficiary per id and per instrument (a bank account and IFSC, or a UPI handle);
+/// a second for either is refused 409 `beneficiary_already_exists`.
+async fn create_beneficiary(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
+    let Some(id) = body["beneficiary_id"].as_str().filter(|id| !id.is_empty()).map(str::to_owned) else {
+        return error(StatusCode::BAD_REQUEST, "beneficiary_id_missing", "beneficiary_id is missing in the request");
+    };
+    let instrument = body["beneficiary_instrument_details"].clone();
+    let mut s = d.store();
+    let same = |b: &Value| {
+        let (mine, theirs) = (&instrument, &b["beneficiary_instrument_details"]);
+        let same_account =
+            ["bank_account_number", "bank_ifsc"].iter().all(|k| mine[k].is_string() && mine[k] == theirs[k]);
+        same_account || (mine["vpa"].is_string() && mine["vpa"] == theirs["vpa"])
+    };
+    if s.beneficiaries.contains_key(&id) || s.beneficiaries.values().any(same) {
+        return error(StatusCode::CONFLICT, "beneficiary_already_exists", "Beneficiary already exists");
+    }
+    let beneficiary = json!({
+        "beneficiary_id": id, "beneficiary_name": body["beneficiary_name"],
+        "beneficiary_instrument_details": instrument, "beneficiary_status": "VERIFIED",
+        "added_on": chrono::Utc::now().to_rfc3339(),
+    });
+    s.beneficiaries.insert(id, beneficiary.clone());
+    Json(beneficiary).into_response()
+}
+
+/// Get Beneficiary V2: by `beneficiary_id`, or by `bank_account_number` with `bank_ifsc`.
+async fn get_beneficiary(State(d): State<Arc<Double>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let s = d.store();
+    let found = match (q.get("beneficiary_id"), q.get("bank_account_number"), q.get("bank_ifsc")) {
+        (Some(id), _, _) => s.beneficiaries.get(id),
+        (None, Some(account), Some(ifsc)) => s.beneficiaries.values().find(|b| {
+            let i = &b["beneficiary_instrument_details"];
+            i["bank_account_number"] == account.as_str() && i["bank_ifsc"] == ifsc.as_str()
+        }),
+        _ => return error(StatusCode::BAD_REQUEST, "beneficiary_id_missing", "give beneficiary_id or bank details"),
+    };
+    match found {
+        Some(b) => Json(b.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "beneficiary_not_found", "Beneficiary does not exist"),
+    }
 }
 
 async fn create_transfer(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
@@ -602,6 +643,10 @@ async fn create_transfer(State(d): State<Arc<Double>>, Json(body): Json<Value>) 
     };
     if d.store().transfers.contains_key(&transfer_id) {
         return error(StatusCode::CONFLICT, "transfer_id_already_exists", "transfer with same transfer_id exists");
+    }
+    let beneficiary = body["beneficiary_details"]["beneficiary_id"].as_str().unwrap_or_default();
+    if !d.store().beneficiaries.contains_key(beneficiary) {
+        return error(StatusCode::NOT_FOUND, "beneficiary_not_found", "Beneficiary does not exist");
     }
     let transfer = json!({
         "transfer_id": transfer_id, "cf_transfer_id": d.next_id().to_string(), "status": "RECEIVED",

@@ -72,3 +72,27 @@ async fn during_a_payouts_key_rotation_webhooks_signed_with_the_older_key_are_ta
     let (_, tid) = approved_transfer(&app, f, "100.00").await;
     assert_eq!(double.transfer_event(&tid, "FAILED").await, Ok(401));
 }
+
+#[tokio::test]
+async fn a_beneficiary_cashfree_already_has_is_used_not_replaced_by_an_id_it_never_made() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    // The freelancer registers the same account again (a new id is made; Cashfree answers 409 for the account).
+    let me = app.token(entity::status::Role::Freelancer, f);
+    let i = json!({ "name": "Asha Rao", "bankAccountNumber": "026291800001191", "ifsc": "YESB0000262" });
+    let register = "mutation($i: RegisterBeneficiaryInput!) { registerBeneficiary(input: $i) { kind masked } }";
+    app.gql_ok(&me, register, json!({ "i": i })).await;
+    let (id, tid) = approved_transfer(&app, f, "300.00").await;
+    let sent = double.transfer(&tid).expect("the transfer reached Cashfree");
+    assert_eq!(sent["status"], "RECEIVED", "sent to a beneficiary Cashfree has: {sent}");
+    assert_eq!(double.complete_transfer(&tid, "SUCCESS").await, Ok(200));
+    assert_eq!(payout(&app, &id).await["status"], "PAID");
+    // A UPI handle Cashfree already has cannot be looked up by handle: refused, nothing stored.
+    let other = Uuid::new_v4();
+    let them = app.token(entity::status::Role::Freelancer, other);
+    let upi = json!({ "name": "Ravi Kumar", "vpa": "ravi.k@okbank" });
+    app.gql_ok(&them, register, json!({ "i": upi })).await;
+    let again = app.gql(Some(&them), register, json!({ "i": upi })).await;
+    assert_eq!(code(&again), "INVALID_STATE", "{again}");
+    assert!(again["errors"][0]["message"].as_str().unwrap().contains("UPI handle"), "{again}");
+}

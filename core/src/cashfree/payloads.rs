@@ -458,6 +458,12 @@ pub struct CreateBeneficiary {
     pub beneficiary_instrument_details: Instrument,
 }
 
+/// A beneficiary as Cashfree holds it (Get Beneficiary V2; `Beneficiary` of npm `cashfree-payout` 0.0.14).
+#[derive(Debug, Deserialize)]
+pub struct Beneficiary {
+    pub beneficiary_id: Option<CfId>,
+}
+
 /// A bank account (number and IFSC) or a UPI id.
 #[derive(Debug, Clone, Serialize)]
 pub struct Instrument {

@@ -4,7 +4,7 @@
 use super::audit::{self, Action, Actor, Subject};
 use crate::auth::roles;
 use crate::auth::Principal;
-use crate::cashfree::payloads::{CreateBeneficiary, Instrument};
+use crate::cashfree::payloads::{self, Beneficiary, CreateBeneficiary, Instrument};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -74,16 +74,18 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
     let name = crate::domain::text::label("name", Some(b.name.clone()), 100)?
         .ok_or_else(|| AppError::BadInput("name must not be empty".into()))?;
     let (kind, masked, details) = instrument(&b)?;
-    let cf_id = format!("b{}", super::new_id().simple());
+    let mut cf_id = format!("b{}", super::new_id().simple());
     if state.cashfree.configured(Api::Payouts) {
         let body = json!(CreateBeneficiary {
             beneficiary_id: cf_id.clone(),
             beneficiary_name: name.clone(),
-            beneficiary_instrument_details: details,
+            beneficiary_instrument_details: details.clone(),
         });
         let call = state.cashfree.call(Api::Payouts, Method::POST, "/beneficiary", Some(&body), None, Repeat::Safe);
         match call.await {
-            Ok(_) | Err(CallError::Refused { status: 409, .. }) => {}
+            Ok(_) => {}
+            // Cashfree already has this instrument under a beneficiary of its own: payouts go to that one.
+            Err(CallError::Refused { status: 409, .. }) => cf_id = existing(state, &details).await?,
             Err(e) => return Err(super::gateway::call_error(e)),
         }
     }
@@ -114,6 +116,30 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
     )
     .await?;
     Ok(saved)
+}
+
+/// The id of the beneficiary Cashfree already holds for `details` (Get Beneficiary V2 by bank account and IFSC):
+/// the id paydesk just made was never created there, so it must not be stored.
+async fn existing(state: &AppState, details: &Instrument) -> AppResult<String> {
+    let (Some(account), Some(ifsc)) = (&details.bank_account_number, &details.bank_ifsc) else {
+        return Err(AppError::InvalidState(
+            "Cashfree already has a beneficiary with this UPI handle, which it cannot be asked for by handle: \
+             remove it in the Payouts dashboard, or register a bank account instead"
+                .into(),
+        ));
+    };
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("bank_account_number", account)
+        .append_pair("bank_ifsc", ifsc)
+        .finish();
+    let path = format!("/beneficiary?{query}");
+    let found = state.cashfree.call(Api::Payouts, Method::GET, &path, None, None, Repeat::Safe).await;
+    let answer = found.map_err(super::gateway::call_error)?;
+    let known: Beneficiary = payloads::read(answer)
+        .map_err(|why| AppError::Unavailable(format!("Cashfree's beneficiary answer: {why}; try again shortly")))?;
+    known.beneficiary_id.map(|id| id.0).filter(|id| !id.is_empty()).ok_or_else(|| {
+        AppError::Unavailable("Cashfree said the beneficiary exists but did not name it; try again shortly".into())
+    })
 }
 
 /// The freelancer's beneficiary, if registered.
