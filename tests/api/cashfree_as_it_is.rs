@@ -96,3 +96,26 @@ async fn a_beneficiary_cashfree_already_has_is_used_not_replaced_by_an_id_it_nev
     assert_eq!(code(&again), "INVALID_STATE", "{again}");
     assert!(again["errors"][0]["message"].as_str().unwrap().contains("UPI handle"), "{again}");
 }
+
+#[tokio::test]
+async fn an_order_cashfree_would_refuse_is_refused_here_and_never_sent() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id status } }";
+    let f = Uuid::new_v4();
+    for (amount, phone, client, why) in [
+        ("100.00", "+919999912345", None, "10-digit"),
+        ("100.00", "99999123", None, "10-digit"),
+        ("0.50", "9999912345", None, "below 1.00"),
+        ("100.00", "9999912345", Some("ab"), "3 to 50"),
+    ] {
+        let i = json!({ "freelancerId": f, "amount": amount, "customerPhone": phone, "clientId": client,
+                        "orderId": format!("ord_{}", rand_digits()) });
+        let body = app.gql(Some(&app.admin()), q, json!({ "i": i })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{amount} {phone}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(why), "{body}");
+    }
+    assert_eq!(double.calls("POST /pg/orders"), 0, "nothing Cashfree refuses is sent");
+    let i = json!({ "freelancerId": f, "amount": "1.00", "customerPhone": "9999912345", "paymentLink": true });
+    let made = app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
+    assert_eq!(made["createPaymentOrder"]["status"], "PENDING", "{made}");
+}

@@ -257,8 +257,14 @@ pub struct CreateLink {
     pub link_amount: Amount,
     pub link_currency: String,
     pub link_purpose: String,
-    pub customer_details: Customer,
+    pub customer_details: LinkCustomer,
     pub link_notes: LinkNotes,
+}
+
+/// A link's customer (`LinkCustomerDetailsEntity`: the phone is all it requires, and it has no `customer_id`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkCustomer {
+    pub customer_phone: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -8,13 +8,13 @@ use super::webhooks;
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::payloads::{
-    self, CfId, CreateLink, CreateOrder, Customer, Link, LinkNotes, Order, OrderRef, OrderTags, Payment,
+    self, CfId, CreateLink, CreateOrder, Customer, Link, LinkCustomer, LinkNotes, Order, OrderRef, OrderTags, Payment,
 };
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use entity::payment;
 use entity::status::PaymentStatus;
+use entity::{payment, Money};
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
@@ -54,11 +54,16 @@ pub async fn open_order(
             "payment links need Cashfree credentials (CASHFREE_CLIENT_ID and CASHFREE_CLIENT_SECRET)".into(),
         ));
     }
+    // Cashfree's `CustomerDetails` (OpenAPI spec 2025-01-01): `customer_phone` is exactly 10 characters,
+    // `customer_id` 3 to 50, and `order_amount` at least 1; an order it would refuse is refused here first.
     let phone = match (&checkout.customer_phone, remote) {
-        (Some(p), _) if p.len() >= 8 && p.len() <= 15 && p.bytes().all(|b| b.is_ascii_digit() || b == b'+') => {
-            Some(p.clone())
+        (Some(p), _) if p.len() == 10 && p.bytes().all(|b| b.is_ascii_digit()) => Some(p.clone()),
+        (Some(p), _) => {
+            return Err(AppError::BadInput(format!(
+                "customerPhone {p:?} must be the customer's 10-digit phone number, without +91 or spaces \
+                 (Cashfree takes no other)"
+            )))
         }
-        (Some(p), _) => return Err(AppError::BadInput(format!("customerPhone {p:?} must be 8 to 15 digits"))),
         (None, true) => {
             return Err(AppError::BadInput(
                 "customerPhone is required: Cashfree needs the paying customer's phone".into(),
@@ -66,6 +71,19 @@ pub async fn open_order(
         }
         (None, false) => None,
     };
+    if remote {
+        if order.amount < Money::from_minor(100) {
+            return Err(AppError::BadInput(format!(
+                "amount {} is below 1.00, the least Cashfree takes for an order",
+                order.amount
+            )));
+        }
+        if let Some(client) = order.client_id.as_deref().map(str::trim).filter(|c| !(3..=50).contains(&c.len())) {
+            return Err(AppError::BadInput(format!(
+                "clientId {client:?} must be 3 to 50 characters: Cashfree keeps it as the order's customer_id"
+            )));
+        }
+    }
     let parts = [
         order.freelancer_id.to_string(),
         order.amount.to_string(),
@@ -160,7 +178,7 @@ async fn at_cashfree(
             link_amount: p.amount.into(),
             link_currency: p.currency.clone(),
             link_purpose: p.purpose.clone().unwrap_or_else(|| format!("Order {}", p.order_id)),
-            customer_details: customer,
+            customer_details: LinkCustomer { customer_phone: customer.customer_phone },
             link_notes: LinkNotes { paydesk_payment_id: p.id.to_string() },
         });
         let made =
