@@ -229,6 +229,11 @@ impl Double {
         self.store().payout_balance = Some(balance.to_owned());
     }
 
+    /// The ids of the beneficiaries Cashfree holds.
+    pub fn beneficiary_ids(&self) -> Vec<String> {
+        self.store().beneficiaries.keys().cloned().collect()
+    }
+
     /// The transfers Cashfree holds, by transfer id.
     pub fn transfer(&self, transfer_id: &str) -> Option<Value> {
         self.store().transfers.get(transfer_id).cloned()

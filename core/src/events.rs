@@ -247,6 +247,10 @@ pub enum AlertKind {
     WebhookMalformed,
     /// Money arrived that matches no order or payout.
     WebhookUnmatched,
+    /// A signed webhook of a type paydesk has never seen: recorded and answered, nothing done.
+    WebhookUnknownType,
+    /// Cashfree reported an incident at a beneficiary's bank: payouts to the beneficiaries it names are held.
+    BeneficiaryIncident,
 }
 
 impl AlertKind {

@@ -119,3 +119,80 @@ async fn an_order_cashfree_would_refuse_is_refused_here_and_never_sent() {
     let made = app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
     assert_eq!(made["createPaymentOrder"]["status"], "PENDING", "{made}");
 }
+
+const ALERTS: &str = "{ alerts(first: 50) { nodes { kind severity message webhookId } } }";
+const HOLDS: &str = "{ payoutHolds { freelancerId reason placedBy } }";
+
+/// The stored alerts of `kind`.
+async fn alerts_of(app: &TestApp, kind: &str) -> Vec<Value> {
+    let d = app.gql_ok(&app.admin(), ALERTS, json!({})).await;
+    d["alerts"]["nodes"].as_array().unwrap().iter().filter(|a| a["kind"] == kind).cloned().collect()
+}
+
+#[tokio::test]
+async fn payouts_events_that_are_not_transfer_outcomes_are_taken_never_refused() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    let bene = double.beneficiary_ids().pop().expect("the freelancer's beneficiary at Cashfree");
+    let now = chrono::Utc::now().to_rfc3339();
+    let sent = |kind: &str, data: Value| json!({ "type": kind, "event_time": now, "data": data }).to_string();
+    // Cashfree disables a Payouts V2 endpoint after more than five failed deliveries in a row: each is a 200.
+    for (kind, data) in [
+        ("BULK_TRANSFER_REJECTED", json!({ "batch_transfer_id": "batch_77", "status": "REJECTED" })),
+        ("CREDIT_CONFIRMATION", json!({ "amount": 50000.00 })),
+        ("LOW_BALANCE_ALERT", json!({ "current_balance": 800.00 })),
+        ("BENEFICIARY_INCIDENT", json!({ "beneficiary_id": bene, "status": "UNRESOLVED", "mode": "IMPS" })),
+        ("PAYOUT_SOMETHING_NEW", json!({ "note": "a type paydesk has never seen" })),
+    ] {
+        let (status, reply) = deliver_transfer(&app, sent(kind, data)).await;
+        assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{kind}: {reply}");
+    }
+    let (status, reply) = deliver_transfer(&app, sent("LOW_BALANCE_ALERT", json!({}))).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    // What each was, in the webhook log.
+    let d = app
+        .gql_ok(&app.admin(), "{ paymentWebhooks(first: 20) { nodes { eventType outcome error } } }", json!({}))
+        .await;
+    let log = d["paymentWebhooks"]["nodes"].as_array().unwrap().clone();
+    let said = |kind: &str| log.iter().find(|w| w["eventType"] == kind).map(|w| w["error"].clone()).unwrap_or_default();
+    assert!(said("BULK_TRANSFER_REJECTED").as_str().unwrap().contains("single transfers only"), "{log:?}");
+    assert!(said("CREDIT_CONFIRMATION").as_str().unwrap().contains("balance is read now"), "{log:?}");
+    // Alerts: the low balance, the incident, the unknown type; the incident holds the beneficiary's payouts.
+    assert_eq!(alerts_of(&app, "payout_balance_low").await.len(), 2);
+    let unknown = alerts_of(&app, "webhook_unknown_type").await;
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(unknown[0]["message"].as_str().unwrap().contains("PAYOUT_SOMETHING_NEW"));
+    assert_eq!(unknown[0]["severity"], "WARNING");
+    let incident = alerts_of(&app, "beneficiary_incident").await;
+    assert!(incident[0]["message"].as_str().unwrap().contains("1 freelancer(s)"), "{incident:?}");
+    let holds = app.gql_ok(&app.admin(), HOLDS, json!({})).await;
+    let held = &holds["payoutHolds"][0];
+    assert_eq!(held["freelancerId"], f.to_string(), "{holds}");
+    assert_eq!(held["placedBy"], Uuid::nil().to_string(), "placed by paydesk itself: {holds}");
+    assert!(held["reason"].as_str().unwrap().contains("incident"), "{holds}");
+    let refused = app.request_payout(f, "100.00").await;
+    assert_eq!(code(&refused), "PAYOUTS_ON_HOLD", "{refused}");
+    let release = "mutation($i: PayoutHoldInput!) { releasePayouts(input: $i) { freelancerId } }";
+    app.gql_ok(&app.admin(), release, json!({ "i": { "freelancerId": f, "reason": "bank is back up" } })).await;
+    assert!(app.request_payout(f, "100.00").await["data"]["requestPayout"]["id"].is_string());
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}
+
+#[tokio::test]
+async fn a_signed_payment_webhook_of_a_type_paydesk_does_not_act_on_is_recorded_and_answered() {
+    let app = TestApp::spawn().await;
+    for (kind, known) in [("SETTLEMENT_INITIATED", true), ("PAYMENT_SOMETHING_NEW", false), ("HEALTH_ALERT", true)] {
+        let body = json!({ "type": kind, "event_time": "2025-04-22T14:42:08+05:30", "data": { "x": 1 } }).to_string();
+        let (status, reply) = app.deliver_signed(&body).await;
+        assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{kind}: {reply}");
+        let unknown = alerts_of(&app, "webhook_unknown_type").await;
+        assert_eq!(unknown.iter().any(|a| a["message"].as_str().unwrap().contains(kind)), !known, "{unknown:?}");
+    }
+    // Still refused: a bad signature and an unreadable body.
+    let (status, _) =
+        app.deliver("{}", &[("x-webhook-timestamp", "1".into()), ("x-webhook-signature", "x".into())]).await;
+    assert_eq!(status, 401);
+    let (status, _) = app.deliver_signed("not json").await;
+    assert_eq!(status, 400);
+}

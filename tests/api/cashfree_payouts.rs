@@ -312,23 +312,6 @@ async fn a_signed_transfer_webhook_with_a_negative_amount_is_malformed_and_settl
     assert_eq!(app.balance(f).await, "600.00", "nothing was credited back");
 }
 
-/// Delivers a payout webhook signed with the Payouts secret; the answer's status and body.
-async fn deliver_transfer(app: &TestApp, body: String) -> (u16, Value) {
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
-    let res = app
-        .http
-        .post(app.url("/api/webhooks/cashfree/payouts"))
-        .header("content-type", "application/json")
-        .header("x-webhook-timestamp", &ts)
-        .header("x-webhook-signature", sign(CF_PAYOUT_SECRET, &ts, &body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn a_transfer_of_another_amount_than_its_payout_settles_nothing_and_is_critical() {
     let Processing { app, mut alerts, f, id, transfer, .. } = processing_payout().await;

@@ -334,6 +334,23 @@ pub fn sign(secret: &str, ts: &str, body: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// Delivers a payout webhook signed with the Payouts secret; the answer's status and body.
+pub async fn deliver_transfer(app: &TestApp, body: String) -> (u16, Value) {
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let res = app
+        .http
+        .post(app.url("/api/webhooks/cashfree/payouts"))
+        .header("content-type", "application/json")
+        .header("x-webhook-timestamp", &ts)
+        .header("x-webhook-signature", sign(CF_PAYOUT_SECRET, &ts, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
 /// A compact Cashfree payment webhook body (amount written as a JSON number, as Cashfree does).
 pub fn payment_body(kind: &str, order_id: &str, cf_payment_id: &str, status: &str, amount: &str) -> String {
     format!(

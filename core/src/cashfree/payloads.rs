@@ -453,9 +453,6 @@ pub struct Transfer {
     pub transfer_service_tax: Option<Amount>,
 }
 
-/// A payout webhook (`POST /api/webhooks/cashfree/payouts`): its type names the transfer's end state.
-pub type TransferWebhook = Envelope<Transfer>;
-
 /// `POST /payout/beneficiary`.
 #[derive(Debug, Serialize)]
 pub struct CreateBeneficiary {

@@ -107,7 +107,7 @@ pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, r
     }
     .insert(&txn)
     .await?;
-    record(&txn, who, Action::PayoutsHeld, freelancer, None, Some(&placed), &reason).await?;
+    record(&txn, Actor::User(who), Action::PayoutsHeld, freelancer, None, Some(&placed), &reason).await?;
     let (severity, kind) = if freelancer.is_some() {
         (Severity::Warning, AlertKind::WalletHeld)
     } else {
@@ -134,16 +134,43 @@ pub async fn release(
         return Err(AppError::InvalidState(format!("{} are not on hold", describe(freelancer))));
     };
     hold::Entity::delete_by_id(key(freelancer)).exec(&txn).await?;
-    record(&txn, who, Action::PayoutsReleased, freelancer, Some(&held), None, &reason).await?;
+    record(&txn, Actor::User(who), Action::PayoutsReleased, freelancer, Some(&held), None, &reason).await?;
     let kind = if freelancer.is_some() { AlertKind::WalletReleased } else { AlertKind::PayoutsUnfrozen };
     let alert = Alert::new(Severity::Info, kind, format!("{} released by {}: {reason}", describe(freelancer), who.id));
     state.events.commit_with(txn, crate::events::Event::Alert(alert)).await?;
     Ok(held)
 }
 
+/// Holds each of `freelancers`' payouts for a reason paydesk found itself (a Cashfree beneficiary incident),
+/// audited as the system; one already held keeps its hold, and an admin releases them as any other. Returns the
+/// freelancers held now.
+pub async fn place_by_system(state: &AppState, freelancers: &[Uuid], reason: &str) -> AppResult<Vec<Uuid>> {
+    let txn = crate::db::begin(&state.db).await?;
+    lock(&txn, true).await?;
+    let mut held = Vec::new();
+    for &f in freelancers {
+        if held.contains(&f) || hold::Entity::find_by_id(key(Some(f))).one(&txn).await?.is_some() {
+            continue;
+        }
+        let placed = hold::ActiveModel {
+            key: Set(key(Some(f))),
+            freelancer_id: Set(Some(f)),
+            reason: Set(reason.to_owned()),
+            placed_by: Set(Uuid::nil()),
+            placed_at: Set(super::now()),
+        }
+        .insert(&txn)
+        .await?;
+        record(&txn, Actor::System, Action::PayoutsHeld, Some(f), None, Some(&placed), reason).await?;
+        held.push(f);
+    }
+    txn.commit().await?;
+    Ok(held)
+}
+
 async fn record(
     txn: &impl ConnectionTrait,
-    who: Principal,
+    actor: Actor,
     action: Action,
     freelancer: Option<Uuid>,
     before: Option<&hold::Model>,
@@ -154,7 +181,7 @@ async fn record(
     audit::record(
         txn,
         audit::Entry {
-            actor: Actor::User(who),
+            actor,
             action,
             entity_type: Subject::PayoutHold,
             entity_id: freelancer.unwrap_or(Uuid::nil()),

@@ -10,7 +10,7 @@ use super::audit::{self, Action, Actor, Subject};
 use super::journal::{self, Line};
 use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
-use crate::cashfree::payloads::{self, BeneficiaryRef, CreateTransfer, Transfer, TransferWebhook};
+use crate::cashfree::payloads::{self, BeneficiaryRef, CreateTransfer, Transfer};
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::domain::status::api_name;
 use crate::error::{AppError, AppResult};
@@ -340,6 +340,18 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
 /// back for Cashfree's retry).
 pub struct Transfers;
 
+/// What a payout webhook says: a transfer's state, or another event of the Payouts account.
+pub enum PayoutEvent {
+    Transfer(TransferEvent),
+    /// `LOW_BALANCE_ALERT`, `CREDIT_CONFIRMATION`, `BENEFICIARY_INCIDENT`, `BULK_TRANSFER_REJECTED`, or a type
+    /// paydesk has never seen; `data` as sent.
+    Account {
+        kind: String,
+        key: String,
+        data: Value,
+    },
+}
+
 /// What a transfer webhook says.
 pub struct TransferEvent {
     kind: String,
@@ -352,7 +364,7 @@ pub struct TransferEvent {
 
 impl Source for Transfers {
     const NAME: &'static str = "payout webhook";
-    type Event = TransferEvent;
+    type Event = PayoutEvent;
 
     fn secrets(state: &AppState) -> Result<Vec<String>, String> {
         let secrets = state.cashfree.payout_secrets();
@@ -362,11 +374,15 @@ impl Source for Transfers {
         Ok(secrets.to_vec())
     }
 
-    fn read(body: &[u8], key: Option<&str>) -> Result<TransferEvent, String> {
+    fn read(body: &[u8], key: Option<&str>) -> Result<PayoutEvent, String> {
         let root: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-        let hook: TransferWebhook = payloads::read(root)?;
+        let hook: payloads::Envelope<Value> = payloads::read(root)?;
         let kind = fields::id("type", hook.kind.as_ref())?;
-        let data = hook.data;
+        if !kind.starts_with("TRANSFER_") {
+            let key = key.map(str::to_owned).unwrap_or_else(|| format!("{kind}:{}", fields::sha_hex(body)));
+            return Ok(PayoutEvent::Account { kind, key: fields::storable_key(key), data: hook.data });
+        }
+        let data: Transfer = payloads::read_at("data", hook.data)?;
         let transfer = fields::id("data.transfer_id", data.transfer_id.as_ref())?;
         let mut amount = None;
         if data.transfer_amount.is_some() {
@@ -382,79 +398,92 @@ impl Source for Transfers {
             report.status = status.to_owned(); // the event names the end state
         }
         let key = key.map(str::to_owned).unwrap_or_else(|| format!("{kind}:{transfer}:{}", report.status));
-        Ok(TransferEvent { kind, transfer, report, key: fields::storable_key(key), amount })
+        Ok(PayoutEvent::Transfer(TransferEvent { kind, transfer, report, key: fields::storable_key(key), amount }))
     }
 
-    fn describe(event: &TransferEvent, row: &mut webhook::ActiveModel) {
-        row.event_type = Set(Some(event.kind.clone()));
-        row.order_id = Set(Some(event.transfer.clone()));
+    fn describe(event: &PayoutEvent, row: &mut webhook::ActiveModel) {
+        match event {
+            PayoutEvent::Transfer(t) => {
+                row.event_type = Set(Some(t.kind.clone()));
+                row.order_id = Set(Some(t.transfer.clone()));
+            }
+            PayoutEvent::Account { kind, .. } => row.event_type = Set(Some(kind.chars().take(64).collect())),
+        }
     }
 
-    async fn apply(state: &AppState, mut row: webhook::ActiveModel, event: &TransferEvent) -> AppResult<Receipt> {
-        let db = &state.db;
-        row.idempotency_key = Set(Some(event.key.clone()));
-        let found = match Uuid::try_parse(&event.transfer) {
-            Ok(pid) => payout::Entity::find_by_id(pid).one(db).await.ok().flatten(),
-            Err(_) => None,
-        };
-        row.payout_request_id = Set(found.as_ref().map(|p| p.id));
-        match webhooks::claim(db, &row).await {
-            Ok(true) => {}
-            Ok(false) => return Ok(webhooks::duplicate(db, row, "already received".into()).await),
+    async fn apply(state: &AppState, row: webhook::ActiveModel, event: &PayoutEvent) -> AppResult<Receipt> {
+        match event {
+            PayoutEvent::Transfer(t) => apply_transfer(state, row, t).await,
+            PayoutEvent::Account { kind, key, data } => {
+                super::payout_account::on_event(state, row, kind, key, data).await
+            }
+        }
+    }
+}
+
+/// Applies a transfer event: claims its key, then settles its payout (see `settle_once`).
+async fn apply_transfer(state: &AppState, mut row: webhook::ActiveModel, event: &TransferEvent) -> AppResult<Receipt> {
+    let db = &state.db;
+    row.idempotency_key = Set(Some(event.key.clone()));
+    let found = match Uuid::try_parse(&event.transfer) {
+        Ok(pid) => payout::Entity::find_by_id(pid).one(db).await.ok().flatten(),
+        Err(_) => None,
+    };
+    row.payout_request_id = Set(found.as_ref().map(|p| p.id));
+    match webhooks::claim(db, &row).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(webhooks::duplicate(db, row, "already received".into()).await),
+        Err(e) => {
+            let e = AppError::from(e);
+            return Ok(Receipt::new(Verdict::Unavailable, WebhookOutcome::Failed, None, e.public_message()));
+        }
+    }
+    let row_id = row.id.clone().unwrap();
+    // A transfer of another amount than its payout's settles nothing: money moved that paydesk did not ask for.
+    let differs = match (&found, &event.amount) {
+        (Some(p), Some((amount, currency))) if *amount != p.amount || *currency != p.currency => Some(format!(
+            "transfer {} moved {amount} {currency}, but payout {} is of {} {}: not settled, check it at Cashfree",
+            event.transfer, p.id, p.amount, p.currency
+        )),
+        _ => None,
+    };
+    let (verdict, outcome, message) = match (found, differs) {
+        (None, _) => {
+            (Verdict::Accepted, WebhookOutcome::Unmatched, format!("no payout has transfer id {}", event.transfer))
+        }
+        (Some(_), Some(why)) => (Verdict::Accepted, WebhookOutcome::Unmatched, why),
+        (Some(p), None) => match settle_once(state, p.id, event.report.clone()).await {
+            Ok((after, true)) => {
+                (Verdict::Accepted, WebhookOutcome::Processed, format!("payout is {}", api_name(&after.status)))
+            }
+            Ok((after, false)) => {
+                (Verdict::Accepted, WebhookOutcome::Duplicate, format!("payout already {}", api_name(&after.status)))
+            }
             Err(e) => {
-                let e = AppError::from(e);
-                return Ok(Receipt::new(Verdict::Unavailable, WebhookOutcome::Failed, None, e.public_message()));
+                // Give the key back so Cashfree's retry is applied, and ask for that retry.
+                let verdict = Verdict::of_failure(&e);
+                let _ = webhook::Entity::update_many()
+                    .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
+                    .filter(webhook::Column::Id.eq(row_id))
+                    .exec(db)
+                    .await;
+                (verdict, WebhookOutcome::Failed, e.public_message())
             }
-        }
-        let row_id = row.id.clone().unwrap();
-        // A transfer of another amount than its payout's settles nothing: money moved that paydesk did not ask for.
-        let differs = match (&found, &event.amount) {
-            (Some(p), Some((amount, currency))) if *amount != p.amount || *currency != p.currency => Some(format!(
-                "transfer {} moved {amount} {currency}, but payout {} is of {} {}: not settled, check it at Cashfree",
-                event.transfer, p.id, p.amount, p.currency
-            )),
-            _ => None,
-        };
-        let (verdict, outcome, message) = match (found, differs) {
-            (None, _) => {
-                (Verdict::Accepted, WebhookOutcome::Unmatched, format!("no payout has transfer id {}", event.transfer))
-            }
-            (Some(_), Some(why)) => (Verdict::Accepted, WebhookOutcome::Unmatched, why),
-            (Some(p), None) => match settle_once(state, p.id, event.report.clone()).await {
-                Ok((after, true)) => {
-                    (Verdict::Accepted, WebhookOutcome::Processed, format!("payout is {}", api_name(&after.status)))
-                }
-                Ok((after, false)) => (
-                    Verdict::Accepted,
-                    WebhookOutcome::Duplicate,
-                    format!("payout already {}", api_name(&after.status)),
-                ),
-                Err(e) => {
-                    // Give the key back so Cashfree's retry is applied, and ask for that retry.
-                    let verdict = Verdict::of_failure(&e);
-                    let _ = webhook::Entity::update_many()
-                        .col_expr(webhook::Column::IdempotencyKey, Expr::value(Option::<String>::None))
-                        .filter(webhook::Column::Id.eq(row_id))
-                        .exec(db)
-                        .await;
-                    (verdict, WebhookOutcome::Failed, e.public_message())
-                }
-            },
-        };
-        let _ = webhook::Entity::update_many()
-            .col_expr(webhook::Column::Outcome, Expr::value(outcome))
-            .col_expr(webhook::Column::Error, Expr::value(Some(message.clone())))
-            .filter(webhook::Column::Id.eq(row_id))
-            .exec(db)
-            .await;
-        if outcome == WebhookOutcome::Unmatched {
-            let mut alert =
-                Alert::new(Severity::Critical, AlertKind::WebhookUnmatched, format!("payout webhook: {message}"));
-            alert.webhook_id = Some(row_id);
-            state.events.alert(db, alert).await;
-        }
-        Ok(Receipt::new(verdict, outcome, Some(row_id), message))
+        },
+    };
+    let _ = webhook::Entity::update_many()
+        .col_expr(webhook::Column::Outcome, Expr::value(outcome))
+        .col_expr(webhook::Column::Error, Expr::value(Some(message.clone())))
+        .filter(webhook::Column::Id.eq(row_id))
+        .exec(db)
+        .await;
+    if outcome == WebhookOutcome::Unmatched {
+        let mut alert =
+            Alert::new(Severity::Critical, AlertKind::WebhookUnmatched, format!("payout webhook: {message}"));
+        alert.webhook_id = Some(row_id);
+        state.events.alert(db, alert).await;
     }
+    Ok(Receipt::new(verdict, outcome, Some(row_id), message))
 }
 
 /// Looks up every payout still PROCESSING a while after its last news, and applies what Cashfree says (a

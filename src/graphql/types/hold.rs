@@ -12,7 +12,8 @@ pub struct PayoutHold {
     /// Whose payouts are held; null: everyone's (a freeze).
     pub freelancer_id: Option<Uuid>,
     pub reason: String,
-    /// The admin who placed it.
+    /// The admin who placed it; the nil UUID when paydesk placed it itself (a beneficiary incident Cashfree
+    /// reported).
     pub placed_by: Uuid,
     pub placed_at: DateTime,
 }

@@ -63,6 +63,13 @@ fn payment_status(s: &str) -> Option<PaymentStatus> {
     })
 }
 
+/// The types of payment webhooks (Cashfree's "Payment Webhooks" page).
+const PAYMENTS: [&str; 3] = ["PAYMENT_SUCCESS_WEBHOOK", "PAYMENT_FAILED_WEBHOOK", "PAYMENT_USER_DROPPED_WEBHOOK"];
+/// Types Cashfree documents for this route that paydesk records and does not act on: settlements on their way
+/// (their payments are reconciled when settled), auto-refunds of payments never credited here, and incidents at
+/// payment methods. Any other type it does not act on is one it has never seen, and an operator is told.
+const RECORDED: [&str; 5] =
+    ["SETTLEMENT_INITIATED", "SETTLEMENT_FAILED", "SETTLEMENT_REVERSED", "AUTO_REFUND_STATUS_WEBHOOK", "HEALTH_ALERT"];
 /// The type of refund webhooks.
 const REFUND: &str = "REFUND_STATUS_WEBHOOK";
 /// The types of dispute webhooks: `DISPUTE_CREATED`, `DISPUTE_UPDATED`, `DISPUTE_CLOSED`.
@@ -129,7 +136,7 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
             event: Event::Settlement { cf_settlement_id, from },
         });
     }
-    let acted_on = event_type == REFUND || event_type.starts_with("PAYMENT_");
+    let acted_on = event_type == REFUND || PAYMENTS.contains(&event_type.as_str());
     if !acted_on {
         // Not acted on: only the order it names is kept, if it names one in the usual place.
         let data = payloads::read::<PaymentWebhookData>(hook.data).unwrap_or_default();
@@ -426,8 +433,15 @@ async fn apply(
         }
     }
     let (outcome, error, payment_id, alarm) = match (&parsed.event, found) {
+        (Event::Other, _) if RECORDED.contains(&parsed.event_type.as_str()) => {
+            (WebhookOutcome::Processed, Some(format!("{} is recorded, not acted on", parsed.event_type)), None, None)
+        }
         (Event::Other, _) => {
-            (WebhookOutcome::Processed, Some(format!("{} is not acted on", parsed.event_type)), None, None)
+            let why =
+                format!("{} is a webhook type paydesk has never seen: recorded, nothing was done", parsed.event_type);
+            let mut done = Done::of(WebhookOutcome::Processed, Some(why.clone()), None, None);
+            done.alarms.push((Severity::Warning, AlertKind::WebhookUnknownType, why));
+            return Ok(done);
         }
         (Event::Settlement { cf_settlement_id, .. }, _) => (
             WebhookOutcome::Processed,
