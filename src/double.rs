@@ -46,7 +46,8 @@ pub enum Fault {
 struct Store {
     orders: HashMap<String, Value>,
     payments: HashMap<String, Vec<Value>>,
-    links: HashMap<String, String>,
+    /// Payment links by `link_id`, as created (`LinkEntity`).
+    links: HashMap<String, Value>,
     transfers: HashMap<String, Value>,
     /// Beneficiaries by their `beneficiary_id`, as created.
     beneficiaries: HashMap<String, Value>,
@@ -100,6 +101,7 @@ impl Double {
         let app = Router::new()
             .route("/pg/orders", post(create_order))
             .route("/pg/links", post(create_link))
+            .route("/pg/links/{link_id}/orders", get(link_orders))
             .route("/pg/orders/{order_id}/payments", get(order_payments))
             .route("/pg/orders/{order_id}/refunds", post(create_refund))
             .route("/pg/orders/{order_id}/refunds/{refund_id}", get(get_refund))
@@ -253,6 +255,34 @@ impl Double {
         self.send_webhook(&url, &self.config.pg_secret, &body).await
     }
 
+    /// A customer pays the payment link `link_id` (`SUCCESS`, `FAILED` or `USER_DROPPED`) as Cashfree takes it: on
+    /// an order Cashfree makes for the payment (`CFPay_…`), whose `order_tags` name the link (`link_id`, and
+    /// `cf_link_id` its own id). Returns paydesk's last answer and that order's id.
+    pub async fn pay_link(&self, link_id: &str, status: &str) -> Result<(u16, String), String> {
+        let order_id = self.link_order(link_id)?;
+        Ok((self.pay(&order_id, status).await?, order_id))
+    }
+
+    /// Makes the order Cashfree opens when a customer starts paying the link `link_id`; returns its id.
+    pub fn link_order(&self, link_id: &str) -> Result<String, String> {
+        let n = self.next_id();
+        let order_id = {
+            let mut s = self.store();
+            let link = s.links.get(link_id).cloned().ok_or_else(|| format!("no link {link_id}"))?;
+            let order_id = format!("CFPay_{}_{n}", link["cf_link_id"].as_str().unwrap_or_default());
+            let order = json!({
+                "cf_order_id": n.to_string(), "order_id": order_id, "order_amount": link["link_amount"],
+                "order_currency": link["link_currency"], "order_status": "ACTIVE",
+                "payment_session_id": format!("session_{n}"), "created_at": chrono::Utc::now().to_rfc3339(),
+                "order_tags": { "cf_link_id": link["cf_link_id"], "link_id": link_id },
+                "customer_details": { "customer_phone": link["customer_details"]["customer_phone"] },
+            });
+            s.orders.insert(order_id.clone(), order);
+            order_id
+        };
+        Ok(order_id)
+    }
+
     /// Records a payment attempt on `order_id` without telling paydesk (a webhook that never arrived);
     /// returns the webhook body that would have been sent.
     pub fn record_payment(&self, order_id: &str, status: &str) -> Result<Value, String> {
@@ -271,10 +301,13 @@ impl Double {
             "USER_DROPPED" => "PAYMENT_USER_DROPPED_WEBHOOK",
             _ => "PAYMENT_FAILED_WEBHOOK",
         };
+        let mut order_ref = json!({ "order_id": order_id, "order_amount": order["order_amount"],
+                                     "order_currency": order["order_currency"] });
+        if order["order_tags"].is_object() {
+            order_ref["order_tags"] = order["order_tags"].clone();
+        }
         Ok(json!({
-            "data": { "order": { "order_id": order_id, "order_amount": order["order_amount"],
-                                  "order_currency": order["order_currency"] },
-                      "payment": payment },
+            "data": { "order": order_ref, "payment": payment },
             "event_time": chrono::Utc::now().to_rfc3339(), "type": kind,
         }))
     }
@@ -327,6 +360,11 @@ impl Double {
                            "type": format!("TRANSFER_{event}") });
         let url = format!("{}/api/webhooks/cashfree/payouts", self.paydesk());
         self.send_webhook(&url, &self.payout_signing_secret(), &body).await
+    }
+
+    /// The payments made on `order_id`, in order.
+    pub fn payments(&self, order_id: &str) -> Vec<Value> {
+        self.store().payments.get(order_id).cloned().unwrap_or_default()
     }
 
     /// The refund whose `refund_id` is this, as the double holds it.
@@ -506,6 +544,10 @@ async fn create_order(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> 
         "order_currency": body["order_currency"], "order_status": "ACTIVE",
         "payment_session_id": format!("session_{cf_order_id}"), "customer_details": body["customer_details"],
     });
+    let mut order = order;
+    if body["order_tags"].is_object() {
+        order["order_tags"] = body["order_tags"].clone();
+    }
     d.store().orders.insert(order_id, order.clone());
     Json(order).into_response()
 }
@@ -577,18 +619,40 @@ async fn control_refund(State(d): State<Arc<Double>>, Path((id, status)): Path<(
     }
 }
 
+/// Create Payment Link: the link answered as `LinkEntity`. Its payments are made on orders Cashfree makes for them
+/// (`pay_link`), not on an order of the merchant's.
 async fn create_link(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
     let Some(link_id) = body["link_id"].as_str().map(str::to_owned) else {
         return error(StatusCode::BAD_REQUEST, "link_id_missing", "link_id is missing in the request");
     };
-    let order =
-        json!({ "order_id": link_id, "order_amount": body["link_amount"], "order_currency": body["link_currency"] });
-    let mut s = d.store();
-    s.orders.entry(link_id.clone()).or_insert(order);
-    s.links.insert(link_id.clone(), link_id.clone());
-    let url = format!("{}/links/{link_id}", d.url);
-    Json(json!({ "link_id": link_id, "link_url": url, "link_status": "ACTIVE", "link_amount": body["link_amount"] }))
-        .into_response()
+    if d.store().links.contains_key(&link_id) {
+        return error(StatusCode::CONFLICT, "link_already_exists", "link with same link_id is already present");
+    }
+    let link = json!({
+        "cf_link_id": d.next_id().to_string(), "link_id": link_id, "link_status": "ACTIVE",
+        "link_currency": body["link_currency"], "link_amount": body["link_amount"], "link_amount_paid": 0,
+        "link_purpose": body["link_purpose"], "link_created_at": chrono::Utc::now().to_rfc3339(),
+        "customer_details": body["customer_details"], "link_notes": body["link_notes"],
+        "link_url": format!("{}/links/{link_id}", d.url),
+    });
+    d.store().links.insert(link_id, link.clone());
+    Json(link).into_response()
+}
+
+/// `GET /pg/links/{link_id}/orders`: the orders Cashfree made for the link's payments (`PaymentLinkOrderEntity`).
+async fn link_orders(State(d): State<Arc<Double>>, Path(link_id): Path<String>) -> Response {
+    let s = d.store();
+    if !s.links.contains_key(&link_id) {
+        return error(StatusCode::NOT_FOUND, "link_not_found", "link does not exist");
+    }
+    let mut made: Vec<Value> =
+        s.orders.values().filter(|o| o["order_tags"]["link_id"] == link_id.as_str()).cloned().collect();
+    made.sort_by(|a, b| a["order_id"].as_str().cmp(&b["order_id"].as_str()));
+    for o in &mut made {
+        o["link_id"] = json!(link_id);
+        o["entity"] = json!("order");
+    }
+    Json(Value::Array(made)).into_response()
 }
 
 async fn order_payments(State(d): State<Arc<Double>>, Path(order_id): Path<String>) -> Response {
@@ -678,10 +742,10 @@ async fn get_transfer(State(d): State<Arc<Double>>, Query(q): Query<HashMap<Stri
 }
 
 async fn link_page(State(d): State<Arc<Double>>, Path(link_id): Path<String>) -> Response {
-    let Some(order) = d.store().orders.get(&link_id).cloned() else {
+    let Some(link) = d.store().links.get(&link_id).cloned() else {
         return (StatusCode::NOT_FOUND, "no such link").into_response();
     };
-    let amount = format!("{} {}", order["order_amount"], order["order_currency"].as_str().unwrap_or_default());
+    let amount = format!("{} {}", link["link_amount"], link["link_currency"].as_str().unwrap_or_default());
     Html(format!(
         "<!doctype html><title>Pay {amount}</title><h1>Cashfree double</h1><p>Order <b>{link_id}</b>: {amount}</p>\
          <form method=post action=\"/links/{link_id}/pay\"><button>Pay {amount}</button></form>"
@@ -690,8 +754,8 @@ async fn link_page(State(d): State<Arc<Double>>, Path(link_id): Path<String>) ->
 }
 
 async fn link_pay(State(d): State<Arc<Double>>, Path(link_id): Path<String>) -> Response {
-    match d.pay(&link_id, "SUCCESS").await {
-        Ok(status) => Html(format!("<p>Paid. paydesk answered the webhook with {status}.</p>")).into_response(),
+    match d.pay_link(&link_id, "SUCCESS").await {
+        Ok((status, _)) => Html(format!("<p>Paid. paydesk answered the webhook with {status}.</p>")).into_response(),
         Err(why) => (StatusCode::NOT_FOUND, why).into_response(),
     }
 }

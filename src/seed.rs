@@ -76,6 +76,8 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
                 message: (status != PaymentStatus::Success)
                     .then(|| "transaction is rejected at the remitter bank end".into()),
                 paid_at: None,
+                paid_on: None,
+                offers: None,
             };
             at_time(day(2), async {
                 let txn = crate::db::begin(db).await?;

@@ -44,6 +44,17 @@ pub struct Model {
     pub disputed_amount: Money,
     /// What refunds started from paydesk and still under way take of this payment.
     pub refunding_amount: Money,
+    /// The Cashfree order it was paid on when that is not `order_id`: a payment link's payment arrives on an order
+    /// Cashfree makes for it (`CFPay_…`), whose refunds and disputes name that order.
+    #[sea_orm(unique)]
+    pub paid_order_id: Option<String>,
+}
+
+impl Model {
+    /// The Cashfree order its payment, refunds and disputes are under.
+    pub fn cashfree_order(&self) -> &str {
+        self.paid_order_id.as_deref().unwrap_or(&self.order_id)
+    }
 }
 
 crate::by_position!(
@@ -71,7 +82,8 @@ crate::by_position!(
     created_at,
     updated_at,
     disputed_amount,
-    refunding_amount
+    refunding_amount,
+    paid_order_id
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -196,3 +196,128 @@ async fn a_signed_payment_webhook_of_a_type_paydesk_does_not_act_on_is_recorded_
     let (status, _) = app.deliver_signed("not json").await;
     assert_eq!(status, 400);
 }
+
+const CREATE: &str = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id orderId linkUrl } }";
+const PAYMENT: &str = "query($id: UUID!) { payment(id: $id) { status amount platformFee netAmount refundedAmount } }";
+const REFUND: &str = "mutation($i: CreateRefundInput!) { createRefund(input: $i) { refundId status } }";
+const VERIFY: &str = "mutation($i: VerifyPaymentInput!) { verifyPayment(input: $i) { status } }";
+
+/// An order of `amount` for `f` at Cashfree, with a payment link when `link`; its id and order id.
+async fn order(app: &TestApp, f: Uuid, amount: &str, link: bool) -> (String, String) {
+    let i = json!({ "freelancerId": f, "amount": amount, "customerPhone": "9999912345", "paymentLink": link });
+    let d = app.gql_ok(&app.admin(), CREATE, json!({ "i": i })).await;
+    let p = &d["createPaymentOrder"];
+    (p["id"].as_str().unwrap().to_owned(), p["orderId"].as_str().unwrap().to_owned())
+}
+
+async fn payment(app: &TestApp, id: &str) -> Value {
+    app.gql_ok(&app.admin(), PAYMENT, json!({ "id": id })).await["payment"].clone()
+}
+
+#[tokio::test]
+async fn a_payment_through_a_link_is_credited_refunded_and_verified_on_the_order_cashfree_made() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = Uuid::new_v4();
+    let (id, link) = order(&app, f, "1000.00", true).await;
+    // Cashfree puts the link's payment on an order of its own, naming the link in order_tags.
+    let (answer, cf_order) = double.pay_link(&link, "SUCCESS").await.unwrap();
+    assert_eq!(answer, 200);
+    assert!(cf_order.starts_with("CFPay_"), "{cf_order}");
+    assert_eq!(payment(&app, &id).await["status"], "SUCCESS");
+    assert_eq!(app.balance(f).await, "900.00", "credited net of the fee");
+    // Its refund goes to that order, and Cashfree's refund webhook (which names that order) books it.
+    let i = json!({ "paymentId": id, "amount": "100.00", "reason": "partial refund for a late delivery" });
+    let r = app.gql_ok(&app.admin(), REFUND, json!({ "i": i })).await;
+    assert_eq!(double.calls(&format!("POST /pg/orders/{cf_order}/refunds")), 1, "refunded on Cashfree's order");
+    let refund_id = r["createRefund"]["refundId"].as_str().unwrap();
+    assert_eq!(double.complete_refund(refund_id, "SUCCESS").await, Ok(200));
+    assert_eq!(payment(&app, &id).await["refundedAmount"], "100.00");
+    assert_eq!(app.balance(f).await, "810.00");
+    // A second link whose payment's webhook never came: verifyPayment finds it through the link's orders.
+    let (other, link) = order(&app, f, "500.00", true).await;
+    let cf_order = double.link_order(&link).unwrap();
+    double.record_payment(&cf_order, "SUCCESS").unwrap();
+    let v =
+        app.gql_ok(&app.admin(), VERIFY, json!({ "i": { "paymentId": other, "reason": "client sent proof" } })).await;
+    assert_eq!(v["verifyPayment"]["status"], "SUCCESS", "{v}");
+    assert_eq!(double.calls(&format!("GET /pg/links/{link}/orders")), 1);
+    assert_eq!(app.balance(f).await, "1260.00");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}
+
+#[tokio::test]
+async fn a_payment_with_an_offer_is_booked_at_what_the_client_paid() {
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    let order_id = format!("order_OFR_{}", rand_digits());
+    let id = app.create_order(f, "2.00", &order_id).await;
+    // Cashfree's documented success sample: an order of 2 paid with 1 under an offer.
+    let body = json!({
+        "data": {
+            "order": { "order_id": order_id, "order_amount": 2, "order_currency": "INR", "order_tags": null },
+            "payment": { "cf_payment_id": rand_digits(), "payment_status": "SUCCESS", "payment_amount": 1,
+                         "payment_currency": "INR", "payment_message": "00::Transaction success",
+                         "payment_time": "2022-12-15T12:20:29+05:30", "bank_reference": "234928698581",
+                         "auth_id": null, "payment_group": "upi",
+                         "payment_method": { "upi": { "channel": "collect", "upi_id": "client@ybl" } } },
+            "customer_details": { "customer_name": null, "customer_id": "7112AAA812234", "customer_phone": "9908734801" },
+            "payment_offers": [{ "offer_id": "0f05e1d0-fbf8-4c9c-a1f0-814c7b2abdba", "offer_type": "DISCOUNT",
+                                 "offer_meta": { "offer_title": "some title", "offer_description": "some desc",
+                                                 "offer_code": "CFTESTOFFER" },
+                                 "offer_redemption": { "redemption_status": "SUCCESS", "discount_amount": 1,
+                                                       "cashback_amount": 0 } }]
+        },
+        "event_time": "2022-12-15T12:20:29+05:30", "type": "PAYMENT_SUCCESS_WEBHOOK"
+    });
+    let (status, reply) = app.deliver_signed(&body.to_string()).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    let p = payment(&app, &id).await;
+    assert_eq!((p["status"].as_str(), p["amount"].as_str()), (Some("SUCCESS"), Some("1.00")), "{p}");
+    assert_eq!(p["netAmount"], "0.90", "the fee and the credit follow what was paid: {p}");
+    assert_eq!(app.accounts().await["GATEWAY_CLEARING"], "1.00", "what Cashfree captured and will settle");
+    // Less than the order without an offer is still money that matches no order.
+    let short = format!("ord_{}", rand_digits());
+    app.create_order(f, "2.00", &short).await;
+    let (status, reply) =
+        app.deliver_signed(&payment_body("PAYMENT_SUCCESS_WEBHOOK", &short, &rand_digits(), "SUCCESS", "1.00")).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("UNMATCHED")), "{reply}");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}
+
+#[tokio::test]
+async fn refunding_a_clients_second_charge_takes_nothing_from_the_freelancer() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = Uuid::new_v4();
+    let (id, order_id) = order(&app, f, "400.00", false).await;
+    assert_eq!(double.pay(&order_id, "SUCCESS").await, Ok(200));
+    assert_eq!(double.pay(&order_id, "SUCCESS").await, Ok(200), "the client is charged twice");
+    assert_eq!(app.balance(f).await, "360.00");
+    let second = alerts_of(&app, "double_charge").await;
+    assert_eq!(second.len(), 1, "{second:?}");
+    // The admin refunds the second charge at Cashfree, as the alert says; Cashfree's webhook names that charge.
+    let charges = double.payments(&order_id);
+    let charge = charges[1]["cf_payment_id"].as_str().unwrap();
+    let body = json!({ "data": { "refund": {
+        "cf_refund_id": rand_digits(), "cf_payment_id": charge, "refund_id": "dashboard_refund_1",
+        "order_id": order_id, "refund_amount": 400.00, "refund_currency": "INR", "refund_status": "SUCCESS",
+        "entity": "refund", "refund_type": "MERCHANT_INITIATED"
+    } }, "event_time": "2025-03-14T12:20:31+05:30", "type": "REFUND_STATUS_WEBHOOK" });
+    let (status, reply) = app.deliver_signed(&body.to_string()).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert_eq!(app.balance(f).await, "360.00", "nothing taken from the freelancer");
+    let p = payment(&app, &id).await;
+    assert_eq!((p["status"].as_str(), p["refundedAmount"].as_str()), (Some("SUCCESS"), Some("0.00")), "{p}");
+    // A refund naming the credited charge still books as before.
+    let first = charges[0]["cf_payment_id"].as_str().unwrap();
+    let mut body = body;
+    body["data"]["refund"]["cf_payment_id"] = json!(first);
+    body["data"]["refund"]["cf_refund_id"] = json!(rand_digits());
+    body["data"]["refund"]["refund_amount"] = json!(100);
+    let (status, _) = app.deliver_signed(&body.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.balance(f).await, "270.00");
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}

@@ -361,7 +361,7 @@ pub fn payment_body(kind: &str, order_id: &str, cf_payment_id: &str, status: &st
 /// A compact Cashfree refund webhook body for `order` (`amount` written as it comes: a JSON number or a string).
 pub fn refund_body(order: &str, cf_refund_id: &str, amount: &str, currency: &str) -> String {
     format!(
-        r#"{{"data":{{"refund":{{"cf_refund_id":"{cf_refund_id}","cf_payment_id":"x","refund_id":"{cf_refund_id}","order_id":"{order}","refund_amount":{amount},"refund_currency":"{currency}","refund_status":"SUCCESS"}}}},"type":"REFUND_STATUS_WEBHOOK"}}"#
+        r#"{{"data":{{"refund":{{"cf_refund_id":"{cf_refund_id}","refund_id":"{cf_refund_id}","order_id":"{order}","refund_amount":{amount},"refund_currency":"{currency}","refund_status":"SUCCESS"}}}},"type":"REFUND_STATUS_WEBHOOK"}}"#
     )
 }
 

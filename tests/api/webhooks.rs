@@ -275,7 +275,7 @@ async fn a_successful_refund_debits_the_freelancers_share_once() {
     let order = app.fund(f, "1000.00").await;
     let refund = |status: &str| {
         format!(
-            r#"{{"data":{{"refund":{{"cf_refund_id":"rf_77","cf_payment_id":"x","refund_id":"r1","order_id":"{order}","refund_amount":1000.00,"refund_currency":"INR","refund_status":"{status}"}}}},"event_time":"2025-03-15T10:00:00+05:30","type":"REFUND_STATUS_WEBHOOK"}}"#
+            r#"{{"data":{{"refund":{{"cf_refund_id":"rf_77","refund_id":"r1","order_id":"{order}","refund_amount":1000.00,"refund_currency":"INR","refund_status":"{status}"}}}},"event_time":"2025-03-15T10:00:00+05:30","type":"REFUND_STATUS_WEBHOOK"}}"#
         )
     };
     assert_eq!(app.deliver_signed(&refund("PENDING")).await.1["outcome"], "PROCESSED");

@@ -278,6 +278,15 @@ pub struct Link {
     pub link_url: Option<String>,
 }
 
+/// One order of a payment link (`GET /pg/links/{link_id}/orders`; `PaymentLinkOrderEntity` in the SDK): an order
+/// Cashfree made for one of the link's payments.
+#[derive(Debug, Deserialize)]
+pub struct LinkOrder {
+    pub order_id: Option<CfId>,
+    #[serde(default)]
+    pub order_tags: Option<serde_json::Map<String, Value>>,
+}
+
 /// One payment of an order (`GET /pg/orders/{id}/payments`, and `data.payment` of a payment webhook).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Payment {
@@ -325,6 +334,9 @@ pub struct PaymentWebhookData {
     pub refund: Option<Refund>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_details: Option<ErrorDetails>,
+    /// The offers applied to the payment (`Array<OfferEntity>` in the SDK; null in most deliveries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_offers: Option<Vec<Value>>,
 }
 
 /// The order a payment webhook is about.
@@ -335,6 +347,10 @@ pub struct OrderRef {
     pub order_amount: Option<Amount>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_currency: Option<String>,
+    /// The order's tags: on an order Cashfree made for a payment link's payment, `link_id` names the link
+    /// (`cf_link_id` Cashfree's own id of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_tags: Option<serde_json::Map<String, Value>>,
 }
 
 /// Why a payment failed.

@@ -8,7 +8,8 @@ use super::webhooks;
 use crate::auth::roles;
 use crate::auth::Principal;
 use crate::cashfree::payloads::{
-    self, CfId, CreateLink, CreateOrder, Customer, Link, LinkCustomer, LinkNotes, Order, OrderRef, OrderTags, Payment,
+    self, CfId, CreateLink, CreateOrder, Customer, Link, LinkCustomer, LinkNotes, LinkOrder, Order, OrderRef,
+    OrderTags, Payment,
 };
 use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
@@ -195,24 +196,52 @@ async fn at_cashfree(
 /// deliveries (a repeat of what a webhook already said is a DUPLICATE, as it would be). Returns what Cashfree
 /// reported, as `cf_payment_id: STATUS` lines.
 pub async fn pull_payments(state: &AppState, p: &payment::Model) -> AppResult<Vec<String>> {
-    let path = format!("/orders/{}/payments", p.order_id);
-    let list = state.cashfree.call(Api::Pg, Method::GET, &path, None, None, Repeat::Safe).await.map_err(call_error)?;
-    let payments: Vec<Payment> = payloads::read(list).map_err(|why| {
-        AppError::Unavailable(format!("Cashfree's payments of order {} did not read: {why}", p.order_id))
-    })?;
     let mut seen = Vec::new();
-    for payment in payments {
-        let status = payment.payment_status.clone().unwrap_or_else(|| "PENDING".into());
-        let cf_id = payment.cf_payment_id.as_ref().map_or_else(|| "null".into(), |id| id.0.clone());
-        let order = OrderRef {
-            order_id: Some(CfId(p.order_id.clone())),
-            order_amount: Some(p.amount.into()),
-            order_currency: Some(p.currency.clone()),
-        };
-        webhooks::apply_pulled(state, order, payment).await?;
-        seen.push(format!("{cf_id}: {status}"));
+    for (order_id, tags) in orders_of(state, p).await? {
+        let path = format!("/orders/{order_id}/payments");
+        let list = state.cashfree.call(Api::Pg, Method::GET, &path, None, None, Repeat::Safe).await;
+        let payments: Vec<Payment> = payloads::read(list.map_err(call_error)?).map_err(|why| {
+            AppError::Unavailable(format!("Cashfree's payments of order {order_id} did not read: {why}"))
+        })?;
+        for payment in payments {
+            let status = payment.payment_status.clone().unwrap_or_else(|| "PENDING".into());
+            let cf_id = payment.cf_payment_id.as_ref().map_or_else(|| "null".into(), |id| id.0.clone());
+            let order = OrderRef {
+                order_id: Some(CfId(order_id.clone())),
+                order_amount: Some(p.amount.into()),
+                order_currency: Some(p.currency.clone()),
+                order_tags: tags.clone(),
+            };
+            webhooks::apply_pulled(state, order, payment).await?;
+            seen.push(format!("{cf_id}: {status}"));
+        }
     }
     Ok(seen)
+}
+
+/// The Cashfree orders a payment may have been paid on, with their tags: its own order, and for a payment with a
+/// link, the orders Cashfree made for the link's payments (`GET /pg/links/{link_id}/orders`).
+async fn orders_of(
+    state: &AppState,
+    p: &payment::Model,
+) -> AppResult<Vec<(String, Option<serde_json::Map<String, serde_json::Value>>)>> {
+    let mut orders = vec![(p.order_id.clone(), None)];
+    if p.link_url.is_none() {
+        return Ok(orders);
+    }
+    let path = format!("/links/{}/orders", p.order_id);
+    let list = state.cashfree.call(Api::Pg, Method::GET, &path, None, None, Repeat::Safe).await;
+    let made: Vec<LinkOrder> = payloads::read(list.map_err(call_error)?).map_err(|why| {
+        AppError::Unavailable(format!("Cashfree's orders of link {} did not read: {why}", p.order_id))
+    })?;
+    for o in made {
+        let Some(order_id) = o.order_id.map(|id| id.0).filter(|id| *id != p.order_id) else { continue };
+        // Its tags name the link; a pulled payment is matched by them as its webhook would be.
+        let mut tags = o.order_tags.unwrap_or_default();
+        tags.insert("link_id".into(), serde_json::Value::String(p.order_id.clone()));
+        orders.push((order_id, Some(tags)));
+    }
+    Ok(orders)
 }
 
 /// The payment as it stands now.

@@ -62,6 +62,8 @@ pub async fn verify_payment(
             bank_reference: p.bank_reference.clone(),
             message: None,
             paid_at: None,
+            paid_on: None,
+            offers: None,
         };
         payments::apply_attempt(&txn, &state.settings, &p, &attempt).await?;
     }

@@ -87,6 +87,7 @@ pub async fn create_order(
         cf_order_id: Set(None),
         payment_session_id: Set(None),
         link_url: Set(None),
+        paid_order_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -125,6 +126,10 @@ pub struct Attempt {
     pub bank_reference: Option<String>,
     pub message: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The Cashfree order it was made on (none: the payment's own).
+    pub paid_on: Option<String>,
+    /// The Cashfree offers applied to it (their ids), when the client paid less than the order because of them.
+    pub offers: Option<String>,
 }
 
 /// What applying an attempt did.
@@ -142,9 +147,11 @@ pub enum Applied {
 #[derive(Debug)]
 pub struct Mismatch(pub String);
 
-/// Checks an attempt against its order: same amount, same currency.
+/// Checks an attempt against its order: same currency, and the same amount, or less when Cashfree applied an offer
+/// (its documented sample pays an order of 2 with 1 and names the offer).
 pub fn check_attempt(p: &payment::Model, a: &Attempt) -> Result<(), Mismatch> {
-    if a.currency.to_ascii_uppercase() != p.currency || a.amount != p.amount {
+    let amount_fits = a.amount == p.amount || (a.offers.is_some() && a.amount < p.amount);
+    if a.currency.to_ascii_uppercase() != p.currency || !amount_fits {
         return Err(Mismatch(format!(
             "order {} is for {} {} but Cashfree reported {} {}",
             p.order_id, p.amount, p.currency, a.amount, a.currency
@@ -154,7 +161,9 @@ pub fn check_attempt(p: &payment::Model, a: &Attempt) -> Result<(), Mismatch> {
 }
 
 /// Applies a checked attempt inside the caller's transaction: on SUCCESS, books fee and net and credits the
-/// wallet; any other status is recorded unless the payment is already final.
+/// wallet; any other status is recorded unless the payment is already final. A payment made for less than its
+/// order under an offer is booked at what was paid (what Cashfree captured and will settle): its amount becomes
+/// that, and the fee and the credit follow it.
 pub async fn apply_attempt(
     db: &impl ConnectionTrait,
     settings: &Settings,
@@ -173,8 +182,15 @@ pub async fn apply_attempt(
         .filter(payment::Column::Id.eq(p.id))
         .filter(not_final);
     let credit = if a.status == PaymentStatus::Success {
-        let fee = p.amount.percent(fee_percent).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
-        let net = p.amount.checked_sub(fee).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
+        let paid = a.amount;
+        let fee = paid.percent(fee_percent).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
+        let net = paid.checked_sub(fee).ok_or_else(|| AppError::BadInput("fee out of range".into()))?;
+        if paid != p.amount {
+            update = update.col_expr(payment::Column::Amount, Expr::value(paid));
+        }
+        if let Some(order) = a.paid_on.as_ref().filter(|o| **o != p.order_id) {
+            update = update.col_expr(payment::Column::PaidOrderId, Expr::value(order.clone()));
+        }
         update = update
             .col_expr(payment::Column::PlatformFee, Expr::value(fee))
             .col_expr(payment::Column::NetAmount, Expr::value(net))
@@ -204,7 +220,7 @@ pub async fn apply_attempt(
             entry: EntryKind::PaymentReceived,
             against: vec![
                 Line::on(Account::FeeRevenue, after.platform_fee.unwrap_or_default()),
-                Line::on(Account::GatewayClearing, p.amount.negate()),
+                Line::on(Account::GatewayClearing, after.amount.negate()),
             ],
             amount: net,
             reference: format!("payment:{}", p.id),
@@ -222,10 +238,16 @@ pub async fn apply_attempt(
             recipient_id: p.freelancer_id,
             kind: "payment_received",
             severity: Severity::Info,
-            title: format!("Payment of {} {} received", p.amount, p.currency),
+            title: format!("Payment of {} {} received", after.amount, p.currency),
             body: format!(
-                "Order {}: {} {} credited after the platform fee of {}. Balance: {} {}.",
+                "Order {}{}: {} {} credited after the platform fee of {}. Balance: {} {}.",
                 p.order_id,
+                match &a.offers {
+                    Some(offer) if after.amount != p.amount => {
+                        format!(" (the client paid {} of {} under Cashfree offer {offer})", after.amount, p.amount)
+                    }
+                    _ => String::new(),
+                },
                 net,
                 p.currency,
                 after.platform_fee.unwrap_or_default(),
@@ -246,7 +268,8 @@ pub async fn apply_attempt(
             entity_id: p.id,
             before: Some(serde_json::json!({ "status": p.status })),
             after: Some(serde_json::json!({
-                "status": after.status, "cfPaymentId": after.cf_payment_id,
+                "status": after.status, "cfPaymentId": after.cf_payment_id, "amount": after.amount.to_string(),
+                "orderAmount": p.amount.to_string(), "offers": a.offers, "paidOrderId": after.paid_order_id,
                 "platformFee": after.platform_fee.map(|m| m.to_string()),
                 "netAmount": after.net_amount.map(|m| m.to_string()),
                 "walletBalance": posted.wallet.balance.to_string(),

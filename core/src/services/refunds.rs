@@ -261,7 +261,8 @@ async fn book(
         alert.payment_id = Some(p.id);
         state.events.alert(&state.db, alert).await;
     }
-    Ok((created, p.order_id))
+    // A link's payment is refunded on the order Cashfree made for it.
+    Ok((created, p.cashfree_order().to_owned()))
 }
 
 /// The refund paydesk started under Cashfree's `refund_id`, if it is one of ours.
@@ -433,7 +434,7 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
 
 async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
     let order_id = match payment::Entity::find_by_id(r.payment_id).one(&state.db).await? {
-        Some(p) => p.order_id,
+        Some(p) => p.cashfree_order().to_owned(),
         None => return Ok(()),
     };
     let path = format!("/orders/{order_id}/refunds/{}", r.refund_id);

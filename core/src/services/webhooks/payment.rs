@@ -82,11 +82,15 @@ const SETTLED: &str = "SETTLEMENT_SUCCESS";
 enum Event {
     Payment {
         order_id: String,
+        /// The payment link the order was made for (`order_tags.link_id`), when Cashfree made the order.
+        link_id: Option<String>,
         attempt: Attempt,
     },
     Refund {
         order_id: String,
         status: String,
+        /// The charge it returns (`data.refund.cf_payment_id`), when named.
+        charge: Option<String>,
         refund: Refund,
     },
     Dispute {
@@ -206,11 +210,21 @@ fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Opt
             event: Event::Refund {
                 order_id,
                 status,
+                charge: id("", r.cf_payment_id.as_ref()).ok(),
                 refund: Refund { cf_refund_id, refund_id: id("", r.refund_id.as_ref()).ok(), amount, currency },
             },
         });
     }
-    let order_id = id("data.order.order_id", data.order.unwrap_or_default().order_id.as_ref())?;
+    let order = data.order.unwrap_or_default();
+    let order_id = id("data.order.order_id", order.order_id.as_ref())?;
+    let tag = |name: &str| order.order_tags.as_ref().and_then(|t| t.get(name)).and_then(Value::as_str);
+    let link_id = tag("link_id").map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
+    let offers: Vec<String> = data
+        .payment_offers
+        .iter()
+        .flatten()
+        .map(|o| o.get("offer_id").and_then(Value::as_str).unwrap_or("unnamed").chars().take(64).collect())
+        .collect();
     let pay = data.payment.unwrap_or_default();
     let cf_payment_id = id("data.payment.cf_payment_id", pay.cf_payment_id.as_ref())?;
     let raw_status = pay.payment_status.ok_or("data.payment.payment_status is missing")?;
@@ -226,7 +240,8 @@ fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Opt
         cf_payment_id: Some(cf_payment_id.clone()),
         event_type,
         event: Event::Payment {
-            order_id,
+            order_id: order_id.clone(),
+            link_id,
             attempt: Attempt {
                 cf_payment_id,
                 status,
@@ -236,6 +251,8 @@ fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Opt
                 bank_reference: pay.bank_reference.0,
                 message,
                 paid_at: paid_at.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
+                paid_on: Some(order_id),
+                offers: (!offers.is_empty()).then(|| offers.join(", ")),
             },
         },
     })
@@ -307,9 +324,8 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         return Ok(super::duplicate(&state.db, base, format!("already received as {}", parsed.dedupe_key)).await);
     }
     let found = match &parsed.event {
-        Event::Payment { order_id, .. } | Event::Refund { order_id, .. } | Event::Dispute { order_id, .. } => {
-            payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&txn).await?
-        }
+        Event::Payment { order_id, link_id, .. } => paid_on(&txn, order_id, link_id.as_deref()).await?,
+        Event::Refund { order_id, .. } | Event::Dispute { order_id, .. } => paid_on(&txn, order_id, None).await?,
         Event::Other | Event::Settlement { .. } => None,
     };
     let done = apply(&txn, &state.settings, parsed, found).await?;
@@ -351,6 +367,33 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         state.events.alert(&state.db, alert).await;
     }
     Ok(Receipt::new(Verdict::Accepted, outcome, Some(id), error.unwrap_or_else(|| "processed".into())))
+}
+
+/// The payment a Cashfree order belongs to: the payment of that order id, or the one paid on it (a link's order,
+/// which Cashfree made), or, for a payment on an order Cashfree made for a link, the payment whose link it is.
+async fn paid_on(
+    txn: &DatabaseTransaction,
+    order_id: &str,
+    link_id: Option<&str>,
+) -> Result<Option<payment::Model>, AppError> {
+    let ours = sea_orm::Condition::any()
+        .add(payment::Column::OrderId.eq(order_id))
+        .add(payment::Column::PaidOrderId.eq(order_id));
+    if let Some(p) = payment::Entity::find().filter(ours).one(txn).await? {
+        return Ok(Some(p));
+    }
+    let Some(link) = link_id else { return Ok(None) };
+    // paydesk names each link after its order; only an order that has a link is paid through one.
+    let linked = payment::Entity::find().filter(payment::Column::OrderId.eq(link));
+    Ok(linked.filter(payment::Column::LinkUrl.is_not_null()).one(txn).await?)
+}
+
+/// Whether a refund of Cashfree payment `charge` returns another charge than the one `p` was credited with (a
+/// client's second charge for the order). A payment verified by hand without Cashfree's id is taken to be that
+/// charge.
+fn another_charge(p: &payment::Model, charge: &str) -> bool {
+    let credited = p.cf_payment_id.as_deref().filter(|c| !c.starts_with("manual:"));
+    credited.is_some_and(|c| c != charge) && matches!(p.status, PaymentStatus::Success | PaymentStatus::Refunded)
 }
 
 /// What applying a delivery did: its outcome, why (when it did not book what it said), the payment it concerned,
@@ -502,6 +545,31 @@ async fn apply(
                 ),
             },
         },
+        (Event::Refund { status, charge: Some(charge), refund, .. }, Some(p))
+            if status == "SUCCESS" && another_charge(&p, charge) =>
+        {
+            let second = webhook::Entity::find()
+                .filter(webhook::Column::CfPaymentId.eq(charge.as_str()))
+                .filter(webhook::Column::PaymentId.eq(p.id))
+                .one(txn)
+                .await?
+                .is_some();
+            let why = format!(
+                "refund {} of {} {} returns Cashfree payment {charge} on order {}, which paydesk never credited (it \
+                 credited payment {}): nothing was taken from the freelancer",
+                refund.cf_refund_id,
+                refund.amount,
+                refund.currency,
+                p.order_id,
+                p.cf_payment_id.as_deref().unwrap_or("?")
+            );
+            if second {
+                // The refund an admin was told to make of a client's second charge.
+                (WebhookOutcome::Processed, Some(why), Some(p.id), None)
+            } else {
+                (WebhookOutcome::Unmatched, Some(why.clone()), Some(p.id), Some((AlertKind::WebhookUnmatched, why)))
+            }
+        }
         (Event::Refund { status, refund, .. }, Some(p)) if status == "SUCCESS" => {
             match payments::apply_refund(txn, settings.platform_fee_percent, &p, refund).await? {
                 Refunded::Booked { balance } if balance < Money::ZERO => {
