@@ -321,3 +321,64 @@ async fn refunding_a_clients_second_charge_takes_nothing_from_the_freelancer() {
     let (clean, report) = app.reconcile();
     assert!(clean, "{report}");
 }
+
+const DISPUTES: &str = "{ disputes { nodes { cfDisputeId status type held } } }";
+
+/// A dispute webhook body of `kind` for `order`, its dispute of `dispute_type` at `status` (documentation page
+/// shape: `order_details` beside the dispute).
+fn dispute(kind: &str, order: &str, id: &str, dispute_type: &str, status: &str) -> Value {
+    json!({
+        "data": {
+            "dispute": { "dispute_id": id, "dispute_type": dispute_type, "reason_code": "1402",
+                         "reason_description": "Duplicate Processing", "dispute_amount": 300.00,
+                         "created_at": "2026-12-01T21:49:48+05:30", "updated_at": "2026-12-01T21:49:48+05:30",
+                         "respond_by": "2026-12-18T23:59:59+05:30", "dispute_status": status,
+                         "cf_dispute_remarks": "Dispute is created, please take action", "dispute_action_on": "MERCHANT" },
+            "order_details": { "order_id": order, "order_amount": 1000.00, "order_currency": "INR",
+                               "cf_payment_id": "1", "payment_amount": 1000.00, "payment_currency": "INR" },
+        },
+        "event_time": "2026-12-01T21:49:48+05:30", "type": kind
+    })
+}
+
+#[tokio::test]
+async fn disputes_close_on_insufficient_evidence_read_either_shape_and_retrievals_hold_nothing() {
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    let order = app.fund(f, "1000.00").await;
+    // Closed for insufficient evidence (an enum value of the SDK's DisputesEntity): lost, not held for ever.
+    let id = rand_digits();
+    for (kind, status) in
+        [("DISPUTE_CREATED", "CHARGEBACK_CREATED"), ("DISPUTE_CLOSED", "CHARGEBACK_INSUFFICIENT_EVIDENCE")]
+    {
+        let (code, reply) = app.deliver_signed(&dispute(kind, &order, &id, "CHARGEBACK", status).to_string()).await;
+        assert_eq!((code, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    }
+    let d = app.gql_ok(&app.admin(), DISPUTES, json!({})).await;
+    let lost = d["disputes"]["nodes"].as_array().unwrap().iter().find(|n| n["cfDisputeId"] == id.as_str()).unwrap();
+    assert_eq!(lost["status"], "LOST", "{d}");
+    assert_eq!(app.balance(f).await, "600.00", "held, then lost for good");
+    // The SDK's DisputesEntity carries order_details inside the dispute.
+    let other = rand_digits();
+    let mut inside = dispute("DISPUTE_CREATED", &order, &other, "CHARGEBACK", "CHARGEBACK_CREATED");
+    let details = inside["data"].as_object_mut().unwrap().remove("order_details").unwrap();
+    inside["data"]["dispute"]["order_details"] = details;
+    let (code, reply) = app.deliver_signed(&inside.to_string()).await;
+    assert_eq!((code, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert_eq!(app.balance(f).await, "300.00");
+    // A retrieval request asks for information: nothing is taken from the wallet.
+    let asked = rand_digits();
+    let retrieval = dispute("DISPUTE_CREATED", &order, &asked, "RETRIEVAL", "RETRIEVAL_CREATED").to_string();
+    let (code, reply) = app.deliver_signed(&retrieval).await;
+    assert_eq!((code, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("nothing is held"), "{reply}");
+    assert_eq!(app.balance(f).await, "300.00");
+    let d = app.gql_ok(&app.admin(), DISPUTES, json!({})).await;
+    let r = d["disputes"]["nodes"].as_array().unwrap().iter().find(|n| n["cfDisputeId"] == asked.as_str()).unwrap();
+    assert_eq!(
+        (r["status"].as_str(), r["held"].as_str(), r["type"].as_str()),
+        (Some("OPEN"), Some("0.00"), Some("RETRIEVAL"))
+    );
+    let (clean, report) = app.reconcile();
+    assert!(clean, "{report}");
+}

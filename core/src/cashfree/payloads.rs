@@ -416,6 +416,9 @@ pub struct Dispute {
     pub dispute_status: Option<CfId>,
     #[serde(default)]
     pub cf_dispute_remarks: Text,
+    /// Where the SDK's `DisputesEntity` has the order (the documentation pages put it beside the dispute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_details: Option<DisputeOrder>,
 }
 
 /// `data.order_details` of a dispute webhook: the order and the payment disputed.

@@ -36,18 +36,29 @@ pub struct Report {
     pub reason_code: Option<String>,
     pub reason: Option<String>,
     pub respond_by: Option<DateTime<Utc>>,
+    /// Reported by `DISPUTE_CLOSED`: Cashfree says the dispute is over.
+    pub closed: bool,
 }
 
 /// Where a Cashfree `dispute_status` leaves the money: won and lost (or accepted) decide it, anything else holds it.
-pub fn stage(cf_status: &str) -> DisputeStatus {
+/// `_INSUFFICIENT_EVIDENCE` is open while the merchant may still send evidence, and lost when Cashfree reports it
+/// in `DISPUTE_CLOSED` (`closed`): Cashfree's pages differ on whether it is final, and a closed dispute left open
+/// would hold the money for ever.
+pub fn stage(cf_status: &str, closed: bool) -> DisputeStatus {
     if cf_status.ends_with("_MERCHANT_WON") {
         DisputeStatus::Won
-    } else if cf_status.ends_with("_MERCHANT_LOST") || cf_status.ends_with("_MERCHANT_ACCEPTED") {
+    } else if cf_status.ends_with("_MERCHANT_LOST")
+        || cf_status.ends_with("_MERCHANT_ACCEPTED")
+        || (closed && cf_status.ends_with("_INSUFFICIENT_EVIDENCE"))
+    {
         DisputeStatus::Lost
     } else {
         DisputeStatus::Open
     }
 }
+
+/// A retrieval request asks the merchant for information about a payment: the bank has taken nothing back yet.
+const RETRIEVAL: &str = "RETRIEVAL";
 
 /// What applying a report did: the dispute as it stands, a note when it moved no money, and the alerts it calls for.
 pub struct Applied {
@@ -83,7 +94,18 @@ pub async fn apply(
     if d.payment_id != p.id {
         return Ok(Err(format!("dispute {} was first reported on another payment", r.cf_dispute_id)));
     }
-    let target = stage(&r.cf_status);
+    let target = stage(&r.cf_status, r.closed);
+    if r.kind == RETRIEVAL && d.holds == 0 {
+        // No money moves for a request for information; should the bank escalate it to a chargeback under the same
+        // id, that report holds the money then.
+        d = save(db, d, r, Some((target, Money::ZERO, 0))).await?;
+        let note = format!(
+            "retrieval request {} is {}: the bank asks for information and has taken nothing back, so nothing is held",
+            d.cf_dispute_id,
+            crate::domain::status::api_name(&d.status)
+        );
+        return Ok(Ok(Applied { dispute: d, note: Some(note), alarms: Vec::new() }));
+    }
     let mut alarms = Vec::new();
     let mut moved = false;
     if d.status != DisputeStatus::Lost && (d.holds == 0 || (d.status == DisputeStatus::Won && target != d.status)) {
@@ -451,11 +473,12 @@ mod tests {
 
     #[test]
     fn won_and_lost_decide_and_everything_else_holds() {
-        assert_eq!(stage("CHARGEBACK_CREATED"), DisputeStatus::Open);
-        assert_eq!(stage("DISPUTE_INSUFFICIENT_EVIDENCE"), DisputeStatus::Open);
-        assert_eq!(stage("PRE_ARBITRATION_UNDER_REVIEW"), DisputeStatus::Open);
-        assert_eq!(stage("CHARGEBACK_MERCHANT_WON"), DisputeStatus::Won);
-        assert_eq!(stage("DISPUTE_MERCHANT_ACCEPTED"), DisputeStatus::Lost);
-        assert_eq!(stage("ARBITRATION_MERCHANT_LOST"), DisputeStatus::Lost);
+        assert_eq!(stage("CHARGEBACK_CREATED", false), DisputeStatus::Open);
+        assert_eq!(stage("DISPUTE_INSUFFICIENT_EVIDENCE", false), DisputeStatus::Open);
+        assert_eq!(stage("CHARGEBACK_INSUFFICIENT_EVIDENCE", true), DisputeStatus::Lost, "closed for it");
+        assert_eq!(stage("PRE_ARBITRATION_UNDER_REVIEW", false), DisputeStatus::Open);
+        assert_eq!(stage("CHARGEBACK_MERCHANT_WON", true), DisputeStatus::Won);
+        assert_eq!(stage("DISPUTE_MERCHANT_ACCEPTED", false), DisputeStatus::Lost);
+        assert_eq!(stage("ARBITRATION_MERCHANT_LOST", true), DisputeStatus::Lost);
     }
 }

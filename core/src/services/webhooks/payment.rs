@@ -160,8 +160,9 @@ fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Parsed, String> {
 
 /// The event of a dispute webhook whose type and data have been read.
 fn read_dispute(event_type: String, data: DisputeWebhookData, key: Option<&str>) -> Result<Parsed, String> {
-    let d = data.dispute.unwrap_or_default();
-    let order = data.order_details.unwrap_or_default();
+    let mut d = data.dispute.unwrap_or_default();
+    // The documentation pages put `order_details` beside the dispute, the SDK's `DisputesEntity` inside it.
+    let order = data.order_details.or_else(|| d.order_details.take()).unwrap_or_default();
     let cf_dispute_id = id("data.dispute.dispute_id", d.dispute_id.as_ref())?;
     let cf_status = id("data.dispute.dispute_status", d.dispute_status.as_ref())?;
     let order_id = id("data.order_details.order_id", order.order_id.as_ref())?;
@@ -176,6 +177,7 @@ fn read_dispute(event_type: String, data: DisputeWebhookData, key: Option<&str>)
         reason_code: id("", d.reason_code.as_ref()).ok(),
         reason: d.reason_description.0.map(|r| r.chars().filter(|c| !c.is_control()).take(500).collect()),
         respond_by: at(d.respond_by.0).map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
+        closed: event_type == "DISPUTE_CLOSED",
         cf_dispute_id,
         cf_status,
         amount,
