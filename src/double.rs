@@ -57,6 +57,9 @@ struct Store {
     disputes: HashMap<String, Value>,
     faults: Vec<(String, Fault, u32)>,
     calls: Vec<String>,
+    /// Every authenticated call with its request and answer bodies, and every webhook sent, for `transcript`.
+    exchanges: Vec<Value>,
+    webhooks: Vec<Value>,
     /// The W3C `traceparent` each call came with, if any, beside `calls`.
     traceparents: Vec<Option<String>>,
     /// How the settlement of an order's payment departs from the truth (`amount`, `settled`, `service_charge`,
@@ -182,7 +185,7 @@ impl Double {
         let from = (chrono::Utc::now() - chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M:%S").to_string();
         let body = json!({
             "data": { "settlement": {
-                "settlement_id": id, "utr": format!("SETTLUTR{id}"), "status": "SUCCESS", "adjustment": 0,
+                "settlement_id": id, "utr": 1_700_000_000_000_000u64 + id, "status": "SUCCESS", "adjustment": 0,
                 "payment_from": from, "payment_till": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
                 "settled_on": chrono::Utc::now().to_rfc3339(), "settlement_type": "STANDARD",
             } },
@@ -452,8 +455,18 @@ impl Double {
         self.send_webhook(&url, &self.config.pg_secret, &body).await
     }
 
+    /// What paydesk and the double said to each other so far: `exchanges` (each call with its request and answer
+    /// bodies, its status, and whether a fault answered it) and `webhooks` (each sent, with its route), for the
+    /// conformance suite to judge by Cashfree's SDKs.
+    pub fn transcript(&self) -> Value {
+        let s = self.store();
+        json!({ "exchanges": s.exchanges, "webhooks": s.webhooks })
+    }
+
     /// Signs and posts a webhook as Cashfree does, trying up to four times while the answer is not 200.
     async fn send_webhook(&self, url: &str, secret: &str, body: &Value) -> Result<u16, String> {
+        let route = url.parse::<reqwest::Url>().map(|u| u.path().to_owned()).unwrap_or_default();
+        self.store().webhooks.push(json!({ "route": route, "body": body }));
         let raw = body.to_string();
         let key = format!("whk_{}", self.next_id());
         let mut last = Err("never sent".to_owned());
@@ -491,8 +504,31 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "message": message, "code": code, "type": "invalid_request_error" }))).into_response()
 }
 
-/// Cashfree's auth headers, then any fault planned for the path; records every call.
+/// Cashfree's auth headers, then any fault planned for the path; records every call, and every exchange (request
+/// and answer bodies) for the conformance suite (`transcript`).
 async fn authenticate(State(d): State<Arc<Double>>, req: Request, next: Next) -> Response {
+    let call = format!("{} {}", req.method(), req.uri().path_and_query().map_or("", |p| p.as_str()));
+    let (parts, body) = req.into_parts();
+    let sent = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let request = (!sent.is_empty()).then(|| serde_json::from_slice::<Value>(&sent).unwrap_or(Value::Null));
+    let req = Request::from_parts(parts, axum::body::Body::from(sent));
+    let faulted = d
+        .store()
+        .faults
+        .iter()
+        .any(|(p, _, n)| call.split_once(' ').is_some_and(|(_, c)| c.starts_with(p.as_str())) && *n > 0);
+    let answer = answer(d.clone(), req, next).await;
+    let (parts, body) = answer.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let exchange = json!({
+        "call": call, "request": request, "status": parts.status.as_u16(), "fault": faulted,
+        "answer": serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+    });
+    d.store().exchanges.push(exchange);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+async fn answer(d: Arc<Double>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let (id, secret) = if path.starts_with("/pg") {
         (&d.config.pg_client_id, &d.config.pg_secret)
@@ -720,7 +756,7 @@ async fn create_transfer(State(d): State<Arc<Double>>, Json(body): Json<Value>) 
     let transfer = json!({
         "transfer_id": transfer_id, "cf_transfer_id": d.next_id().to_string(), "status": "RECEIVED",
         "status_code": "RECEIVED", "status_description": "Transfer received", "transfer_amount": body["transfer_amount"],
-        "transfer_currency": body["transfer_currency"], "transfer_mode": body["transfer_mode"],
+        "transfer_mode": body["transfer_mode"],
         "beneficiary_details": body["beneficiary_details"],
     });
     d.store().transfers.insert(transfer_id.clone(), transfer.clone());

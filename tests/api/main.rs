@@ -14,6 +14,7 @@ mod cashfree_payments;
 mod cashfree_payouts;
 mod cli;
 mod clients;
+mod conformance;
 mod connections;
 mod console;
 mod cors;
