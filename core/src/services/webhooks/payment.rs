@@ -66,10 +66,18 @@ fn payment_status(s: &str) -> Option<PaymentStatus> {
 /// The types of payment webhooks (Cashfree's "Payment Webhooks" page).
 const PAYMENTS: [&str; 3] = ["PAYMENT_SUCCESS_WEBHOOK", "PAYMENT_FAILED_WEBHOOK", "PAYMENT_USER_DROPPED_WEBHOOK"];
 /// Types Cashfree documents for this route that paydesk records and does not act on: settlements on their way
-/// (their payments are reconciled when settled), auto-refunds of payments never credited here, and incidents at
-/// payment methods. Any other type it does not act on is one it has never seen, and an operator is told.
-const RECORDED: [&str; 5] =
-    ["SETTLEMENT_INITIATED", "SETTLEMENT_FAILED", "SETTLEMENT_REVERSED", "AUTO_REFUND_STATUS_WEBHOOK", "HEALTH_ALERT"];
+/// (their payments are reconciled when settled), auto-refunds of payments never credited here, incidents at
+/// payment methods, a payment's charges, and a link's own event (its payment's webhook books it). Any other type it
+/// does not act on is one it has never seen, and an operator is told.
+const RECORDED: [&str; 7] = [
+    "SETTLEMENT_INITIATED",
+    "SETTLEMENT_FAILED",
+    "SETTLEMENT_REVERSED",
+    "AUTO_REFUND_STATUS_WEBHOOK",
+    "HEALTH_ALERT",
+    "PAYMENT_CHARGES_WEBHOOK",
+    "PAYMENT_LINK_EVENT",
+];
 /// The type of refund webhooks.
 const REFUND: &str = "REFUND_STATUS_WEBHOOK";
 /// The types of dispute webhooks: `DISPUTE_CREATED`, `DISPUTE_UPDATED`, `DISPUTE_CLOSED`.
