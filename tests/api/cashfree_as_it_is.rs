@@ -53,8 +53,7 @@ async fn transfer_charges_come_on_the_acknowledgement_and_are_booked_once_in_eit
     assert_eq!(b["BANK"], "-507.08", "{b:?}");
     let d = app.gql_ok(&app.admin(), ENTRIES, json!({ "k": "TRANSFER_CHARGES" })).await;
     assert_eq!(d["journal"]["totalCount"], 2, "{d}");
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -71,6 +70,7 @@ async fn during_a_payouts_key_rotation_webhooks_signed_with_the_older_key_are_ta
     double.sign_payout_webhooks_with("cfsk_payout_revoked");
     let (_, tid) = approved_transfer(&app, f, "100.00").await;
     assert_eq!(double.transfer_event(&tid, "FAILED").await, Ok(401));
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -95,6 +95,7 @@ async fn a_beneficiary_cashfree_already_has_is_used_not_replaced_by_an_id_it_nev
     let again = app.gql(Some(&them), register, json!({ "i": upi })).await;
     assert_eq!(code(&again), "INVALID_STATE", "{again}");
     assert!(again["errors"][0]["message"].as_str().unwrap().contains("UPI handle"), "{again}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -118,6 +119,7 @@ async fn an_order_cashfree_would_refuse_is_refused_here_and_never_sent() {
     let i = json!({ "freelancerId": f, "amount": "1.00", "customerPhone": "9999912345", "paymentLink": true });
     let made = app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
     assert_eq!(made["createPaymentOrder"]["status"], "PENDING", "{made}");
+    assert_books_whole(&app);
 }
 
 const ALERTS: &str = "{ alerts(first: 50) { nodes { kind severity message webhookId } } }";
@@ -175,8 +177,7 @@ async fn payouts_events_that_are_not_transfer_outcomes_are_taken_never_refused()
     let release = "mutation($i: PayoutHoldInput!) { releasePayouts(input: $i) { freelancerId } }";
     app.gql_ok(&app.admin(), release, json!({ "i": { "freelancerId": f, "reason": "bank is back up" } })).await;
     assert!(app.request_payout(f, "100.00").await["data"]["requestPayout"]["id"].is_string());
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -195,6 +196,7 @@ async fn a_signed_payment_webhook_of_a_type_paydesk_does_not_act_on_is_recorded_
     assert_eq!(status, 401);
     let (status, _) = app.deliver_signed("not json").await;
     assert_eq!(status, 400);
+    assert_books_whole(&app);
 }
 
 const CREATE: &str = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id orderId linkUrl } }";
@@ -242,8 +244,7 @@ async fn a_payment_through_a_link_is_credited_refunded_and_verified_on_the_order
     assert_eq!(v["verifyPayment"]["status"], "SUCCESS", "{v}");
     assert_eq!(double.calls(&format!("GET /pg/links/{link}/orders")), 1);
     assert_eq!(app.balance(f).await, "1260.00");
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -267,8 +268,7 @@ async fn a_payment_with_an_offer_is_booked_at_what_the_client_paid() {
     let (status, reply) =
         app.deliver_signed(&payment_body("PAYMENT_SUCCESS_WEBHOOK", &short, &rand_digits(), "SUCCESS", "1.00")).await;
     assert_eq!((status, reply["outcome"].as_str()), (200, Some("UNMATCHED")), "{reply}");
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -303,8 +303,7 @@ async fn refunding_a_clients_second_charge_takes_nothing_from_the_freelancer() {
     let (status, _) = app.deliver_signed(&body.to_string()).await;
     assert_eq!(status, 200);
     assert_eq!(app.balance(f).await, "270.00");
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 const DISPUTES: &str = "{ disputes { nodes { cfDisputeId status type held } } }";
@@ -364,6 +363,5 @@ async fn disputes_close_on_insufficient_evidence_read_either_shape_and_retrieval
         (r["status"].as_str(), r["held"].as_str(), r["type"].as_str()),
         (Some("OPEN"), Some("0.00"), Some("RETRIEVAL"))
     );
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }

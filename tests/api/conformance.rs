@@ -175,8 +175,7 @@ async fn everything_paydesk_and_the_double_say_fits_cashfrees_sdk_models() {
     ] {
         assert!(models.contains(&model), "nothing was judged as {model}: {models:?}");
     }
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
 
 #[tokio::test]
@@ -294,6 +293,5 @@ async fn cashfrees_documented_samples_are_booked_as_their_pages_describe() {
     let p = app.gql_ok(&app.admin(), PAYOUT, json!({ "id": payout })).await;
     assert_eq!(p["payoutRequest"]["status"], "PAID", "{p}");
     assert_eq!(app.accounts().await["TRANSFER_COSTS"], "3.54");
-    let (clean, report) = app.reconcile();
-    assert!(clean, "{report}");
+    assert_books_whole(&app);
 }
