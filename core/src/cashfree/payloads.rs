@@ -530,27 +530,32 @@ mod tests {
     fn a_settlement_event_reads_in_the_nested_shape_of_2025_01_01() {
         // The shape of the example in Cashfree's OpenAPI spec for 2025-01-01 (`SettlementReconEntity`), with our
         // own values, its nulls and its "null," text included.
-        let page: SettlementRecon = read(json!({
-            "cursor": null, "limit": 200,
-            "data": [{
-                "event_details": {
-                    "entity": "recon", "event_amount": 1000.00, "event_currency": "INR", "event_id": "88120",
-                    "event_remarks": "null,", "event_service_charge": 20.00, "event_service_tax": 3.60,
-                    "event_settlement_amount": 976.40, "event_status": "SUCCESS",
-                    "event_time": "2025-01-16T15:06:41+05:30", "event_type": "PAYMENT", "sale_type": "CREDIT"
-                },
-                "order_details": { "order_amount": 1000.00, "order_currency": "INR", "order_id": "ord_1" },
-                "payment_details": {
-                    "bank_reference": 210396, "cf_payment_id": "5000001", "payment_amount": null,
-                    "payment_service_charge": 20.00, "payment_service_tax": 3.60, "payment_time": null
-                },
-                "settlement_details": {
-                    "cf_settlement_id": "1639775422", "settlement_date": "2025-01-16T18:33:51+05:30",
-                    "utr": "PGI45406", "adjustment": null
-                },
-                "dispute_details": { "closed_in_favor_of": null }
-            }]
-        }))
+        let page: SettlementRecon = read(
+            serde_json::from_str::<Value>(
+                r#"{
+                "cursor": null, "limit": 200,
+                "data": [{
+                    "event_details": {
+                        "entity": "recon", "event_amount": 1000.00, "event_currency": "INR", "event_id": "88120",
+                        "event_remarks": "null,", "event_service_charge": 20.00, "event_service_tax": 3.60,
+                        "event_settlement_amount": 976.40, "event_status": "SUCCESS",
+                        "event_time": "2025-01-16T15:06:41+05:30", "event_type": "PAYMENT", "sale_type": "CREDIT"
+                    },
+                    "order_details": { "order_amount": 1000.00, "order_currency": "INR", "order_id": "ord_1" },
+                    "payment_details": {
+                        "bank_reference": 210396, "cf_payment_id": "5000001", "payment_amount": null,
+                        "payment_service_charge": 20.00, "payment_service_tax": 3.60, "payment_time": null
+                    },
+                    "settlement_details": {
+                        "cf_settlement_id": "1639775422", "settlement_date": "2025-01-16T18:33:51+05:30",
+                        "utr": "PGI45406", "adjustment": null
+                    },
+                    "dispute_details": { "closed_in_favor_of": null }
+                }]
+            }"#,
+            )
+            .unwrap(),
+        )
         .unwrap();
         let e = &page.data[0];
         assert_eq!(e.event_details.event_id, CfId("88120".into()));
