@@ -18,6 +18,7 @@ mod conformance;
 mod connections;
 mod console;
 mod cors;
+mod counted_once;
 mod currencies;
 mod dashboard;
 mod delivery;

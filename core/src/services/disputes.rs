@@ -108,7 +108,10 @@ pub async fn apply(
     }
     let mut alarms = Vec::new();
     let mut moved = false;
-    if d.status != DisputeStatus::Lost && (d.holds == 0 || (d.status == DisputeStatus::Won && target != d.status)) {
+    // Won and lost are final: only a pre-arbitration or arbitration step reopens a won dispute. Cashfree may deliver
+    // an earlier status (a CREATED, an UNDER_REVIEW) after the decision, and it must not hold the money again.
+    let reopens = d.status == DisputeStatus::Won && target != DisputeStatus::Won && escalated(r);
+    if d.status != DisputeStatus::Lost && (d.holds == 0 || reopens) {
         d = hold(db, p, &w, d, r, &mut alarms).await?;
         moved = true;
     }
@@ -121,11 +124,27 @@ pub async fn apply(
     }
     let note = if moved {
         None
+    } else if d.status != DisputeStatus::Open && target != d.status {
+        // A late report of a dispute already decided: what Cashfree last decided stands, and is what is shown.
+        Some(format!(
+            "dispute {} was already {}; a late report of {} changes nothing",
+            d.cf_dispute_id,
+            crate::domain::status::api_name(&d.status),
+            r.cf_status
+        ))
     } else {
         d = save(db, d, r, None).await?;
         Some(format!("dispute {} is {}; no money moved", d.cf_dispute_id, crate::domain::status::api_name(&d.status)))
     };
     Ok(Ok(Applied { dispute: d, note, alarms }))
+}
+
+/// Whether the report is a pre-arbitration or arbitration step: the client's bank contesting a decision, which
+/// reopens a won dispute.
+fn escalated(r: &Report) -> bool {
+    ["PRE_ARBITRATION", "ARBITRATION"]
+        .iter()
+        .any(|step| r.kind == *step || r.cf_status.strip_prefix(step).is_some_and(|rest| rest.starts_with('_')))
 }
 
 /// The dispute's row: made (holding nothing yet) the first time it is reported, then read under its lock.
