@@ -178,6 +178,22 @@ impl Double {
         self.store().foreign_settlements.push(event);
     }
 
+    /// Reports the settlement of `order_id`'s first successful payment once more, under another event id (as a second
+    /// settlement event for the same payment would come).
+    pub fn settle_again(&self, order_id: &str) -> Result<(), String> {
+        let mut s = self.store();
+        let paid =
+            s.payments.get(order_id).and_then(|ps| ps.iter().find(|p| p["payment_status"] == "SUCCESS").cloned());
+        let paid = paid.ok_or_else(|| format!("order {order_id} has no successful payment"))?;
+        let amount = paid["payment_amount"].to_string().trim_matches('"').parse().unwrap_or_default();
+        let cf: u64 = paid["cf_payment_id"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let mut event =
+            settlement_event(order_id, cf, amount, paid["payment_time"].as_str().unwrap_or_default(), &json!({}));
+        event["event_details"]["event_id"] = json!(format!("{cf}_PAYMENT_AGAIN"));
+        s.foreign_settlements.push(event);
+        Ok(())
+    }
+
     /// Tells paydesk a settlement reached the bank (`SETTLEMENT_SUCCESS`, signed like every payment webhook).
     /// Returns paydesk's answer.
     pub async fn send_settlement_webhook(&self) -> Result<u16, String> {

@@ -31,6 +31,9 @@ pub struct Model {
     pub failure_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Until when its Create Refund call may still be under way (none once the call returned): a look-up that finds
+    /// nothing before then may have raced the call, and undoes nothing.
+    pub asked_until: Option<DateTimeUtc>,
 }
 
 crate::by_position!(
@@ -48,7 +51,8 @@ crate::by_position!(
     requested_by,
     failure_reason,
     created_at,
-    updated_at
+    updated_at,
+    asked_until
 );
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

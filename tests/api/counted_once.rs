@@ -34,6 +34,81 @@ async fn refund(app: &TestApp, payment_id: &Value, amount: &str) -> Value {
 }
 
 #[tokio::test]
+async fn a_refund_cashfree_makes_slowly_is_never_undone_by_a_racing_look_up() {
+    let (app, double) = spawn_with_double(|c| {
+        c.transfer_poll_secs = 1;
+        c.cashfree_timeout_ms = 8_000;
+    })
+    .await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(&app, &order).await;
+    // Cashfree takes 4 s to answer Create Refund: the sweep (every second, after 2 s quiet) asks meanwhile and
+    // hears 404, since Cashfree has not made it yet.
+    double.fail_next("/pg/orders/", Fault::Delay(Duration::from_secs(4)), 1);
+    let started = refund(&app, &p["id"], "100.00").await;
+    assert!(double.calls(&format!("GET /pg/orders/{order}/refunds/")) > 0, "the sweep raced the create call");
+    assert_eq!(started["status"], "PENDING", "{started}");
+    assert_eq!(payment(&app, &order).await["refunds"][0]["status"], "PENDING", "not undone while in flight");
+    assert_eq!(double.complete_refund(started["refundId"].as_str().unwrap(), "SUCCESS").await, Ok(200));
+    let now = payment(&app, &order).await;
+    assert_eq!(
+        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
+        (Some("SUCCEEDED"), Some("100.00"))
+    );
+    assert_eq!(app.balance(f).await, "810.00", "the freelancer's share of the refund, once");
+    assert_books_whole(&app);
+}
+
+#[tokio::test]
+async fn a_refund_cashfree_pays_after_paydesk_gave_up_is_booked_and_critical() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(&app, &order).await;
+    let started = refund(&app, &p["id"], "100.00").await;
+    let id = started["refundId"].as_str().unwrap();
+    assert_eq!(double.complete_refund(id, "FAILED").await, Ok(200));
+    assert_eq!(app.balance(f).await, "900.00", "given back");
+    assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200));
+    let now = payment(&app, &order).await;
+    assert_eq!(
+        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
+        (Some("SUCCEEDED"), Some("100.00"))
+    );
+    assert_eq!(app.balance(f).await, "810.00", "the money left: the books follow");
+    let loud = alerts_of(&app, "refund_paid_after_failure").await;
+    assert_eq!((loud.len(), loud[0]["severity"].as_str()), (1, Some("CRITICAL")), "{loud:?}");
+    assert_books_whole(&app);
+}
+
+#[tokio::test]
+async fn a_refund_webhook_without_paydesks_id_settles_the_refund_started_here_once() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(&app, &order).await;
+    let started = refund(&app, &p["id"], "100.00").await;
+    let id = started["refundId"].as_str().unwrap();
+    // Cashfree's webhook for it, but without our refund_id (Cashfree knows the refund by its own id).
+    let mut made = double.refund(id).expect("Cashfree made it");
+    made["refund_status"] = json!("SUCCESS");
+    made.as_object_mut().unwrap().remove("refund_id");
+    let body = json!({ "data": { "refund": made }, "event_time": chrono::Utc::now().to_rfc3339(),
+                       "type": "REFUND_STATUS_WEBHOOK" });
+    let (status, reply) = app.deliver_signed(&body.to_string()).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200), "the same, with our id: a duplicate");
+    let now = payment(&app, &order).await;
+    assert_eq!(
+        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
+        (Some("SUCCEEDED"), Some("100.00"))
+    );
+    assert_eq!(app.balance(f).await, "810.00", "debited once");
+    assert_books_whole(&app);
+}
+
+#[tokio::test]
 async fn a_decided_dispute_is_not_reopened_by_a_late_report_only_by_arbitration() {
     let (app, double) = spawn_with_double(|_| {}).await;
     let f = funded_freelancer(&app, &double).await;
@@ -57,5 +132,49 @@ async fn a_decided_dispute_is_not_reopened_by_a_late_report_only_by_arbitration(
     // The client's bank contests the decision: pre-arbitration reopens it.
     assert_eq!(double.move_dispute(&dispute, "PRE_ARBITRATION_CREATED").await, Ok(200));
     assert_eq!(app.balance(f).await, "600.00", "held again for pre-arbitration");
+    assert_books_whole(&app);
+}
+
+#[tokio::test]
+async fn a_settlement_books_each_cashfree_payment_once_and_never_by_its_order() {
+    let (app, double) = spawn_with_double(|c| c.settlement_grace = Duration::from_secs(3600)).await;
+    let f = Uuid::new_v4();
+    let order = format!("ord_{}", Uuid::new_v4().simple());
+    let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }";
+    let i = json!({ "freelancerId": f, "amount": "1000.00", "orderId": order, "customerPhone": "9999912345" });
+    app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
+    assert_eq!(double.pay(&order, "SUCCESS").await, Ok(200));
+    assert_eq!(double.pay(&order, "SUCCESS").await, Ok(200), "the client is charged twice");
+    double.settle_again(&order).unwrap();
+    // A payment refunded in full and then settled was still paid.
+    let (refunded_f, refunded) = (Uuid::new_v4(), format!("ord_{}", Uuid::new_v4().simple()));
+    let i =
+        json!({ "freelancerId": refunded_f, "amount": "500.00", "orderId": refunded, "customerPhone": "9999912345" });
+    app.gql_ok(&app.admin(), q, json!({ "i": i })).await;
+    assert_eq!(double.pay(&refunded, "SUCCESS").await, Ok(200));
+    assert_eq!(app.deliver_signed(&refund_body(&refunded, &rand_digits(), "500.00", "INR")).await.0, 200);
+    assert_eq!(payment(&app, &refunded).await["status"], "REFUNDED");
+    let now = chrono::Utc::now();
+    let window = json!({ "from": (now - chrono::Duration::days(1)).to_rfc3339(), "to": (now + chrono::Duration::hours(1)).to_rfc3339() });
+    app.gql_ok(&app.admin(), RECONCILE, json!({ "i": window })).await;
+    let lines = app.gql_ok(&app.admin(), LINES, json!({ "f": window["from"], "t": window["to"] })).await;
+    let mut seen: Vec<(String, String)> = lines["settlementReconciliation"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["orderId"].as_str().unwrap().to_owned(), l["status"].as_str().unwrap().to_owned()))
+        .collect();
+    seen.sort();
+    let mut expected = vec![
+        (order.clone(), "MATCHED".to_owned()),
+        (order.clone(), "MISSING_HERE".to_owned()),
+        (order.clone(), "SETTLED_TWICE".to_owned()),
+        (refunded.clone(), "MATCHED".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected, "{lines}");
+    let entries = "query($k: JournalEntryKind!) { journal(first: 50, filter: { kinds: [$k] }) { totalCount } }";
+    let d = app.gql_ok(&app.admin(), entries, json!({ "k": "SETTLEMENT" })).await;
+    assert_eq!(d["journal"]["totalCount"], 2, "one settlement per payment paydesk credited");
     assert_books_whole(&app);
 }

@@ -94,13 +94,15 @@ async fn each_settlement_status_is_found_booked_alerted_and_exported() {
     assert_eq!(only["settlementReconciliation"]["lines"].as_array().unwrap().len(), 1);
 
     // The books: what reached the bank left gateway clearing; Cashfree's charges are an expense.
-    // Charges: 23.60 + 11.80 (the short one's, on its 500.00) + 4.72. The bank: 976.40 + 438.20 + 150.00.
-    // Gateway clearing still holds the unsettled 300.00 and the 50.00 Cashfree settled short; the 45.28 of the
-    // fee mismatch that no charge explains sits in adjustments for someone to look at.
+    // Charges: 23.60 + 4.72. The bank: 976.40 + 150.00. A settlement of another amount than the payment's is not
+    // booked at all (someone must find out why first), so gateway clearing still holds the unsettled 300.00 and
+    // the short one's 500.00; the 45.28 of the fee mismatch that no charge explains sits in adjustments.
+    let l = line_of(&r, &short);
+    assert!(l["journalEntryId"].is_null(), "an amount that is not the payment's is not booked: {l}");
     let accounts = app.accounts().await;
-    assert_eq!(accounts["GATEWAY_CHARGES"], "40.12", "{accounts:?}");
-    assert_eq!(accounts["BANK"], "1564.60", "{accounts:?}");
-    assert_eq!(accounts["GATEWAY_CLEARING"], "350.00", "{accounts:?}");
+    assert_eq!(accounts["GATEWAY_CHARGES"], "28.32", "{accounts:?}");
+    assert_eq!(accounts["BANK"], "1126.40", "{accounts:?}");
+    assert_eq!(accounts["GATEWAY_CLEARING"], "800.00", "{accounts:?}");
     assert_eq!(accounts["ADJUSTMENTS"], "45.28", "{accounts:?}");
     let (clean, report) = app.reconcile();
     assert!(clean, "{report}");

@@ -22,6 +22,8 @@ const PG_VERSION: &str = "2025-01-01";
 const PAYOUT_VERSION: &str = "2024-01-01";
 /// Attempts of a call that may be repeated (the first included).
 const ATTEMPTS: u32 = 3;
+/// The longest wait between two attempts (Cashfree's `retry-after` included).
+const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// Which of Cashfree's APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,8 @@ pub struct Cashfree {
     payouts: Option<Credentials>,
     /// Every Payouts secret set (the first is `payouts`' own), for verifying payout webhooks during a rotation.
     payout_secrets: Vec<String>,
+    /// The longest one call may take, every attempt and the waits between them included.
+    longest: Duration,
     pub health: health::Health,
     /// The Payouts account's balance as last read (`read_payout_balance`).
     balance: std::sync::Mutex<Option<PayoutBalance>>,
@@ -118,8 +122,11 @@ impl Cashfree {
             (Some(id), Some(secret)) if !id.trim().is_empty() => Some(Credentials { id, secret }),
             _ => None,
         };
+        let timeout = Duration::from_millis(config.cashfree_timeout_ms.max(1));
+        // Each attempt is bounded by the timeout, and each wait between attempts by `MAX_WAIT`.
+        let longest = timeout * ATTEMPTS + MAX_WAIT * (ATTEMPTS - 1);
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.cashfree_timeout_ms.max(1)))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("a TLS-capable HTTP client");
@@ -127,7 +134,13 @@ impl Cashfree {
         let health = health::Health::new(events, db, metrics, pg.is_some(), payouts.is_some(), open_for);
         let base = base.trim_end_matches('/').to_owned();
         let payout_secrets = if payouts.is_some() { payout_secrets } else { Vec::new() };
-        Cashfree { http, base, pg, payouts, payout_secrets, health, balance: Default::default() }
+        Cashfree { http, base, pg, payouts, payout_secrets, longest, health, balance: Default::default() }
+    }
+
+    /// The longest one call may still be under way after it was sent (all its attempts): a look-up that finds
+    /// nothing within this of a create call may have raced that call.
+    pub fn longest_call(&self) -> Duration {
+        self.longest
     }
 
     /// Whether calls to `api` are configured.
@@ -239,7 +252,7 @@ impl Cashfree {
                 break;
             }
             let backoff = Duration::from_millis(200 * 2u64.pow(attempt - 1));
-            tokio::time::sleep(retry_after.unwrap_or(backoff).min(Duration::from_secs(5))).await;
+            tokio::time::sleep(retry_after.unwrap_or(backoff).min(MAX_WAIT)).await;
         }
         Err(last)
     }

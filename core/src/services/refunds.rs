@@ -82,7 +82,14 @@ async fn start_once(
     let path = format!("/orders/{order_id}/refunds");
     let answer =
         state.cashfree.call(Api::Pg, reqwest::Method::POST, &path, Some(&body), Some(&started.refund_id), Repeat::Safe);
-    match answer.await {
+    let answer = answer.await;
+    // The call has returned: a look-up from now on sees what Cashfree made of it.
+    refund::Entity::update_many()
+        .col_expr(refund::Column::AskedUntil, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+        .filter(refund::Column::Id.eq(started.id))
+        .exec(&state.db)
+        .await?;
+    match answer {
         Ok(json) => {
             let r: payloads::Refund = payloads::read(json).unwrap_or_default();
             let cf = crate::services::webhooks::fields::id("", r.cf_refund_id.as_ref()).ok();
@@ -205,6 +212,7 @@ async fn book(
         failure_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        asked_until: Set(chrono::Duration::from_std(state.cashfree.longest_call()).ok().map(|d| now + d)),
     };
     let created = sea_orm::ActiveModelTrait::insert(created, &txn).await?;
     let posted = ledger::post(
@@ -273,6 +281,11 @@ pub async fn ours(db: &impl ConnectionTrait, refund_id: &str) -> AppResult<Optio
     Ok(refund::Entity::find().filter(refund::Column::RefundId.eq(refund_id)).one(db).await?)
 }
 
+/// The refund paydesk started that Cashfree knows as `cf_refund_id` (from its answer to the creation), if any.
+pub async fn by_cf_refund_id(db: &impl ConnectionTrait, cf_refund_id: &str) -> AppResult<Option<refund::Model>> {
+    Ok(refund::Entity::find().filter(refund::Column::CfRefundId.eq(cf_refund_id)).one(db).await?)
+}
+
 /// Applies Cashfree's `refund_status` to a refund paydesk started, inside the caller's transaction: `SUCCESS`
 /// pays it (refunds payable to gateway clearing, the payment's refunded amount raised), `CANCELLED` or `FAILED`
 /// undoes it; anything else waits. Once: a refund that is no longer PENDING changes no more. Returns the refund as it
@@ -297,7 +310,12 @@ pub async fn settle(
         .exec_with_returning(db)
         .await?;
     let Some(after) = moved.into_iter().next() else {
-        return Ok(Some((existing(db, r.id).await?, false)));
+        let now = existing(db, r.id).await?;
+        if to == RefundStatus::Succeeded && now.status == RefundStatus::Failed {
+            // Cashfree has paid a refund paydesk had given up on: the money left, so the books follow it.
+            return Ok(Some((revive(db, &now, cf_status).await?, true)));
+        }
+        return Ok(Some((now, false)));
     };
     if to == RefundStatus::Failed {
         undo_money(db, &after, &format!("Cashfree reported the refund {cf_status}")).await?;
@@ -331,6 +349,48 @@ pub async fn settle(
     .await?;
     record(db, &after, Action::PaymentRefunded, format!("Cashfree paid refund {}", after.refund_id)).await?;
     Ok(Some((after, true)))
+}
+
+/// Books a refund marked FAILED that Cashfree reports paid after all: SUCCEEDED, the wallet's and the fee's shares
+/// taken again and the payment's refunded amount raised (without the room check: the client has the money). The
+/// caller raises the CRITICAL alert.
+async fn revive(db: &impl ConnectionTrait, r: &refund::Model, cf_status: &str) -> AppResult<refund::Model> {
+    let revived = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(refund::Column::Id.eq(r.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Failed))
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("refund", r.id))?;
+    super::payments::refunded_by(r.amount).filter(payment::Column::Id.eq(r.payment_id)).exec(db).await?;
+    let debit = Money::from_minor(r.amount.minor() - r.fee_share.minor());
+    ledger::post(
+        db,
+        ledger::Posting {
+            wallet_id: r.wallet_id,
+            kind: LedgerKind::RefundDebit,
+            entry: EntryKind::Refund,
+            against: vec![
+                Line::on(Account::FeeRevenue, r.fee_share.negate()),
+                Line::on(Account::GatewayClearing, r.amount),
+            ],
+            amount: debit.negate(),
+            reference: format!("refund-revived:{}", r.refund_id),
+            payment_id: Some(r.payment_id),
+            payout_request_id: None,
+            description: "refund paid by Cashfree after it was given up",
+            floor: None,
+            floor_name: "",
+            pending_until: None,
+        },
+    )
+    .await?;
+    let why = format!("Cashfree reported refund {} {cf_status} after it was marked failed", r.refund_id);
+    record(db, &revived, Action::PaymentRefunded, why).await?;
+    Ok(revived)
 }
 
 /// Marks a refund that never reached Cashfree (or that it refused) FAILED and gives its money back.
@@ -454,6 +514,16 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
                     .exec(&txn)
                     .await?;
             }
+        }
+        // Its create call may still be under way (Cashfree answering slowly): not found yet is not never made, and
+        // undoing it now would lose a refund Cashfree then pays. Asked again after another quiet spell.
+        Err(CallError::Refused { status: 404, .. }) if r.asked_until.is_some_and(|until| super::now() < until) => {
+            refund::Entity::update_many()
+                .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+                .filter(refund::Column::Id.eq(r.id))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending))
+                .exec(&txn)
+                .await?;
         }
         Err(CallError::Refused { status: 404, .. }) => {
             let why = format!("Cashfree has no refund {}: the ask never reached it; nothing was refunded", r.refund_id);

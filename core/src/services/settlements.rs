@@ -38,6 +38,7 @@ pub enum Status {
     MissingAtProvider,
     AmountMismatch,
     FeeMismatch,
+    SettledTwice,
 }
 
 impl Status {
@@ -186,15 +187,30 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
     let cf_payment_id = e.payment_details.cf_payment_id.as_ref().map(|c| c.0.clone());
     let order_id = e.order_details.order_id.0.clone();
     let txn = crate::db::begin(db).await?;
-    let mut ours = None;
-    if let Some(cf) = &cf_payment_id {
-        ours = payment::Entity::find().filter(payment::Column::CfPaymentId.eq(cf)).one(&txn).await?;
-    }
-    if ours.is_none() {
-        if let Some(order) = &order_id {
-            ours = payment::Entity::find().filter(payment::Column::OrderId.eq(order)).one(&txn).await?;
+    // An event that names its Cashfree payment is matched by that alone, never by a weaker key: a client charged
+    // twice has two payments on one order, and only one was credited. Only an event naming no payment falls back
+    // to its order (paydesk's own, or the one a link's payment was made on).
+    let ours = match (&cf_payment_id, &order_id) {
+        (Some(cf), _) => payment::Entity::find().filter(payment::Column::CfPaymentId.eq(cf)).one(&txn).await?,
+        (None, Some(order)) => {
+            let named = sea_orm::Condition::any()
+                .add(payment::Column::OrderId.eq(order))
+                .add(payment::Column::PaidOrderId.eq(order));
+            payment::Entity::find().filter(named).one(&txn).await?
         }
-    }
+        (None, None) => None,
+    };
+    // Settled already by another event: a payment is settled once.
+    let earlier = match &ours {
+        Some(p) => {
+            line::Entity::find()
+                .filter(line::Column::PaymentId.eq(p.id))
+                .filter(line::Column::JournalEntryId.is_not_null())
+                .one(&txn)
+                .await?
+        }
+        None => None,
+    };
     let amount = money(Some(event.event_amount), "event_amount")?;
     let settled = money(Some(event.event_settlement_amount), "event_settlement_amount")?;
     let (charge, tax) = e.charges();
@@ -211,7 +227,16 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
             format!("Cashfree settled {named} of {amount} {currency}, which paydesk never recorded"),
             None,
         ),
-        Some(p) if p.status != PaymentStatus::Success => (
+        Some(_) if earlier.is_some() => (
+            Status::SettledTwice,
+            format!(
+                "Cashfree settled {named} of {amount} {currency} again: event {} settled it already; nothing was booked",
+                earlier.as_ref().map_or("?", |l| l.event_id.as_str())
+            ),
+            None,
+        ),
+        // A payment refunded since it was paid was still paid: its refund is a movement of its own.
+        Some(p) if !matches!(p.status, PaymentStatus::Success | PaymentStatus::Refunded) => (
             Status::MissingHere,
             format!("Cashfree settled {named} of {amount} {currency}, recorded here as {:?}, not paid", p.status),
             Some(p.amount),
@@ -240,7 +265,10 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
     let id = super::new_id();
     let paid_at =
         instant(&e.payment_details.payment_time).or(ours.as_ref().and_then(|p| p.paid_at)).unwrap_or_else(super::now);
-    let payment_id = ours.as_ref().filter(|p| p.status == PaymentStatus::Success).map(|p| p.id);
+    // Booked only what settles a payment of ours as recorded (its charges may still disagree): never an amount that
+    // is not the payment's, nor a payment settled already.
+    let books = matches!(status, Status::Matched | Status::FeeMismatch);
+    let payment_id = ours.as_ref().filter(|_| books).map(|p| p.id);
     let entry_id = payment_id.map(|_| super::new_id());
     let row = line::ActiveModel {
         id: Set(id),

@@ -22,6 +22,8 @@ pub enum SettlementStatus {
     AmountMismatch,
     /// Cashfree's charges do not explain what reached the bank.
     FeeMismatch,
+    /// Cashfree settled a payment it had settled already (by another event); nothing was booked.
+    SettledTwice,
 }
 
 /// One payment as Cashfree settled it, matched to paydesk's records.

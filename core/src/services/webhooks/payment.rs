@@ -14,7 +14,7 @@ use crate::services::payments::{self, Applied, Attempt, Refund, Refunded};
 use crate::services::{disputes, refunds};
 use crate::state::AppState;
 use chrono::DateTime;
-use entity::status::{PaymentStatus, Severity, WebhookOutcome};
+use entity::status::{PaymentStatus, RefundStatus, Severity, WebhookOutcome};
 use entity::{payment, payment_webhook as webhook, Money};
 use sea_orm::sea_query::Expr;
 use sea_orm::DatabaseTransaction;
@@ -451,7 +451,18 @@ async fn settle_ours(
         ));
     }
     let cf = Some(reported.cf_refund_id.clone());
+    let given_up = mine.status == RefundStatus::Failed;
     Ok(match refunds::settle(txn, &mine, status, cf).await? {
+        Some((now, true)) if given_up && now.status == RefundStatus::Succeeded => {
+            let why = format!(
+                "Cashfree paid refund {} of {} {} on order {}, which paydesk had marked failed and given back: it is \
+                 booked now and the freelancer's share taken again; check why it was given up",
+                now.refund_id, now.amount, now.currency, p.order_id
+            );
+            let mut done = Done::of(WebhookOutcome::Processed, Some(why.clone()), Some(p.id), None);
+            done.alarms.push((Severity::Critical, AlertKind::RefundPaidAfterFailure, why));
+            done
+        }
         Some((_, true)) => Done::of(WebhookOutcome::Processed, None, Some(p.id), None),
         Some((now, false)) => Done::of(
             WebhookOutcome::Duplicate,
@@ -477,9 +488,15 @@ async fn apply(
     found: Option<payment::Model>,
 ) -> Result<Done, AppError> {
     if let (Event::Refund { status, refund, .. }, Some(p)) = (&parsed.event, &found) {
+        // Ours by the `refund_id` paydesk gave it, else by the `cf_refund_id` Cashfree answered its creation with (a
+        // webhook may come without ours): a refund started here is never booked a second time as one of Cashfree's.
         let started_here = match &refund.refund_id {
             Some(refund_id) => refunds::ours(txn, refund_id).await?,
             None => None,
+        };
+        let started_here = match started_here {
+            Some(mine) => Some(mine),
+            None => refunds::by_cf_refund_id(txn, &refund.cf_refund_id).await?,
         };
         if let Some(mine) = started_here {
             return settle_ours(txn, p, status, refund, mine).await;
