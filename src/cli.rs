@@ -61,6 +61,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Copy a SQLite database to a file while the server runs, then check the copy as a restore would.
     Backup(BackupArgs),
+    /// Write the journal to standard output as accountants check it: Beancount (accounts opened, every entry with
+    /// its lines, each wallet's balance asserted as its row holds it; check it with Beancount's `bean-check`) or CSV
+    /// (a line a row).
+    ExportJournal(ExportArgs),
     /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
     /// loop (order, link, payment, payout transfer) on one machine.
     CashfreeDouble(DoubleArgs),
@@ -100,6 +104,34 @@ pub struct VerifyArgs {
     /// whole since then is found too.
     #[arg(long)]
     pub checkpoint: Option<std::path::PathBuf>,
+}
+
+/// Flags of `export-journal`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// `beancount` or `csv`.
+    #[arg(long, value_parser = ["beancount", "csv"], default_value = "beancount")]
+    pub format: String,
+    /// Entries from this instant on (RFC 3339, or a date: its start in UTC); the balances before it open the
+    /// Beancount file.
+    #[arg(long, value_parser = instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Entries before this instant (RFC 3339, or a date: its start in UTC). Without it the Beancount file also
+    /// asserts every wallet's balance as it stands now.
+    #[arg(long, value_parser = instant)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An instant given as RFC 3339, or a date (its start, UTC).
+fn instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.to_utc());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        .map_err(|_| format!("{text:?} is neither an RFC 3339 instant nor a date such as 2026-12-01"))
 }
 
 /// Flags of `backup`.

@@ -76,6 +76,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             paydesk::seed::demo(&state).await
         }
         Command::Backup(args) => backup(args).await,
+        Command::ExportJournal(args) => {
+            let state = paydesk::build_state(&on_database(args.db), b"export", false, paydesk::Jobs::None).await?;
+            let format = match args.format.as_str() {
+                "csv" => paydesk::services::export::Format::Csv,
+                _ => paydesk::services::export::Format::Beancount,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = paydesk::services::export::journal(&state.db, format, args.from, args.to, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
+            eprintln!("{n} journal entries written");
+            Ok(())
+        }
         Command::Verify(args) => verify(args).await,
     }
 }

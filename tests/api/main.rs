@@ -25,6 +25,7 @@ mod delivery;
 mod disputes;
 mod event_log;
 mod events;
+mod export;
 mod funds;
 mod graphql_reads;
 mod helpers;

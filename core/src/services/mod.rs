@@ -6,6 +6,7 @@ pub mod batches;
 pub mod beneficiaries;
 pub mod delivery;
 pub mod disputes;
+pub mod export;
 pub mod funding;
 pub mod funds;
 pub mod gateway;
