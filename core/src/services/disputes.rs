@@ -87,6 +87,13 @@ pub async fn apply(
             r.cf_dispute_id, r.amount, r.currency, p.order_id, p.currency
         )));
     }
+    if r.amount > p.amount {
+        // The bank cannot take back more than was paid: a loss booked from it would be money from nowhere.
+        return Ok(Err(format!(
+            "dispute {} is for {} {} but order {} was paid {} {}; nothing was booked",
+            r.cf_dispute_id, r.amount, r.currency, p.order_id, p.amount, p.currency
+        )));
+    }
     let Some(w) = super::wallets::by_freelancer(db, p.freelancer_id).await? else {
         return Ok(Err(format!("the freelancer of order {} has no wallet", p.order_id)));
     };
