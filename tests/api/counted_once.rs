@@ -178,3 +178,77 @@ async fn a_settlement_books_each_cashfree_payment_once_and_never_by_its_order() 
     assert_eq!(d["journal"]["totalCount"], 2, "one settlement per payment paydesk credited");
     assert_books_whole(&app);
 }
+
+#[tokio::test]
+async fn reconcile_finds_a_payment_settled_twice_and_a_refund_booked_twice() {
+    let (app, double) = spawn_with_double(|c| c.settlement_grace = Duration::from_secs(3600)).await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(&app, &order).await;
+    let started = refund(&app, &p["id"], "100.00").await;
+    let id = started["refundId"].as_str().unwrap();
+    assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200));
+    let now = chrono::Utc::now();
+    let window = json!({ "from": (now - chrono::Duration::days(1)).to_rfc3339(), "to": (now + chrono::Duration::hours(1)).to_rfc3339() });
+    app.gql_ok(&app.admin(), RECONCILE, json!({ "i": window })).await;
+    assert_books_whole(&app);
+    // As an old database (or someone with write access) could hold them: the payment's settlement booked a second
+    // time (the unique index dropped first), and Cashfree's refund booked again under Cashfree's own id.
+    let at = |n: usize| if on_postgres() { format!("${n}") } else { "?".to_owned() };
+    let copy = format!(
+        "INSERT INTO settlement_lines (id, event_id, status, cf_settlement_id, settlement_utr, settled_at, \
+         cf_payment_id, order_id, payment_id, paid_at, currency, amount, expected_amount, settled_amount, \
+         service_charge, service_tax, detail, journal_entry_id, created_at) \
+         SELECT {}, 'forged_PAYMENT', status, cf_settlement_id, settlement_utr, settled_at, cf_payment_id, order_id, \
+         payment_id, paid_at, currency, amount, expected_amount, settled_amount, service_charge, service_tax, detail, \
+         journal_entry_id, created_at FROM settlement_lines WHERE journal_entry_id IS NOT NULL",
+        at(1)
+    );
+    let cf = double.refund(id).unwrap()["cf_refund_id"].as_str().unwrap().to_owned();
+    let entry = Uuid::new_v4();
+    let forged = format!(
+        "INSERT INTO journal_entries (id, kind, reference, payment_id, payout_request_id, description, created_at) \
+         VALUES ({}, 'refund', {}, NULL, NULL, 'refund to the client', {})",
+        at(1),
+        at(2),
+        at(3)
+    );
+    let lines = format!(
+        "INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount) \
+         VALUES ({}, 1, 'fee_revenue', NULL, 'INR', -10000), ({}, 2, 'gateway_clearing', NULL, 'INR', 10000)",
+        at(1),
+        at(2)
+    );
+    tamper_all(
+        &app,
+        &[
+            ("DROP INDEX ux_settlement_lines_booked_payment", vec![]),
+            (&copy, vec![Uuid::new_v4().into()]),
+            (&forged, vec![entry.into(), format!("refund:{cf}").into(), chrono::Utc::now().into()]),
+            (&lines, vec![entry.into(), entry.into()]),
+        ],
+    )
+    .await;
+    let (clean, report) = app.reconcile();
+    assert!(!clean, "{report}");
+    assert!(report.contains(&format!("payment {order}: settlement booked 2 time(s)")), "{report}");
+    assert!(
+        report.contains(&format!("refund {id}: Cashfree's refund {cf} is booked as started here and again")),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_dispute_of_more_than_was_paid_books_nothing() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let f = funded_freelancer(&app, &double).await;
+    let order = format!("ord_{}", f.simple());
+    let (answer, _) = double.open_dispute(&order, "5000.00").await.unwrap();
+    assert_eq!(answer, 200, "taken, not refused: Cashfree signed it");
+    assert_eq!(app.balance(f).await, "900.00", "nothing held");
+    let unmatched = alerts_of(&app, "webhook_unmatched").await;
+    assert!(unmatched.iter().any(|a| a["message"].as_str().unwrap().contains("was paid 1000.00")), "{unmatched:?}");
+    let d = app.gql_ok(&app.admin(), DISPUTES, json!({})).await;
+    assert_eq!(d["disputes"]["nodes"].as_array().unwrap().len(), 0, "{d}");
+    assert_books_whole(&app);
+}

@@ -628,7 +628,6 @@ pub async fn tamper_all(app: &TestApp, statements: &[(&str, Vec<sea_orm::Value>)
     txn.commit().await.unwrap();
 }
 
-/// Runs `paydesk` with `args` against the app's database: (exit success, stdout).
 /// The books stay whole: `paydesk reconcile` and `paydesk verify` both pass over the server's database.
 pub fn assert_books_whole(app: &TestApp) {
     let (clean, report) = app.reconcile();
@@ -637,6 +636,7 @@ pub fn assert_books_whole(app: &TestApp) {
     assert!(whole, "verify: {said}");
 }
 
+/// Runs `paydesk` with `args` against the app's database: (exit success, stdout).
 pub fn paydesk(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
         .args(args)

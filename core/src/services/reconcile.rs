@@ -3,7 +3,9 @@
 //! paid payout has exactly one debit, and every payment's refunds lie between zero and its amount (a fully
 //! refunded one, and only that, is REFUNDED). The journal: every entry has two lines or more that sum to zero
 //! per currency, every wallet's balance is the sum of its journal lines, every ledger row is its entry's wallet
-//! line, and every wallet's pending balance is what its pending lines and its waiting credits say.
+//! line, and every wallet's pending balance is what its pending lines and its waiting credits say. The world:
+//! each Cashfree payment is settled at most once and never for more than was captured, and each Cashfree refund is
+//! booked once (a refund started here is never booked again as one of Cashfree's own).
 
 use crate::error::AppResult;
 use entity::status::{Direction, LedgerKind};
@@ -45,7 +47,8 @@ impl fmt::Display for Report {
             return writeln!(
                 f,
                 "OK: every balance equals its ledger and its journal, every row's sign fits its kind, the \
-                 reserve always held, refunds within payments, every journal entry balances"
+                 reserve always held, refunds within payments, every journal entry balances, every Cashfree payment \
+                 settled and every Cashfree refund booked at most once"
             );
         }
         writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
@@ -206,6 +209,7 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
         findings.push(Finding { subject: format!("payment {order}"), problem });
     }
     journal(db, &mut findings).await?;
+    world(db, &mut findings).await?;
     Ok(Report {
         wallets: wallets.len() as u64,
         ledger_rows: count(db, "SELECT COUNT(*) AS n FROM wallet_transactions").await?,
@@ -213,6 +217,52 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
         journal_entries: count(db, "SELECT COUNT(*) AS n FROM journal_entries").await?,
         findings,
     })
+}
+
+/// Each provider object counted once: a Cashfree payment settled at most once and for no more than was captured, a
+/// Cashfree refund on one refund row and never booked both as one started here and as one of Cashfree's own.
+async fn world(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResult<()> {
+    let settled = rows(
+        db,
+        "SELECT p.order_id AS order_id, p.amount AS amount, COUNT(*) AS n, CAST(MAX(s.amount) AS BIGINT) AS settled \
+         FROM settlement_lines s JOIN payments p ON p.id = s.payment_id WHERE s.journal_entry_id IS NOT NULL \
+         GROUP BY p.id, p.order_id, p.amount HAVING COUNT(*) > 1 OR MAX(s.amount) > p.amount LIMIT 100",
+    )
+    .await?;
+    for r in &settled {
+        let order: String = r.try_get("", "order_id")?;
+        let times: i64 = r.try_get("", "n")?;
+        let (amount, most) =
+            (Money::from_minor(r.try_get("", "amount")?), Money::from_minor(r.try_get("", "settled")?));
+        findings.push(Finding {
+            subject: format!("payment {order}"),
+            problem: format!("settlement booked {times} time(s), the largest for {most}, of a payment of {amount}"),
+        });
+    }
+    let twice = rows(
+        db,
+        "SELECT r.refund_id AS refund_id, r.cf_refund_id AS cf FROM refunds r \
+         JOIN journal_entries e ON e.reference = 'refund:' || r.cf_refund_id LIMIT 100",
+    )
+    .await?;
+    for r in &twice {
+        let (ours, cf): (String, String) = (r.try_get("", "refund_id")?, r.try_get("", "cf")?);
+        findings.push(Finding {
+            subject: format!("refund {ours}"),
+            problem: format!("Cashfree's refund {cf} is booked as started here and again as one of Cashfree's own"),
+        });
+    }
+    let shared = rows(
+        db,
+        "SELECT cf_refund_id AS cf, COUNT(*) AS n FROM refunds WHERE cf_refund_id IS NOT NULL \
+         GROUP BY cf_refund_id HAVING COUNT(*) > 1 LIMIT 100",
+    )
+    .await?;
+    for r in &shared {
+        let (cf, n): (String, i64) = (r.try_get("", "cf")?, r.try_get("", "n")?);
+        findings.push(Finding { subject: format!("Cashfree refund {cf}"), problem: format!("on {n} refunds") });
+    }
+    Ok(())
 }
 
 /// That `account`'s journal lines sum, per currency, to what `held` (a sum over the rows that account stands for,
