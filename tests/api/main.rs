@@ -49,6 +49,7 @@ mod risk;
 mod runbook;
 mod schema;
 mod settlements;
+mod simulator;
 mod sockets;
 mod subscriptions;
 mod traces;
