@@ -506,24 +506,14 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
             let status = crate::services::webhooks::fields::id("", found.refund_status.as_ref()).unwrap_or_default();
             let cf = crate::services::webhooks::fields::id("", found.cf_refund_id.as_ref()).ok();
             if settle(&txn, r, &status, cf).await?.is_none() {
-                // Still under way at Cashfree: asked again after another quiet spell.
-                refund::Entity::update_many()
-                    .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
-                    .filter(refund::Column::Id.eq(r.id))
-                    .filter(refund::Column::Status.eq(RefundStatus::Pending))
-                    .exec(&txn)
-                    .await?;
+                // Still under way at Cashfree.
+                ask_again(&txn, r).await?;
             }
         }
         // Its create call may still be under way (Cashfree answering slowly): not found yet is not never made, and
-        // undoing it now would lose a refund Cashfree then pays. Asked again after another quiet spell.
+        // undoing it now would lose a refund Cashfree then pays.
         Err(CallError::Refused { status: 404, .. }) if r.asked_until.is_some_and(|until| super::now() < until) => {
-            refund::Entity::update_many()
-                .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
-                .filter(refund::Column::Id.eq(r.id))
-                .filter(refund::Column::Status.eq(RefundStatus::Pending))
-                .exec(&txn)
-                .await?;
+            ask_again(&txn, r).await?;
         }
         Err(CallError::Refused { status: 404, .. }) => {
             let why = format!("Cashfree has no refund {}: the ask never reached it; nothing was refunded", r.refund_id);
@@ -534,6 +524,17 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
         }
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// Leaves a refund still PENDING to be asked about again after another quiet spell.
+async fn ask_again(db: &impl ConnectionTrait, r: &refund::Model) -> AppResult<()> {
+    refund::Entity::update_many()
+        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(refund::Column::Id.eq(r.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
