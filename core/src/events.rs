@@ -251,6 +251,9 @@ pub enum AlertKind {
     WebhookUnknownType,
     /// Cashfree reported an incident at a beneficiary's bank: payouts to the beneficiaries it names are held.
     BeneficiaryIncident,
+    /// A signed delivery carried another delivery's `x-idempotency-key` for another event: it was applied by what it
+    /// says instead of being dropped as a duplicate.
+    WebhookKeyReused,
     /// Cashfree paid a refund paydesk had marked failed (and given its money back): it is booked now, and the
     /// freelancer's share taken again.
     RefundPaidAfterFailure,

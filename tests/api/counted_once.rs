@@ -252,3 +252,36 @@ async fn a_dispute_of_more_than_was_paid_books_nothing() {
     assert_eq!(d["disputes"]["nodes"].as_array().unwrap().len(), 0, "{d}");
     assert_books_whole(&app);
 }
+
+#[tokio::test]
+async fn a_delivery_with_another_deliverys_key_is_taken_by_what_it_says_and_is_critical() {
+    let app = TestApp::spawn().await;
+    let f = Uuid::new_v4();
+    let (first, second) = (format!("ord_{}", Uuid::new_v4().simple()), format!("ord_{}", Uuid::new_v4().simple()));
+    app.create_order(f, "1000.00", &first).await;
+    app.create_order(f, "500.00", &second).await;
+    let keyed = |body: String| {
+        let app = &app;
+        async move {
+            let ts = chrono::Utc::now().timestamp_millis().to_string();
+            let headers = [
+                ("x-webhook-signature", sign(CF_SECRET, &ts, &body)),
+                ("x-webhook-timestamp", ts),
+                ("x-idempotency-key", "whk_shared_key".to_owned()),
+            ];
+            app.deliver(&body, &headers).await
+        }
+    };
+    let paid = payment_body("PAYMENT_SUCCESS_WEBHOOK", &first, &rand_digits(), "SUCCESS", "1000.00");
+    assert_eq!(keyed(paid.clone()).await.1["outcome"], "PROCESSED");
+    assert_eq!(keyed(paid).await.1["outcome"], "DUPLICATE", "Cashfree's retry of the same event");
+    assert!(alerts_of(&app, "webhook_key_reused").await.is_empty());
+    // Another event under the same key: not dropped, and someone is told.
+    let other = payment_body("PAYMENT_SUCCESS_WEBHOOK", &second, &rand_digits(), "SUCCESS", "500.00");
+    let (status, reply) = keyed(other).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
+    assert_eq!(app.balance(f).await, "1350.00", "both payments credited");
+    let loud = alerts_of(&app, "webhook_key_reused").await;
+    assert_eq!((loud.len(), loud[0]["severity"].as_str()), (1, Some("CRITICAL")), "{loud:?}");
+    assert_books_whole(&app);
+}

@@ -326,12 +326,28 @@ pub async fn reprocess(state: &AppState, stored: &webhook::Model) -> Result<Rece
 }
 
 /// Claims the dedupe key and applies the event, all in one transaction.
-async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Parsed) -> Result<Receipt, AppError> {
+async fn process(state: &AppState, base: webhook::ActiveModel, parsed: &Parsed) -> Result<Receipt, AppError> {
+    process_keyed(state, base, parsed, parsed.dedupe_key.clone(), None).await
+}
+
+/// `process` under `key`; `reused` says why the sender's own key was not used (and raises it as CRITICAL).
+async fn process_keyed(
+    state: &AppState,
+    mut base: webhook::ActiveModel,
+    parsed: &Parsed,
+    key: String,
+    reused: Option<String>,
+) -> Result<Receipt, AppError> {
     let txn = crate::db::begin(&state.db).await?;
-    base.idempotency_key = Set(Some(parsed.dedupe_key.clone()));
+    base.idempotency_key = Set(Some(key.clone()));
     if !super::claim(&txn, &base).await? {
         txn.rollback().await?;
-        return Ok(super::duplicate(&state.db, base, format!("already received as {}", parsed.dedupe_key)).await);
+        if reused.is_none() {
+            if let Some((natural, why)) = reused_key(&state.db, &base, parsed).await? {
+                return Box::pin(process_keyed(state, base, parsed, natural, Some(why))).await;
+            }
+        }
+        return Ok(super::duplicate(&state.db, base, format!("already received as {key}")).await);
     }
     let found = match &parsed.event {
         Event::Payment { order_id, link_id, .. } => paid_on(&txn, order_id, link_id.as_deref()).await?,
@@ -370,13 +386,44 @@ async fn process(state: &AppState, mut base: webhook::ActiveModel, parsed: &Pars
         m.money_moved("platform_fees", &p.currency, p.platform_fee.unwrap_or_default());
         m.money_moved("net_credited", &p.currency, p.net_amount.unwrap_or_default());
     }
-    for (severity, kind, message) in alarms {
+    let reused = reused.map(|why| (Severity::Critical, AlertKind::WebhookKeyReused, why));
+    for (severity, kind, message) in alarms.into_iter().chain(reused) {
         let mut alert = Alert::new(severity, kind, message);
         alert.webhook_id = Some(id);
         alert.payment_id = payment_id;
         state.events.alert(&state.db, alert).await;
     }
     Ok(Receipt::new(Verdict::Accepted, outcome, Some(id), error.unwrap_or_else(|| "processed".into())))
+}
+
+/// When a delivery's `x-idempotency-key` was claimed by another delivery of another event (not a retry of this one,
+/// whatever else differs), the key this one is to be taken under (what it says of itself) and why. A repeat of the
+/// same event, and an event paydesk does not act on, is a plain duplicate.
+async fn reused_key(
+    db: &sea_orm::DatabaseConnection,
+    base: &webhook::ActiveModel,
+    parsed: &Parsed,
+) -> Result<Option<(String, String)>, AppError> {
+    if matches!(parsed.event, Event::Other) {
+        return Ok(None);
+    }
+    let Some(body) = base.raw_body.try_as_ref() else { return Ok(None) };
+    let Ok(natural) = parse(body, None).map(|p| p.dedupe_key) else { return Ok(None) };
+    if natural == parsed.dedupe_key {
+        return Ok(None); // no key of the sender's: what the event says was claimed already
+    }
+    let claimed =
+        webhook::Entity::find().filter(webhook::Column::IdempotencyKey.eq(&parsed.dedupe_key)).one(db).await?;
+    let Some(claimed) = claimed else { return Ok(None) };
+    if parse(&claimed.raw_body, None).is_ok_and(|p| p.dedupe_key == natural) {
+        return Ok(None);
+    }
+    let why = format!(
+        "a delivery of {natural} came with x-idempotency-key {}, which delivery {} of another event had: taken by \
+         what it says, not dropped as a duplicate; Cashfree gives each event a key of its own, so ask who sent it",
+        parsed.dedupe_key, claimed.id
+    );
+    Ok(Some((natural, why)))
 }
 
 /// The payment a Cashfree order belongs to: the payment of that order id, or the one paid on it (a link's order,
