@@ -176,6 +176,10 @@ async fn payouts_events_that_are_not_transfer_outcomes_are_taken_never_refused()
     assert_eq!(code(&refused), "PAYOUTS_ON_HOLD", "{refused}");
     let release = "mutation($i: PayoutHoldInput!) { releasePayouts(input: $i) { freelancerId } }";
     app.gql_ok(&app.admin(), release, json!({ "i": { "freelancerId": f, "reason": "bank is back up" } })).await;
+    // The same incident delivered again is a duplicate: it does not hold what an admin released.
+    let again = sent("BENEFICIARY_INCIDENT", json!({ "beneficiary_id": bene, "status": "UNRESOLVED", "mode": "IMPS" }));
+    let (status, reply) = deliver_transfer(&app, again).await;
+    assert_eq!((status, reply["outcome"].as_str()), (200, Some("DUPLICATE")), "{reply}");
     assert!(app.request_payout(f, "100.00").await["data"]["requestPayout"]["id"].is_string());
     assert_books_whole(&app);
 }

@@ -141,15 +141,14 @@ pub async fn release(
     Ok(held)
 }
 
-/// Holds each of `freelancers`' payouts for a reason paydesk found itself (a Cashfree beneficiary incident),
-/// audited as the system; one already held keeps its hold, and an admin releases them as any other. Returns the
-/// freelancers held now.
-pub async fn place_by_system(state: &AppState, freelancers: &[Uuid], reason: &str) -> AppResult<Vec<Uuid>> {
-    let txn = crate::db::begin(&state.db).await?;
-    lock(&txn, true).await?;
+/// Holds each of `freelancers`' payouts for a reason paydesk found itself (a Cashfree beneficiary incident), inside
+/// the caller's transaction, audited as the system; one already held keeps its hold, and an admin releases them as
+/// any other. Returns the freelancers held now.
+pub async fn place_by_system(txn: &impl ConnectionTrait, freelancers: &[Uuid], reason: &str) -> AppResult<Vec<Uuid>> {
+    lock(txn, true).await?;
     let mut held = Vec::new();
     for &f in freelancers {
-        if held.contains(&f) || hold::Entity::find_by_id(key(Some(f))).one(&txn).await?.is_some() {
+        if held.contains(&f) || hold::Entity::find_by_id(key(Some(f))).one(txn).await?.is_some() {
             continue;
         }
         let placed = hold::ActiveModel {
@@ -159,12 +158,11 @@ pub async fn place_by_system(state: &AppState, freelancers: &[Uuid], reason: &st
             placed_by: Set(Uuid::nil()),
             placed_at: Set(super::now()),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        record(&txn, Actor::System, Action::PayoutsHeld, Some(f), None, Some(&placed), reason).await?;
+        record(txn, Actor::System, Action::PayoutsHeld, Some(f), None, Some(&placed), reason).await?;
         held.push(f);
     }
-    txn.commit().await?;
     Ok(held)
 }
 

@@ -29,8 +29,11 @@ pub async fn on_event(
     data: &Value,
 ) -> AppResult<Receipt> {
     let db = &state.db;
+    // The holds and the delivery's claim commit together: a repeat of the delivery holds nothing again, and a
+    // failure leaves nothing claimed, so Cashfree's retry is applied.
+    let txn = crate::db::begin(db).await?;
     let held = match kind {
-        INCIDENT => incident_holds(state, data).await?,
+        INCIDENT => incident_holds(&txn, data).await?,
         _ => Vec::new(),
     };
     let (message, alert) = match kind {
@@ -66,12 +69,11 @@ pub async fn on_event(
     };
     row.idempotency_key = Set(Some(key.to_owned()));
     row.error = Set(Some(message.clone()));
-    let claimed = webhooks::claim(db, &row).await;
-    match claimed {
-        Ok(true) => {}
-        Ok(false) => return Ok(webhooks::duplicate(db, row, "already received".into()).await),
-        Err(e) => return Err(e.into()),
+    if !webhooks::claim(&txn, &row).await? {
+        txn.rollback().await?;
+        return Ok(webhooks::duplicate(db, row, "already received".into()).await);
     }
+    txn.commit().await?;
     let id = row.id.clone().unwrap();
     if let Some(kind) = alert {
         let mut alert = Alert::new(Severity::Warning, kind, message.clone());
@@ -90,7 +92,7 @@ pub async fn on_event(
 const INCIDENT: &str = "BENEFICIARY_INCIDENT";
 
 /// Holds the payouts of the freelancers whose beneficiary the incident names (any `beneficiary_id` in its data).
-async fn incident_holds(state: &AppState, data: &Value) -> AppResult<Vec<Uuid>> {
+async fn incident_holds(txn: &impl sea_orm::ConnectionTrait, data: &Value) -> AppResult<Vec<Uuid>> {
     let mut named = Vec::new();
     beneficiary_ids(data, &mut named);
     if named.is_empty() {
@@ -98,13 +100,13 @@ async fn incident_holds(state: &AppState, data: &Value) -> AppResult<Vec<Uuid>> 
     }
     let freelancers: Vec<Uuid> = beneficiary::Entity::find()
         .filter(beneficiary::Column::CfBeneficiaryId.is_in(named))
-        .all(&state.db)
+        .all(txn)
         .await?
         .into_iter()
         .map(|b| b.freelancer_id)
         .collect();
     let reason = format!("Cashfree reported an incident at this freelancer's bank: {}", summary(data));
-    super::holds::place_by_system(state, &freelancers, &reason).await
+    super::holds::place_by_system(txn, &freelancers, &reason).await
 }
 
 /// Every `beneficiary_id` (the Payouts V2 name for Cashfree's id of a beneficiary) anywhere in `v`.
