@@ -75,7 +75,13 @@ const RECONCILE: &str = "mutation($i: ReconcileSettlementsInput!) { reconcileSet
 /// Runs one sequence, saying each step in `log`; `Err` says what the model and paydesk disagreed on.
 async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
     let mut rng = Rng(seed);
-    let (app, double) = spawn_with_double(|c| c.settlement_grace = std::time::Duration::from_secs(3600)).await;
+    let (app, double) = spawn_with_double(|c| {
+        c.settlement_grace = std::time::Duration::from_secs(3600);
+        // The sweeps run every second, so they race what Cashfree answers slowly.
+        c.transfer_poll_secs = 1;
+        c.cashfree_timeout_ms = 6_000;
+    })
+    .await;
     let freelancers: Vec<Uuid> = (0..FREELANCERS).map(|_| Uuid::new_v4()).collect();
     let mut books = Books { wallets: vec![0; FREELANCERS], ..Default::default() };
     let answer = |what: &str, got: Result<u16, String>| match got {
@@ -92,7 +98,7 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
     for step in 0..STEPS {
         let unpaid: Vec<usize> = (0..books.orders.len()).filter(|&o| !books.orders[o].paid).collect();
         let paid: Vec<usize> = (0..books.orders.len()).filter(|&o| books.orders[o].paid).collect();
-        match rng.below(10) {
+        match rng.below(12) {
             0 | 1 => {
                 let f = rng.below(FREELANCERS as u64) as usize;
                 let amount = (rng.below(20) as i64 + 1) * paise(100);
@@ -133,6 +139,12 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                 let amount = (rng.below((room / paise(10)) as u64) as i64 + 1) * paise(10);
                 let i =
                     json!({ "paymentId": books.orders[o].payment_id, "amount": rupees(amount), "reason": "simulated" });
+                let slow = rng.below(6) == 0;
+                if slow {
+                    // Cashfree takes its time to make the refund: the sweep asks meanwhile and hears 404.
+                    let wait = std::time::Duration::from_millis(3500);
+                    double.fail_next("/pg/orders/", paydesk::double::Fault::Delay(wait), 1);
+                }
                 let d = app.gql(Some(&app.admin()), REFUND, json!({ "i": i })).await;
                 let Some(id) = d["data"]["createRefund"]["refundId"].as_str() else {
                     return Err(format!(
@@ -143,7 +155,8 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                 books.orders[o].room -= amount;
                 books.wallets[books.orders[o].freelancer] -= amount - amount / 10;
                 books.refunds.push((id.to_owned(), o, amount));
-                log.push(format!("refund {id} of {} on {}", rupees(amount), books.orders[o].id));
+                let how = if slow { ", answered slowly" } else { "" };
+                log.push(format!("refund {id} of {} on {}{how}", rupees(amount), books.orders[o].id));
             }
             6 if !books.refunds.is_empty() => {
                 let (id, o, amount) = books.refunds.remove(rng.below(books.refunds.len() as u64) as usize);
@@ -226,6 +239,41 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                     books.wallets[f] += amount;
                 }
                 log.push(format!("payout {id} of {} for {f}: {end}", rupees(amount)));
+            }
+            10 | 11 if !paid.is_empty() => {
+                // A refund made in Cashfree's dashboard, told by its webhook: of the credited charge, or of a second
+                // charge (which was never credited, so it takes nothing from the freelancer).
+                let o = paid[rng.below(paid.len() as u64) as usize];
+                let charges: Vec<String> = double
+                    .payments(&books.orders[o].id)
+                    .iter()
+                    .filter(|p| p["payment_status"] == "SUCCESS")
+                    .filter_map(|p| p["cf_payment_id"].as_str().map(str::to_owned))
+                    .collect();
+                let second = charges.len() > 1 && rng.below(2) == 0;
+                let room = books.orders[o].room;
+                let amount = if second { books.orders[o].amount } else { (room / paise(10)).min(3) * paise(10) };
+                if amount == 0 {
+                    continue;
+                }
+                let charge = if second { &charges[1] } else { &charges[0] };
+                let refund = json!({
+                    "cf_refund_id": format!("{seed}{step}"), "cf_payment_id": charge, "refund_id": format!("dash_{step}"),
+                    "order_id": books.orders[o].id, "refund_currency": "INR", "refund_status": "SUCCESS",
+                    "refund_amount": serde_json::Number::from_string_unchecked(rupees(amount)), "entity": "refund",
+                });
+                let body = json!({ "data": { "refund": refund }, "event_time": chrono::Utc::now().to_rfc3339(),
+                                   "type": "REFUND_STATUS_WEBHOOK" });
+                let (code, reply) = app.deliver_signed(&body.to_string()).await;
+                if code != 200 {
+                    return Err(format!("step {step}: a dashboard refund was answered {code}: {reply}"));
+                }
+                if !second {
+                    books.orders[o].room -= amount;
+                    books.wallets[books.orders[o].freelancer] -= amount - amount / 10;
+                }
+                let which = if second { "second charge" } else { "credited charge" };
+                log.push(format!("dashboard refund of {} of the {which} of {}", rupees(amount), books.orders[o].id));
             }
             9 => {
                 if let Some(&o) = paid.get(rng.below(paid.len().max(1) as u64) as usize) {
