@@ -28,6 +28,24 @@ async fn alerts_of(app: &TestApp, kind: &str) -> Vec<Value> {
     d["alerts"]["nodes"].as_array().unwrap().iter().filter(|a| a["kind"] == kind).cloned().collect()
 }
 
+/// A freelancer paid 1000.00 (900.00 net) through the double: the freelancer, the order and its payment.
+async fn paid(app: &TestApp, double: &paydesk::double::Double) -> (Uuid, String, Value) {
+    let f = funded_freelancer(app, double).await;
+    let order = format!("ord_{}", f.simple());
+    let p = payment(app, &order).await;
+    (f, order, p)
+}
+
+/// The order's refund of 100.00 SUCCEEDED and was booked once: the wallet at 810.00.
+async fn refunded_once(app: &TestApp, f: Uuid, order: &str, why: &str) {
+    let now = payment(app, order).await;
+    assert_eq!(
+        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
+        (Some("SUCCEEDED"), Some("100.00"))
+    );
+    assert_eq!(app.balance(f).await, "810.00", "{why}");
+}
+
 async fn refund(app: &TestApp, payment_id: &Value, amount: &str) -> Value {
     let i = json!({ "paymentId": payment_id, "amount": amount, "reason": "work not delivered" });
     app.gql_ok(&app.admin(), REFUND, json!({ "i": i })).await["createRefund"].clone()
@@ -40,9 +58,7 @@ async fn a_refund_cashfree_makes_slowly_is_never_undone_by_a_racing_look_up() {
         c.cashfree_timeout_ms = 8_000;
     })
     .await;
-    let f = funded_freelancer(&app, &double).await;
-    let order = format!("ord_{}", f.simple());
-    let p = payment(&app, &order).await;
+    let (f, order, p) = paid(&app, &double).await;
     // Cashfree takes 4 s to answer Create Refund: the sweep (every second, after 2 s quiet) asks meanwhile and
     // hears 404, since Cashfree has not made it yet.
     double.fail_next("/pg/orders/", Fault::Delay(Duration::from_secs(4)), 1);
@@ -51,32 +67,20 @@ async fn a_refund_cashfree_makes_slowly_is_never_undone_by_a_racing_look_up() {
     assert_eq!(started["status"], "PENDING", "{started}");
     assert_eq!(payment(&app, &order).await["refunds"][0]["status"], "PENDING", "not undone while in flight");
     assert_eq!(double.complete_refund(started["refundId"].as_str().unwrap(), "SUCCESS").await, Ok(200));
-    let now = payment(&app, &order).await;
-    assert_eq!(
-        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
-        (Some("SUCCEEDED"), Some("100.00"))
-    );
-    assert_eq!(app.balance(f).await, "810.00", "the freelancer's share of the refund, once");
+    refunded_once(&app, f, &order, "the freelancer's share of the refund, once").await;
     assert_books_whole(&app);
 }
 
 #[tokio::test]
 async fn a_refund_cashfree_pays_after_paydesk_gave_up_is_booked_and_critical() {
     let (app, double) = spawn_with_double(|_| {}).await;
-    let f = funded_freelancer(&app, &double).await;
-    let order = format!("ord_{}", f.simple());
-    let p = payment(&app, &order).await;
+    let (f, order, p) = paid(&app, &double).await;
     let started = refund(&app, &p["id"], "100.00").await;
     let id = started["refundId"].as_str().unwrap();
     assert_eq!(double.complete_refund(id, "FAILED").await, Ok(200));
     assert_eq!(app.balance(f).await, "900.00", "given back");
     assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200));
-    let now = payment(&app, &order).await;
-    assert_eq!(
-        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
-        (Some("SUCCEEDED"), Some("100.00"))
-    );
-    assert_eq!(app.balance(f).await, "810.00", "the money left: the books follow");
+    refunded_once(&app, f, &order, "the money left: the books follow").await;
     let loud = alerts_of(&app, "refund_paid_after_failure").await;
     assert_eq!((loud.len(), loud[0]["severity"].as_str()), (1, Some("CRITICAL")), "{loud:?}");
     assert_books_whole(&app);
@@ -85,9 +89,7 @@ async fn a_refund_cashfree_pays_after_paydesk_gave_up_is_booked_and_critical() {
 #[tokio::test]
 async fn a_refund_webhook_without_paydesks_id_settles_the_refund_started_here_once() {
     let (app, double) = spawn_with_double(|_| {}).await;
-    let f = funded_freelancer(&app, &double).await;
-    let order = format!("ord_{}", f.simple());
-    let p = payment(&app, &order).await;
+    let (f, order, p) = paid(&app, &double).await;
     let started = refund(&app, &p["id"], "100.00").await;
     let id = started["refundId"].as_str().unwrap();
     // Cashfree's webhook for it, but without our refund_id (Cashfree knows the refund by its own id).
@@ -99,12 +101,7 @@ async fn a_refund_webhook_without_paydesks_id_settles_the_refund_started_here_on
     let (status, reply) = app.deliver_signed(&body.to_string()).await;
     assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
     assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200), "the same, with our id: a duplicate");
-    let now = payment(&app, &order).await;
-    assert_eq!(
-        (now["refunds"][0]["status"].as_str(), now["refundedAmount"].as_str()),
-        (Some("SUCCEEDED"), Some("100.00"))
-    );
-    assert_eq!(app.balance(f).await, "810.00", "debited once");
+    refunded_once(&app, f, &order, "debited once").await;
     assert_books_whole(&app);
 }
 
@@ -182,9 +179,7 @@ async fn a_settlement_books_each_cashfree_payment_once_and_never_by_its_order() 
 #[tokio::test]
 async fn reconcile_finds_a_payment_settled_twice_and_a_refund_booked_twice() {
     let (app, double) = spawn_with_double(|c| c.settlement_grace = Duration::from_secs(3600)).await;
-    let f = funded_freelancer(&app, &double).await;
-    let order = format!("ord_{}", f.simple());
-    let p = payment(&app, &order).await;
+    let (_, order, p) = paid(&app, &double).await;
     let started = refund(&app, &p["id"], "100.00").await;
     let id = started["refundId"].as_str().unwrap();
     assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200));
