@@ -76,6 +76,13 @@ struct Store {
 }
 
 impl Store {
+    /// The fault planned for the next call to `path`, if any, used up.
+    fn take_fault(&mut self, path: &str) -> Option<Fault> {
+        let (_, fault, times) = self.faults.iter_mut().find(|(p, _, n)| path.starts_with(p.as_str()) && *n > 0)?;
+        *times -= 1;
+        Some(fault.clone())
+    }
+
     /// Records a call (`METHOD path`) and the trace context it came with.
     fn called(&mut self, call: String, headers: &axum::http::HeaderMap) {
         self.calls.push(call);
@@ -528,12 +535,7 @@ async fn authenticate(State(d): State<Arc<Double>>, req: Request, next: Next) ->
     let sent = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
     let request = (!sent.is_empty()).then(|| serde_json::from_slice::<Value>(&sent).unwrap_or(Value::Null));
     let req = Request::from_parts(parts, axum::body::Body::from(sent));
-    let faulted = d
-        .store()
-        .faults
-        .iter()
-        .any(|(p, _, n)| call.split_once(' ').is_some_and(|(_, c)| c.starts_with(p.as_str())) && *n > 0);
-    let answer = answer(d.clone(), req, next).await;
+    let (answer, faulted) = answer(d.clone(), req, next).await;
     let (parts, body) = answer.into_parts();
     let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
     let exchange = json!({
@@ -544,7 +546,8 @@ async fn authenticate(State(d): State<Arc<Double>>, req: Request, next: Next) ->
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-async fn answer(d: Arc<Double>, req: Request, next: Next) -> Response {
+/// The double's answer to an authenticated call, and whether a planned fault made it.
+async fn answer(d: Arc<Double>, req: Request, next: Next) -> (Response, bool) {
     let path = req.uri().path().to_owned();
     let (id, secret) = if path.starts_with("/pg") {
         (&d.config.pg_client_id, &d.config.pg_secret)
@@ -556,18 +559,15 @@ async fn answer(d: Arc<Double>, req: Request, next: Next) -> Response {
         .map(|name| req.headers().get(*name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
         .collect();
     if given[0] != *id || given[1] != *secret || given[2].is_empty() {
-        return error(StatusCode::UNAUTHORIZED, "authentication_error", "authentication Failed");
+        return (error(StatusCode::UNAUTHORIZED, "authentication_error", "authentication Failed"), false);
     }
     let fault = {
         let mut s = d.store();
         s.called(format!("{} {path}", req.method()), req.headers());
-        let hit = s.faults.iter_mut().find(|(p, _, n)| path.starts_with(p.as_str()) && *n > 0);
-        hit.map(|(_, f, n)| {
-            *n -= 1;
-            f.clone()
-        })
+        s.take_fault(&path)
     };
-    match fault {
+    let faulted = fault.is_some();
+    let answer = match fault {
         Some(Fault::Status(code)) => {
             error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected")
         }
@@ -580,7 +580,8 @@ async fn answer(d: Arc<Double>, req: Request, next: Next) -> Response {
             error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected after the work")
         }
         None => next.run(req).await,
-    }
+    };
+    (answer, faulted)
 }
 
 async fn create_order(State(d): State<Arc<Double>>, Json(body): Json<Value>) -> Response {
@@ -996,11 +997,7 @@ async fn payout_balance(State(d): State<Arc<Double>>, headers: axum::http::Heade
     let fault = {
         let mut s = d.store();
         s.called("GET /payout/v1/getBalance".into(), &headers);
-        let hit = s.faults.iter_mut().find(|(p, _, n)| "/payout/v1/getBalance".starts_with(p.as_str()) && *n > 0);
-        hit.map(|(_, f, n)| {
-            *n -= 1;
-            f.clone()
-        })
+        s.take_fault("/payout/v1/getBalance")
     };
     if let Some(Fault::Status(code)) = fault {
         return error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected");
