@@ -321,6 +321,33 @@ pub enum Refunded {
     OtherCurrency(String),
 }
 
+/// A refund Cashfree has paid out of gateway clearing (`REFUND`): `amount` back to the client, the freelancer's share
+/// from the wallet and `fee_share` from fee revenue. No floor: Cashfree has already returned the money, so the books
+/// follow even when the wallet goes below zero.
+pub fn refund_paid<'a>(
+    wallet_id: Uuid,
+    payment_id: Uuid,
+    amount: Money,
+    fee_share: Money,
+    reference: String,
+    description: &'a str,
+) -> ledger::Posting<'a> {
+    ledger::Posting {
+        wallet_id,
+        pending_until: None,
+        kind: LedgerKind::RefundDebit,
+        entry: EntryKind::Refund,
+        against: vec![Line::on(Account::FeeRevenue, fee_share.negate()), Line::on(Account::GatewayClearing, amount)],
+        amount: Money::from_minor(fee_share.minor() - amount.minor()),
+        reference,
+        payment_id: Some(payment_id),
+        payout_request_id: None,
+        description,
+        floor: None,
+        floor_name: "",
+    }
+}
+
 /// Applies a successful refund: raises the payment's refunded amount (one conditional UPDATE, so concurrent
 /// refunds can never add up to more than the payment), marks it REFUNDED once refunds reach its amount, and
 /// debits the freelancer's share of the refund (the refund less the platform's fee on it). Idempotent on
@@ -379,28 +406,8 @@ pub async fn apply_refund(
     let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
     let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
     let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
-    // No floor: Cashfree has already returned the money, so the books follow even when the wallet goes below zero.
-    let posted = ledger::post(
-        db,
-        ledger::Posting {
-            wallet_id: wallet.id,
-            pending_until: None,
-            kind: LedgerKind::RefundDebit,
-            entry: EntryKind::Refund,
-            against: vec![
-                Line::on(Account::FeeRevenue, fee_share.negate()),
-                Line::on(Account::GatewayClearing, r.amount),
-            ],
-            amount: debit.negate(),
-            reference,
-            payment_id: Some(p.id),
-            payout_request_id: None,
-            description: "refund to the client",
-            floor: None,
-            floor_name: "",
-        },
-    )
-    .await?;
+    let posting = refund_paid(wallet.id, p.id, r.amount, fee_share, reference, "refund to the client");
+    let posted = ledger::post(db, posting).await?;
     audit::record(
         db,
         audit::Entry {

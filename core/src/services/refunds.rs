@@ -366,28 +366,11 @@ async fn revive(db: &impl ConnectionTrait, r: &refund::Model, cf_status: &str) -
         .next()
         .ok_or_else(|| AppError::not_found("refund", r.id))?;
     super::payments::refunded_by(r.amount).filter(payment::Column::Id.eq(r.payment_id)).exec(db).await?;
-    let debit = Money::from_minor(r.amount.minor() - r.fee_share.minor());
-    ledger::post(
-        db,
-        ledger::Posting {
-            wallet_id: r.wallet_id,
-            kind: LedgerKind::RefundDebit,
-            entry: EntryKind::Refund,
-            against: vec![
-                Line::on(Account::FeeRevenue, r.fee_share.negate()),
-                Line::on(Account::GatewayClearing, r.amount),
-            ],
-            amount: debit.negate(),
-            reference: format!("refund-revived:{}", r.refund_id),
-            payment_id: Some(r.payment_id),
-            payout_request_id: None,
-            description: "refund paid by Cashfree after it was given up",
-            floor: None,
-            floor_name: "",
-            pending_until: None,
-        },
-    )
-    .await?;
+    let reference = format!("refund-revived:{}", r.refund_id);
+    let description = "refund paid by Cashfree after it was given up";
+    let posting =
+        super::payments::refund_paid(r.wallet_id, r.payment_id, r.amount, r.fee_share, reference, description);
+    ledger::post(db, posting).await?;
     let why = format!("Cashfree reported refund {} {cf_status} after it was marked failed", r.refund_id);
     record(db, &revived, Action::PaymentRefunded, why).await?;
     Ok(revived)

@@ -97,8 +97,6 @@ enum Event {
     Refund {
         order_id: String,
         status: String,
-        /// The charge it returns (`data.refund.cf_payment_id`), when named.
-        charge: Option<String>,
         refund: Refund,
     },
     Dispute {
@@ -220,7 +218,6 @@ fn read_event(event_type: String, data: PaymentWebhookData, idempotency_key: Opt
             event: Event::Refund {
                 order_id,
                 status,
-                charge: id("", r.cf_payment_id.as_ref()).ok(),
                 refund: Refund { cf_refund_id, refund_id: id("", r.refund_id.as_ref()).ok(), amount, currency },
             },
         });
@@ -619,11 +616,13 @@ async fn apply(
                 ),
             },
         },
-        (Event::Refund { status, charge: Some(charge), refund, .. }, Some(p))
-            if status == "SUCCESS" && another_charge(&p, charge) =>
+        // `cf_payment_id` of a refund is the charge it returns.
+        (Event::Refund { status, refund, .. }, Some(p))
+            if status == "SUCCESS" && parsed.cf_payment_id.as_deref().is_some_and(|c| another_charge(&p, c)) =>
         {
+            let charge = parsed.cf_payment_id.as_deref().unwrap_or_default();
             let second = webhook::Entity::find()
-                .filter(webhook::Column::CfPaymentId.eq(charge.as_str()))
+                .filter(webhook::Column::CfPaymentId.eq(charge))
                 .filter(webhook::Column::PaymentId.eq(p.id))
                 .one(txn)
                 .await?
