@@ -22,9 +22,23 @@ pub struct Model {
     /// SHA-256 of the row's canonical content, as its writer computed it (none on rows written before it was kept):
     /// what the history chainer links. The verifier hashes the content afresh.
     pub content_hash: Option<Vec<u8>>,
+    /// The provider's object this entry books and the step (`cf_payment_id:<id>:settled`, ...); unique, so the
+    /// database refuses to book one object's step twice. None on paydesk's own movements and on older entries.
+    #[sea_orm(unique)]
+    pub provider_object: Option<String>,
 }
 
-crate::by_position!(id, kind, reference, payment_id, payout_request_id, description, created_at, content_hash);
+crate::by_position!(
+    id,
+    kind,
+    reference,
+    payment_id,
+    payout_request_id,
+    description,
+    created_at,
+    content_hash,
+    provider_object
+);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -107,10 +107,7 @@ impl PaymentFilter {
             c = c.add(payment::Column::OrderId.eq(v));
         }
         if let Some(p) = self.order_id_prefix {
-            // substr, not LIKE: `_` is common in order ids, and LIKE's case rules differ between the databases.
-            let len = i32::try_from(p.chars().count()).unwrap_or(i32::MAX);
-            let head = Func::cust(Alias::new("substr")).arg(Expr::col(payment::Column::OrderId)).arg(1i32).arg(len);
-            c = c.add(ExprTrait::eq(Expr::expr(head), p));
+            c = c.add(starts_with(payment::Column::OrderId, p));
         }
         if let Some(v) = self.client_id {
             c = c.add(payment::Column::ClientId.eq(v));
@@ -333,8 +330,17 @@ pub(crate) fn page_request<N: crate::graphql::types::columns::FromColumns>(
     crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
 }
 
+/// `col` begins with `prefix`, exactly. substr, not LIKE: `_` is common in ids, and LIKE's case rules differ between
+/// the databases.
+fn starts_with(col: impl sea_orm::ColumnTrait, prefix: String) -> sea_orm::sea_query::SimpleExpr {
+    let len = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+    let head = Func::cust(Alias::new("substr")).arg(Expr::col(col)).arg(1i32).arg(len);
+    ExprTrait::eq(Expr::expr(head), prefix)
+}
+
 /// Which journal entries: those with a line on `account` (or on `walletId`'s wallet), of `kinds`, about a payment
-/// or a payout, booked in `[createdFrom, createdTo)`.
+/// or a payout, naming a provider object that begins with `providerObjectPrefix` (`cf_refund_id:123:` finds what
+/// was booked of Cashfree's refund 123), booked in `[createdFrom, createdTo)`.
 #[derive(InputObject, Default)]
 pub struct JournalFilter {
     pub account: Option<Account>,
@@ -342,6 +348,7 @@ pub struct JournalFilter {
     pub kinds: Option<Vec<JournalEntryKind>>,
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
+    pub provider_object_prefix: Option<String>,
     pub created_from: Option<DateTime>,
     pub created_to: Option<DateTime>,
 }
@@ -368,6 +375,9 @@ impl JournalFilter {
         }
         if let Some(v) = self.payout_request_id {
             c = c.add(journal_entry::Column::PayoutRequestId.eq(v));
+        }
+        if let Some(p) = self.provider_object_prefix {
+            c = c.add(starts_with(journal_entry::Column::ProviderObject, p));
         }
         range(c, journal_entry::Column::CreatedAt, self.created_from, self.created_to)
     }

@@ -1,7 +1,8 @@
 //! Money counted once, in any order Cashfree speaks: a refund Cashfree makes slowly is never undone by a look-up
 //! that races its creation, a refund Cashfree pays after paydesk gave up on it is booked (and loud), a refund
 //! webhook without paydesk's own id still finds the refund started here, a decided dispute is not reopened by a
-//! late report, and a settlement books each Cashfree payment once (matched by that payment, never by its order).
+//! late report, a settlement books each Cashfree payment once (matched by that payment, never by its order), and
+//! every entry that books a step of a Cashfree object names it, so the database itself refuses a second.
 
 use crate::helpers::*;
 use paydesk::double::Fault;
@@ -279,4 +280,120 @@ async fn a_delivery_with_another_deliverys_key_is_taken_by_what_it_says_and_is_c
     let loud = alerts_of(&app, "webhook_key_reused").await;
     assert_eq!((loud.len(), loud[0]["severity"].as_str()), (1, Some("CRITICAL")), "{loud:?}");
     assert_books_whole(&app);
+}
+
+const NAMED: &str = "query($p: String!) { journal(filter: { providerObjectPrefix: $p }) { nodes { kind reference \
+    providerObject } } }";
+
+/// The entries naming a provider object that begins with `prefix`: (kind, provider object), oldest first.
+async fn named(app: &TestApp, prefix: &str) -> Vec<(String, String)> {
+    let d = app.gql_ok(&app.admin(), NAMED, json!({ "p": prefix })).await;
+    let mut found: Vec<(String, String)> = d["journal"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["providerObject"].as_str().unwrap().to_owned()))
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn each_step_of_a_cashfree_object_is_named_and_the_database_books_it_once() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let (f, order, p) = paid(&app, &double).await;
+    let started = refund(&app, &p["id"], "100.00").await;
+    let id = started["refundId"].as_str().unwrap().to_owned();
+    assert_eq!(double.complete_refund(&id, "SUCCESS").await, Ok(200));
+    refunded_once(&app, f, &order, "booked once").await;
+    let made = double.refund(&id).expect("Cashfree made it");
+    let cf = made["cf_refund_id"].as_str().unwrap().to_owned();
+    let captured = named(&app, "cf_payment_id:").await;
+    assert_eq!(captured.len(), 1, "{captured:?}");
+    assert!(captured[0].0 == "PAYMENT_RECEIVED" && captured[0].1.ends_with(":captured"), "{captured:?}");
+    assert_eq!(
+        named(&app, &format!("refund_id:{id}:")).await,
+        [("REFUND_STARTED".into(), format!("refund_id:{id}:asked"))]
+    );
+    let paid_step = format!("cf_refund_id:{cf}:paid");
+    assert_eq!(named(&app, &format!("cf_refund_id:{cf}:")).await, [("REFUND_PAID".into(), paid_step.clone())]);
+    // Were a path to miss that the refund is booked (here: the refund row made to forget Cashfree's id, so a report
+    // without ours looks like one of Cashfree's own), the database refuses the second booking, and says why.
+    tamper(&app, "UPDATE refunds SET cf_refund_id = NULL", vec![]).await;
+    let mut again = made.clone();
+    again["refund_status"] = json!("SUCCESS");
+    again.as_object_mut().unwrap().remove("refund_id");
+    let body = json!({ "data": { "refund": again }, "event_time": chrono::Utc::now().to_rfc3339(),
+                       "type": "REFUND_STATUS_WEBHOOK" });
+    let (_, reply) = app.deliver_signed(&body.to_string()).await;
+    assert_eq!(reply["outcome"], "FAILED", "{reply}");
+    let said = reply.to_string();
+    assert!(said.contains(&format!("{paid_step} is booked already")), "{said}");
+    assert_eq!(app.balance(f).await, "810.00", "not debited again");
+    let failed = alerts_of(&app, "webhook_failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(named(&app, &format!("cf_refund_id:{cf}:")).await.len(), 1);
+}
+
+#[tokio::test]
+async fn reconcile_finds_an_object_booked_twice_more_returned_than_captured_and_stray_disputed_funds() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    let (_, order, p) = paid(&app, &double).await;
+    assert_books_whole(&app);
+    let captured = named(&app, "cf_payment_id:").await[0].1.clone();
+    let payment = Uuid::parse_str(p["id"].as_str().unwrap()).unwrap();
+    let at = |n: usize| if on_postgres() { format!("${n}") } else { "?".to_owned() };
+    let entry = |kind: &str| {
+        format!(
+            "INSERT INTO journal_entries (id, kind, reference, payment_id, payout_request_id, description, \
+             created_at, provider_object) VALUES ({}, '{kind}', {}, {}, NULL, 'forged', {}, {})",
+            at(1),
+            at(2),
+            at(3),
+            at(4),
+            at(5)
+        )
+    };
+    let lines = |a: &str, b: &str, minor: i64| {
+        format!(
+            "INSERT INTO journal_postings (entry_id, line, account, wallet_id, currency, amount) \
+             VALUES ({}, 1, '{a}', NULL, 'INR', {minor}), ({}, 2, '{b}', NULL, 'INR', {})",
+            at(1),
+            at(2),
+            -minor
+        )
+    };
+    let (lost, held) = (Uuid::new_v4(), Uuid::new_v4());
+    let now = || sea_orm::Value::from(chrono::Utc::now());
+    let (lost_entry, lost_lines) = (entry("dispute_lost"), lines("gateway_clearing", "dispute_losses", 200_000));
+    let (held_entry, held_lines) = (entry("dispute_opened"), lines("disputed_funds", "adjustments", 5_000));
+    tamper_all(
+        &app,
+        &[
+            // As a database that lost its index (or someone with write access) could hold it: the capture booked a
+            // second time, returning 2000.00 of a 1000.00 payment to the client.
+            ("DROP INDEX ux_journal_entries_provider_object", vec![]),
+            (&lost_entry, vec![lost.into(), "forged:1".into(), payment.into(), now(), Some(captured.clone()).into()]),
+            (&lost_lines, vec![lost.into(), lost.into()]),
+            // And 50.00 in disputed funds that no open dispute holds.
+            (&held_entry, vec![held.into(), "forged:2".into(), payment.into(), now(), Option::<String>::None.into()]),
+            (&held_lines, vec![held.into(), held.into()]),
+        ],
+    )
+    .await;
+    let (clean, report) = app.reconcile();
+    assert!(!clean, "{report}");
+    assert!(report.contains(&format!("{captured}: booked by 2 journal entries, not one")), "{report}");
+    assert!(
+        report.contains(&format!(
+            "payment {order}: refunds and lost disputes returned 2000.00 to the client of the 1000.00 captured"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "payment {order}: its entries hold 50.00 in disputed funds, but its open disputes hold 0.00"
+        )),
+        "{report}"
+    );
 }

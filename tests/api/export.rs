@@ -134,17 +134,23 @@ async fn the_journal_exports_as_csv_a_line_a_row_each_entry_summing_to_zero() {
     let mut rows = csv.lines();
     assert_eq!(
         rows.next(),
-        Some("entry_id,created_at,kind,reference,description,payment_id,payout_request_id,line,account,wallet_id,currency,amount")
+        Some("entry_id,created_at,kind,reference,provider_object,description,payment_id,payout_request_id,line,account,wallet_id,currency,amount")
     );
     let mut sums: BTreeMap<String, i64> = BTreeMap::new();
-    let mut kinds = Vec::new();
+    let (mut kinds, mut objects) = (Vec::new(), std::collections::BTreeSet::new());
     for row in rows {
         let cells: Vec<&str> = row.split(',').collect();
         let cents = cells.last().unwrap().replace('.', "").parse::<i64>().unwrap();
         *sums.entry(cells[0].to_owned()).or_default() += cents;
         kinds.push(cells[2].to_owned());
+        objects.insert(cells[4].trim_matches('"').to_owned());
     }
     assert_eq!(sums.len(), 4, "payment, payout approved, paid, its charges: {kinds:?}");
+    let transfer = Uuid::parse_str(&id).unwrap().simple().to_string();
+    let named: Vec<String> =
+        ["sent", "paid", "charged"].iter().map(|s| format!("transfer_id:{transfer}:{s}")).collect();
+    assert!(named.iter().all(|n| objects.contains(n)), "each step of the transfer named once: {objects:?}");
+    assert!(objects.iter().any(|o| o.starts_with("cf_payment_id:") && o.ends_with(":captured")), "{objects:?}");
     assert!(sums.values().all(|s| *s == 0), "each entry's lines sum to zero: {sums:?}");
     // A window: nothing before the first entry's day.
     let (ok, none, _) = export_journal(&app, &["--format", "csv", "--to", "2000-01-01"]);

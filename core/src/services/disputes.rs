@@ -10,7 +10,7 @@
 //! the platform's own expense.
 
 use super::audit::{self, Action, Actor, Subject};
-use super::journal::{self, Line};
+use super::journal::{self, Booked, Line};
 use super::{funds, ledger, notifications};
 use crate::error::{AppError, AppResult};
 use crate::events::AlertKind;
@@ -259,6 +259,7 @@ async fn hold(
                 against: vec![Line::on(Account::DisputedFunds, take)],
                 amount: take.negate(),
                 reference: format!("dispute-hold:{}:{holds}", d.id),
+                books: Some(Booked::DisputeHeld { dispute_id: &d.cf_dispute_id, n: holds }),
                 payment_id: Some(p.id),
                 payout_request_id: None,
                 description: "disputed by the client's bank",
@@ -359,6 +360,7 @@ async fn win(
                 against: vec![Line::on(Account::DisputedFunds, d.held.negate())],
                 amount: d.held,
                 reference: format!("dispute-won:{}:{}", d.id, d.holds),
+                books: Some(Booked::DisputeWon { dispute_id: &d.cf_dispute_id, n: d.holds }),
                 payment_id: Some(p.id),
                 payout_request_id: None,
                 description: "dispute won",
@@ -416,6 +418,7 @@ async fn lose(
                 against: lines,
                 amount: fee,
                 reference,
+                books: Some(Booked::DisputeLost { dispute_id: &d.cf_dispute_id }),
                 payment_id: Some(p.id),
                 payout_request_id: None,
                 description: "dispute lost; the platform's fee on it returned",
@@ -431,6 +434,7 @@ async fn lose(
             id,
             kind: EntryKind::DisputeLost,
             reference,
+            books: Some(Booked::DisputeLost { dispute_id: &d.cf_dispute_id }),
             currency: &d.currency,
             payment_id: Some(p.id),
             payout_request_id: None,

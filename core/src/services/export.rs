@@ -75,8 +75,8 @@ pub async fn journal(
     let mut body = String::new();
     match format {
         Format::Csv => head.push_str(
-            "entry_id,created_at,kind,reference,description,payment_id,payout_request_id,line,account,wallet_id,\
-             currency,amount\n",
+            "entry_id,created_at,kind,reference,provider_object,description,payment_id,payout_request_id,line,account,\
+             wallet_id,currency,amount\n",
         ),
         Format::Beancount => {
             head.push_str("; The paydesk journal, exported by `paydesk export-journal --format beancount`.\n");
@@ -169,6 +169,9 @@ fn beancount_entry(e: &entry::Model, lines: &[posting::Model], out: &mut String)
     let _ = writeln!(out, "{day} * \"{}\" \"{}\"", name(e.kind), bean(&e.description));
     let _ = writeln!(out, "  paydesk_entry: \"{}\"", e.id);
     let _ = writeln!(out, "  reference: \"{}\"", bean(&e.reference));
+    if let Some(object) = &e.provider_object {
+        let _ = writeln!(out, "  provider_object: \"{}\"", bean(object));
+    }
     for l in lines {
         let _ = writeln!(out, "  {}  {} {}", account_name(l.account, l.wallet_id), l.amount.negate(), l.currency);
     }
@@ -180,11 +183,12 @@ fn csv_entry(e: &entry::Model, lines: &[posting::Model], out: &mut String) {
     for l in lines {
         let _ = writeln!(
             out,
-            "{},{},{},\"{}\",\"{}\",{},{},{},{},{},{},{}",
+            "{},{},{},\"{}\",\"{}\",\"{}\",{},{},{},{},{},{},{}",
             e.id,
             e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             name(e.kind),
             csv(&e.reference),
+            csv(e.provider_object.as_deref().unwrap_or_default()),
             csv(&e.description),
             opt(e.payment_id),
             opt(e.payout_request_id),

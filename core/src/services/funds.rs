@@ -140,6 +140,7 @@ async fn release_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
                 id: super::new_id(),
                 kind: EntryKind::FundsReleased,
                 reference: format!("release:{}", credit.credit_id),
+                books: None,
                 currency: &credit.currency,
                 payment_id: credit.payment_id,
                 payout_request_id: None,

@@ -154,6 +154,7 @@ pub async fn adjust_ledger(
             against: vec![super::journal::Line::on(Account::Adjustments, amount.negate())],
             amount,
             reference: format!("adjustment:{}", super::new_id()),
+            books: None,
             payment_id: None,
             payout_request_id: None,
             description: &why,

@@ -30,6 +30,59 @@ impl Line {
     }
 }
 
+/// The provider's object an entry books, with the step it books: what `journal_entries.provider_object` holds, and
+/// the database lets be booked once. Each is named by the field Cashfree's API names it with, so an entry is found
+/// from what Cashfree reports and two paths that book the same step of the same object (a refund Cashfree paid,
+/// reported for one started here and again as one of its own) collide in the unique index instead of booking
+/// twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Booked<'a> {
+    /// A payment captured (`cf_payment_id`).
+    Captured { cf_payment_id: &'a str },
+    /// A payment settled to the bank: once per payment, whichever settlement event reports it.
+    Settled { cf_payment_id: &'a str },
+    /// A refund asked of Cashfree under paydesk's `refund_id`.
+    RefundAsked { refund_id: &'a str },
+    /// A refund Cashfree paid (`cf_refund_id`), whoever started it.
+    RefundPaid { cf_refund_id: &'a str },
+    /// A refund Cashfree refused or cancelled, by paydesk's `refund_id`.
+    RefundFailed { refund_id: &'a str },
+    /// A dispute's money held, for the `n`th time (a pre-arbitration may hold again what a win released).
+    DisputeHeld { dispute_id: &'a str, n: i32 },
+    /// The `n`th hold of a dispute released by a win.
+    DisputeWon { dispute_id: &'a str, n: i32 },
+    /// A dispute lost.
+    DisputeLost { dispute_id: &'a str },
+    /// A payout's money sent by Standard Transfer under its `transfer_id`.
+    TransferSent { transfer_id: &'a str },
+    /// A transfer paid.
+    TransferPaid { transfer_id: &'a str },
+    /// A transfer failed, rejected or reversed: its money back.
+    TransferReturned { transfer_id: &'a str },
+    /// What Cashfree charged for a transfer.
+    TransferCharged { transfer_id: &'a str },
+}
+
+impl Booked<'_> {
+    /// The stored name: `<Cashfree's field>:<id>:<step>`.
+    pub fn name(&self) -> String {
+        match self {
+            Booked::Captured { cf_payment_id } => format!("cf_payment_id:{cf_payment_id}:captured"),
+            Booked::Settled { cf_payment_id } => format!("cf_payment_id:{cf_payment_id}:settled"),
+            Booked::RefundAsked { refund_id } => format!("refund_id:{refund_id}:asked"),
+            Booked::RefundPaid { cf_refund_id } => format!("cf_refund_id:{cf_refund_id}:paid"),
+            Booked::RefundFailed { refund_id } => format!("refund_id:{refund_id}:failed"),
+            Booked::DisputeHeld { dispute_id, n } => format!("dispute_id:{dispute_id}:held:{n}"),
+            Booked::DisputeWon { dispute_id, n } => format!("dispute_id:{dispute_id}:won:{n}"),
+            Booked::DisputeLost { dispute_id } => format!("dispute_id:{dispute_id}:lost"),
+            Booked::TransferSent { transfer_id } => format!("transfer_id:{transfer_id}:sent"),
+            Booked::TransferPaid { transfer_id } => format!("transfer_id:{transfer_id}:paid"),
+            Booked::TransferReturned { transfer_id } => format!("transfer_id:{transfer_id}:returned"),
+            Booked::TransferCharged { transfer_id } => format!("transfer_id:{transfer_id}:charged"),
+        }
+    }
+}
+
 /// An entry to book.
 pub struct Entry<'a> {
     /// The id: a wallet's movement uses its ledger row's id, so the two are found from each other.
@@ -37,6 +90,8 @@ pub struct Entry<'a> {
     pub kind: EntryKind,
     /// Unique: booking the same reference twice fails instead of moving money twice.
     pub reference: String,
+    /// What of Cashfree's it books, if anything: the database refuses a second entry naming the same.
+    pub books: Option<Booked<'a>>,
     pub currency: &'a str,
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
@@ -85,6 +140,7 @@ pub async fn book(db: &impl ConnectionTrait, e: Entry<'_>) -> AppResult<()> {
         description: e.description.to_owned(),
         created_at: e.at,
         content_hash: None,
+        provider_object: e.books.as_ref().map(Booked::name),
     };
     let postings: Vec<posting::Model> = lines
         .iter()
@@ -99,7 +155,19 @@ pub async fn book(db: &impl ConnectionTrait, e: Entry<'_>) -> AppResult<()> {
         })
         .collect();
     row.content_hash = Some(super::history::content::seal_entry(&row, &postings));
-    entry::Entity::insert(entry::ActiveModel::from(row)).exec_without_returning(db).await?;
+    let (reference, object) = (row.reference.clone(), row.provider_object.clone());
+    if let Err(e) = entry::Entity::insert(entry::ActiveModel::from(row)).exec_without_returning(db).await {
+        return Err(match (object, e.sql_err()) {
+            // Every path looks for what it would book first; this is the database's word when two paths (or two
+            // instances) reach the same step of one provider object all the same.
+            (Some(object), Some(sea_orm::SqlErr::UniqueConstraintViolation(m))) if m.contains("provider_object") => {
+                AppError::InvalidState(format!(
+                    "{object} is booked already: entry {reference} would book it a second time, so nothing was booked"
+                ))
+            }
+            _ => e.into(),
+        });
+    }
     posting::Entity::insert_many(postings.into_iter().map(posting::ActiveModel::from))
         .exec_without_returning(db)
         .await?;

@@ -1,7 +1,7 @@
 //! The ledger: the one place a wallet balance changes, always together with its ledger row and the journal entry
 //! (`journal`) that this movement is.
 
-use super::journal::{self, Line};
+use super::journal::{self, Booked, Line};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::status::{Account, EntryKind, LedgerKind};
@@ -28,6 +28,8 @@ pub struct Posting<'a> {
     pub amount: Money,
     /// Unique: posting the same reference twice fails instead of moving money twice.
     pub reference: String,
+    /// What of Cashfree's the entry books, if anything (`journal::Booked`): booked once, by the database's word.
+    pub books: Option<Booked<'a>>,
     pub payment_id: Option<Uuid>,
     pub payout_request_id: Option<Uuid>,
     pub description: &'a str,
@@ -120,6 +122,7 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             id,
             kind: p.entry,
             reference: p.reference.clone(),
+            books: p.books,
             currency: &wallet.currency,
             payment_id: p.payment_id,
             payout_request_id: p.payout_request_id,

@@ -2,7 +2,7 @@
 //! of the platform fee; failures never undo a success; a successful refund debits).
 
 use super::audit::{self, Action, Actor, Subject};
-use super::journal::Line;
+use super::journal::{Booked, Line};
 use super::{ledger, notifications, wallets};
 use crate::auth::Principal;
 use crate::domain::text;
@@ -224,6 +224,7 @@ pub async fn apply_attempt(
             ],
             amount: net,
             reference: format!("payment:{}", p.id),
+            books: Some(Booked::Captured { cf_payment_id: &a.cf_payment_id }),
             payment_id: Some(p.id),
             payout_request_id: None,
             description: "payment received, net of platform fee",
@@ -330,6 +331,7 @@ pub fn refund_paid<'a>(
     amount: Money,
     fee_share: Money,
     reference: String,
+    books: Option<Booked<'a>>,
     description: &'a str,
 ) -> ledger::Posting<'a> {
     ledger::Posting {
@@ -340,6 +342,7 @@ pub fn refund_paid<'a>(
         against: vec![Line::on(Account::FeeRevenue, fee_share.negate()), Line::on(Account::GatewayClearing, amount)],
         amount: Money::from_minor(fee_share.minor() - amount.minor()),
         reference,
+        books,
         payment_id: Some(payment_id),
         payout_request_id: None,
         description,
@@ -406,7 +409,8 @@ pub async fn apply_refund(
     let fee_share = r.amount.percent(fee_percent).unwrap_or_default();
     let debit = r.amount.checked_sub(fee_share).unwrap_or(r.amount);
     let wallet = wallets::open(db, p.freelancer_id, &p.currency).await?;
-    let posting = refund_paid(wallet.id, p.id, r.amount, fee_share, reference, "refund to the client");
+    let books = Some(Booked::RefundPaid { cf_refund_id: &r.cf_refund_id });
+    let posting = refund_paid(wallet.id, p.id, r.amount, fee_share, reference, books, "refund to the client");
     let posted = ledger::post(db, posting).await?;
     audit::record(
         db,

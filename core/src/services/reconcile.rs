@@ -4,8 +4,10 @@
 //! refunded one, and only that, is REFUNDED). The journal: every entry has two lines or more that sum to zero
 //! per currency, every wallet's balance is the sum of its journal lines, every ledger row is its entry's wallet
 //! line, and every wallet's pending balance is what its pending lines and its waiting credits say. The world:
-//! each Cashfree payment is settled at most once and never for more than was captured, and each Cashfree refund is
-//! booked once (a refund started here is never booked again as one of Cashfree's own).
+//! each Cashfree payment is captured and settled at most once and never settled for more than was captured, each
+//! Cashfree refund is booked once (a refund started here is never booked again as one of Cashfree's own), each step
+//! of each provider object a journal entry names is booked once, refunds and lost disputes never return more than a
+//! payment captured, and a payment's disputed funds are what its open disputes hold.
 
 use crate::error::AppResult;
 use entity::status::{Direction, LedgerKind};
@@ -47,8 +49,9 @@ impl fmt::Display for Report {
             return writeln!(
                 f,
                 "OK: every balance equals its ledger and its journal, every row's sign fits its kind, the \
-                 reserve always held, refunds within payments, every journal entry balances, every Cashfree payment \
-                 settled and every Cashfree refund booked at most once"
+                 reserve always held, refunds within payments, every journal entry balances, every provider object \
+                 booked at most once per step, no payment returned beyond what it captured, disputed funds as open \
+                 disputes hold"
             );
         }
         writeln!(f, "MISMATCH: {} problem(s)", self.findings.len())?;
@@ -220,7 +223,9 @@ pub async fn run(db: &DatabaseConnection, reserves: &crate::domain::money::Reser
 }
 
 /// Each provider object counted once: a Cashfree payment settled at most once and for no more than was captured, a
-/// Cashfree refund on one refund row and never booked both as one started here and as one of Cashfree's own.
+/// Cashfree refund on one refund row and never booked both as one started here and as one of Cashfree's own, each
+/// step of each object an entry names booked once; per payment, no more returned to the client than was captured,
+/// and disputed funds holding what its open disputes hold.
 async fn world(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResult<()> {
     let settled = rows(
         db,
@@ -261,6 +266,68 @@ async fn world(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResul
     for r in &shared {
         let (cf, n): (String, i64) = (r.try_get("", "cf")?, r.try_get("", "n")?);
         findings.push(Finding { subject: format!("Cashfree refund {cf}"), problem: format!("on {n} refunds") });
+    }
+    // Each step of each provider object booked once: what the entries name (the unique index refuses a second,
+    // unless it was dropped), and, for entries booked before they named it, each Cashfree payment captured once.
+    let named = rows(
+        db,
+        "SELECT provider_object AS object, COUNT(*) AS n FROM journal_entries WHERE provider_object IS NOT NULL \
+         GROUP BY provider_object HAVING COUNT(*) > 1 \
+         UNION ALL \
+         SELECT 'cf_payment_id:' || p.cf_payment_id || ':captured' AS object, COUNT(*) AS n \
+         FROM journal_entries e JOIN payments p ON p.id = e.payment_id \
+         WHERE e.kind = 'payment_received' AND p.cf_payment_id IS NOT NULL \
+         GROUP BY p.cf_payment_id HAVING COUNT(*) > 1 LIMIT 100",
+    )
+    .await?;
+    for r in &named {
+        let (object, n): (String, i64) = (r.try_get("", "object")?, r.try_get("", "n")?);
+        findings.push(Finding { subject: object, problem: format!("booked by {n} journal entries, not one") });
+    }
+    // What went back to the client (refunds paid, disputes lost: their gateway clearing lines) never exceeds what
+    // was captured, per payment, as the journal says it.
+    let returned = rows(
+        db,
+        "SELECT * FROM (SELECT p.order_id AS order_id, \
+           CAST(COALESCE(SUM(CASE WHEN e.kind = 'payment_received' THEN -l.amount ELSE 0 END), 0) AS BIGINT) \
+             AS captured, \
+           CAST(COALESCE(SUM(CASE WHEN e.kind IN ('refund', 'refund_paid', 'dispute_lost') THEN l.amount ELSE 0 END), \
+             0) AS BIGINT) AS returned \
+         FROM journal_entries e JOIN journal_postings l ON l.entry_id = e.id AND l.account = 'gateway_clearing' \
+         JOIN payments p ON p.id = e.payment_id GROUP BY p.id, p.order_id) x \
+         WHERE x.returned > x.captured LIMIT 100",
+    )
+    .await?;
+    for r in &returned {
+        let order: String = r.try_get("", "order_id")?;
+        let (captured, back) =
+            (Money::from_minor(r.try_get("", "captured")?), Money::from_minor(r.try_get("", "returned")?));
+        findings.push(Finding {
+            subject: format!("payment {order}"),
+            problem: format!("refunds and lost disputes returned {back} to the client of the {captured} captured"),
+        });
+    }
+    // What a payment's entries hold in disputed funds is what its open disputes hold.
+    let held = rows(
+        db,
+        "SELECT * FROM (SELECT p.order_id AS order_id, \
+           CAST(COALESCE((SELECT SUM(l.amount) FROM journal_entries e JOIN journal_postings l ON l.entry_id = e.id \
+             WHERE e.payment_id = p.id AND l.account = 'disputed_funds'), 0) AS BIGINT) AS journal, \
+           CAST(COALESCE((SELECT SUM(d.held) FROM disputes d WHERE d.payment_id = p.id AND d.status = 'open'), 0) \
+             AS BIGINT) AS open \
+         FROM payments p WHERE EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.id) \
+           OR EXISTS (SELECT 1 FROM journal_entries e WHERE e.payment_id = p.id \
+             AND e.kind IN ('dispute_opened', 'dispute_won', 'dispute_lost'))) x \
+         WHERE x.journal <> x.open LIMIT 100",
+    )
+    .await?;
+    for r in &held {
+        let order: String = r.try_get("", "order_id")?;
+        let (journal, open) = (Money::from_minor(r.try_get("", "journal")?), Money::from_minor(r.try_get("", "open")?));
+        findings.push(Finding {
+            subject: format!("payment {order}"),
+            problem: format!("its entries hold {journal} in disputed funds, but its open disputes hold {open}"),
+        });
     }
     Ok(())
 }

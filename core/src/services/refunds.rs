@@ -7,7 +7,7 @@
 //! (`payments::apply_refund`).
 
 use super::audit::{self, Action, Actor, Subject};
-use super::journal::{self, Line};
+use super::journal::{self, Booked, Line};
 use super::{idempotency, ledger};
 use crate::auth::{roles, Principal};
 use crate::cashfree::{payloads, Api, CallError, Repeat};
@@ -224,6 +224,7 @@ async fn book(
             against: vec![Line::on(Account::FeeRevenue, fee_share.negate()), Line::on(Account::RefundsPayable, amount)],
             amount: debit.negate(),
             reference: format!("refund-start:{}", created.refund_id),
+            books: Some(Booked::RefundAsked { refund_id: &created.refund_id }),
             payment_id: Some(p.id),
             payout_request_id: None,
             description: "refund to the client, started here",
@@ -335,6 +336,8 @@ pub async fn settle(
             id: super::new_id(),
             kind: EntryKind::RefundPaid,
             reference: format!("refund-paid:{}", after.refund_id),
+            // Cashfree names the refund it paid; a report without its id is still booked once, by our reference.
+            books: after.cf_refund_id.as_deref().map(|cf_refund_id| Booked::RefundPaid { cf_refund_id }),
             currency: &after.currency,
             payment_id: Some(after.payment_id),
             payout_request_id: None,
@@ -368,8 +371,9 @@ async fn revive(db: &impl ConnectionTrait, r: &refund::Model, cf_status: &str) -
     super::payments::refunded_by(r.amount).filter(payment::Column::Id.eq(r.payment_id)).exec(db).await?;
     let reference = format!("refund-revived:{}", r.refund_id);
     let description = "refund paid by Cashfree after it was given up";
+    let books = r.cf_refund_id.as_deref().map(|cf_refund_id| Booked::RefundPaid { cf_refund_id });
     let posting =
-        super::payments::refund_paid(r.wallet_id, r.payment_id, r.amount, r.fee_share, reference, description);
+        super::payments::refund_paid(r.wallet_id, r.payment_id, r.amount, r.fee_share, reference, books, description);
     ledger::post(db, posting).await?;
     let why = format!("Cashfree reported refund {} {cf_status} after it was marked failed", r.refund_id);
     record(db, &revived, Action::PaymentRefunded, why).await?;
@@ -414,6 +418,7 @@ async fn undo_money(db: &impl ConnectionTrait, r: &refund::Model, why: &str) -> 
             ],
             amount: debit,
             reference: format!("refund-failed:{}", r.refund_id),
+            books: Some(Booked::RefundFailed { refund_id: &r.refund_id }),
             payment_id: Some(r.payment_id),
             payout_request_id: None,
             description: "refund refused or cancelled: the money back",

@@ -19,7 +19,7 @@ use crate::cashfree::{Api, CallError, Repeat};
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind};
 use crate::services::audit::{self, Action, Actor, Subject};
-use crate::services::journal::{self, Line};
+use crate::services::journal::{self, Booked, Line};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use entity::status::{Account, EntryKind, PaymentStatus, Severity};
@@ -270,6 +270,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
     let books = matches!(status, Status::Matched | Status::FeeMismatch);
     let payment_id = ours.as_ref().filter(|_| books).map(|p| p.id);
     let entry_id = payment_id.map(|_| super::new_id());
+    let settled_payment = ours.as_ref().and_then(|p| p.cf_payment_id.clone());
     let row = line::ActiveModel {
         id: Set(id),
         event_id: Set(event_id),
@@ -311,6 +312,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
                 id: eid,
                 kind: EntryKind::Settlement,
                 reference: format!("settlement:{}", event.event_id.0),
+                books: settled_payment.as_deref().map(|cf_payment_id| Booked::Settled { cf_payment_id }),
                 currency: &currency,
                 payment_id: Some(pid),
                 payout_request_id: None,

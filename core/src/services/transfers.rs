@@ -7,7 +7,7 @@
 //! does not know.
 
 use super::audit::{self, Action, Actor, Subject};
-use super::journal::{self, Line};
+use super::journal::{self, Booked, Line};
 use super::webhooks::{self, fields, Receipt, Source, Verdict};
 use super::{ledger, notifications};
 use crate::cashfree::payloads::{self, BeneficiaryRef, CreateTransfer, Transfer};
@@ -165,6 +165,7 @@ async fn book_charges(
             id: super::new_id(),
             kind: EntryKind::TransferCharges,
             reference,
+            books: Some(Booked::TransferCharged { transfer_id: &transfer_id(p.id) }),
             currency: &p.currency,
             payment_id: None,
             payout_request_id: Some(p.id),
@@ -239,6 +240,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
                 id: super::new_id(),
                 kind: EntryKind::PayoutPaid,
                 reference: format!("payout-paid:{id}"),
+                books: Some(Booked::TransferPaid { transfer_id: &transfer_id(id) }),
                 currency: &after.currency,
                 payment_id: None,
                 payout_request_id: Some(id),
@@ -269,6 +271,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
                 against: vec![Line::on(from, after.amount.negate())],
                 amount: after.amount,
                 reference: format!("payout-return:{id}"),
+                books: Some(Booked::TransferReturned { transfer_id: &transfer_id(id) }),
                 payment_id: None,
                 payout_request_id: Some(id),
                 description: if to == PayoutStatus::Reversed { "payout reversed by the bank" } else { "payout failed" },

@@ -21,6 +21,12 @@ super::columns::object_of_rows! {
         "kind" kind: JournalEntryKind = m.kind.into(), reads [kind];
         /// What moved the money: `payment:<id>`, `payout:<id>`, `payout-paid:<id>`, `refund:<cf_refund_id>`, …
         "reference" reference: String = m.reference, reads [reference];
+        /// What of Cashfree's this entry books, and the step: `cf_payment_id:<id>:captured` or `:settled`,
+        /// `cf_refund_id:<id>:paid`, `refund_id:<id>:asked` or `:failed`, `dispute_id:<id>:held:<n>`, `:won:<n>` or
+        /// `:lost`, `transfer_id:<id>:sent`, `:paid`, `:returned` or `:charged`. No two entries name the same;
+        /// null on paydesk's own movements (adjustments, funds released, payouts paid by hand) and on entries booked
+        /// before entries named it.
+        "providerObject" provider_object: Option<String> = m.provider_object, reads [provider_object];
         "paymentId" payment_id: Option<Uuid> = m.payment_id, reads [payment_id];
         "payoutRequestId" payout_request_id: Option<Uuid> = m.payout_request_id, reads [payout_request_id];
         "description" description: String = m.description, reads [description];

@@ -155,6 +155,11 @@ chained!(journal_entry, Journal, CreatedAt, created_at, |m| json!({
 /// A journal entry's content with its lines, in line order.
 pub(super) fn journal_content(entry: &journal_entry::Model, lines: &[&journal_posting::Model]) -> Value {
     let mut content = <journal_entry::Entity as Chained>::content(entry);
+    // Sealed when named: entries booked before entries named their provider object keep the content they were
+    // sealed with.
+    if let Some(object) = &entry.provider_object {
+        content["provider_object"] = json!(object);
+    }
     let mut lines: Vec<_> = lines.to_vec();
     lines.sort_by_key(|l| l.line);
     content["lines"] = lines

@@ -9,7 +9,7 @@ use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
 use crate::services::audit::{self, Action, Actor, Subject};
-use crate::services::journal::Line;
+use crate::services::journal::{Booked, Line};
 use crate::services::{ledger, notifications};
 use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Severity};
@@ -162,6 +162,7 @@ async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppR
     let txn = crate::db::begin(&state.db).await?;
     let (before, after) = decide(&txn, who, id, to, note.clone()).await?;
     crate::services::holds::check(&txn, after.freelancer_id).await?;
+    let transfer = crate::services::transfers::transfer_id(id);
     let posted = ledger::post(
         &txn,
         ledger::Posting {
@@ -173,6 +174,7 @@ async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppR
             against: vec![Line::on(if by_transfer { Account::PayoutsInTransit } else { Account::Bank }, after.amount)],
             amount: after.amount.negate(),
             reference: format!("payout:{id}"),
+            books: by_transfer.then_some(Booked::TransferSent { transfer_id: &transfer }),
             payment_id: None,
             payout_request_id: Some(id),
             description: "payout approved",
