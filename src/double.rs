@@ -72,13 +72,18 @@ struct Store {
     /// The secret payout webhooks are signed with, when not the one calls authenticate with: during a key
     /// rotation Cashfree signs with the oldest active key.
     payout_signing_secret: Option<String>,
+    /// Other paydesk instances (base URLs) each delivery also goes to, at the same moment and under the same key.
+    mirrors: Vec<String>,
     seq: u64,
 }
 
 impl Store {
-    /// The fault planned for the next call to `path`, if any, used up.
-    fn take_fault(&mut self, path: &str) -> Option<Fault> {
-        let (_, fault, times) = self.faults.iter_mut().find(|(p, _, n)| path.starts_with(p.as_str()) && *n > 0)?;
+    /// The fault planned for the next call (`METHOD path`), if any, used up: one planned for a prefix of the path,
+    /// or of the method and the path.
+    fn take_fault(&mut self, call: &str) -> Option<Fault> {
+        let path = call.split_once(' ').map_or(call, |(_, path)| path);
+        let planned = |p: &str| path.starts_with(p) || call.starts_with(p);
+        let (_, fault, times) = self.faults.iter_mut().find(|(p, _, n)| planned(p) && *n > 0)?;
         *times -= 1;
         Some(fault.clone())
     }
@@ -147,6 +152,13 @@ impl Double {
         *self.paydesk_url.lock().unwrap_or_else(|e| e.into_inner()) = url.trim_end_matches('/').to_owned();
     }
 
+    /// Delivers every webhook from now on also to the paydesk instance at `url`, at the same moment and under the
+    /// same `x-idempotency-key`: as a retry Cashfree sends before its first attempt was answered, which a load
+    /// balancer gives to another instance.
+    pub fn also_deliver_to(&self, url: &str) {
+        self.store().mirrors.push(url.trim_end_matches('/').to_owned());
+    }
+
     fn paydesk(&self) -> String {
         self.paydesk_url.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -155,7 +167,8 @@ impl Double {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next `times` calls whose path starts with `path` meet `fault`.
+    /// The next `times` calls whose path starts with `path` meet `fault`; `path` may begin with the method
+    /// (`POST /pg/orders/`) to leave the other methods' calls alone.
     pub fn fail_next(&self, path: &str, fault: Fault, times: u32) {
         self.store().faults.push((path.to_owned(), fault, times));
     }
@@ -489,23 +502,35 @@ impl Double {
     /// Signs and posts a webhook as Cashfree does, trying up to four times while the answer is not 200.
     async fn send_webhook(&self, url: &str, secret: &str, body: &Value) -> Result<u16, String> {
         let route = url.parse::<reqwest::Url>().map(|u| u.path().to_owned()).unwrap_or_default();
-        self.store().webhooks.push(json!({ "route": route, "body": body }));
+        let mirrors = {
+            let mut s = self.store();
+            s.webhooks.push(json!({ "route": route, "body": body }));
+            s.mirrors.iter().map(|base| format!("{base}{route}")).collect::<Vec<_>>()
+        };
         let raw = body.to_string();
         let key = format!("whk_{}", self.next_id());
+        let targets = std::iter::once(url.to_owned()).chain(mirrors);
+        let answers = futures_util::future::join_all(targets.map(|to| self.deliver(to, secret, &raw, &key))).await;
+        // The first answer that was not 200, if any.
+        answers.iter().find(|a| **a != Ok(200)).cloned().unwrap_or_else(|| answers[0].clone())
+    }
+
+    /// One delivery of `raw` to `url`, tried up to four times until it is answered 200, as Cashfree retries.
+    async fn deliver(&self, url: String, secret: &str, raw: &str, key: &str) -> Result<u16, String> {
         let mut last = Err("never sent".to_owned());
         for attempt in 1..=4u32 {
             let ts = chrono::Utc::now().timestamp_millis().to_string();
             let signature = sign(secret, &ts, raw.as_bytes());
             let sent = self
                 .http
-                .post(url)
+                .post(&url)
                 .header("content-type", "application/json")
                 .header("x-webhook-timestamp", &ts)
                 .header("x-webhook-signature", signature)
                 .header("x-webhook-version", "2025-01-01")
                 .header("x-webhook-attempt", attempt.to_string())
-                .header("x-idempotency-key", &key)
-                .body(raw.clone())
+                .header("x-idempotency-key", key)
+                .body(raw.to_owned())
                 .send()
                 .await;
             last = sent.map(|r| r.status().as_u16()).map_err(|e| e.to_string());
@@ -563,8 +588,9 @@ async fn answer(d: Arc<Double>, req: Request, next: Next) -> (Response, bool) {
     }
     let fault = {
         let mut s = d.store();
-        s.called(format!("{} {path}", req.method()), req.headers());
-        s.take_fault(&path)
+        let call = format!("{} {path}", req.method());
+        s.called(call.clone(), req.headers());
+        s.take_fault(&call)
     };
     let faulted = fault.is_some();
     let answer = match fault {
@@ -997,7 +1023,7 @@ async fn payout_balance(State(d): State<Arc<Double>>, headers: axum::http::Heade
     let fault = {
         let mut s = d.store();
         s.called("GET /payout/v1/getBalance".into(), &headers);
-        s.take_fault("/payout/v1/getBalance")
+        s.take_fault("GET /payout/v1/getBalance")
     };
     if let Some(Fault::Status(code)) = fault {
         return error(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), "fault", "injected");

@@ -65,20 +65,24 @@ pub const CF_PAYOUT_SECRET: &str = "cfsk_payout_test_secret";
 /// sends its webhooks to the server.
 pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std::sync::Arc<paydesk::double::Double>) {
     let double = double().await;
-    let url = double.url().to_owned();
     let app = TestApp::spawn_with(|c| {
-        c.cashfree_client_id = Some(CF_CLIENT_ID.into());
-        c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
-        c.cashfree_payout_client_secret = vec![CF_PAYOUT_SECRET.into()];
-        c.cashfree_base_url = Some(url);
-        c.cashfree_timeout_ms = 1_000;
-        // The double settles every payment at once; a test that wants the scheduled poll turns it on.
-        c.settlement_poll = Duration::ZERO;
+        wire_to(c, &double);
         tweak(c);
     })
     .await;
     double.send_webhooks_to(&app.url(""));
     (app, double)
+}
+
+/// Settings that point a server at `double` with the test credentials.
+pub fn wire_to(c: &mut Config, double: &paydesk::double::Double) {
+    c.cashfree_client_id = Some(CF_CLIENT_ID.into());
+    c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
+    c.cashfree_payout_client_secret = vec![CF_PAYOUT_SECRET.into()];
+    c.cashfree_base_url = Some(double.url().to_owned());
+    c.cashfree_timeout_ms = 1_000;
+    // The double settles every payment at once; a test that wants the scheduled poll turns it on.
+    c.settlement_poll = Duration::ZERO;
 }
 
 /// A Cashfree double that takes the test credentials; `send_webhooks_to` says where its webhooks go.
@@ -173,7 +177,12 @@ impl TestApp {
 
     /// Another server process on this one's database (as a second instance behind a load balancer).
     pub async fn spawn_second(&self) -> Self {
-        Self::serve(self.db_url.clone(), |_| {}).await
+        self.spawn_second_with(|_| {}).await
+    }
+
+    /// `spawn_second` with settings `tweak` adjusts first.
+    pub async fn spawn_second_with(&self, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::serve(self.db_url.clone(), tweak).await
     }
 
     async fn serve(db_url: String, tweak: impl FnOnce(&mut Config)) -> Self {

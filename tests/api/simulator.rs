@@ -1,14 +1,20 @@
 //! A seeded simulator, as TigerBeetle's VOPR and FoundationDB's simulation test: random sequences of orders, payments
-//! (failed ones and a client's second charge among them), refunds started here (paid, cancelled), disputes (won,
-//! lost), payouts (paid, failed, reversed), settlements and Cashfree repeating itself, driven through a running
+//! (failed ones and a client's second charge among them), refunds started here (paid, cancelled, refused, answered
+//! slowly or not at all) and from Cashfree's dashboard, disputes (won, lost, told twice, reported late), payouts
+//! (every Payouts V2 end, reordered and repeated, after Create Transfer failed before or after Cashfree made the
+//! transfer), settlements (twice, of refunded payments) and Cashfree repeating itself, driven through a running
 //! paydesk and the Cashfree double; after each sequence every wallet is compared with a model of the books written
 //! here, apart from the code it checks (whole rupees in paise, the 10% fee exact), and `paydesk reconcile` and
 //! `paydesk verify` must pass.
+//!
+//! On PostgreSQL two instances share the database: requests go to either, both run the sweeps, and each webhook
+//! reaches both at once.
 //!
 //! `SIM_SEQUENCES=N` runs N sequences (4 by default; each a fresh server), `SIM_SEED=S` replays the one sequence a
 //! failure named.
 
 use crate::helpers::*;
+use paydesk::double::Fault;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -67,21 +73,46 @@ const FREELANCERS: usize = 3;
 const STEPS: usize = 30;
 
 const APPROVE: &str = "mutation($i: ApprovePayoutInput!) { approvePayout(input: $i) { id status } }";
-const REFUND: &str = "mutation($i: CreateRefundInput!) { createRefund(input: $i) { refundId } }";
+const REFUND: &str = "mutation($i: CreateRefundInput!) { createRefund(input: $i) { refundId status } }";
 const CREATE: &str = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }";
 const REGISTER: &str = "mutation($i: RegisterBeneficiaryInput!) { registerBeneficiary(input: $i) { kind } }";
 const RECONCILE: &str = "mutation($i: ReconcileSettlementsInput!) { reconcileSettlements(input: $i) { recorded } }";
 
+fn settings(c: &mut paydesk::config::Config) {
+    c.settlement_grace = std::time::Duration::from_secs(3600);
+    // The sweeps run every second, so they race what Cashfree answers slowly.
+    c.transfer_poll_secs = 1;
+    c.cashfree_timeout_ms = 6_000;
+}
+
+/// The instance a step's request goes to: on PostgreSQL either of two on one database, by the draw.
+fn via<'a>(rng: &mut Rng, app: &'a TestApp, second: Option<&'a TestApp>) -> &'a TestApp {
+    match second {
+        Some(other) if rng.below(2) == 0 => other,
+        _ => app,
+    }
+}
+
 /// Runs one sequence, saying each step in `log`; `Err` says what the model and paydesk disagreed on.
 async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
     let mut rng = Rng(seed);
-    let (app, double) = spawn_with_double(|c| {
-        c.settlement_grace = std::time::Duration::from_secs(3600);
-        // The sweeps run every second, so they race what Cashfree answers slowly.
-        c.transfer_poll_secs = 1;
-        c.cashfree_timeout_ms = 6_000;
-    })
-    .await;
+    let (app, double) = spawn_with_double(settings).await;
+    // On PostgreSQL a second instance shares the database: requests go to either, both run the sweeps, and every
+    // webhook reaches both at once (a retry another instance took while the first still worked on it).
+    let second = match on_postgres() {
+        true => Some(
+            app.spawn_second_with(|c| {
+                wire_to(c, &double);
+                settings(c);
+            })
+            .await,
+        ),
+        false => None,
+    };
+    if let Some(other) = &second {
+        double.also_deliver_to(&other.url(""));
+    }
+    let second = second.as_ref();
     let freelancers: Vec<Uuid> = (0..FREELANCERS).map(|_| Uuid::new_v4()).collect();
     let mut books = Books { wallets: vec![0; FREELANCERS], ..Default::default() };
     let answer = |what: &str, got: Result<u16, String>| match got {
@@ -139,23 +170,42 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                 let amount = (rng.below((room / paise(10)) as u64) as i64 + 1) * paise(10);
                 let i =
                     json!({ "paymentId": books.orders[o].payment_id, "amount": rupees(amount), "reason": "simulated" });
-                let slow = rng.below(6) == 0;
-                if slow {
-                    // Cashfree takes its time to make the refund: the sweep asks meanwhile and hears 404.
-                    let wait = std::time::Duration::from_millis(3500);
-                    double.fail_next("/pg/orders/", paydesk::double::Fault::Delay(wait), 1);
-                }
-                let d = app.gql(Some(&app.admin()), REFUND, json!({ "i": i })).await;
+                let how = match rng.below(8) {
+                    0 => {
+                        // Cashfree takes its time to make the refund: the sweep asks meanwhile and hears 404.
+                        let wait = std::time::Duration::from_millis(3500);
+                        double.fail_next("POST /pg/orders/", Fault::Delay(wait), 1);
+                        ", answered slowly"
+                    }
+                    1 => {
+                        // Cashfree makes it, but its answer is lost: paydesk waits for the webhook.
+                        double.fail_next("POST /pg/orders/", Fault::StatusAfter(502), 1);
+                        ", its answer lost"
+                    }
+                    2 => {
+                        double.fail_next("POST /pg/orders/", Fault::Status(400), 1);
+                        ", refused by Cashfree"
+                    }
+                    _ => "",
+                };
+                let d = via(&mut rng, &app, second).gql(Some(&app.admin()), REFUND, json!({ "i": i })).await;
                 let Some(id) = d["data"]["createRefund"]["refundId"].as_str() else {
                     return Err(format!(
                         "step {step}: a refund of {} within its room was refused: {d}",
                         rupees(amount)
                     ));
                 };
-                books.orders[o].room -= amount;
-                books.wallets[books.orders[o].freelancer] -= amount - amount / 10;
-                books.refunds.push((id.to_owned(), o, amount));
-                let how = if slow { ", answered slowly" } else { "" };
+                let status = d["data"]["createRefund"]["status"].as_str().unwrap_or_default();
+                if how == ", refused by Cashfree" {
+                    // Nothing was made there: the money is back at once.
+                    if status != "FAILED" {
+                        return Err(format!("step {step}: a refund Cashfree refused is {status}: {d}"));
+                    }
+                } else {
+                    books.orders[o].room -= amount;
+                    books.wallets[books.orders[o].freelancer] -= amount - amount / 10;
+                    books.refunds.push((id.to_owned(), o, amount));
+                }
                 log.push(format!("refund {id} of {} on {}{how}", rupees(amount), books.orders[o].id));
             }
             6 if !books.refunds.is_empty() => {
@@ -180,11 +230,15 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                     let status = if won { "CHARGEBACK_MERCHANT_WON" } else { "CHARGEBACK_MERCHANT_LOST" };
                     answer("a dispute's end", double.move_dispute(&id, status).await)?;
                     if rng.below(3) == 0 {
-                        // A late delivery of the dispute as it was opened: a decided dispute stays decided.
-                        let mut late = double.dispute_webhook("DISPUTE_UPDATED", &id).unwrap();
-                        late["data"]["dispute"]["dispute_status"] = json!("CHARGEBACK_UNDER_REVIEW");
+                        // A late delivery of the dispute as it was opened or under review, under a key of its own:
+                        // a decided dispute stays decided.
+                        let (kind, was) =
+                            [("DISPUTE_UPDATED", "CHARGEBACK_UNDER_REVIEW"), ("DISPUTE_CREATED", "CHARGEBACK_CREATED")]
+                                [rng.below(2) as usize];
+                        let mut late = double.dispute_webhook(kind, &id).unwrap();
+                        late["data"]["dispute"]["dispute_status"] = json!(was);
                         let (code, _) = app.deliver_signed(&late.to_string()).await;
-                        answer("a late dispute update", Ok(code))?;
+                        answer("a late dispute report", Ok(code))?;
                     }
                     if won {
                         books.orders[o].room += amount;
@@ -200,6 +254,11 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                     let amount = (rng.below((room / paise(10)) as u64) as i64 + 1) * paise(10);
                     let (code, id) = double.open_dispute(&books.orders[o].id, &rupees(amount)).await?;
                     answer("a dispute", Ok(code))?;
+                    if rng.below(3) == 0 {
+                        // Cashfree tells it again, under another key: held once.
+                        let again = double.dispute_webhook("DISPUTE_CREATED", &id).unwrap();
+                        answer("a dispute told twice", Ok(app.deliver_signed(&again.to_string()).await.0))?;
+                    }
                     books.orders[o].room -= amount;
                     books.wallets[books.orders[o].freelancer] -= amount;
                     books.disputes.push((id.clone(), o, amount));
@@ -209,7 +268,7 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
             8 => {
                 let f = rng.below(FREELANCERS as u64) as usize;
                 let amount = (rng.below(10) as i64 + 1) * paise(50);
-                let asked = app.request_payout(freelancers[f], &rupees(amount)).await;
+                let asked = via(&mut rng, &app, second).request_payout(freelancers[f], &rupees(amount)).await;
                 let Some(id) = asked["data"]["requestPayout"]["id"].as_str().map(str::to_owned) else {
                     if books.wallets[f] - amount >= RESERVE {
                         return Err(format!("step {step}: a payout of {} was refused: {asked}", rupees(amount)));
@@ -220,25 +279,77 @@ async fn sequence(seed: u64, log: &mut Vec<String>) -> Result<(), String> {
                 if books.wallets[f] - amount < RESERVE {
                     return Err(format!("step {step}: a payout of {} past the reserve was taken", rupees(amount)));
                 }
-                let d = app.gql_ok(&app.admin(), APPROVE, json!({ "i": { "payoutRequestId": id } })).await;
+                let fault = match rng.below(6) {
+                    // Create Transfer fails before Cashfree makes it (the sweep finds none and sends it again), or
+                    // after (the sweep finds it): either way it is paid once.
+                    0 => Some(Fault::Status(500)),
+                    1 => Some(Fault::StatusAfter(500)),
+                    _ => None,
+                };
+                if let Some(f) = &fault {
+                    double.fail_next("POST /payout/transfers", f.clone(), 1);
+                }
+                let approve = json!({ "i": { "payoutRequestId": id } });
+                let d = via(&mut rng, &app, second).gql_ok(&app.admin(), APPROVE, approve).await;
                 if d["approvePayout"]["status"] != "PROCESSING" {
                     return Err(format!("step {step}: approval said {d}"));
                 }
                 books.wallets[f] -= amount;
                 let tid = Uuid::parse_str(&id).unwrap().simple().to_string();
-                let end = ["SUCCESS", "ACKNOWLEDGED", "FAILED", "REVERSED"][rng.below(4) as usize];
-                if end == "REVERSED" {
-                    answer("a transfer paid", double.complete_transfer(&tid, "SUCCESS").await)?;
+                let made = std::time::Instant::now();
+                while double.transfer(&tid).is_none() {
+                    if made.elapsed() > std::time::Duration::from_secs(20) {
+                        return Err(format!("step {step}: the transfer of payout {id} was never made ({fault:?})"));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                answer("a transfer's end", double.complete_transfer(&tid, end).await)?;
-                if end == "ACKNOWLEDGED" {
-                    // Acknowledged (with the charges) before it reached the beneficiary, then sent: the other order.
-                    answer("a transfer sent after its acknowledgement", double.transfer_event(&tid, "SUCCESS").await)?;
+                // Every Payouts V2 end, some in the order Cashfree's pages do not promise.
+                let end =
+                    ["SUCCESS", "ACKNOWLEDGED", "FAILED", "REJECTED", "REVERSED", "REVERSED_FIRST", "LATE_FAILED"]
+                        [rng.below(7) as usize];
+                match end {
+                    "REVERSED" => {
+                        answer("a transfer paid", double.complete_transfer(&tid, "SUCCESS").await)?;
+                        answer("a transfer reversed", double.transfer_event(&tid, "REVERSED").await)?;
+                    }
+                    "REVERSED_FIRST" => {
+                        // The bank's return is delivered before the success it returns.
+                        answer("a transfer reversed", double.transfer_event(&tid, "REVERSED").await)?;
+                        answer("a transfer paid, late", double.complete_transfer(&tid, "SUCCESS").await)?;
+                    }
+                    "LATE_FAILED" => {
+                        // Paid and acknowledged, then a FAILED: only a reversal brings paid money back.
+                        answer("a transfer paid", double.complete_transfer(&tid, "SUCCESS").await)?;
+                        answer("a late failure", double.transfer_event(&tid, "FAILED").await)?;
+                    }
+                    "ACKNOWLEDGED" => {
+                        // Acknowledged (with the charges) before it reached the beneficiary, then sent.
+                        answer("a transfer acknowledged", double.transfer_event(&tid, "ACKNOWLEDGED").await)?;
+                        answer(
+                            "a transfer sent after its acknowledgement",
+                            double.transfer_event(&tid, "SUCCESS").await,
+                        )?;
+                    }
+                    other => answer("a transfer's end", double.complete_transfer(&tid, other).await)?,
                 }
-                if matches!(end, "FAILED" | "REVERSED") {
+                if rng.below(3) == 0 {
+                    // Cashfree repeats its last word, under another key: nothing moves twice.
+                    let last = match end {
+                        "SUCCESS" | "REVERSED_FIRST" => "ACKNOWLEDGED",
+                        "ACKNOWLEDGED" => "SUCCESS",
+                        "LATE_FAILED" => "FAILED",
+                        other => other,
+                    };
+                    answer("a transfer's end again", double.transfer_event(&tid, last).await)?;
+                }
+                if matches!(end, "FAILED" | "REJECTED" | "REVERSED" | "REVERSED_FIRST") {
                     books.wallets[f] += amount;
                 }
-                log.push(format!("payout {id} of {} for {f}: {end}", rupees(amount)));
+                log.push(format!(
+                    "payout {id} of {} for {f}: {end}{}",
+                    rupees(amount),
+                    fault.map(|f| format!(" after {f:?}")).unwrap_or_default()
+                ));
             }
             10 | 11 if !paid.is_empty() => {
                 // A refund made in Cashfree's dashboard, told by its webhook: of the credited charge, or of a second
