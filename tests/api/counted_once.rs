@@ -365,13 +365,13 @@ async fn reconcile_finds_an_object_booked_twice_more_returned_than_captured_and_
     };
     let (lost, held) = (Uuid::new_v4(), Uuid::new_v4());
     let now = || sea_orm::Value::from(chrono::Utc::now());
-    let (lost_entry, lost_lines) = (entry("dispute_lost"), lines("gateway_clearing", "dispute_losses", 200_000));
+    let (lost_entry, lost_lines) = (entry("refund"), lines("gateway_clearing", "fee_revenue", 200_000));
     let (held_entry, held_lines) = (entry("dispute_opened"), lines("disputed_funds", "adjustments", 5_000));
     tamper_all(
         &app,
         &[
-            // As a database that lost its index (or someone with write access) could hold it: the capture booked a
-            // second time, returning 2000.00 of a 1000.00 payment to the client.
+            // As a database that lost its index (or someone with write access) could hold it: a refund of 2000.00
+            // on a 1000.00 payment, naming the payment's capture as its provider object (booked twice).
             ("DROP INDEX ux_journal_entries_provider_object", vec![]),
             (&lost_entry, vec![lost.into(), "forged:1".into(), payment.into(), now(), Some(captured.clone()).into()]),
             (&lost_lines, vec![lost.into(), lost.into()]),
@@ -386,7 +386,8 @@ async fn reconcile_finds_an_object_booked_twice_more_returned_than_captured_and_
     assert!(report.contains(&format!("{captured}: booked by 2 journal entries, not one")), "{report}");
     assert!(
         report.contains(&format!(
-            "payment {order}: refunds and lost disputes returned 2000.00 to the client of the 1000.00 captured"
+            "payment {order}: refunds and lost disputes returned 2000.00 to the client (0.00 of it the platform's \
+             own dispute losses) of the 1000.00 captured"
         )),
         "{report}"
     );

@@ -284,27 +284,35 @@ async fn world(db: &DatabaseConnection, findings: &mut Vec<Finding>) -> AppResul
         let (object, n): (String, i64) = (r.try_get("", "object")?, r.try_get("", "n")?);
         findings.push(Finding { subject: object, problem: format!("booked by {n} journal entries, not one") });
     }
-    // What went back to the client (refunds paid, disputes lost: their gateway clearing lines) never exceeds what
-    // was captured, per payment, as the journal says it.
+    // What went back to the client out of a payment (refunds paid and disputes lost: their gateway clearing lines,
+    // less what the platform booked as its own dispute losses, as when a refunded payment is also charged back)
+    // never exceeds what was captured, per payment, as the journal says it.
     let returned = rows(
         db,
         "SELECT * FROM (SELECT p.order_id AS order_id, \
-           CAST(COALESCE(SUM(CASE WHEN e.kind = 'payment_received' THEN -l.amount ELSE 0 END), 0) AS BIGINT) \
-             AS captured, \
-           CAST(COALESCE(SUM(CASE WHEN e.kind IN ('refund', 'refund_paid', 'dispute_lost') THEN l.amount ELSE 0 END), \
-             0) AS BIGINT) AS returned \
-         FROM journal_entries e JOIN journal_postings l ON l.entry_id = e.id AND l.account = 'gateway_clearing' \
+           CAST(COALESCE(SUM(CASE WHEN e.kind = 'payment_received' AND l.account = 'gateway_clearing' \
+             THEN -l.amount ELSE 0 END), 0) AS BIGINT) AS captured, \
+           CAST(COALESCE(SUM(CASE WHEN e.kind IN ('refund', 'refund_paid', 'dispute_lost') \
+             AND l.account = 'gateway_clearing' THEN l.amount ELSE 0 END), 0) AS BIGINT) AS returned, \
+           CAST(COALESCE(SUM(CASE WHEN l.account = 'dispute_losses' THEN -l.amount ELSE 0 END), 0) AS BIGINT) \
+             AS losses \
+         FROM journal_entries e \
+         JOIN journal_postings l ON l.entry_id = e.id AND l.account IN ('gateway_clearing', 'dispute_losses') \
          JOIN payments p ON p.id = e.payment_id GROUP BY p.id, p.order_id) x \
-         WHERE x.returned > x.captured LIMIT 100",
+         WHERE x.returned - x.losses > x.captured LIMIT 100",
     )
     .await?;
     for r in &returned {
         let order: String = r.try_get("", "order_id")?;
-        let (captured, back) =
-            (Money::from_minor(r.try_get("", "captured")?), Money::from_minor(r.try_get("", "returned")?));
+        let [captured, back, losses] =
+            ["captured", "returned", "losses"].map(|c| r.try_get::<i64>("", c).map(Money::from_minor));
+        let (captured, back, losses) = (captured?, back?, losses?);
         findings.push(Finding {
             subject: format!("payment {order}"),
-            problem: format!("refunds and lost disputes returned {back} to the client of the {captured} captured"),
+            problem: format!(
+                "refunds and lost disputes returned {back} to the client ({losses} of it the platform's own dispute \
+                 losses) of the {captured} captured"
+            ),
         });
     }
     // What a payment's entries hold in disputed funds is what its open disputes hold.
