@@ -704,6 +704,18 @@ def lite():
     return con
 
 
+# The ceiling's inserts name their columns: a column paydesk adds later (NULL or with a default) does not break them.
+LITE_ENTRY = ("INSERT INTO journal_entries (id, kind, reference, payment_id, payout_request_id, description, "
+              "created_at) VALUES ")
+LITE_LEDGER = ("INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, payment_id, "
+               "payout_request_id, description, created_at) VALUES ")
+LITE_NOTIFICATION = ("INSERT INTO notifications (id, recipient_id, kind, severity, title, body, payment_id, "
+                     "payout_request_id, read_at, created_at, delivery_status, delivery_attempts, next_attempt_at, "
+                     "last_attempt_at, delivered_at, delivery_error) VALUES ")
+LITE_AUDIT = ("INSERT INTO audit_log (id, actor_id, actor_role, action, entity_type, entity_id, before, after, reason, "
+              "created_at) VALUES ")
+
+
 def lite_now():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
@@ -721,15 +733,15 @@ def lite_approve(con, _):
     (bal,) = con.execute("UPDATE freelancer_wallets SET balance = balance - ?, updated_at = ? WHERE id = ? AND "
                          "balance - ? >= 10000 RETURNING balance", (amt, now, wid, amt)).fetchone()
     tid, reference = uuid.uuid4().bytes, f"payout:{uuid.UUID(bytes=pid)}"
-    con.execute("INSERT INTO journal_entries VALUES (?, 'payout_paid', ?, NULL, ?, 'payout approved', ?)",
+    con.execute(LITE_ENTRY + "(?, 'payout_paid', ?, NULL, ?, 'payout approved', ?)",
                 (tid, reference, pid, now))
     con.execute("INSERT INTO journal_postings VALUES (?, 1, 'wallet', ?, 'INR', ?), (?, 2, 'bank', NULL, 'INR', ?)",
                 (tid, wid, -amt, tid, amt))
-    con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payout_debit', ?, ?, ?, NULL, ?, 'payout approved', ?)",
+    con.execute(LITE_LEDGER + "(?, ?, 'payout_debit', ?, ?, ?, NULL, ?, 'payout approved', ?)",
                 (tid, wid, -amt, bal, reference, pid, now))
-    con.execute("INSERT INTO notifications VALUES (?, ?, 'payout_paid', 'info', 'Payout approved', ?, NULL, ?, NULL, ?, "
+    con.execute(LITE_NOTIFICATION + "(?, ?, 'payout_paid', 'info', 'Payout approved', ?, NULL, ?, NULL, ?, "
                 "'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pid, now, now))
-    con.execute("INSERT INTO audit_log VALUES (?, ?, 'admin', 'payout.approved', 'payout_request', ?, "
+    con.execute(LITE_AUDIT + "(?, ?, 'admin', 'payout.approved', 'payout_request', ?, "
                 "'{\"status\":\"pending\"}', '{\"status\":\"paid\"}', NULL, ?)", (uuid.uuid4().bytes, admin, pid, now))
     con.execute("INSERT INTO events (kind, payload, created_at) VALUES ('payout_status_changed', '{}', ?)", (now,))
     con.execute("COMMIT")
@@ -751,15 +763,15 @@ def lite_webhook(con, order_id):
     wid, bal = con.execute("UPDATE freelancer_wallets SET balance = balance + ?, updated_at = ? WHERE freelancer_id = ? "
                            "RETURNING id, balance", (net, now, fid)).fetchone()
     tid, reference = uuid.uuid4().bytes, f"payment:{uuid.UUID(bytes=pay)}"
-    con.execute("INSERT INTO journal_entries VALUES (?, 'payment_received', ?, ?, NULL, "
+    con.execute(LITE_ENTRY + "(?, 'payment_received', ?, ?, NULL, "
                 "'payment received, net of platform fee', ?)", (tid, reference, pay, now))
     con.execute("INSERT INTO journal_postings VALUES (?, 1, 'wallet', ?, 'INR', ?), (?, 2, 'fee_revenue', NULL, 'INR', ?), "
                 "(?, 3, 'gateway_clearing', NULL, 'INR', ?)", (tid, wid, net, tid, fee, tid, -gross))
-    con.execute("INSERT INTO wallet_transactions VALUES (?, ?, 'payment_credit', ?, ?, ?, ?, NULL, "
+    con.execute(LITE_LEDGER + "(?, ?, 'payment_credit', ?, ?, ?, ?, NULL, "
                 "'payment received, net of platform fee', ?)", (tid, wid, net, bal, reference, pay, now))
-    con.execute("INSERT INTO notifications VALUES (?, ?, 'payment_received', 'info', 'Payment received', ?, ?, NULL, "
+    con.execute(LITE_NOTIFICATION + "(?, ?, 'payment_received', 'info', 'Payment received', ?, ?, NULL, "
                 "NULL, ?, 'pending', 0, ?, NULL, NULL, NULL)", (uuid.uuid4().bytes, fid, f"Balance {bal}", pay, now, now))
-    con.execute("INSERT INTO audit_log VALUES (?, NULL, 'system', 'payment.succeeded', 'payment', ?, "
+    con.execute(LITE_AUDIT + "(?, NULL, 'system', 'payment.succeeded', 'payment', ?, "
                 "'{\"status\":\"pending\"}', '{\"status\":\"success\"}', NULL, ?)", (uuid.uuid4().bytes, pay, now))
     con.execute("UPDATE payment_webhooks SET outcome = 'processed', payment_id = ? WHERE id = ?", (pay, hook))
     con.execute("COMMIT")
