@@ -65,6 +65,10 @@ pub enum Command {
     /// its lines, each wallet's balance asserted as its row holds it; check it with Beancount's `bean-check`) or CSV
     /// (a line a row).
     ExportJournal(ExportArgs),
+    /// Make a new Ed25519 key for the history's signed checkpoints and erasures: prints the secret seed (for
+    /// `PAYDESK_HISTORY_SIGNING_KEY`, kept outside the database) and its public key (for the docs and
+    /// `paydesk verify --public-key`).
+    HistoryKey,
     /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
     /// loop (order, link, payment, payout transfer) on one machine.
     CashfreeDouble(DoubleArgs),
@@ -99,11 +103,18 @@ pub struct VerifyArgs {
     /// Verify a SQLite backup file instead (opened read-only); a PostgreSQL dump is restored first, then verified.
     #[arg(long)]
     pub file: Option<std::path::PathBuf>,
-    /// A checkpoint kept outside the database (the JSON `historyCheckpoint` returns or the daily
-    /// `history.checkpoint` notification carries): its heads must still be in the chains, so a chain rewritten
-    /// whole since then is found too.
+    /// Checkpoints kept outside the database, each a file (the JSON `historyCheckpoint` returns, a daily
+    /// `history.checkpoint` notification's body, a signed checkpoint from `GET /history/checkpoint`) or a
+    /// directory of such files; repeatable. Each one's heads must still be in the chains, and one that carries a
+    /// signature must be signed by the history's key, so a chain rewritten or cut since then is found too.
     #[arg(long)]
-    pub checkpoint: Option<std::path::PathBuf>,
+    pub checkpoint: Vec<std::path::PathBuf>,
+    /// The history's public key (hex), to check signed checkpoints and erasures with; by default the one of
+    /// `PAYDESK_HISTORY_SIGNING_KEY` when that is set.
+    #[arg(long, env = "PAYDESK_HISTORY_PUBLIC_KEY")]
+    pub public_key: Option<String>,
+    #[arg(long, env = "PAYDESK_HISTORY_SIGNING_KEY", hide = true, hide_env_values = true)]
+    pub signing_key: Option<String>,
 }
 
 /// Flags of `export-journal`.

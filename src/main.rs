@@ -90,6 +90,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Verify(args) => verify(args).await,
+        Command::HistoryKey => {
+            let key = paydesk::services::history::Signer::from_seed(rand::random());
+            println!("PAYDESK_HISTORY_SIGNING_KEY={}", key.seed_hex());
+            println!("public key: {}", key.public_hex());
+            Ok(())
+        }
     }
 }
 
@@ -251,20 +257,40 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         None => args.db.database_url.clone(),
     };
-    let heads = match &args.checkpoint {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut kept = Vec::new();
+    for path in &args.checkpoint {
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            let mut found: Vec<_> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            found
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let json: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-            paydesk::services::history::heads_of(&json)
-                .with_context(|| format!("reading the heads in {}", path.display()))?
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            let mut heads = paydesk::services::history::signed_heads_of(&json)
+                .with_context(|| format!("reading the heads in {}", file.display()))?;
+            heads.kept_in = Some(file.display().to_string());
+            kept.push(heads);
         }
-        None => Vec::new(),
+    }
+    let key = match (&args.public_key, &args.signing_key) {
+        (Some(public), _) => Some(paydesk::services::history::PublicKey::parse(public).context("--public-key")?),
+        (None, Some(secret)) if !secret.trim().is_empty() => {
+            Some(paydesk::services::history::Signer::from_setting(secret)?.public())
+        }
+        _ => None,
     };
     let db =
         sea_orm::Database::connect(&url).await.with_context(|| format!("opening {}", paydesk::db::redact(&url)))?;
-    let mut history = paydesk::services::history::verify(&db).await?;
-    history.findings.extend(paydesk::services::history::against(&db, &heads).await?);
+    let mut history = paydesk::services::history::verify(&db, key.as_ref()).await?;
+    history.findings.extend(paydesk::services::history::against_signed(&db, &kept, key.as_ref()).await?);
     print!("{history}");
     let books = paydesk::services::reconcile::run(&db, &Default::default()).await?;
     print!("{books}");

@@ -174,6 +174,14 @@ pub struct Config {
     /// `history_tampered` on what it finds, e.g. `1m`, `30s`.
     #[arg(long, env = "PAYDESK_HISTORY_VERIFY", default_value = "1m", value_parser = humantime::parse_duration)]
     pub history_verify: std::time::Duration,
+    /// The Ed25519 key that signs the history's checkpoints and erasures: a file holding its 32-byte seed (hex or
+    /// base64) or the seed itself (`paydesk history-key` makes one). Keep it outside the database; without it
+    /// checkpoints are not signed and nothing can be erased.
+    #[arg(long, env = "PAYDESK_HISTORY_SIGNING_KEY", hide_env_values = true)]
+    pub history_signing_key: Option<String>,
+    /// How often one instance signs every chain's head (`history_signed_checkpoints`), e.g. `1m`.
+    #[arg(long, env = "PAYDESK_HISTORY_CHECKPOINT", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub history_checkpoint: std::time::Duration,
     /// How often each instance links newly committed audit entries, journal entries and webhook deliveries into
     /// their history chains, e.g. `5s`: longer batches more rows into each link transaction (bench/README.md).
     #[arg(long, env = "PAYDESK_HISTORY_LINK", default_value = "5s", value_parser = humantime::parse_duration)]

@@ -62,6 +62,14 @@ pub async fn build_state(
     if let Some(idp) = &state.idp {
         idp.start().await;
     }
+    match &state.settings.history_signer {
+        Some(signer) => tracing::info!(public_key = %signer.public_hex(), "history checkpoints are signed"),
+        None => tracing::warn!(
+            "PAYDESK_HISTORY_SIGNING_KEY is not set: history checkpoints go unsigned and no record can be erased, so \
+             whoever holds the database can rewrite history that only `paydesk verify --checkpoint` with heads kept \
+             elsewhere would catch; `paydesk history-key` makes a key (docs/OPERATIONS.md)"
+        ),
+    }
     services::transfers::spawn_sweeper(state.clone());
     services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());

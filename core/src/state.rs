@@ -55,6 +55,10 @@ pub struct Settings {
     pub funds_hold: std::time::Duration,
     /// Whether a lost dispute returns the platform's fee on it to the wallet (`PAYDESK_DISPUTE_FEE_POLICY=return`).
     pub dispute_returns_fee: bool,
+    /// The key that signs the history's checkpoints and erasures (`PAYDESK_HISTORY_SIGNING_KEY`), if set.
+    pub history_signer: Option<crate::services::history::Signer>,
+    /// How often a signed checkpoint is taken.
+    pub history_checkpoint: std::time::Duration,
     /// How often settlements are fetched from Cashfree (`PAYDESK_SETTLEMENT_POLL`); none: only on demand.
     pub settlement_poll: Option<std::time::Duration>,
     /// How long after it was paid a payment Cashfree has not settled is MISSING_AT_PROVIDER.
@@ -179,6 +183,13 @@ impl Settings {
             idempotency_retention: retention(config.idempotency_retention_days),
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",
+            history_signer: config
+                .history_signing_key
+                .as_deref()
+                .filter(|k| !k.trim().is_empty())
+                .map(crate::services::history::Signer::from_setting)
+                .transpose()?,
+            history_checkpoint: config.history_checkpoint.max(std::time::Duration::from_secs(1)),
             settlement_poll: (!config.settlement_poll.is_zero()).then_some(config.settlement_poll),
             settlement_grace: chrono::Duration::from_std(config.settlement_grace)
                 .map_err(|e| anyhow::anyhow!("PAYDESK_SETTLEMENT_GRACE: {e}"))?,

@@ -9,6 +9,7 @@ pub mod event;
 pub mod freelancer_wallet;
 pub mod history_checkpoint;
 pub mod history_link;
+pub mod history_signed_checkpoint;
 pub mod idempotency_key;
 pub mod identity_link;
 pub mod journal_entry;

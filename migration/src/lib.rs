@@ -24,6 +24,7 @@ mod m20261206_000010_notification_traces;
 mod m20261207_000001_link_orders;
 mod m20261207_000002_provider_objects;
 mod m20261207_000003_journal_provider_objects;
+mod m20261207_000004_signed_checkpoints;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_link_orders::Migration),
             Box::new(m20261207_000002_provider_objects::Migration),
             Box::new(m20261207_000003_journal_provider_objects::Migration),
+            Box::new(m20261207_000004_signed_checkpoints::Migration),
         ]
     }
 }

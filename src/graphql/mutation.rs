@@ -372,12 +372,15 @@ impl Mutation {
     }
 
     /// Redacts one audit entry or webhook delivery for a legally required erasure (admin). The history chains
-    /// keep the hash the record had, and a `history.erased` audit entry in the chain says who erased it and why,
-    /// so `paydesk verify` still passes and names the erasure. Returns true once erased.
+    /// keep the hash the record had, and a `history.erased` audit entry in the chain, signed with the history's
+    /// key, says who erased it, why, and what its content became, so `paydesk verify` accepts that change and no
+    /// other. Needs `PAYDESK_HISTORY_SIGNING_KEY` (`INVALID_STATE` without). Returns true once erased.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn erase_history_record(&self, ctx: &Context<'_>, input: EraseHistoryRecordInput) -> Result<bool> {
         let chain = input.chain.into();
-        crate::services::history::erase(&state(ctx).db, principal(ctx)?, chain, input.id, &input.reason).await?;
+        let state = state(ctx);
+        let signer = state.settings.history_signer.as_ref();
+        crate::services::history::erase(&state.db, signer, principal(ctx)?, chain, input.id, &input.reason).await?;
         Ok(true)
     }
 

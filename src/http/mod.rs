@@ -7,6 +7,7 @@ mod front;
 mod gate;
 mod graphql;
 mod health;
+mod history;
 mod metrics;
 pub mod rate;
 mod reports;
@@ -75,6 +76,8 @@ fn router(http: Http) -> Router {
         .route("/api/admin/approve-payout", post(admin::approve_payout))
         .route("/api/admin/reports/financial.csv", get(reports::financial_csv))
         .route("/api/admin/reports/settlements.csv", get(reports::settlements_csv))
+        .route("/history/public-key", get(history::public_key))
+        .route("/history/checkpoint", get(history::checkpoint))
         .route("/metrics", get(metrics::scrape))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -90,7 +93,7 @@ fn router(http: Http) -> Router {
 /// path (`metrics::labels`; the assets, `/graphql/assets/{file}` and `/console/assets/{file}`, are matched by their
 /// prefix there), and a request for another path or method is told these. Debug builds check that no request a
 /// route answered is counted `unmatched`.
-const ROUTES: [(&str, &str); 14] = [
+const ROUTES: [(&str, &str); 16] = [
     ("GET and POST", "/graphql"),
     ("GET", "/graphql/ws"),
     ("GET", "/graphql/schema.graphql"),
@@ -102,6 +105,8 @@ const ROUTES: [(&str, &str); 14] = [
     ("POST", "/api/admin/approve-payout"),
     ("GET", "/api/admin/reports/financial.csv"),
     ("GET", "/api/admin/reports/settlements.csv"),
+    ("GET", "/history/public-key"),
+    ("GET", "/history/checkpoint"),
     ("GET", "/metrics"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),

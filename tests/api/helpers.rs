@@ -60,6 +60,13 @@ impl Drop for Scratch {
 pub const CF_CLIENT_ID: &str = "cf_test_client";
 pub const CF_PAYOUT_ID: &str = "cf_test_payout_client";
 pub const CF_PAYOUT_SECRET: &str = "cfsk_payout_test_secret";
+/// The history's signing key every test server has (an Ed25519 seed, hex).
+pub const HISTORY_KEY: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+/// The public key of [`HISTORY_KEY`], as `paydesk verify --public-key` takes it.
+pub fn history_public_key() -> String {
+    paydesk::services::history::Signer::from_setting(HISTORY_KEY).unwrap().public_hex()
+}
 
 /// A server wired to a Cashfree double of its own (Payment Gateway and Payouts credentials set); the double
 /// sends its webhooks to the server.
@@ -198,6 +205,7 @@ impl TestApp {
         (config.rate_limit_per_address, config.rate_limit_per_caller, config.rate_limit_money) = (0, 0, 0);
         // Tests look at the chains soon after writing; a second is what a deployment waits at most five times over.
         config.history_link = Duration::from_secs(1);
+        config.history_signing_key = Some(HISTORY_KEY.into());
         tweak(&mut config);
         let state =
             paydesk::build_state(&config, JWT_SECRET.as_bytes(), true, paydesk::Jobs::Run).await.expect("state");
@@ -650,6 +658,8 @@ pub fn paydesk(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
         .args(args)
         .env("DATABASE_URL", &app.db_url)
+        // What `verify` checks signed checkpoints and erasures with: the deployment's public key, kept apart.
+        .env("PAYDESK_HISTORY_PUBLIC_KEY", history_public_key())
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))

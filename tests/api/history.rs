@@ -49,9 +49,18 @@ async fn alerts(app: &TestApp) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
-    let (app, double) = spawn_with_double(|_| {}).await;
+    let (app, double) = spawn_with_double(|c| c.history_checkpoint = Duration::from_secs(1)).await;
     some_history(&app, &double).await;
     let checkpoint = linked(&app).await;
+    // The server has signed these heads.
+    let audit_head = checkpoint["chains"][0]["seq"].clone();
+    for _ in 0..100 {
+        let res = app.http.get(app.url("/history/checkpoint")).bearer_auth(app.admin()).send().await.unwrap();
+        if res.status() == 200 && res.json::<Value>().await.unwrap()["heads"][0]["seq"] == audit_head {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let chains = checkpoint["chains"].as_array().unwrap();
     let names: Vec<&str> = chains.iter().map(|c| c["chain"].as_str().unwrap()).collect();
     assert_eq!(names, ["AUDIT", "JOURNAL", "WEBHOOKS"]);
@@ -68,7 +77,8 @@ async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
     assert!(ok, "{out}");
 
     // An entry edited and its chain rebuilt from scratch (every link recomputed over the edited row, the hash its
-    // writer kept dropped) verifies alone, but not against the heads kept outside.
+    // writer kept dropped) holds together link by link, but not against the checkpoints signed before: those in
+    // the database and the heads kept outside.
     let mut rebuild = vec![
         ("UPDATE audit_log SET reason = 'rewritten', content_hash = NULL", vec![]),
         ("DELETE FROM history_links WHERE chain = 'audit'", vec![]),
@@ -80,7 +90,9 @@ async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
     tamper_all(&app, &rebuild).await;
     linked(&app).await;
     let (ok, out) = paydesk(&app, &["verify"]);
-    assert!(ok, "a rebuilt chain holds together on its own: {out}");
+    assert!(!ok, "{out}");
+    assert!(out.contains("audit chain, link") && out.contains("but the checkpoint at"), "{out}");
+    assert!(!out.contains("was edited after"), "each link follows the one before: {out}");
     let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
     assert!(!ok, "{out}");
     assert!(out.contains("audit chain, link") && out.contains("the chain was rewritten"), "{out}");
@@ -106,18 +118,8 @@ async fn every_row_is_linked_and_verifies_offline_and_against_a_checkpoint() {
 #[tokio::test]
 async fn what_a_writer_hashed_verifies_as_stored_and_older_rows_are_hashed_from_their_content() {
     let (app, double) = spawn_with_double(|_| {}).await;
-    some_history(&app, &double).await;
-    // A note the hash must see exactly as the database keeps it: quotes, escapes, accents, symbols, a newline.
-    let f = funded_freelancer(&app, &double).await;
-    let p = app.request_payout(f, "200.00").await;
-    let id = p["data"]["requestPayout"]["id"].as_str().unwrap().to_owned();
-    let note = "l'avoir «payé» — ₹1.50 ✓\n\"quoted\" \\ back\u{1F4B8}";
-    let reject = "mutation($i: RejectPayoutInput!) { rejectPayout(input: $i) { status } }";
-    let i = json!({ "i": { "payoutRequestId": id, "reason": note } });
-    assert_eq!(app.gql_ok(&app.admin(), reject, i).await["rejectPayout"]["status"], "REJECTED");
-
-    // An audit entry as a version that kept no content hash wrote it, with JSON whose numbers and key order the
-    // database may hand back otherwise.
+    // An audit entry as a version that kept no content hash wrote it (before any the writers sealed), with JSON
+    // whose numbers and key order the database may hand back otherwise.
     let older = Uuid::now_v7();
     let now: sea_orm::Value = chrono::Utc::now().into();
     let before: sea_orm::Value = serde_json::from_str::<Value>(
@@ -132,9 +134,19 @@ async fn what_a_writer_hashed_verifies_as_stored_and_older_rows_are_hashed_from_
         vec![older.into(), before, now],
     )
     .await;
+    some_history(&app, &double).await;
+    // A note the hash must see exactly as the database keeps it: quotes, escapes, accents, symbols, a newline.
+    let f = funded_freelancer(&app, &double).await;
+    let p = app.request_payout(f, "200.00").await;
+    let id = p["data"]["requestPayout"]["id"].as_str().unwrap().to_owned();
+    let note = "l'avoir «payé» — ₹1.50 ✓\n\"quoted\" \\ back\u{1F4B8}";
+    let reject = "mutation($i: RejectPayoutInput!) { rejectPayout(input: $i) { status } }";
+    let i = json!({ "i": { "payoutRequestId": id, "reason": note } });
+    assert_eq!(app.gql_ok(&app.admin(), reject, i).await["rejectPayout"]["status"], "REJECTED");
+
     // Linked like any other: nothing recent is left unlinked.
-    let heads = linked(&app).await;
-    assert_eq!(heads["chains"][0]["rowId"], older.to_string(), "{heads}");
+    linked(&app).await;
+    link_of(&app, "audit", older).await;
     let (ok, out) = paydesk(&app, &["verify"]);
     assert!(ok && out.contains("OK: every chain is whole"), "{out}");
 }
@@ -372,4 +384,223 @@ async fn each_days_heads_go_to_the_callback_signed() {
     std::fs::write(file.path(), heads.to_string()).unwrap();
     let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
     assert!(ok, "{out}");
+}
+
+/// The link (seq, content hash) of a row of `chain`, once the chainer has linked it.
+async fn link_of(app: &TestApp, chain: &str, row: Uuid) -> (i64, Vec<u8>) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    for _ in 0..100 {
+        let l = entity::history_link::Entity::find()
+            .filter(entity::history_link::Column::Chain.eq(chain))
+            .filter(entity::history_link::Column::RowId.eq(row))
+            .one(&app.state.db)
+            .await
+            .unwrap();
+        if let Some(l) = l {
+            return (l.seq, l.content_hash);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{row} was never linked into the {chain} chain");
+}
+
+/// Writes an audit entry as someone holding the database would: its content hash computed (the format is no
+/// secret), so the chainer links it like any other.
+async fn forge_audit(app: &TestApp, action: &str, entity_id: Uuid, before: Value) -> Uuid {
+    use sea_orm::ActiveModelTrait;
+    let mut row = entity::audit_log::Model {
+        id: Uuid::now_v7(),
+        actor_id: Some(Uuid::new_v4()),
+        actor_role: entity::status::Role::Admin,
+        action: action.into(),
+        entity_type: "audit_entry".into(),
+        entity_id,
+        before: Some(before),
+        after: None,
+        reason: Some("GDPR art. 17".into()),
+        created_at: chrono::Utc::now(),
+        content_hash: None,
+    };
+    row.content_hash = Some(paydesk::services::history::audit_content_hash(&row));
+    entity::audit_log::ActiveModel::from(row.clone()).insert(&app.state.db).await.unwrap();
+    row.id
+}
+
+/// An audit entry as it now stands, and the content hash it now has.
+async fn audit_now(app: &TestApp, id: Uuid) -> Vec<u8> {
+    use sea_orm::EntityTrait;
+    let row = entity::audit_log::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    paydesk::services::history::audit_content_hash(&row)
+}
+
+#[tokio::test]
+async fn a_forged_erasure_hides_no_edit_and_an_erased_record_stays_as_erased() {
+    let (app, double) = spawn_with_double(|c| c.history_verify = Duration::from_millis(200)).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    // An approval's audit entry rewritten, under an erasure record written by hand: the hashes all fit, the
+    // signature cannot.
+    let approval = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    let (_, was) = link_of(&app, "audit", approval).await;
+    tamper(&app, "UPDATE audit_log SET reason = 'approved by the CFO' WHERE action = 'payout.approved'", vec![]).await;
+    let now = audit_now(&app, approval).await;
+    let forged = json!({ "chain": "audit", "contentHash": hex::encode(&was), "erasedHash": hex::encode(&now),
+                         "signature": "00".repeat(64), "publicKey": history_public_key() });
+    let record = forge_audit(&app, "history.erased", approval, forged).await;
+    link_of(&app, "audit", record).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "audit entry {approval} was edited after it was written: its erasure record is not signed"
+        )),
+        "{out}"
+    );
+    // And a journal entry is never explained by an erasure, signed or not.
+    let entry = one_id(&app, "SELECT id FROM journal_entries WHERE kind = 'payout_approved'").await;
+    let (_, entry_was) = link_of(&app, "journal", entry).await;
+    forge_audit(&app, "history.erased", entry, json!({ "chain": "journal", "contentHash": hex::encode(&entry_was) }))
+        .await;
+    tamper(&app, "UPDATE journal_entries SET description = 'moved' WHERE kind = 'payout_approved'", vec![]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, out) = paydesk(&app, &["verify"]);
+    assert!(out.contains(&format!("journal entry {entry} was edited after it was written")), "{out}");
+    // The running server says so too.
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        if seen.iter().any(|a| a["message"].as_str().unwrap().contains("not signed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen.iter().any(|a| a["message"].as_str().unwrap().contains(&approval.to_string())), "{seen:?}");
+
+    // A lawful erasure, then its record edited beyond what was erased: found.
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    let approval = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    let erase = "mutation($i: EraseHistoryRecordInput!) { eraseHistoryRecord(input: $i) }";
+    let i = json!({ "i": { "chain": "AUDIT", "id": approval, "reason": "GDPR art. 17 request #7" } });
+    assert_eq!(app.gql_ok(&app.admin(), erase, i).await["eraseHistoryRecord"], true);
+    linked(&app).await;
+    assert!(paydesk(&app, &["verify"]).0, "the erasure itself verifies");
+    let (ok, out) = paydesk(&app, &["verify", "--public-key", &"11".repeat(32)]);
+    assert!(
+        !ok && out.contains("not signed by the history's key"),
+        "another deployment's key vouches for nothing: {out}"
+    );
+    tamper(&app, "UPDATE audit_log SET action = 'payout.rejected' WHERE id = $1", vec![approval.into()]).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("audit entry {approval} was edited after its erasure")), "{out}");
+}
+
+#[tokio::test]
+async fn without_a_signing_key_nothing_is_erased() {
+    let (app, double) = spawn_with_double(|c| c.history_signing_key = None).await;
+    some_history(&app, &double).await;
+    let hook = one_id(&app, "SELECT id FROM payment_webhooks").await;
+    let erase = "mutation($i: EraseHistoryRecordInput!) { eraseHistoryRecord(input: $i) }";
+    let i = json!({ "i": { "chain": "WEBHOOKS", "id": hook, "reason": "GDPR art. 17" } });
+    let d = app.gql(Some(&app.admin()), erase, i).await;
+    assert_eq!(code(&d), "INVALID_STATE");
+    assert!(d.to_string().contains("PAYDESK_HISTORY_SIGNING_KEY"), "{d}");
+    let res = app.http.get(app.url("/history/public-key")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn signed_checkpoints_find_a_chain_rewritten_with_fresh_hashes_or_cut() {
+    let (app, double) = spawn_with_double(|c| {
+        c.history_checkpoint = Duration::from_secs(1);
+        c.history_verify = Duration::from_millis(200);
+    })
+    .await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    let public: Value = app.http.get(app.url("/history/public-key")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(public["publicKey"], history_public_key().as_str());
+    let signed = loop {
+        let res = app.http.get(app.url("/history/checkpoint")).bearer_auth(app.admin()).send().await.unwrap();
+        if res.status() == 200 {
+            let c: Value = res.json().await.unwrap();
+            if c["heads"].as_array().unwrap().iter().all(|h| h["seq"].as_i64().unwrap() > 0) {
+                break c;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let freelancer = app.token(entity::status::Role::Freelancer, Uuid::new_v4());
+    let res = app.http.get(app.url("/history/checkpoint")).bearer_auth(freelancer).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("latest.json"), signed.to_string()).unwrap();
+    let kept = dir.path().to_str().unwrap().to_owned();
+    assert!(paydesk(&app, &["verify", "--checkpoint", &kept]).0);
+    // A forged copy of it does not pass for one.
+    let mut forged = signed.clone();
+    forged["heads"][0]["seq"] = json!(1);
+    let file = dir.path().join("forged.json");
+    std::fs::write(&file, forged.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.to_str().unwrap()]);
+    assert!(!ok && out.contains("is not signed by the history's key"), "{out}");
+    std::fs::remove_file(&file).unwrap();
+
+    // The approval's audit entry rewritten, its content hash removed and every link from it on deleted: the
+    // chainer must not link it again from its content.
+    let approval = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    let (seq, _) = link_of(&app, "audit", approval).await;
+    tamper_all(
+        &app,
+        &[
+            (
+                "UPDATE audit_log SET reason = 'approved by the CFO', content_hash = NULL WHERE id = $1",
+                vec![approval.into()],
+            ),
+            ("DELETE FROM history_links WHERE chain = 'audit' AND seq >= $1", vec![seq.into()]),
+        ],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let relinked = entity::history_link::Entity::find()
+        .filter(entity::history_link::Column::RowId.eq(approval))
+        .one(&app.state.db)
+        .await
+        .unwrap();
+    assert!(relinked.is_none(), "a row whose hash was removed is never linked again");
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", &kept]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("audit chain") && (out.contains("the chain was rewritten") || out.contains("the chain was cut")),
+        "{out}"
+    );
+    assert!(out.contains("signed"), "the checkpoint is named: {out}");
+
+    // The newest delivery cut, row and link, so the chain itself is whole: only the checkpoint knows it was longer.
+    let newest = "SELECT row_id FROM history_links WHERE chain = 'webhooks' ORDER BY seq DESC LIMIT 1";
+    let hook = one_id(&app, newest).await;
+    tamper_all(
+        &app,
+        &[
+            ("DELETE FROM history_links WHERE chain = 'webhooks' AND row_id = $1", vec![hook.into()]),
+            ("DELETE FROM payment_webhooks WHERE id = $1", vec![hook.into()]),
+        ],
+    )
+    .await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("webhooks chain") && out.contains("which is gone: the chain was cut"), "{out}");
+    // The running server finds the rewrite too, naming the checkpoint.
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        if seen.iter().any(|a| a["message"].as_str().unwrap().contains("checkpoint at")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen.iter().any(|a| a["message"].as_str().unwrap().contains("checkpoint at")), "{seen:?}");
 }

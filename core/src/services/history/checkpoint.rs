@@ -1,4 +1,5 @@
-//! The chains' heads: now (`historyCheckpoint`), and each ended day's, stored and sent to the marketplace.
+//! The chains' heads: now (`historyCheckpoint`), each ended day's (stored and sent to the marketplace), and every
+//! `PAYDESK_HISTORY_CHECKPOINT` period's, signed with the history's key.
 
 use super::*;
 
@@ -77,7 +78,7 @@ async fn heads_of_day(db: &impl ConnectionTrait, end: DateTime<Utc>) -> AppResul
 /// Once a UTC day has ended, whichever instance gets there first: stores that day's heads and sends them to the
 /// marketplace's callback as a notification (signed like every other). A day before anything was linked has no
 /// checkpoint. Returns 1 when it took yesterday's.
-pub async fn checkpoint_daily(db: &DatabaseConnection) -> AppResult<u64> {
+pub async fn checkpoint_daily(db: &DatabaseConnection, signer: Option<&Signer>) -> AppResult<u64> {
     let now = crate::services::now();
     let today = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let day = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
@@ -95,7 +96,13 @@ pub async fn checkpoint_daily(db: &DatabaseConnection) -> AppResult<u64> {
         txn.rollback().await?;
         return Ok(0);
     }
-    let body = json!({ "day": day, "heads": heads });
+    let mut body = json!({ "day": day, "heads": heads });
+    if let Some(signer) = signer {
+        let triples = super::verify::heads_of(&body).map_err(AppError::Internal)?;
+        let signature = signer.sign(&signed_message(&format!("day {day}"), &triples));
+        body["publicKey"] = json!(signer.public_hex());
+        body["signature"] = json!(hex::encode(signature));
+    }
     let taken = history_checkpoint::Entity::insert(history_checkpoint::ActiveModel {
         day: Set(day.clone()),
         heads: Set(body.clone()),
@@ -123,4 +130,136 @@ pub async fn checkpoint_daily(db: &DatabaseConnection) -> AppResult<u64> {
     .await?;
     txn.commit().await?;
     Ok(1)
+}
+
+/// Heads as a checkpoint carries them, with what its signature covers.
+#[derive(Debug, Clone)]
+pub struct SignedHeads {
+    /// What the signature names the moment by (`at <instant>` or `day <YYYY-MM-DD>`); also how findings name it.
+    pub label: String,
+    pub heads: Vec<(Chain, i64, Vec<u8>)>,
+    /// None for heads kept without one (`historyCheckpoint`'s answer, an older daily checkpoint).
+    pub signature: Option<Vec<u8>>,
+    /// Where it was kept (a file), for findings to say.
+    pub kept_in: Option<String>,
+}
+
+impl SignedHeads {
+    /// How findings name it: `at <instant>` or `day <day>`, and where it was kept.
+    pub fn name(&self) -> String {
+        match &self.kept_in {
+            Some(place) => format!("{} ({place})", self.label),
+            None => self.label.clone(),
+        }
+    }
+}
+
+/// The bytes a checkpoint's signature covers: its label and each chain's head, one a line.
+pub fn signed_message(label: &str, heads: &[(Chain, i64, Vec<u8>)]) -> Vec<u8> {
+    let mut m = format!("paydesk history checkpoint v1\n{label}\n");
+    for (chain, seq, hash) in heads {
+        m.push_str(&format!("{} {seq} {}\n", chain.name(), hex::encode(hash)));
+    }
+    m.into_bytes()
+}
+
+fn as_triples(heads: &[Head]) -> Vec<(Chain, i64, Vec<u8>)> {
+    heads.iter().map(|h| (h.chain, h.seq, h.hash.clone())).collect()
+}
+
+/// The JSON of a signed checkpoint: `{takenAt, heads, publicKey, signature}` (hex), as stored and as
+/// `paydesk verify --checkpoint` reads it back.
+fn signed_json(taken_at: &str, heads: &[Head], signer: &Signer, signature: &[u8]) -> Value {
+    json!({
+        "takenAt": taken_at,
+        "heads": heads.iter().map(|h| json!({ "chain": h.chain.name(), "seq": h.seq, "hash": hex::encode(&h.hash) })).collect::<Vec<_>>(),
+        "publicKey": signer.public_hex(),
+        "signature": hex::encode(signature),
+    })
+}
+
+/// Signs every chain's head once per `period`, whichever instance gets there first. Returns 1 when it took this
+/// period's.
+pub async fn checkpoint_signed(
+    db: &DatabaseConnection,
+    signer: &Signer,
+    period: std::time::Duration,
+) -> AppResult<u64> {
+    let now = crate::services::now();
+    let step = i64::try_from(period.as_micros()).unwrap_or(i64::MAX).max(1);
+    let start = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros() / step * step).unwrap_or(now);
+    if history_signed_checkpoint::Entity::find_by_id(start).one(db).await?.is_some() {
+        return Ok(0);
+    }
+    let txn = if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), None).await?
+    } else {
+        db.begin().await?
+    };
+    let heads = heads(&txn).await?;
+    if heads.iter().all(|h| h.seq == 0) {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    // A new checkpoint only extends the last one: a chain that no longer holds what was signed is never signed
+    // again as it now stands (the background check raises `history_tampered`, naming the checkpoint).
+    if let Some(last) = latest_stored(&txn).await? {
+        let broken = super::verify::against_signed(&txn, std::slice::from_ref(&last), None).await?;
+        if let Some(first) = broken.first() {
+            tracing::error!(finding = %first, "the chains no longer hold the last signed checkpoint; not signing");
+            txn.rollback().await?;
+            return Ok(0);
+        }
+    }
+    let taken_at = time(now);
+    let signature = signer.sign(&signed_message(&format!("at {taken_at}"), &as_triples(&heads)));
+    let body = signed_json(&taken_at, &heads, signer, &signature);
+    let taken = history_signed_checkpoint::Entity::insert(history_signed_checkpoint::ActiveModel {
+        period: Set(start),
+        taken_at: Set(now),
+        heads: Set(body["heads"].clone()),
+        public_key: Set(signer.public_hex()),
+        signature: Set(signature),
+    })
+    .on_conflict(OnConflict::column(history_signed_checkpoint::Column::Period).do_nothing().to_owned())
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(taken)
+}
+
+fn stored(r: history_signed_checkpoint::Model) -> AppResult<SignedHeads> {
+    let heads = super::verify::heads_of(&json!({ "heads": r.heads }))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("signed checkpoint {}: {e}", time(r.taken_at))))?;
+    Ok(SignedHeads { label: format!("at {}", time(r.taken_at)), heads, signature: Some(r.signature), kept_in: None })
+}
+
+/// Every signed checkpoint the database holds, oldest first.
+pub async fn stored_checkpoints(db: &impl ConnectionTrait) -> AppResult<Vec<SignedHeads>> {
+    let rows = history_signed_checkpoint::Entity::find()
+        .order_by_asc(history_signed_checkpoint::Column::Period)
+        .all(db)
+        .await?;
+    rows.into_iter().map(stored).collect()
+}
+
+/// The latest signed checkpoint the database holds.
+pub async fn latest_stored(db: &impl ConnectionTrait) -> AppResult<Option<SignedHeads>> {
+    let row = history_signed_checkpoint::Entity::find()
+        .order_by_desc(history_signed_checkpoint::Column::Period)
+        .one(db)
+        .await?;
+    row.map(stored).transpose()
+}
+
+/// The latest signed checkpoint the database holds, as JSON (`{takenAt, heads, publicKey, signature}`).
+pub async fn latest_signed(db: &impl ConnectionTrait) -> AppResult<Option<Value>> {
+    let row = history_signed_checkpoint::Entity::find()
+        .order_by_desc(history_signed_checkpoint::Column::Period)
+        .one(db)
+        .await?;
+    Ok(row.map(|r| {
+        json!({ "takenAt": time(r.taken_at), "heads": r.heads, "publicKey": r.public_key,
+                "signature": hex::encode(&r.signature) })
+    }))
 }

@@ -23,7 +23,10 @@ use crate::events::{Alert, AlertKind};
 use crate::services::audit::{self, Action, Actor, Subject};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
-use entity::{audit_log, history_checkpoint, history_link as link, journal_entry, journal_posting, payment_webhook};
+use entity::{
+    audit_log, history_checkpoint, history_link as link, history_signed_checkpoint, journal_entry, journal_posting,
+    payment_webhook,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -89,9 +92,53 @@ async fn models<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> App
     Ok(select::<E>(which).all(db).await?)
 }
 
+/// Whether a row without a kept hash may be hashed from its content: only one older than every row a writer sealed
+/// (written by a version that kept no hashes). Every writer since seals what it writes, so a newer row whose hash
+/// is gone had it removed, and is never linked from content someone may have changed.
+#[derive(Debug, Clone, Copy)]
+enum Unsealed {
+    Hash,
+    HashBefore(DateTime<Utc>),
+}
+
+impl Unsealed {
+    fn hashes(self, written: DateTime<Utc>) -> bool {
+        match self {
+            Unsealed::Hash => true,
+            Unsealed::HashBefore(t) => written < t,
+        }
+    }
+}
+
+/// For the chainer: the rows of `E` without a kept hash that are from before hashes were kept.
+async fn legacy_of<E: Chained>(db: &impl ConnectionTrait) -> AppResult<Unsealed> {
+    let first: Option<DateTime<Utc>> = E::find()
+        .select_only()
+        .column(E::written())
+        .filter(E::sealed().is_not_null())
+        .order_by_asc(E::written())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(first.map_or(Unsealed::Hash, Unsealed::HashBefore))
+}
+
+/// `legacy_of` for `chain`'s table.
+async fn legacy(db: &impl ConnectionTrait, chain: Chain) -> AppResult<Unsealed> {
+    match chain {
+        Chain::Audit => legacy_of::<audit_log::Entity>(db).await,
+        Chain::Webhooks => legacy_of::<payment_webhook::Entity>(db).await,
+        Chain::Journal => legacy_of::<journal_entry::Entity>(db).await,
+    }
+}
+
 /// The rows `which` names as their writers sealed them: id, time written and kept content hash, reading nothing
-/// else; rows written before hashes were kept are hashed from their content.
-async fn sealed_of<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> AppResult<Vec<Hashed>> {
+/// else; rows without a kept hash are hashed from their content as `unsealed` says, or left out.
+async fn sealed_of<E: Chained>(
+    db: &impl ConnectionTrait,
+    which: &Which<'_>,
+    unsealed: Unsealed,
+) -> AppResult<Vec<Hashed>> {
     let rows: Vec<(Uuid, DateTime<Utc>, Option<Vec<u8>>)> = select::<E>(which)
         .select_only()
         .column(E::id())
@@ -100,7 +147,7 @@ async fn sealed_of<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> 
         .into_tuple()
         .all(db)
         .await?;
-    let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none()).map(|r| r.0).collect();
+    let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none() && unsealed.hashes(r.1)).map(|r| r.0).collect();
     let mut hashed_now: HashMap<Uuid, Vec<u8>> = if unsealed.is_empty() {
         HashMap::new()
     } else {
@@ -115,12 +162,17 @@ async fn sealed_of<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> 
         .collect())
 }
 
-/// Reads the rows `which` names, of `chain`'s table, as their writers sealed them.
-async fn sealed(db: &impl ConnectionTrait, chain: Chain, which: &Which<'_>) -> AppResult<Vec<Hashed>> {
+/// Reads the rows `which` names, of `chain`'s table, as their writers sealed them (see `sealed_of`).
+async fn sealed(
+    db: &impl ConnectionTrait,
+    chain: Chain,
+    which: &Which<'_>,
+    unsealed: Unsealed,
+) -> AppResult<Vec<Hashed>> {
     match chain {
-        Chain::Audit => sealed_of::<audit_log::Entity>(db, which).await,
-        Chain::Webhooks => sealed_of::<payment_webhook::Entity>(db, which).await,
-        Chain::Journal => sealed_of::<journal_entry::Entity>(db, which).await,
+        Chain::Audit => sealed_of::<audit_log::Entity>(db, which, unsealed).await,
+        Chain::Webhooks => sealed_of::<payment_webhook::Entity>(db, which, unsealed).await,
+        Chain::Journal => sealed_of::<journal_entry::Entity>(db, which, unsealed).await,
     }
 }
 
@@ -220,15 +272,28 @@ async fn unlinked_recent(db: &impl ConnectionTrait, chain: Chain) -> AppResult<u
     }
 }
 
+/// The content hash of an audit entry, as its writer seals it. The format is no secret: anyone holding the database
+/// can compute it, which is why what vouches for the history is a signature, not a hash.
+pub fn audit_content_hash(m: &audit_log::Model) -> Vec<u8> {
+    content::seal::<audit_log::Entity>(m)
+}
+
 mod chainer;
 mod checkpoint;
 pub(crate) mod content;
 mod erase;
+mod signing;
 mod verify;
 
 pub use chainer::{link, spawn_chainer};
-pub use checkpoint::{checkpoint, checkpoint_daily, Head, CHECKPOINT_KIND};
+pub use checkpoint::{
+    checkpoint, checkpoint_daily, checkpoint_signed, latest_signed, latest_stored, signed_message, stored_checkpoints,
+    Head, SignedHeads, CHECKPOINT_KIND,
+};
 use content::{digest, journal_content, time, Chained, GENESIS};
 pub use content::{link_hash, Chain};
 pub use erase::erase;
-pub use verify::{against, heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier};
+pub use signing::{PublicKey, Signer};
+pub use verify::{
+    against, against_signed, heads_of, signed_heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier,
+};

@@ -36,12 +36,28 @@ impl Default for Cursor {
     }
 }
 
-/// Rows erased on an admin's word: each explained by a linked `history.erased` audit entry naming it.
-async fn erased(db: &impl ConnectionTrait) -> AppResult<HashSet<Uuid>> {
+/// What a `history.erased` audit entry says of the row it erased: the content hash before and after, and the
+/// signing key's signature over both (`erasure_message`).
+#[derive(Debug, Clone, Default)]
+struct Erasure {
+    before: Option<Vec<u8>>,
+    after: Option<Vec<u8>>,
+    signature: Option<Vec<u8>>,
+}
+
+/// The bytes an erasure's signature covers.
+pub(super) fn erasure_message(chain: Chain, id: Uuid, before: &[u8], after: &[u8]) -> Vec<u8> {
+    format!("paydesk history erasure v1\n{}\n{id}\n{}\n{}\n", chain.name(), hex::encode(before), hex::encode(after))
+        .into_bytes()
+}
+
+/// The erasures the linked `history.erased` audit entries record, by chain and row.
+async fn erasures(db: &impl ConnectionTrait) -> AppResult<HashMap<(Chain, Uuid), Erasure>> {
     let action: &str = Action::HistoryErased.into();
-    let rows: Vec<Uuid> = audit_log::Entity::find()
+    let rows: Vec<(Uuid, Option<Value>)> = audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::EntityId)
+        .column(audit_log::Column::Before)
         .filter(audit_log::Column::Action.eq(action))
         .filter(Expr::cust(
             "EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'audit' AND l.row_id = audit_log.id)",
@@ -49,7 +65,52 @@ async fn erased(db: &impl ConnectionTrait) -> AppResult<HashSet<Uuid>> {
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    let hex_of = |v: &Value, key: &str| v[key].as_str().and_then(|h| hex::decode(h).ok());
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, before)| {
+            let before = before?;
+            let chain = Chain::ALL.into_iter().find(|c| Some(c.name()) == before["chain"].as_str())?;
+            let erasure = Erasure {
+                before: hex_of(&before, "contentHash"),
+                after: hex_of(&before, "erasedHash"),
+                signature: hex_of(&before, "signature"),
+            };
+            Some(((chain, id), erasure))
+        })
+        .collect())
+}
+
+/// What is wrong with a row whose content is not what its link holds, or nothing if an erasure explains it: one
+/// made through `eraseHistoryRecord` (signed by the history's key over the content before and after), of a row the
+/// law may require erased (never a journal entry), and nothing changed since.
+fn unexplained(
+    chain: Chain,
+    l: &link::Model,
+    now: &[u8],
+    erasures: &HashMap<(Chain, Uuid), Erasure>,
+    key: Option<&PublicKey>,
+) -> Option<String> {
+    let (what, id) = (chain.row(), l.row_id);
+    let edited = format!("{what} {id} was edited after it was written");
+    let Some(e) = erasures.get(&(chain, id)).filter(|_| chain != Chain::Journal) else { return Some(edited) };
+    let (Some(before), Some(after)) = (e.before.as_deref(), e.after.as_deref()) else {
+        return Some(format!("{edited}: the erasure record naming it says neither content (forged, or unsigned)"));
+    };
+    if before != l.content_hash.as_slice() {
+        return Some(format!("{edited}: the erasure record naming it erased other content (forged)"));
+    }
+    let Some(key) = key else {
+        return Some(format!(
+            "{what} {id} was erased, and without the history's public key (--public-key) its erasure cannot be \
+             told from a forged one"
+        ));
+    };
+    let message = erasure_message(chain, id, before, after);
+    if !e.signature.as_deref().is_some_and(|sig| key.verifies(&message, sig)) {
+        return Some(format!("{edited}: its erasure record is not signed by the history's key (a forged erasure)"));
+    }
+    (now != after).then(|| format!("{what} {id} was edited after its erasure"))
 }
 
 /// Checks up to `limit` links of `chain` after `cursor`, and the rows they name; moves the cursor past them.
@@ -59,7 +120,8 @@ async fn verify_slice(
     chain: Chain,
     cursor: &mut Cursor,
     limit: u64,
-    erased: &HashSet<Uuid>,
+    erasures: &HashMap<(Chain, Uuid), Erasure>,
+    key: Option<&PublicKey>,
 ) -> AppResult<(Vec<Finding>, bool)> {
     let links = link::Entity::find()
         .filter(link::Column::Chain.eq(chain.name()))
@@ -98,8 +160,10 @@ async fn verify_slice(
         }
         match rows.get(&l.row_id) {
             None => problem(Some(l.row_id), format!("{what} {} was deleted", l.row_id)),
-            Some(row) if row.content_hash != l.content_hash && !erased.contains(&l.row_id) => {
-                problem(Some(l.row_id), format!("{what} {} was edited after it was written", l.row_id))
+            Some(row) if row.content_hash != l.content_hash => {
+                if let Some(why) = unexplained(chain, l, &row.content_hash, erasures, key) {
+                    problem(Some(l.row_id), why);
+                }
             }
             Some(_) => {}
         }
@@ -137,6 +201,8 @@ pub struct Verified {
     pub links: Vec<(Chain, i64)>,
     /// Rows written within [`WINDOW`] of the head and not linked yet (the chainer links them within seconds).
     pub unlinked: u64,
+    /// Signed checkpoints held against the chains.
+    pub checkpoints: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -162,6 +228,9 @@ impl std::fmt::Display for Verified {
                 self.unlinked
             )?;
         }
+        if self.checkpoints > 0 {
+            writeln!(f, "  held against {} signed checkpoint(s)", self.checkpoints)?;
+        }
         if self.findings.is_empty() {
             return writeln!(f, "OK: every chain is whole and every row is as it was written");
         }
@@ -173,15 +242,16 @@ impl std::fmt::Display for Verified {
     }
 }
 
-/// Walks every chain from its first link: every link follows the one before, every row is as its link says, no
-/// link is missing, and no old row is left out. Reads only.
-pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Verified> {
-    let erased = erased(db).await?;
+/// Walks every chain from its first link: every link follows the one before, every row is as its link says (or as
+/// an erasure signed with `key` made it), no link is missing, no old row is left out, and every signed checkpoint
+/// the database holds is signed by `key` and still a prefix of its chain. Reads only.
+pub async fn verify(db: &impl ConnectionTrait, key: Option<&PublicKey>) -> AppResult<Verified> {
+    let erasures = erasures(db).await?;
     let mut verified = Verified::default();
     for chain in Chain::ALL {
         let mut cursor = Cursor::default();
         loop {
-            let (found, done) = verify_slice(db, chain, &mut cursor, 5_000, &erased).await?;
+            let (found, done) = verify_slice(db, chain, &mut cursor, 5_000, &erasures, key).await?;
             verified.findings.extend(found);
             if done {
                 break;
@@ -191,6 +261,9 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Verified> {
         verified.findings.extend(out_of_order(db, chain, 100).await?);
         verified.unlinked += unlinked_recent(db, chain).await?;
     }
+    let signed = stored_checkpoints(db).await?;
+    verified.checkpoints = signed.len() as u64;
+    verified.findings.extend(against_signed(db, &signed, key).await?);
     Ok(verified)
 }
 
@@ -199,7 +272,8 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Verified> {
 #[derive(Default)]
 pub struct Verifier {
     cursors: HashMap<Chain, Cursor>,
-    raised: HashSet<(Chain, Option<i64>, Option<Uuid>)>,
+    /// What this instance has raised: a finding is raised again only when what it says changes.
+    raised: HashSet<(Chain, Option<i64>, Option<Uuid>, String)>,
 }
 
 /// Links a background tick checks per chain.
@@ -208,17 +282,23 @@ const SLICE: u64 = 5_000;
 impl Verifier {
     /// One tick: returns the findings it raised now.
     pub async fn tick(&mut self, state: &AppState, db: &DatabaseConnection) -> AppResult<u64> {
-        let erased = erased(db).await?;
+        let erasures = erasures(db).await?;
+        let key = state.settings.history_signer.as_ref().map(Signer::public);
         let mut raised = 0;
+        // The latest signed checkpoint vouches for each chain up to its head: a chain rewritten or cut below it is
+        // found at once, wherever the slices stand.
+        let latest = latest_stored(db).await?;
+        let mut first = against_signed(db, latest.as_slice(), key.as_ref()).await?;
         for chain in Chain::ALL {
             let cursor = self.cursors.entry(chain).or_default();
-            let (mut found, done) = verify_slice(db, chain, cursor, SLICE, &erased).await?;
+            let (mut found, done) = verify_slice(db, chain, cursor, SLICE, &erasures, key.as_ref()).await?;
             if done {
                 found.extend(out_of_order(db, chain, 100).await?);
                 *cursor = Cursor::default();
             }
+            found.extend(first.extract_if(.., |f| f.chain == chain));
             for f in found {
-                if !self.raised.insert((f.chain, f.seq, f.row_id)) {
+                if !self.raised.insert((f.chain, f.seq, f.row_id, f.problem.clone())) {
                     continue;
                 }
                 raised += 1;
@@ -239,15 +319,23 @@ impl Verifier {
 
 /// Checks the chains in the background every `period`, and at the same pace takes the day's checkpoint once a day.
 pub fn spawn_verifier(state: AppState, background: DatabaseConnection, period: std::time::Duration) {
+    let (signer, every_checkpoint) = (state.settings.history_signer.clone(), state.settings.history_checkpoint);
     let verifier = std::sync::Arc::new(tokio::sync::Mutex::new(Verifier::default()));
     let db = background.clone();
     crate::services::every(period, "history findings raised", move || {
         let (state, db, verifier) = (state.clone(), db.clone(), verifier.clone());
         async move { verifier.lock().await.tick(&state, &db).await }
     });
-    crate::services::every(period, "history checkpoints sent", move || {
+    if let Some(signer) = signer.clone() {
         let db = background.clone();
-        async move { checkpoint_daily(&db).await }
+        crate::services::every(every_checkpoint, "signed history checkpoints taken", move || {
+            let (db, signer) = (db.clone(), signer.clone());
+            async move { checkpoint_signed(&db, &signer, every_checkpoint).await }
+        });
+    }
+    crate::services::every(period, "history checkpoints sent", move || {
+        let (db, signer) = (background.clone(), signer.clone());
+        async move { checkpoint_daily(&db, signer.as_ref()).await }
     });
 }
 
@@ -271,6 +359,84 @@ pub fn heads_of(json: &Value) -> anyhow::Result<Vec<(Chain, i64, Vec<u8>)>> {
             Ok((chain, seq, hash))
         })
         .collect()
+}
+
+/// A checkpoint kept outside the database: the heads (as `heads_of` reads them) and, if it carries one, its signature
+/// (`signature`, over `day` or `takenAt`).
+pub fn signed_heads_of(json: &Value) -> anyhow::Result<SignedHeads> {
+    let heads = heads_of(json)?;
+    let label = match (json["takenAt"].as_str(), json["day"].as_str()) {
+        (Some(at), _) => format!("at {at}"),
+        (None, Some(day)) => format!("day {day}"),
+        (None, None) => "kept outside".to_owned(),
+    };
+    let signature = match json["signature"].as_str() {
+        Some(h) => Some(hex::decode(h).map_err(|e| anyhow::anyhow!("signature is not hex: {e}"))?),
+        None => None,
+    };
+    Ok(SignedHeads { label, heads, signature, kept_in: None })
+}
+
+/// Each checkpoint held against the chains: signed by `key` (when it carries a signature and a key is given), and
+/// each head still the link at its `seq`. Findings name the checkpoint.
+pub async fn against_signed(
+    db: &impl ConnectionTrait,
+    checkpoints: &[SignedHeads],
+    key: Option<&PublicKey>,
+) -> AppResult<Vec<Finding>> {
+    let mut found = Vec::new();
+    // Each chain's links at the checkpoints' heads, read a few hundred at a time.
+    let mut at: HashMap<(Chain, i64), Vec<u8>> = HashMap::new();
+    for chain in Chain::ALL {
+        let mut seqs: Vec<i64> =
+            checkpoints.iter().flat_map(|c| &c.heads).filter(|h| h.0 == chain && h.1 > 0).map(|h| h.1).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        for part in seqs.chunks(500) {
+            let links = link::Entity::find()
+                .filter(link::Column::Chain.eq(chain.name()))
+                .filter(link::Column::Seq.is_in(part.iter().copied()))
+                .all(db)
+                .await?;
+            at.extend(links.into_iter().map(|l| ((chain, l.seq), l.hash)));
+        }
+    }
+    for c in checkpoints {
+        if let (Some(signature), Some(key)) = (&c.signature, key) {
+            if !key.verifies(&signed_message(&c.label, &c.heads), signature) {
+                let chain = c.heads.first().map_or(Chain::Audit, |h| h.0);
+                found.push(Finding {
+                    chain,
+                    seq: None,
+                    row_id: None,
+                    problem: format!(
+                        "the checkpoint {} is not signed by the history's key: forged, or edited since it was signed",
+                        c.name()
+                    ),
+                });
+                continue;
+            }
+        }
+        for (chain, seq, hash) in &c.heads {
+            if *seq == 0 {
+                continue;
+            }
+            let problem = match at.get(&(*chain, *seq)) {
+                None => {
+                    format!("the checkpoint {} has its head at link {seq}, which is gone: the chain was cut", c.name())
+                }
+                Some(h) if h != hash => format!(
+                    "link {seq} has hash {} but the checkpoint {} signed {}: the chain was rewritten",
+                    hex::encode(h),
+                    c.name(),
+                    hex::encode(hash)
+                ),
+                Some(_) => continue,
+            };
+            found.push(Finding { chain: *chain, seq: Some(*seq), row_id: None, problem });
+        }
+    }
+    Ok(found)
 }
 
 /// Whether the chains still hold the heads of a checkpoint: the link at each `seq` has that hash. A chain
