@@ -174,6 +174,10 @@ pub struct Config {
     /// `history_tampered` on what it finds, e.g. `1m`, `30s`.
     #[arg(long, env = "PAYDESK_HISTORY_VERIFY", default_value = "1m", value_parser = humantime::parse_duration)]
     pub history_verify: std::time::Duration,
+    /// The longest a token may still have to live when it is used (`exp` at most this far ahead), however it was
+    /// signed, e.g. `1d`, `12h`.
+    #[arg(long, env = "PAYDESK_JWT_MAX_TTL", default_value = "1d", value_parser = humantime::parse_duration)]
+    pub jwt_max_ttl: std::time::Duration,
     /// The Ed25519 key that signs the history's checkpoints and erasures: a file holding its 32-byte seed (hex or
     /// base64) or the seed itself (`paydesk history-key` makes one). Keep it outside the database; without it
     /// checkpoints are not signed and nothing can be erased.

@@ -59,6 +59,8 @@ pub struct Settings {
     pub history_signer: Option<crate::services::history::Signer>,
     /// How often a signed checkpoint is taken.
     pub history_checkpoint: std::time::Duration,
+    /// The longest a token may still have to live when used (`PAYDESK_JWT_MAX_TTL`).
+    pub jwt_max_ttl: std::time::Duration,
     /// How often settlements are fetched from Cashfree (`PAYDESK_SETTLEMENT_POLL`); none: only on demand.
     pub settlement_poll: Option<std::time::Duration>,
     /// How long after it was paid a payment Cashfree has not settled is MISSING_AT_PROVIDER.
@@ -190,6 +192,7 @@ impl Settings {
                 .map(crate::services::history::Signer::from_setting)
                 .transpose()?,
             history_checkpoint: config.history_checkpoint.max(std::time::Duration::from_secs(1)),
+            jwt_max_ttl: config.jwt_max_ttl,
             settlement_poll: (!config.settlement_poll.is_zero()).then_some(config.settlement_poll),
             settlement_grace: chrono::Duration::from_std(config.settlement_grace)
                 .map_err(|e| anyhow::anyhow!("PAYDESK_SETTLEMENT_GRACE: {e}"))?,

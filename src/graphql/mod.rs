@@ -141,13 +141,20 @@ impl Gateway {
             return response;
         }
         let mut response = match self.checked(&request) {
-            Ok(parsed) if via_get && operation_kind(&parsed.doc) != "query" => {
+            // Decided on the operation that will run, never on another in the same document.
+            Ok(parsed)
+                if via_get
+                    && matches!(
+                        operation_kind(&parsed.doc, request.operation_name.as_deref()),
+                        "mutation" | "subscription"
+                    ) =>
+            {
                 let refusal = "only queries may be sent with GET; send this with POST";
                 Response::from_errors(vec![async_graphql::ServerError::new(refusal, None)])
             }
             Ok(parsed) => {
                 let audience = self.audience();
-                let kind = operation_kind(&parsed.doc);
+                let kind = operation_kind(&parsed.doc, request.operation_name.as_deref());
                 let span = operation_span(kind, &request, &parsed.doc);
                 request.set_parsed_query(parsed.doc.clone());
                 let response = async {
@@ -273,10 +280,15 @@ fn fill_codes(response: &mut Response) {
 }
 
 /// Whether a document is a query, mutation or subscription (its first operation's type).
-fn operation_kind(doc: &ExecutableDocument) -> &'static str {
-    let ty = match &doc.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => ops.values().next().map(|op| op.node.ty),
+/// The type of the operation that will run: the document's only one, or the one `name` names (none when a document
+/// of several names none, or another: it will not run).
+fn operation_kind(doc: &ExecutableDocument, name: Option<&str>) -> &'static str {
+    let ty = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
     };
     match ty {
         Some(OperationType::Query) => "query",

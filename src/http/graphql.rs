@@ -109,7 +109,7 @@ pub async fn get(
     let browser = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let query = query.filter(|q| !q.is_empty() && !browser);
     let Some(query) = query else { return Html(GRAPHIQL_HTML).into_response() };
-    match async_graphql::http::parse_query_string(&query) {
+    match from_query_string(&query) {
         Ok(request) => {
             let request = request.data(crate::graphql::ViaGet);
             answer(&http, &headers, BatchRequest::Single(request), false).await
@@ -118,6 +118,38 @@ pub async fn get(
             refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("the query string is not a GraphQL request: {e}"))
         }
     }
+}
+
+/// A GraphQL request from a query string as GraphQL over HTTP has it: `query`, `operationName`, and `variables` and
+/// `extensions` as JSON (async-graphql's own reader knows only `operation_name`, which is taken too, if it agrees).
+fn from_query_string(query: &str) -> Result<async_graphql::Request, String> {
+    let (mut text, mut names, mut variables, mut extensions) = (None, Vec::new(), None, None);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "query" => text = Some(value.into_owned()),
+            "operationName" | "operation_name" => names.push(value.into_owned()),
+            "variables" => variables = Some(value.into_owned()),
+            "extensions" => extensions = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    names.dedup();
+    if names.len() > 1 {
+        return Err(format!("it names two operations to run: {}", names.join(" and ")));
+    }
+    let json = |what: &str, v: Option<String>| -> Result<serde_json::Value, String> {
+        match v.filter(|v| !v.is_empty()) {
+            Some(v) => serde_json::from_str(&v).map_err(|e| format!("{what} is not JSON: {e}")),
+            None => Ok(serde_json::Value::Object(Default::default())),
+        }
+    };
+    let variables = json("variables", variables)?;
+    let mut request =
+        async_graphql::Request::new(text.unwrap_or_default()).variables(async_graphql::Variables::from_json(variables));
+    request.operation_name = names.pop().filter(|n| !n.is_empty());
+    let extensions = json("extensions", extensions)?;
+    request.extensions = serde_json::from_value(extensions).map_err(|e| format!("extensions: {e}"))?;
+    Ok(request)
 }
 
 /// Runs `batch` for the caller `headers` name: their budget, their audience's schema, the timeout and the caps.
@@ -318,6 +350,8 @@ async fn serve_socket(
                         let _ = expiry_tx.send(exp);
                         let mut data = Data::default();
                         data.insert(user);
+                        // The same money budget as over HTTP: one per caller, whatever the transport.
+                        data.insert(limits.clone());
                         Ok(data)
                     }
                 }

@@ -508,3 +508,43 @@ async fn a_real_openid_provider_signs_in_each_role_and_rotates_its_key_mid_test(
     app.gql_ok(&rotated, AUDIT, json!({})).await;
     app.gql_ok(&admin, AUDIT, json!({})).await;
 }
+
+#[tokio::test]
+async fn a_key_withdrawn_at_the_provider_revokes_tokens_already_seen_and_iss_is_one_string() {
+    let (a, b) = (rsa_a(), Key::load("rsa-b.der", "rsa-b", Algorithm::RS256));
+    let idp = Idp::start(&[&a, &b]).await;
+    let app = serving(&idp, |c| c.jwks_ttl = Duration::from_millis(300)).await;
+    let old = a.sign(&idp.claims("admin-1", "paydesk-admin"));
+    app.gql_ok(&old, AUDIT, json!({})).await;
+    // The provider withdraws key a (it leaked): once the keys are read again, a's tokens are refused, even one
+    // that was taken a moment ago.
+    idp.publish(&[&b]);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (code, message) = refused(&app, &old).await;
+    assert_eq!(code, "UNAUTHENTICATED", "{message}");
+    assert!(message.contains("is not among the identity provider's keys"), "{message}");
+    app.gql_ok(&b.sign(&idp.claims("admin-1", "paydesk-admin")), AUDIT, json!({})).await;
+    // `iss` as a list holding the issuer is not the issuer.
+    let mut listed = idp.claims("admin-1", "paydesk-admin");
+    listed["iss"] = json!([idp.issuer, "https://elsewhere.example"]);
+    let (code, message) = refused(&app, &b.sign(&listed)).await;
+    assert_eq!(code, "UNAUTHENTICATED", "{message}");
+    assert!(message.contains("must be that string"), "{message}");
+}
+
+#[tokio::test]
+async fn a_token_that_lives_longer_than_the_setting_allows_is_refused_however_signed() {
+    let b = Key::load("rsa-b.der", "rsa-b", Algorithm::RS256);
+    let idp = Idp::start(&[&b]).await;
+    let app = serving(&idp, |c| c.jwt_max_ttl = Duration::from_secs(3600)).await;
+    let mut decade = idp.claims("admin-1", "paydesk-admin");
+    decade["exp"] = json!(chrono::Utc::now().timestamp() + 10 * 365 * 86_400);
+    let (code, message) = refused(&app, &b.sign(&decade)).await;
+    assert_eq!(code, "UNAUTHENTICATED", "{message}");
+    assert!(message.contains("PAYDESK_JWT_MAX_TTL"), "{message}");
+    let minted =
+        app.state.jwt.mint(uuid::Uuid::new_v4(), entity::status::Role::Admin, Duration::from_secs(7200)).unwrap();
+    let (code, message) = refused(&app, &minted).await;
+    assert_eq!(code, "UNAUTHENTICATED", "an HS256 token too: {message}");
+    app.gql_ok(&app.admin(), AUDIT, json!({})).await;
+}

@@ -131,3 +131,30 @@ async fn with_trusted_documents_only_listed_operations_run_except_for_admins() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("PAYDESK_TRUSTED_DOCUMENTS") && said.contains("`operations` must be a list"), "{said}");
 }
+
+#[tokio::test]
+async fn get_runs_only_the_query_it_names_however_many_operations_the_document_holds() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    // A query in front and the mutation named to run: refused every time, whatever order the document's map has.
+    let doc = "query A { payoutHolds { reason } } query C { __typename } mutation B { holdPayouts(input: { reason: \
+               \"by GET\" }) { reason } } query D { me { role } }";
+    for name in ["operationName", "operation_name"] {
+        for _ in 0..6 {
+            let (_, body) = get(&app, &admin, &[("query", doc.to_owned()), (name, "B".to_owned())]).await;
+            assert!(
+                body["errors"][0]["message"].as_str().unwrap_or_default().contains("only queries may be sent with GET"),
+                "{name}: {body}"
+            );
+        }
+    }
+    let holds = app.gql_ok(&admin, "{ payoutHolds { reason } }", json!({})).await;
+    assert_eq!(holds["payoutHolds"], json!([]), "nothing was held");
+    // The query it names runs, by the documented `operationName`.
+    let (status, body) = get(&app, &admin, &[("query", doc.to_owned()), ("operationName", "D".to_owned())]).await;
+    assert_eq!((status, body["data"]["me"]["role"].as_str()), (200, Some("ADMIN")), "{body}");
+    // Two names disagreeing is no request.
+    let both = [("query", doc.to_owned()), ("operationName", "D".to_owned()), ("operation_name", "B".to_owned())];
+    let (status, body) = get(&app, &admin, &both).await;
+    assert_eq!(status, 400, "{body}");
+}

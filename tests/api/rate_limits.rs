@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use serde_json::{json, Value};
+use std::time::Duration;
 use uuid::Uuid;
 
 const READ: &str = "{ payoutHolds { reason } }";
@@ -106,4 +107,38 @@ async fn the_client_address_is_the_trusted_proxys_entry_and_probes_and_webhooks_
     let (status, retry, _) = post(&direct, None, "{ __typename }", &via("3.3.3.3")).await;
     assert_eq!(status, 429);
     assert!(retry.is_some_and(|r| (1..=30).contains(&r)), "{retry:?}");
+}
+
+#[tokio::test]
+async fn the_money_budget_is_one_per_caller_over_http_and_the_socket_alike() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_per_caller = 100;
+        c.rate_limit_money = 3;
+    })
+    .await;
+    let f = Uuid::new_v4();
+    app.fund(f, "5000.00").await;
+    let token = app.token(entity::status::Role::Freelancer, f);
+    let request =
+        format!("mutation {{ requestPayout(input: {{ freelancerId: \"{f}\", amount: \"100.00\" }}) {{ id }} }}");
+    assert_eq!(post(&app, Some(&token), &request, &[]).await.0, 200, "one over HTTP");
+    let mut ws = ws_open(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
+        .await;
+    assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "connection_ack");
+    let mut codes = Vec::new();
+    for n in 0..5 {
+        let id = format!("m{n}");
+        ws_send(&mut ws, json!({ "type": "subscribe", "id": id, "payload": { "query": request } })).await;
+        let answer = ws_next(&mut ws, Duration::from_secs(5)).await;
+        let code = answer["payload"]["errors"][0]["extensions"]["code"].as_str().map(str::to_owned);
+        codes.push(code.unwrap_or_else(|| "OK".into()));
+        if answer["type"] == "next" {
+            assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await["type"], "complete");
+        }
+    }
+    assert_eq!(codes, ["OK", "OK", "RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"], "two more over the socket");
+    let pending = "{ payoutRequests(filter: { status: PENDING }) { totalCount } }";
+    let d = app.gql_ok(&app.admin(), pending, json!({})).await;
+    assert_eq!(d["payoutRequests"]["totalCount"], 3, "three in all, whatever the transport");
 }

@@ -126,7 +126,9 @@ pub struct Provider {
     pub reads: AtomicU64,
     /// Tokens that passed every check, with what they say: a dashboard sends the same token with every request,
     /// and checking an RSA signature each time is most of a small read's CPU. Expiry is checked on every use.
-    verified: quick_cache::sync::Cache<String, Identity>,
+    /// Tokens already verified, with the `kid` of the key that signed them: one is taken again only while that key
+    /// is still in the provider's key set.
+    verified: quick_cache::sync::Cache<String, (Identity, String)>,
 }
 
 impl Provider {
@@ -241,18 +243,21 @@ impl Provider {
 
     /// Checks a token signed by the provider; the reason it fails is safe to show (it never repeats the token).
     pub async fn verify(&self, token: &str) -> Result<Identity, String> {
-        if let Some(known) = self.verified.get(token) {
-            // An expired one goes on to be refused by the decoder, with its reason.
-            if known.exp + self.settings.leeway as i64 >= chrono::Utc::now().timestamp() {
+        if let Some((known, kid)) = self.verified.get(token) {
+            // An expired one, or one whose key the provider has withdrawn, goes on to be refused by the decoder,
+            // with its reason.
+            let live = known.exp + self.settings.leeway as i64 >= chrono::Utc::now().timestamp();
+            if live && self.key(&kid).is_some() {
                 return Ok(known);
             }
+            self.verified.remove(token);
         }
-        let identity = self.check(token).await?;
-        self.verified.insert(token.to_owned(), identity.clone());
+        let (identity, kid) = self.check(token).await?;
+        self.verified.insert(token.to_owned(), (identity.clone(), kid));
         Ok(identity)
     }
 
-    async fn check(&self, token: &str) -> Result<Identity, String> {
+    async fn check(&self, token: &str) -> Result<(Identity, String), String> {
         use jsonwebtoken::errors::ErrorKind;
         let header = jsonwebtoken::decode_header(token).map_err(|_| "the token is not a valid JWT".to_owned())?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -298,6 +303,10 @@ impl Provider {
             return Err("the token's header lists critical extensions (`crit`) that paydesk does not support".into());
         }
         let claims = data.claims;
+        // The decoder takes an `iss` list that contains the issuer; the issuer is one string.
+        if claims["iss"].as_str() != Some(s.issuer.as_str()) {
+            return Err(format!("the token was not issued by {}: its `iss` must be that string", s.issuer));
+        }
         let role = self.role_of(&claims)?;
         let subject = match claim(&claims, &s.subject_claim) {
             Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
@@ -305,7 +314,7 @@ impl Provider {
             _ => return Err(format!("the token lacks the `{}` claim naming its subject", s.subject_claim)),
         };
         let exp = claims["exp"].as_i64().ok_or("the token's `exp` is not a number of seconds")?;
-        Ok(Identity { issuer: s.issuer.clone(), subject, role, exp })
+        Ok((Identity { issuer: s.issuer.clone(), subject, role, exp }, kid))
     }
 
     fn unknown_key(&self, kid: &str) -> String {

@@ -25,6 +25,25 @@ const STAFF_IDS: Uuid = Uuid::from_u128(0x7061_7964_6573_6b2d_7374_6166_6669_647
 /// The caller an `Authorization` header value describes, and when its token expires (epoch seconds): on HTTP
 /// and on a WebSocket's `connection_init` alike.
 pub async fn session(state: &AppState, authorization: Option<&str>) -> (Caller, Option<i64>) {
+    let (caller, exp) = verified(state, authorization).await;
+    // However a token was signed, one that lives longer than the setting allows is refused: a token leaked today
+    // must not stay admin for years.
+    let max = state.settings.jwt_max_ttl;
+    let left = exp.map(|exp| exp - chrono::Utc::now().timestamp());
+    if let (Caller::User(_), Some(left)) = (&caller, left) {
+        if left > i64::try_from(max.as_secs()).unwrap_or(i64::MAX) {
+            let why = format!(
+                "the token expires in {}, later than the {} PAYDESK_JWT_MAX_TTL allows: get one that expires sooner",
+                humantime::format_duration(std::time::Duration::from_secs(left.unsigned_abs())),
+                humantime::format_duration(max)
+            );
+            return (Caller::Invalid(why), None);
+        }
+    }
+    (caller, exp)
+}
+
+async fn verified(state: &AppState, authorization: Option<&str>) -> (Caller, Option<i64>) {
     let token = match crate::auth::bearer(authorization) {
         Ok(Some(token)) => token,
         Ok(None) => return (Caller::Anonymous, None),
