@@ -280,14 +280,15 @@ fn fill_codes(response: &mut Response) {
 }
 
 /// Whether a document is a query, mutation or subscription (its first operation's type).
-/// The type of the operation that will run: the document's only one, or the one `name` names (none when a document
-/// of several names none, or another: it will not run).
+/// The type of the operation that will run: the document's only one (anonymous or named), or the one `name` names
+/// (none when a document of several names none, or another: nothing will run).
 fn operation_kind(doc: &ExecutableDocument, name: Option<&str>) -> &'static str {
     let ty = match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => {
             ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
         }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
         (DocumentOperations::Multiple(_), None) => None,
     };
     match ty {

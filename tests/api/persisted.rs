@@ -148,6 +148,10 @@ async fn get_runs_only_the_query_it_names_however_many_operations_the_document_h
             );
         }
     }
+    // A named mutation alone, no name given: it is the one that would run.
+    let alone = "mutation B { holdPayouts(input: { reason: \"by GET\" }) { reason } }";
+    let (_, body) = get(&app, &admin, &[("query", alone.to_owned())]).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap_or_default().contains("only queries"), "{body}");
     let holds = app.gql_ok(&admin, "{ payoutHolds { reason } }", json!({})).await;
     assert_eq!(holds["payoutHolds"], json!([]), "nothing was held");
     // The query it names runs, by the documented `operationName`.
