@@ -12,7 +12,7 @@ use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::ws::Message;
 use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -108,7 +108,7 @@ pub async fn get(
 ) -> Response {
     let browser = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let query = query.filter(|q| !q.is_empty() && !browser);
-    let Some(query) = query else { return Html(GRAPHIQL_HTML).into_response() };
+    let Some(query) = query else { return graphiql() };
     match from_query_string(&query) {
         Ok(request) => {
             let request = request.data(crate::graphql::ViaGet);
@@ -230,8 +230,29 @@ pub async fn sdl() -> Response {
 }
 
 /// The embedded GraphiQL and React files.
+/// GraphiQL's page, under the console's guards: only this server's scripts (none inline), styles and connections,
+/// never in a frame, never sniffed, never sending a referrer; the token pasted into it stays in the tab.
+fn graphiql() -> Response {
+    let mut response = Html(GRAPHIQL_HTML).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// GraphiQL's policy: its scripts and styles from here (it sets style attributes, and its fonts are data URIs),
+/// connections to here only (its WebSocket included), no frames, no forms.
+const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, mime): (&'static [u8], &str) = match file.as_str() {
+        "start.js" => (include_bytes!("../../assets/graphiql/start.js"), "text/javascript"),
+        "page.css" => (include_bytes!("../../assets/graphiql/page.css"), "text/css"),
         "graphiql.min.js" => (include_bytes!("../../assets/graphiql/graphiql.min.js"), "text/javascript"),
         "graphiql.min.css" => (include_bytes!("../../assets/graphiql/graphiql.min.css"), "text/css"),
         "react.production.min.js" => {
@@ -242,7 +263,12 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         }
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+    let headers = [
+        (header::CONTENT_TYPE, mime),
+        (header::CACHE_CONTROL, "public, max-age=86400"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (headers, body).into_response()
 }
 
 /// Starts every refusal of `connection_init`, so the close frame can be told apart from protocol errors.

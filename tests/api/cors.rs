@@ -121,3 +121,12 @@ async fn a_dashboard_on_another_origin_queries_the_api_from_a_real_browser() {
     let dom = tokio::task::spawn_blocking(move || chromium_dom(&page)).await.unwrap();
     assert!(dom.contains(r#"ANSWER {"data":{"me":{"role":"ADMIN"}}}"#), "{dom}");
 }
+
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium): .ci/run installs it and runs this with --include-ignored"]
+async fn graphiql_starts_in_a_real_browser_under_its_policy() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/graphql");
+    let dom = tokio::task::spawn_blocking(move || chromium_dom(&url)).await.unwrap();
+    assert!(dom.contains("graphiql-container") && !dom.contains("Loading GraphiQL"), "GraphiQL did not start: {dom}");
+}

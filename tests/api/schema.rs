@@ -36,6 +36,22 @@ async fn graphiql_is_served_from_inside_the_binary() {
 }
 
 #[tokio::test]
+async fn graphiql_runs_no_inline_script_in_no_frame_and_keeps_the_token_in_the_tab() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("connect-src 'self';"), "{policy}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>") && !html.contains("<style>"), "nothing inline: {html}");
+    let start = app.http.get(app.url("/graphql/assets/start.js")).send().await.unwrap().text().await.unwrap();
+    assert!(start.contains("storage: window.sessionStorage") && !start.contains("localStorage"), "{start}");
+}
+
+#[tokio::test]
 async fn graphiql_introspection_passes_the_depth_limit() {
     let app = TestApp::spawn().await;
     let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
