@@ -134,12 +134,15 @@ impl Gateway {
     async fn run(&self, mut request: async_graphql::Request, budgeted: bool) -> Response {
         let caller = caller_of(&request.data);
         let via_get = request.data.contains_key(&std::any::TypeId::of::<ViaGet>());
-        if let Err(e) = self.schemas.persisted.resolve(&mut request, caller.as_ref()).await {
-            let mut response = Response::from_errors(vec![e]);
-            count(&self.metrics, "invalid", &response);
-            fill_codes(&mut response);
-            return response;
-        }
+        let keep = match self.schemas.persisted.resolve(&mut request, caller.as_ref()).await {
+            Ok(keep) => keep,
+            Err(e) => {
+                let mut response = Response::from_errors(vec![e]);
+                count(&self.metrics, "invalid", &response);
+                fill_codes(&mut response);
+                return response;
+            }
+        };
         let mut response = match self.checked(&request) {
             // Decided on the operation that will run, never on another in the same document.
             Ok(parsed)
@@ -184,6 +187,11 @@ impl Gateway {
                 response
             }
         };
+        // A document sent with its hash is kept once it parsed and validated (their errors have no path; a field's
+        // always has one): text that is not an operation of this schema is never stored.
+        if let Some(keep) = keep.filter(|_| response.errors.iter().all(|e| !e.path.is_empty())) {
+            self.schemas.persisted.keep(keep).await;
+        }
         fill_codes(&mut response);
         response
     }
@@ -223,7 +231,13 @@ impl async_graphql::Executor for Gateway {
         futures_util::stream::once(async move {
             let mut request = request;
             match gateway.schemas.persisted.resolve(&mut request, caller.as_ref()).await {
-                Ok(()) => gateway.stream(request, session_data),
+                Ok(keep) => {
+                    // Only signed-in callers reach a socket; their document is kept once it parses within limits.
+                    if let Some(keep) = keep.filter(|_| gateway.checked(&request).is_ok()) {
+                        gateway.schemas.persisted.keep(keep).await;
+                    }
+                    gateway.stream(request, session_data)
+                }
                 Err(e) => {
                     let mut response = Response::from_errors(vec![e]);
                     fill_codes(&mut response);

@@ -40,8 +40,9 @@ impl Persisted {
 
     /// Gives `request` its document's text when it names a persisted one, keeps a new one it registers, and in
     /// trusted-documents mode refuses what the manifest does not list (unless `caller` is an admin).
-    pub async fn resolve(&self, request: &mut Request, caller: Option<&Caller>) -> ServerResult<()> {
+    pub async fn resolve(&self, request: &mut Request, caller: Option<&Caller>) -> ServerResult<Option<Keep>> {
         let admin = matches!(caller, Some(Caller::User(p)) if p.role == Role::Admin);
+        let mut keep = None;
         if let Some(hash) = named(request)? {
             if request.query.is_empty() {
                 request.query = self.text_of(&hash, admin).await?.to_string();
@@ -55,7 +56,7 @@ impl Persisted {
                 }
                 if self.trusted.is_none() || admin {
                     super::limits::check_size(&request.query)?;
-                    self.keep(&hash, &request.query).await;
+                    keep = Some(Keep { hash, text: request.query.clone() });
                 }
             }
         }
@@ -65,7 +66,7 @@ impl Persisted {
                 "this server runs only the operations its frontends ship (PAYDESK_TRUSTED_DOCUMENTS): send one by its \
                  id in extensions.persistedQuery.sha256Hash, or its exact text",
             )),
-            _ => Ok(()),
+            _ => Ok(keep),
         }
     }
 
@@ -95,8 +96,10 @@ impl Persisted {
         }
     }
 
-    /// Keeps `text` under `hash` (once; a failure to store only means it is not kept).
-    async fn keep(&self, hash: &str, text: &str) {
+    /// Keeps `text` under `hash` (once; a failure to store only means it is not kept). Called only for a document
+    /// that parsed and validated: text that is not GraphQL, or not this schema's, is never stored.
+    pub async fn keep(&self, Keep { hash, text }: Keep) {
+        let (hash, text) = (hash.as_str(), text.as_str());
         if self.remembered.get(hash).is_some() {
             return;
         }
@@ -112,6 +115,12 @@ impl Persisted {
         }
         self.remembered.insert(hash.to_owned(), text.into());
     }
+}
+
+/// A document sent with its hash, to keep once it has run (`Persisted::keep`).
+pub struct Keep {
+    hash: String,
+    text: String,
 }
 
 /// The hash `extensions.persistedQuery` names, if the request names one (taking the extension out).

@@ -162,3 +162,28 @@ async fn get_runs_only_the_query_it_names_however_many_operations_the_document_h
     let (status, body) = get(&app, &admin, &both).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn only_a_document_that_parses_and_validates_is_kept() {
+    let app = TestApp::spawn().await;
+    let anonymous = |body: Value| {
+        let app = &app;
+        async move { app.http.post(app.url("/graphql")).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // An anonymous caller's 12 KB of prose, and a query of fields the schema lacks: refused, and kept by no one
+    // (asked by its hash alone, nothing is found).
+    let prose = "words ".repeat(2_000);
+    let fields = "{ noSuchField { nodes { id } } }";
+    for text in [prose.as_str(), fields] {
+        let body = anonymous(json!({ "query": text, "extensions": persisted(&sha(text)) })).await;
+        assert!(body["errors"].is_array(), "{body}");
+        let again = anonymous(json!({ "extensions": persisted(&sha(text)) })).await;
+        assert_eq!(again["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{again}");
+    }
+    // A document that runs is kept as before.
+    let ops = app.token(entity::status::Role::Ops, uuid::Uuid::new_v4());
+    let body = post(&app, &ops, json!({ "query": QUERY, "extensions": persisted(&sha(QUERY)) })).await;
+    assert!(body["data"]["payoutHolds"].is_array(), "{body}");
+    let body = post(&app, &ops, json!({ "extensions": persisted(&sha(QUERY)) })).await;
+    assert!(body["data"]["payoutHolds"].is_array(), "{body}");
+}
