@@ -47,6 +47,16 @@ async fn refunded_once(app: &TestApp, f: Uuid, order: &str, why: &str) {
     assert_eq!(app.balance(f).await, "810.00", "{why}");
 }
 
+/// Cashfree's REFUND_STATUS_WEBHOOK saying the refund `made` (as the double holds it) was paid, without paydesk's
+/// `refund_id`: Cashfree knows the refund by its own id.
+fn paid_without_our_id(made: &Value) -> String {
+    let mut refund = made.clone();
+    refund["refund_status"] = json!("SUCCESS");
+    refund.as_object_mut().unwrap().remove("refund_id");
+    json!({ "data": { "refund": refund }, "event_time": chrono::Utc::now().to_rfc3339(), "type": "REFUND_STATUS_WEBHOOK" })
+        .to_string()
+}
+
 async fn refund(app: &TestApp, payment_id: &Value, amount: &str) -> Value {
     let i = json!({ "paymentId": payment_id, "amount": amount, "reason": "work not delivered" });
     app.gql_ok(&app.admin(), REFUND, json!({ "i": i })).await["createRefund"].clone()
@@ -94,12 +104,8 @@ async fn a_refund_webhook_without_paydesks_id_settles_the_refund_started_here_on
     let started = refund(&app, &p["id"], "100.00").await;
     let id = started["refundId"].as_str().unwrap();
     // Cashfree's webhook for it, but without our refund_id (Cashfree knows the refund by its own id).
-    let mut made = double.refund(id).expect("Cashfree made it");
-    made["refund_status"] = json!("SUCCESS");
-    made.as_object_mut().unwrap().remove("refund_id");
-    let body = json!({ "data": { "refund": made }, "event_time": chrono::Utc::now().to_rfc3339(),
-                       "type": "REFUND_STATUS_WEBHOOK" });
-    let (status, reply) = app.deliver_signed(&body.to_string()).await;
+    let made = double.refund(id).expect("Cashfree made it");
+    let (status, reply) = app.deliver_signed(&paid_without_our_id(&made)).await;
     assert_eq!((status, reply["outcome"].as_str()), (200, Some("PROCESSED")), "{reply}");
     assert_eq!(double.complete_refund(id, "SUCCESS").await, Ok(200), "the same, with our id: a duplicate");
     refunded_once(&app, f, &order, "debited once").await;
@@ -320,12 +326,7 @@ async fn each_step_of_a_cashfree_object_is_named_and_the_database_books_it_once(
     // Were a path to miss that the refund is booked (here: the refund row made to forget Cashfree's id, so a report
     // without ours looks like one of Cashfree's own), the database refuses the second booking, and says why.
     tamper(&app, "UPDATE refunds SET cf_refund_id = NULL", vec![]).await;
-    let mut again = made.clone();
-    again["refund_status"] = json!("SUCCESS");
-    again.as_object_mut().unwrap().remove("refund_id");
-    let body = json!({ "data": { "refund": again }, "event_time": chrono::Utc::now().to_rfc3339(),
-                       "type": "REFUND_STATUS_WEBHOOK" });
-    let (_, reply) = app.deliver_signed(&body.to_string()).await;
+    let (_, reply) = app.deliver_signed(&paid_without_our_id(&made)).await;
     assert_eq!(reply["outcome"], "FAILED", "{reply}");
     let said = reply.to_string();
     assert!(said.contains(&format!("{paid_step} is booked already")), "{said}");

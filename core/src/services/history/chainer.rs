@@ -33,8 +33,8 @@ async fn link_chain(db: &DatabaseConnection, chain: Chain, back: Duration) -> Ap
         let from = looking_back(&txn, chain, head.as_ref(), back).await?;
         // Only rows their writers sealed, or older than any that was: a row whose hash was removed is left out (and
         // named by verify), never linked from its content as it stands now.
-        let unsealed = legacy(&txn, chain).await?;
-        let rows = sealed(&txn, chain, &Which::Unlinked { from, limit: BATCH }, unsealed).await?;
+        let which = Which::Unlinked { from, limit: BATCH };
+        let rows = sealed(&txn, chain, &which, Unsealed::HashOlderThanSealed).await?;
         if rows.is_empty() {
             txn.commit().await?;
             break;

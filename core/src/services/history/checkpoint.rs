@@ -167,15 +167,9 @@ fn as_triples(heads: &[Head]) -> Vec<(Chain, i64, Vec<u8>)> {
     heads.iter().map(|h| (h.chain, h.seq, h.hash.clone())).collect()
 }
 
-/// The JSON of a signed checkpoint: `{takenAt, heads, publicKey, signature}` (hex), as stored and as
-/// `paydesk verify --checkpoint` reads it back.
-fn signed_json(taken_at: &str, heads: &[Head], signer: &Signer, signature: &[u8]) -> Value {
-    json!({
-        "takenAt": taken_at,
-        "heads": heads.iter().map(|h| json!({ "chain": h.chain.name(), "seq": h.seq, "hash": hex::encode(&h.hash) })).collect::<Vec<_>>(),
-        "publicKey": signer.public_hex(),
-        "signature": hex::encode(signature),
-    })
+/// What a signed checkpoint's signature names its moment by.
+fn label_at(taken_at: DateTime<Utc>) -> String {
+    format!("at {}", time(taken_at))
 }
 
 /// Signs every chain's head once per `period`, whichever instance gets there first. Returns 1 when it took this
@@ -211,13 +205,13 @@ pub async fn checkpoint_signed(
             return Ok(0);
         }
     }
-    let taken_at = time(now);
-    let signature = signer.sign(&signed_message(&format!("at {taken_at}"), &as_triples(&heads)));
-    let body = signed_json(&taken_at, &heads, signer, &signature);
+    let signature = signer.sign(&signed_message(&label_at(now), &as_triples(&heads)));
+    let stored_heads: Vec<Value> =
+        heads.iter().map(|h| json!({ "chain": h.chain.name(), "seq": h.seq, "hash": hex::encode(&h.hash) })).collect();
     let taken = history_signed_checkpoint::Entity::insert(history_signed_checkpoint::ActiveModel {
         period: Set(start),
         taken_at: Set(now),
-        heads: Set(body["heads"].clone()),
+        heads: Set(json!(stored_heads)),
         public_key: Set(signer.public_hex()),
         signature: Set(signature),
     })
@@ -231,7 +225,7 @@ pub async fn checkpoint_signed(
 fn stored(r: history_signed_checkpoint::Model) -> AppResult<SignedHeads> {
     let heads = super::verify::heads_of(&json!({ "heads": r.heads }))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("signed checkpoint {}: {e}", time(r.taken_at))))?;
-    Ok(SignedHeads { label: format!("at {}", time(r.taken_at)), heads, signature: Some(r.signature), kept_in: None })
+    Ok(SignedHeads { label: label_at(r.taken_at), heads, signature: Some(r.signature), kept_in: None })
 }
 
 /// Every signed checkpoint the database holds, oldest first.
@@ -243,22 +237,22 @@ pub async fn stored_checkpoints(db: &impl ConnectionTrait) -> AppResult<Vec<Sign
     rows.into_iter().map(stored).collect()
 }
 
-/// The latest signed checkpoint the database holds.
-pub async fn latest_stored(db: &impl ConnectionTrait) -> AppResult<Option<SignedHeads>> {
-    let row = history_signed_checkpoint::Entity::find()
+async fn latest_row(db: &impl ConnectionTrait) -> AppResult<Option<history_signed_checkpoint::Model>> {
+    Ok(history_signed_checkpoint::Entity::find()
         .order_by_desc(history_signed_checkpoint::Column::Period)
         .one(db)
-        .await?;
-    row.map(stored).transpose()
+        .await?)
 }
 
-/// The latest signed checkpoint the database holds, as JSON (`{takenAt, heads, publicKey, signature}`).
+/// The latest signed checkpoint the database holds.
+pub async fn latest_stored(db: &impl ConnectionTrait) -> AppResult<Option<SignedHeads>> {
+    latest_row(db).await?.map(stored).transpose()
+}
+
+/// The latest signed checkpoint the database holds, as JSON (`{takenAt, heads, publicKey, signature}`, hex), as
+/// `paydesk verify --checkpoint` reads it back.
 pub async fn latest_signed(db: &impl ConnectionTrait) -> AppResult<Option<Value>> {
-    let row = history_signed_checkpoint::Entity::find()
-        .order_by_desc(history_signed_checkpoint::Column::Period)
-        .one(db)
-        .await?;
-    Ok(row.map(|r| {
+    Ok(latest_row(db).await?.map(|r| {
         json!({ "takenAt": time(r.taken_at), "heads": r.heads, "publicKey": r.public_key,
                 "signature": hex::encode(&r.signature) })
     }))

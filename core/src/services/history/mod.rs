@@ -95,41 +95,24 @@ async fn models<E: Chained>(db: &impl ConnectionTrait, which: &Which<'_>) -> App
 /// Whether a row without a kept hash may be hashed from its content: only one older than every row a writer sealed
 /// (written by a version that kept no hashes). Every writer since seals what it writes, so a newer row whose hash
 /// is gone had it removed, and is never linked from content someone may have changed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unsealed {
+    /// Every one (an erasure reads what the chain will link).
     Hash,
-    HashBefore(DateTime<Utc>),
+    /// Only those older than the oldest sealed row (the chainer).
+    HashOlderThanSealed,
 }
 
-impl Unsealed {
-    fn hashes(self, written: DateTime<Utc>) -> bool {
-        match self {
-            Unsealed::Hash => true,
-            Unsealed::HashBefore(t) => written < t,
-        }
-    }
-}
-
-/// For the chainer: the rows of `E` without a kept hash that are from before hashes were kept.
-async fn legacy_of<E: Chained>(db: &impl ConnectionTrait) -> AppResult<Unsealed> {
-    let first: Option<DateTime<Utc>> = E::find()
+/// When the oldest row of `E` its writer sealed was written, if any was.
+async fn first_sealed<E: Chained>(db: &impl ConnectionTrait) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(E::find()
         .select_only()
         .column(E::written())
         .filter(E::sealed().is_not_null())
         .order_by_asc(E::written())
         .into_tuple()
         .one(db)
-        .await?;
-    Ok(first.map_or(Unsealed::Hash, Unsealed::HashBefore))
-}
-
-/// `legacy_of` for `chain`'s table.
-async fn legacy(db: &impl ConnectionTrait, chain: Chain) -> AppResult<Unsealed> {
-    match chain {
-        Chain::Audit => legacy_of::<audit_log::Entity>(db).await,
-        Chain::Webhooks => legacy_of::<payment_webhook::Entity>(db).await,
-        Chain::Journal => legacy_of::<journal_entry::Entity>(db).await,
-    }
+        .await?)
 }
 
 /// The rows `which` names as their writers sealed them: id, time written and kept content hash, reading nothing
@@ -147,7 +130,13 @@ async fn sealed_of<E: Chained>(
         .into_tuple()
         .all(db)
         .await?;
-    let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none() && unsealed.hashes(r.1)).map(|r| r.0).collect();
+    // Looked up only when a row without a hash is met: rows written since hashes were kept all have one.
+    let before = match unsealed {
+        Unsealed::HashOlderThanSealed if rows.iter().any(|r| r.2.is_none()) => first_sealed::<E>(db).await?,
+        _ => None,
+    };
+    let hashes = |written: DateTime<Utc>| unsealed == Unsealed::Hash || before.is_none_or(|t| written < t);
+    let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none() && hashes(r.1)).map(|r| r.0).collect();
     let mut hashed_now: HashMap<Uuid, Vec<u8>> = if unsealed.is_empty() {
         HashMap::new()
     } else {
@@ -295,5 +284,5 @@ pub use content::{link_hash, Chain};
 pub use erase::erase;
 pub use signing::{PublicKey, Signer};
 pub use verify::{
-    against, against_signed, heads_of, signed_heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier,
+    against_signed, heads_of, signed_heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier,
 };

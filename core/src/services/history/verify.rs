@@ -438,26 +438,3 @@ pub async fn against_signed(
     }
     Ok(found)
 }
-
-/// Whether the chains still hold the heads of a checkpoint: the link at each `seq` has that hash. A chain
-/// recomputed from an edited row onwards verifies on its own, but not against heads kept elsewhere.
-pub async fn against(db: &impl ConnectionTrait, heads: &[(Chain, i64, Vec<u8>)]) -> AppResult<Vec<Finding>> {
-    let mut found = Vec::new();
-    for (chain, seq, hash) in heads {
-        if *seq == 0 {
-            continue;
-        }
-        let at = link::Entity::find_by_id((chain.name().to_owned(), *seq)).one(db).await?;
-        let problem = match at {
-            None => format!("the checkpoint's head (link {seq}) is gone: the chain was cut"),
-            Some(l) if &l.hash != hash => format!(
-                "link {seq} has hash {} but the checkpoint kept {}: the chain was rewritten",
-                hex::encode(&l.hash),
-                hex::encode(hash)
-            ),
-            Some(_) => continue,
-        };
-        found.push(Finding { chain: *chain, seq: Some(*seq), row_id: None, problem });
-    }
-    Ok(found)
-}
