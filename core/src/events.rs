@@ -359,13 +359,15 @@ impl EventBus {
 
     /// Outside any transaction (an alert about something that was rolled back): publish in one of its own.
     pub async fn publish(&self, db: &DatabaseConnection, event: Event) {
-        let published = async {
-            let txn = crate::db::begin(db).await?;
-            self.commit_with(txn, event).await
-        };
-        if let Err(e) = published.await {
+        if let Err(e) = self.try_publish(db, event).await {
             tracing::error!(error = %e, "could not publish an event");
         }
+    }
+
+    /// As [`Events::publish`], saying whether the event was stored.
+    pub async fn try_publish(&self, db: &DatabaseConnection, event: Event) -> AppResult<()> {
+        let txn = crate::db::begin(db).await?;
+        self.commit_with(txn, event).await
     }
 
     /// Raises an alert: logged, and published to `alerts` subscribers.

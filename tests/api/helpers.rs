@@ -653,14 +653,17 @@ pub fn assert_books_whole(app: &TestApp) {
     assert!(whole, "verify: {said}");
 }
 
-/// Runs `paydesk` with `args` against the app's database: (exit success, stdout).
+/// Runs `paydesk` with `args` against the app's database: (exit success, stdout). On a multi-threaded test runtime
+/// the server goes on working meanwhile, as it would beside an operator's command.
 pub fn paydesk(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"));
+    command
         .args(args)
         .env("DATABASE_URL", &app.db_url)
         // What `verify` checks signed checkpoints and erasures with: the deployment's public key, kept apart.
-        .env("PAYDESK_HISTORY_PUBLIC_KEY", history_public_key())
-        .output()
-        .unwrap();
+        .env("PAYDESK_HISTORY_PUBLIC_KEY", history_public_key());
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let out = if multi_threaded { tokio::task::block_in_place(|| command.output()) } else { command.output() }.unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }

@@ -19,7 +19,7 @@
 
 use crate::auth::{roles, Principal};
 use crate::error::{AppError, AppResult};
-use crate::events::{Alert, AlertKind};
+use crate::events::{Alert, AlertKind, Event};
 use crate::services::audit::{self, Action, Actor, Subject};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};

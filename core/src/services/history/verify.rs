@@ -298,19 +298,21 @@ impl Verifier {
             }
             found.extend(first.extract_if(.., |f| f.chain == chain));
             for f in found {
-                if !self.raised.insert((f.chain, f.seq, f.row_id, f.problem.clone())) {
+                let said = (f.chain, f.seq, f.row_id, f.problem.clone());
+                if self.raised.contains(&said) {
                     continue;
                 }
-                raised += 1;
                 let message = format!("history tampered: {f}; run `paydesk verify` for the whole picture");
                 tracing::error!(%message, "history_tampered");
-                state
-                    .events
-                    .alert(
-                        &state.db,
-                        Alert::new(entity::status::Severity::Critical, AlertKind::HistoryTampered, message),
-                    )
-                    .await;
+                let alert = Alert::new(entity::status::Severity::Critical, AlertKind::HistoryTampered, message);
+                // Remembered once it is stored: an alert that could not be is raised again at the next tick.
+                match state.events.try_publish(&state.db, Event::Alert(alert)).await {
+                    Ok(()) => {
+                        self.raised.insert(said);
+                        raised += 1;
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not store a history_tampered alert; trying again"),
+                }
             }
         }
         Ok(raised)
