@@ -349,7 +349,7 @@ async fn an_erasure_redacts_one_record_and_the_history_still_verifies() {
 }
 
 #[tokio::test]
-async fn each_days_heads_go_to_the_callback_signed() {
+async fn each_signed_checkpoint_and_each_days_heads_go_to_the_callback() {
     use axum::{routing::post, Router};
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
     let sink = got.clone();
@@ -369,22 +369,55 @@ async fn each_days_heads_go_to_the_callback_signed() {
     tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
     let (app, double) = spawn_with_double(|c| {
         c.history_verify = Duration::from_millis(200);
+        c.history_checkpoint = Duration::from_secs(1);
         c.notify_url = Some(url);
         c.notify_secret = Some("checkpoint-secret".into());
         c.notify_poll_ms = 50;
     })
     .await;
+    let sent_of = |kind: &str| -> Vec<Value> {
+        let got = got.lock().unwrap();
+        let all = got.iter().map(|(_, b)| serde_json::from_str::<Value>(b).unwrap());
+        all.filter(|n| n["kind"] == kind).collect()
+    };
     some_history(&app, &double).await;
     let today = linked(&app).await;
+
+    // Each signed checkpoint is sent as it is taken; once the heads stop moving, nothing more is signed or sent.
+    let mut last = None;
+    for _ in 0..100 {
+        let signed = sent_of("history.checkpoint.signed");
+        let body = signed.last().map(|n| serde_json::from_str::<Value>(n["body"].as_str().unwrap()).unwrap());
+        let now = |b: &Value| (0..3).all(|i| b["heads"][i]["seq"] == today["chains"][i]["seq"]);
+        if let Some(b) = body.filter(now) {
+            last = Some((signed.len(), b));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (count, signed) = last.expect("the checkpoint with today's heads reached the callback");
+    assert_eq!(signed["publicKey"], history_public_key().as_str(), "{signed}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), signed.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
+    assert!(ok && out.contains("held against"), "{out}");
+    let mut forged = signed.clone();
+    forged["heads"][0]["seq"] = json!(1);
+    std::fs::write(file.path(), forged.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--checkpoint", file.path().to_str().unwrap()]);
+    assert!(!ok && out.contains("is not signed by the history's key"), "{out}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(sent_of("history.checkpoint.signed").len(), count, "no new heads, no new checkpoint");
+
     // Nothing is sent for a day that has not ended.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!got.lock().unwrap().iter().any(|(_, b)| b.contains("history.checkpoint")));
+    assert!(sent_of("history.checkpoint").is_empty());
     // The links were made yesterday (as a server that ran then would have made them): yesterday's heads go out.
     let yesterday_noon: sea_orm::Value = (chrono::Utc::now() - chrono::Duration::days(1)).into();
     tamper(&app, "UPDATE history_links SET linked_at = $1", vec![yesterday_noon]).await;
     let mut sent = None;
     for _ in 0..100 {
-        if let Some(x) = got.lock().unwrap().iter().find(|(_, b)| b.contains("history.checkpoint")) {
+        let day = |b: &str| serde_json::from_str::<Value>(b).unwrap()["kind"] == "history.checkpoint";
+        if let Some(x) = got.lock().unwrap().iter().find(|(_, b)| day(b)) {
             sent = Some(x.clone());
             break;
         }

@@ -59,6 +59,9 @@ async fn heads(db: &impl ConnectionTrait) -> AppResult<Vec<Head>> {
 /// The kind of the notification that carries a day's heads to the marketplace.
 pub const CHECKPOINT_KIND: &str = "history.checkpoint";
 
+/// The kind of the notification that carries each signed checkpoint to the marketplace.
+pub const SIGNED_CHECKPOINT_KIND: &str = "history.checkpoint.signed";
+
 /// The heads of a UTC day that has ended: each chain's last link made before the next day began. The same
 /// whenever it is taken, so an instance that was down takes it late and sends the same heads.
 async fn heads_of_day(db: &impl ConnectionTrait, end: DateTime<Utc>) -> AppResult<Vec<Value>> {
@@ -204,19 +207,45 @@ pub async fn checkpoint_signed(
             txn.rollback().await?;
             return Ok(0);
         }
+        // Nothing new since: that checkpoint still says all there is to say.
+        if last.heads == as_triples(&heads) {
+            txn.rollback().await?;
+            return Ok(0);
+        }
     }
     let signature = signer.sign(&signed_message(&label_at(now), &as_triples(&heads)));
     let stored_heads: Vec<Value> =
         heads.iter().map(|h| json!({ "chain": h.chain.name(), "seq": h.seq, "hash": hex::encode(&h.hash) })).collect();
-    let taken = history_signed_checkpoint::Entity::insert(history_signed_checkpoint::ActiveModel {
+    let row = history_signed_checkpoint::ActiveModel {
         period: Set(start),
         taken_at: Set(now),
         heads: Set(json!(stored_heads)),
         public_key: Set(signer.public_hex()),
-        signature: Set(signature),
-    })
-    .on_conflict(OnConflict::column(history_signed_checkpoint::Column::Period).do_nothing().to_owned())
-    .exec_without_returning(&txn)
+        signature: Set(signature.clone()),
+    };
+    let taken = history_signed_checkpoint::Entity::insert(row)
+        .on_conflict(OnConflict::column(history_signed_checkpoint::Column::Period).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await?;
+    if taken == 0 {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    // Out of the database at once: the marketplace keeps what it was sent, where no one holding the database reaches.
+    let body = json!({ "takenAt": time(now), "heads": stored_heads, "publicKey": signer.public_hex(),
+                       "signature": hex::encode(&signature) });
+    crate::services::notifications::notify(
+        &txn,
+        crate::services::notifications::New {
+            recipient_id: Uuid::nil(),
+            kind: SIGNED_CHECKPOINT_KIND,
+            severity: entity::status::Severity::Info,
+            title: format!("History checkpoint at {}", time(now)),
+            body: body.to_string(),
+            payment_id: None,
+            payout_request_id: None,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(taken)

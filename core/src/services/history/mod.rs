@@ -277,7 +277,7 @@ mod verify;
 pub use chainer::{link, spawn_chainer};
 pub use checkpoint::{
     checkpoint, checkpoint_daily, checkpoint_signed, latest_signed, latest_stored, signed_message, stored_checkpoints,
-    Head, SignedHeads, CHECKPOINT_KIND,
+    Head, SignedHeads, CHECKPOINT_KIND, SIGNED_CHECKPOINT_KIND,
 };
 use content::{digest, journal_content, time, Chained, GENESIS};
 pub use content::{link_hash, Chain};
