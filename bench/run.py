@@ -39,6 +39,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
 PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
 WEBHOOK_SECRET = "bench-webhook-secret"
+# The history's signing key (a seed made for the suite, nothing else's): the server signs checkpoints with it and
+# `paydesk verify --since` checks them.
+HISTORY_KEY = "6a1f3c5e7b9d2f4a6c8e0b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a"
 CACHE = Path.home() / ".cache" / "paydesk-bench"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "paydesk-target"))
 WORK = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
@@ -90,7 +93,9 @@ def paydesk_env(database_url, port):
                 DATABASE_URL=database_url, PAYDESK_MAX_SOCKETS_PER_IP="100000", CASHFREE_CLIENT_SECRET=WEBHOOK_SECRET,
                 # One client sends thousands of requests a second: budgets no run can spend, still checked each time.
                 PAYDESK_RATE_LIMIT_PER_ADDRESS="1000000000", PAYDESK_RATE_LIMIT_PER_CALLER="1000000000",
-                PAYDESK_RATE_LIMIT_MONEY="1000000000")
+                PAYDESK_RATE_LIMIT_MONEY="1000000000",
+                # Signed checkpoints every few seconds, so that `verify --since` has one of the heads it is shown.
+                PAYDESK_HISTORY_SIGNING_KEY=HISTORY_KEY, PAYDESK_HISTORY_CHECKPOINT="5s")
 
 
 def serve_paydesk(database_url, port):
@@ -232,6 +237,8 @@ def main():
         if "postgres" in databases and only in ("", "sockets"):
             sockets(token, paydesk.pid)
         # After PostgreSQL's reads, which see the data set as generated; SQLite copies the work after its own reads.
+        if "postgres" in databases and only in ("", "reconcile"):
+            verified_now(token)
         if postgres_writes or "sqlite" in databases:
             more_work()
         if "postgres" in databases:
@@ -339,15 +346,51 @@ def reconcile():
     links = int(one("SELECT count(*) FROM history_links"))
     took, verdict = checked("verify")
     print(f"verify: {links:,} history links (and the books) checked in {took:.1f} s, {verdict}", flush=True)
+    took, verdict = checked("verify", "--since", str(VERIFIED))
+    print(f"verify --since the checkpoint verified before the writes: {links_walked(verdict)} of {links:,} links "
+          f"(and the books) checked in {took:.1f} s, {verdict}", flush=True)
 
 
-def checked(command):
-    """Runs `paydesk <command>` on the benchmark database: (seconds it took, clean or what it found)."""
+VERIFIED = WORK / "verified.json"
+
+
+def verified_now(token):
+    """A whole `verify --since` of the history as generated, keeping the checkpoint it verified in `VERIFIED`: the
+    later run walks only what the suite wrote since, as a daily run walks the day's work."""
+    query = {"query": "{ historyCheckpoint { chains { seq } } }"}
+    heads = [c["seq"] for c in graphql(PAYDESK_PORT, query, token)["data"]["historyCheckpoint"]["chains"]]
+    req = urllib.request.Request(f"http://127.0.0.1:{PAYDESK_PORT}/history/checkpoint",
+                                 headers={"authorization": f"Bearer {token}"})
+    for _ in range(120):
+        try:
+            signed = json.loads(urllib.request.urlopen(req).read())
+            if [h["seq"] for h in signed["heads"]] == heads:
+                break
+        except urllib.error.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        sys.exit("the server signed no checkpoint of the heads it shows: is PAYDESK_HISTORY_SIGNING_KEY taken?")
+    took, verdict = checked("verify", "--since", str(VERIFIED))
+    print(f"verify --since (no checkpoint verified yet): {links_walked(verdict)} links (and the books) checked in "
+          f"{took:.1f} s, {verdict}", flush=True)
+
+
+def links_walked(verdict):
+    found = re.search(r"history: checked (\d+) links", verdict)
+    return f"{int(found.group(1)):,}" if found else "?"
+
+
+def checked(*command):
+    """Runs `paydesk <command>` on the benchmark database: (seconds it took, clean and its first line, or what it
+    found)."""
     started = time.time()
-    done = subprocess.run([str(TARGET / "release" / "paydesk"), command], env=paydesk_env(URL, PAYDESK_PORT),
+    done = subprocess.run([str(TARGET / "release" / "paydesk"), *command], env=paydesk_env(URL, PAYDESK_PORT),
                           text=True, capture_output=True)
     took = time.time() - started
-    return took, "clean" if done.returncode == 0 else f"NOT clean (exit {done.returncode}): {done.stdout[-300:]}"
+    if done.returncode == 0:
+        return took, "clean (" + done.stdout.splitlines()[0] + ")"
+    return took, f"NOT clean (exit {done.returncode}): {done.stdout[-300:]}{done.stderr[-300:]}"
 
 
 def rss_mib(pid):

@@ -109,6 +109,12 @@ pub struct VerifyArgs {
     /// signature must be signed by the history's key, so a chain rewritten or cut since then is found too.
     #[arg(long)]
     pub checkpoint: Vec<std::path::PathBuf>,
+    /// Walk only what came after the signed checkpoint in FILE, which an earlier clean run verified whole: the
+    /// day's work, not the history's. After a clean run FILE holds the newest signed checkpoint this run verified
+    /// (a missing FILE: the whole history is walked, then FILE is written). Needs the public key. Without it every
+    /// chain is walked from its first link.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<std::path::PathBuf>,
     /// The history's public key (hex), to check signed checkpoints and erasures with; by default the one of
     /// `PAYDESK_HISTORY_SIGNING_KEY` when that is set.
     #[arg(long, env = "PAYDESK_HISTORY_PUBLIC_KEY")]

@@ -287,15 +287,51 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    // The checkpoint an earlier clean run verified through: signed, or it vouches for nothing.
+    if let Some(file) = &args.since {
+        anyhow::ensure!(
+            key.is_some(),
+            "--since needs the history's public key (--public-key or PAYDESK_HISTORY_PUBLIC_KEY) to check the \
+             checkpoints it keeps in {}",
+            file.display()
+        );
+    }
+    let since = match &args.since {
+        Some(file) if file.exists() => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            let mut heads = paydesk::services::history::signed_heads_of(&json)
+                .with_context(|| format!("reading the heads in {}", file.display()))?;
+            anyhow::ensure!(heads.signature.is_some(), "{} holds no signed checkpoint", file.display());
+            heads.kept_in = Some(file.display().to_string());
+            Some(heads)
+        }
+        _ => None,
+    };
     let db =
         sea_orm::Database::connect(&url).await.with_context(|| format!("opening {}", paydesk::db::redact(&url)))?;
-    let mut history = paydesk::services::history::verify(&db, key.as_ref()).await?;
+    let mut history = paydesk::services::history::verify(&db, key.as_ref(), since.as_ref()).await?;
     history.findings.extend(paydesk::services::history::against_signed(&db, &kept, key.as_ref()).await?);
     print!("{history}");
     let books = paydesk::services::reconcile::run(&db, &Default::default()).await?;
     print!("{books}");
     if !history.is_clean() || !books.is_clean() {
         std::process::exit(1);
+    }
+    if let (Some(file), Some(newest)) = (&args.since, &history.newest) {
+        // Only ever forward: a run that began from a newer checkpoint keeps it.
+        let ahead = since
+            .as_ref()
+            .is_none_or(|s| newest.heads.iter().any(|(c, seq, _)| s.heads.iter().any(|h| h.0 == *c && *seq > h.1)));
+        if ahead {
+            let kept = serde_json::to_string_pretty(&newest.to_json())?;
+            // Whole or not at all: a run stopped half way leaves the last one's file as it was.
+            let part = file.with_extension("part");
+            std::fs::write(&part, kept + "\n").with_context(|| format!("writing {}", part.display()))?;
+            std::fs::rename(&part, file).with_context(|| format!("writing {}", file.display()))?;
+            println!("verified through the checkpoint {}: kept in {}", newest.label, file.display());
+        }
     }
     Ok(())
 }

@@ -239,6 +239,90 @@ async fn a_finding_whose_alert_could_not_be_stored_is_raised_once_the_database_t
     assert_eq!(alerts(&app).await.into_iter().filter(about).count(), 1, "and not again");
 }
 
+/// Waits until the latest signed checkpoint holds the heads there are now; returns it.
+async fn signed_now(app: &TestApp) -> Value {
+    let now = linked(app).await;
+    for _ in 0..100 {
+        let res = app.http.get(app.url("/history/checkpoint")).bearer_auth(app.admin()).send().await.unwrap();
+        if res.status() == 200 {
+            let c: Value = res.json().await.unwrap();
+            if (0..3).all(|i| c["heads"][i]["seq"] == now["chains"][i]["seq"]) {
+                return c;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no signed checkpoint of the heads now");
+}
+
+/// How many links `verify` says it checked.
+fn links_checked(out: &str) -> i64 {
+    let line = out.lines().find(|l| l.starts_with("history: checked ")).unwrap_or_else(|| panic!("{out}"));
+    line["history: checked ".len()..].split(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn verify_since_a_checkpoint_it_verified_walks_only_what_came_after() {
+    let (app, double) = spawn_with_double(|c| c.history_checkpoint = Duration::from_secs(1)).await;
+    some_history(&app, &double).await;
+    let first = signed_now(&app).await;
+    let total: i64 = (0..3).map(|i| first["heads"][i]["seq"].as_i64().unwrap()).sum();
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("verified.json");
+    let since = kept.to_str().unwrap();
+
+    // The first run walks everything and keeps the checkpoint it verified.
+    let (ok, out) = paydesk(&app, &["verify", "--since", since]);
+    assert!(ok && links_checked(&out) == total, "{out}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert_eq!((&file["heads"], &file["signature"]), (&first["heads"], &first["signature"]));
+
+    // The next walks only what was written since.
+    some_history(&app, &double).await;
+    let second = signed_now(&app).await;
+    let now: i64 = (0..3).map(|i| second["heads"][i]["seq"].as_i64().unwrap()).sum();
+    let (ok, out) = paydesk(&app, &["verify", "--since", since]);
+    assert!(ok && links_checked(&out) == now - total, "{out}");
+    assert!(out.contains("after the checkpoint at"), "{out}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert_eq!(file["heads"], second["heads"], "kept moves forward");
+
+    // A row written after the kept checkpoint, edited: found.
+    some_history(&app, &double).await;
+    linked(&app).await;
+    let newer = "SELECT id FROM audit_log WHERE action = 'payout.approved' ORDER BY created_at DESC LIMIT 1";
+    let newer = one_id(&app, newer).await;
+    tamper(&app, "UPDATE audit_log SET reason = 'approved twice' WHERE id = $1", vec![newer.into()]).await;
+    let (ok, out) = paydesk(&app, &["verify", "--since", since]);
+    assert!(!ok && out.contains(&format!("audit entry {newer} was edited after it was written")), "{out}");
+
+    // The audit chain rewritten from the kept checkpoint's head on: found, naming the file, and every chain walked.
+    let head = second["heads"][0]["seq"].as_i64().unwrap();
+    tamper(&app, "DELETE FROM history_links WHERE chain = 'audit' AND seq >= $1", vec![head.into()]).await;
+    let (ok, out) = paydesk(&app, &["verify", "--since", since]);
+    assert!(!ok, "{out}");
+    assert!(out.contains(since) && out.contains("the chain was"), "{out}");
+    assert!(links_checked(&out) >= now - 1, "walked whole: {out}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    assert_eq!(file["heads"], second["heads"], "a run that found something keeps the file as it was");
+
+    // A kept file edited by hand vouches for nothing; without the public key there is nothing to check it with.
+    let mut forged = file.clone();
+    forged["heads"][0]["seq"] = json!(1);
+    std::fs::write(&kept, forged.to_string()).unwrap();
+    let (ok, out) = paydesk(&app, &["verify", "--since", since]);
+    assert!(!ok && out.contains("is not signed by the history's key"), "{out}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(["verify", "--since", since])
+        .env("DATABASE_URL", &app.db_url)
+        .env_remove("PAYDESK_HISTORY_PUBLIC_KEY")
+        .env_remove("PAYDESK_HISTORY_SIGNING_KEY")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("--since needs the history's public key"), "{said}");
+}
+
 #[tokio::test]
 async fn two_instances_writing_at_once_keep_one_valid_chain() {
     let (app, double) = spawn_with_double(|_| {}).await;

@@ -148,6 +148,25 @@ pub struct SignedHeads {
 }
 
 impl SignedHeads {
+    /// As a file keeps it: what [`super::verify::signed_heads_of`] reads back.
+    pub fn to_json(&self) -> Value {
+        let heads: Vec<Value> = self
+            .heads
+            .iter()
+            .map(|(chain, seq, hash)| json!({ "chain": chain.name(), "seq": seq, "hash": hex::encode(hash) }))
+            .collect();
+        let mut out = json!({ "heads": heads });
+        match self.label.split_once(' ') {
+            Some(("at", at)) => out["takenAt"] = json!(at),
+            Some(("day", day)) => out["day"] = json!(day),
+            _ => {}
+        }
+        if let Some(signature) = &self.signature {
+            out["signature"] = json!(hex::encode(signature));
+        }
+        out
+    }
+
     /// How findings name it: `at <instant>` or `day <day>`, and where it was kept.
     pub fn name(&self) -> String {
         match &self.kept_in {

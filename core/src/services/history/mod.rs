@@ -55,8 +55,9 @@ struct Hashed {
 enum Which<'a> {
     /// Rows no link names, written at `from` or later (all of them without), oldest first, at most `limit`.
     Unlinked { from: Option<DateTime<Utc>>, limit: u64 },
-    /// Rows no link names, written before `before`, oldest first: inserted out of order.
-    UnlinkedBefore { before: DateTime<Utc>, limit: u64 },
+    /// Rows no link names, written before `before` (and at `after` or later, if given), oldest first: inserted
+    /// out of order.
+    UnlinkedBefore { after: Option<DateTime<Utc>>, before: DateTime<Utc>, limit: u64 },
     /// These rows.
     Ids(&'a [Uuid]),
 }
@@ -81,8 +82,12 @@ fn select<E: Chained>(which: &Which<'_>) -> sea_orm::Select<E> {
             }
             oldest_first(q).limit(*limit)
         }
-        Which::UnlinkedBefore { before, limit } => {
-            oldest_first(E::find().filter(unlinked(E::CHAIN, &table)).filter(E::written().lt(*before))).limit(*limit)
+        Which::UnlinkedBefore { after, before, limit } => {
+            let mut q = E::find().filter(unlinked(E::CHAIN, &table)).filter(E::written().lt(*before));
+            if let Some(after) = after {
+                q = q.filter(E::written().gte(*after));
+            }
+            oldest_first(q).limit(*limit)
         }
         Which::Ids(ids) => E::find().filter(E::id().is_in(ids.iter().copied())),
     }

@@ -173,11 +173,17 @@ async fn verify_slice(
     Ok((found, (links.len() as u64) < limit))
 }
 
-/// Rows of `chain` older than its head by more than [`WINDOW`] that no link names: inserted out of order.
-async fn out_of_order(db: &impl ConnectionTrait, chain: Chain, limit: u64) -> AppResult<Vec<Finding>> {
+/// Rows of `chain` older than its head by more than [`WINDOW`] that no link names: inserted out of order. Only
+/// rows written at `after` or later, if given.
+async fn out_of_order(
+    db: &impl ConnectionTrait,
+    chain: Chain,
+    limit: u64,
+    after: Option<DateTime<Utc>>,
+) -> AppResult<Vec<Finding>> {
     let head = head(db, chain).await?;
     let Some(before) = linking_from(db, chain, head.as_ref()).await? else { return Ok(Vec::new()) };
-    let rows = hashed(db, chain, &Which::UnlinkedBefore { before, limit }).await?;
+    let rows = hashed(db, chain, &Which::UnlinkedBefore { after, before, limit }).await?;
     Ok(rows
         .into_iter()
         .map(|r| Finding {
@@ -194,11 +200,16 @@ async fn out_of_order(db: &impl ConnectionTrait, chain: Chain, limit: u64) -> Ap
         .collect())
 }
 
-/// What a whole walk found.
+/// What a walk found.
 #[derive(Debug, Default)]
 pub struct Verified {
     /// Links checked per chain.
     pub links: Vec<(Chain, i64)>,
+    /// The signed checkpoint the walk started from (verified whole before), if it did not start at the beginning.
+    pub since: Option<String>,
+    /// The newest signed checkpoint the database held when the walk began: once the walk is clean, a later one may
+    /// start from it.
+    pub newest: Option<SignedHeads>,
     /// Rows written within [`WINDOW`] of the head and not linked yet (the chainer links them within seconds).
     pub unlinked: u64,
     /// Signed checkpoints held against the chains.
@@ -221,6 +232,12 @@ impl std::fmt::Display for Verified {
             self.links.iter().map(|(_, n)| n).sum::<i64>(),
             links.join(", ")
         )?;
+        if let Some(since) = &self.since {
+            writeln!(
+                f,
+                "  the links after the checkpoint {since}, which an earlier run verified whole (without --since: all)"
+            )?;
+        }
         if self.unlinked > 0 {
             writeln!(
                 f,
@@ -245,11 +262,47 @@ impl std::fmt::Display for Verified {
 /// Walks every chain from its first link: every link follows the one before, every row is as its link says (or as
 /// an erasure signed with `key` made it), no link is missing, no old row is left out, and every signed checkpoint
 /// the database holds is signed by `key` and still a prefix of its chain. Reads only.
-pub async fn verify(db: &impl ConnectionTrait, key: Option<&PublicKey>) -> AppResult<Verified> {
+///
+/// `since`, a signed checkpoint an earlier walk verified whole, makes the walk the day's work: if the chains still
+/// hold its heads (signed by `key`), each chain is walked from its head on, rows are looked for out of order only
+/// from then, and only the signed checkpoints newer than it are held against the chains. If they do not, that is
+/// a finding and every chain is walked whole.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    key: Option<&PublicKey>,
+    since: Option<&SignedHeads>,
+) -> AppResult<Verified> {
+    let mut signed = stored_checkpoints(db).await?;
     let erasures = erasures(db).await?;
-    let mut verified = Verified::default();
+    let mut verified = Verified { newest: signed.last().cloned(), ..Default::default() };
+    let mut starts: HashMap<Chain, (Cursor, Option<DateTime<Utc>>)> = HashMap::new();
+    if let Some(since) = since {
+        let held = against_signed(db, std::slice::from_ref(since), key).await?;
+        if held.is_empty() {
+            for (chain, seq, hash) in &since.heads {
+                let row = link::Entity::find()
+                    .filter(link::Column::Chain.eq(chain.name()))
+                    .filter(link::Column::Seq.eq(*seq))
+                    .one(db)
+                    .await?;
+                let written = match row {
+                    Some(l) => written_at(db, *chain, l.row_id).await?.map(|t| t - WINDOW),
+                    None => None,
+                };
+                starts.insert(*chain, (Cursor { seq: *seq, prev: hash.clone() }, written));
+            }
+            verified.since = Some(since.name());
+            let newer = |c: &SignedHeads| {
+                c.heads.iter().any(|(chain, seq, _)| since.heads.iter().any(|h| h.0 == *chain && *seq > h.1))
+            };
+            signed.retain(newer);
+        } else {
+            verified.findings.extend(held);
+        }
+    }
     for chain in Chain::ALL {
-        let mut cursor = Cursor::default();
+        let (mut cursor, after) = starts.remove(&chain).unwrap_or_default();
+        let from = cursor.seq;
         loop {
             let (found, done) = verify_slice(db, chain, &mut cursor, 5_000, &erasures, key).await?;
             verified.findings.extend(found);
@@ -257,11 +310,10 @@ pub async fn verify(db: &impl ConnectionTrait, key: Option<&PublicKey>) -> AppRe
                 break;
             }
         }
-        verified.links.push((chain, cursor.seq));
-        verified.findings.extend(out_of_order(db, chain, 100).await?);
+        verified.links.push((chain, cursor.seq - from));
+        verified.findings.extend(out_of_order(db, chain, 100, after).await?);
         verified.unlinked += unlinked_recent(db, chain).await?;
     }
-    let signed = stored_checkpoints(db).await?;
     verified.checkpoints = signed.len() as u64;
     verified.findings.extend(against_signed(db, &signed, key).await?);
     Ok(verified)
@@ -293,7 +345,7 @@ impl Verifier {
             let cursor = self.cursors.entry(chain).or_default();
             let (mut found, done) = verify_slice(db, chain, cursor, SLICE, &erasures, key.as_ref()).await?;
             if done {
-                found.extend(out_of_order(db, chain, 100).await?);
+                found.extend(out_of_order(db, chain, 100, None).await?);
                 *cursor = Cursor::default();
             }
             found.extend(first.extract_if(.., |f| f.chain == chain));
