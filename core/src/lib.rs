@@ -63,7 +63,13 @@ pub async fn build_state(
         idp.start().await;
     }
     match &state.settings.history_signer {
-        Some(signer) => tracing::info!(public_key = %signer.public_hex(), "history checkpoints are signed"),
+        Some(signer) => {
+            tracing::info!(public_key = %signer.public_hex(), "history checkpoints are signed");
+            // The erasure gate answers to this key from the first start on (PostgreSQL).
+            if let Err(e) = services::history::set_up_erasure_gate(&state.db, signer).await {
+                tracing::warn!(error = %e, "could not set the erasure gate up; the first erasure will try again");
+            }
+        }
         None => tracing::warn!(
             "PAYDESK_HISTORY_SIGNING_KEY is not set: history checkpoints go unsigned and no record can be erased, so \
              whoever holds the database can rewrite history that only `paydesk verify --checkpoint` with heads kept \

@@ -25,6 +25,7 @@ mod m20261207_000001_link_orders;
 mod m20261207_000002_provider_objects;
 mod m20261207_000003_journal_provider_objects;
 mod m20261207_000004_signed_checkpoints;
+mod m20261207_000005_erasure_gate;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_provider_objects::Migration),
             Box::new(m20261207_000003_journal_provider_objects::Migration),
             Box::new(m20261207_000004_signed_checkpoints::Migration),
+            Box::new(m20261207_000005_erasure_gate::Migration),
         ]
     }
 }

@@ -397,6 +397,59 @@ async fn postgres_refuses_edits_and_deletions_of_the_history() {
     // What became of a delivery is still written.
     db.execute_unprepared("UPDATE payment_webhooks SET error = 'noted'").await.unwrap();
     assert!(paydesk(&app, &["verify"]).0);
+
+    // No session setting opens the way for an erasure, and the gate moves only with the signing key's next token,
+    // which no one holding the database has: not a made-up one, nor one already spent.
+    use sea_orm::TransactionTrait;
+    let audit = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    let refused = |sql: String| async move {
+        let txn = db.begin().await.unwrap();
+        let e = txn.execute_unprepared(&sql).await.expect_err(&sql).to_string();
+        txn.rollback().await.unwrap();
+        e
+    };
+    let settings = format!(
+        "SELECT set_config('paydesk.erasure', '{audit}', true); UPDATE audit_log SET reason = NULL WHERE id = '{audit}'"
+    );
+    assert!(refused(settings).await.contains("append-only"));
+    let made_up = format!(
+        "UPDATE history_erasure_gate SET spent = '\\x00', erasing = '{audit}'; \
+         UPDATE audit_log SET reason = NULL WHERE id = '{audit}'"
+    );
+    assert!(refused(made_up).await.contains("only an erasure made with the history's signing key moves it"));
+    let erase = "mutation($i: EraseHistoryRecordInput!) { eraseHistoryRecord(input: $i) }";
+    let hook = one_id(&app, "SELECT id FROM payment_webhooks").await;
+    let i = json!({ "i": { "chain": "WEBHOOKS", "id": hook, "reason": "GDPR art. 17" } });
+    assert_eq!(app.gql_ok(&app.admin(), erase, i).await["eraseHistoryRecord"], true);
+    let replayed = format!(
+        "UPDATE history_erasure_gate SET spent = spent, erasing = '{audit}'; \
+         UPDATE audit_log SET reason = NULL WHERE id = '{audit}'"
+    );
+    assert!(refused(replayed).await.contains("only an erasure made with the history's signing key moves it"));
+    for sql in ["DELETE FROM history_erasure_gate", "TRUNCATE history_erasure_gate"] {
+        assert!(refused(sql.into()).await.contains("refused"), "{sql}");
+    }
+    let i = json!({ "i": { "chain": "AUDIT", "id": audit, "reason": "GDPR art. 17" } });
+    assert_eq!(app.gql_ok(&app.admin(), erase, i).await["eraseHistoryRecord"], true, "the key still opens it");
+    linked(&app).await;
+    let (ok, out) = paydesk(&app, &["verify"]);
+    assert!(ok, "{out}");
+
+    // An instance with another key (a rotation) cannot open it until the owner hands the gate over.
+    let rotated = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let other = app.spawn_second_with(|c| c.history_signing_key = Some(rotated.into())).await;
+    let second = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.requested'").await;
+    let i = json!({ "i": { "chain": "AUDIT", "id": second, "reason": "GDPR art. 17" } });
+    let d = other.gql(Some(&other.admin()), erase, i.clone()).await;
+    assert_eq!(code(&d), "INVALID_STATE");
+    assert!(d.to_string().contains("the erasure gate answers to the history key"), "{d}");
+    db.execute_unprepared(
+        "BEGIN; ALTER TABLE history_erasure_gate DISABLE TRIGGER paydesk_history; DELETE FROM history_erasure_gate; \
+         ALTER TABLE history_erasure_gate ENABLE TRIGGER paydesk_history; COMMIT",
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.gql_ok(&other.admin(), erase, i).await["eraseHistoryRecord"], true);
 }
 
 #[tokio::test]

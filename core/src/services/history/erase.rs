@@ -44,14 +44,6 @@ pub async fn erase(
         .filter(link::Column::RowId.eq(id))
         .one(&txn)
         .await?;
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        let set = Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT set_config('paydesk.erasure', $1, true)",
-            [id.to_string().into()],
-        );
-        txn.execute_raw(set).await?;
-    }
     let (subject, done) = match chain {
         Chain::Journal => {
             return Err(AppError::InvalidState(
@@ -59,6 +51,7 @@ pub async fn erase(
             ))
         }
         Chain::Audit => {
+            super::gate::open(&txn, signer, id).await?;
             let done = audit_log::Entity::update_many()
                 .col_expr(audit_log::Column::Before, Expr::value(Option::<Value>::None))
                 .col_expr(audit_log::Column::After, Expr::value(Option::<Value>::None))
@@ -69,6 +62,7 @@ pub async fn erase(
             (Subject::AuditEntry, done.rows_affected)
         }
         Chain::Webhooks => {
+            super::gate::open(&txn, signer, id).await?;
             let done = payment_webhook::Entity::update_many()
                 .col_expr(payment_webhook::Column::Headers, Expr::value(json!({})))
                 .col_expr(payment_webhook::Column::RawBody, Expr::value(Vec::<u8>::new()))

@@ -276,6 +276,7 @@ mod chainer;
 mod checkpoint;
 pub(crate) mod content;
 mod erase;
+mod gate;
 mod signing;
 mod verify;
 
@@ -287,6 +288,7 @@ pub use checkpoint::{
 use content::{digest, journal_content, time, Chained, GENESIS};
 pub use content::{link_hash, Chain};
 pub use erase::erase;
+pub use gate::set_up as set_up_erasure_gate;
 pub use signing::{PublicKey, Signer};
 pub use verify::{
     against_signed, heads_of, signed_heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier,

@@ -60,6 +60,15 @@ impl Signer {
         self.public().to_hex()
     }
 
+    /// A secret of its own for `purpose`, derived from the key (HMAC-SHA256 keyed with the seed): what only the
+    /// holder of the key can compute, never the key itself.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0.to_bytes()).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The signature of `message`.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         self.0.sign(message).to_bytes().to_vec()
