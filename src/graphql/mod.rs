@@ -152,8 +152,7 @@ impl Gateway {
                         "mutation" | "subscription"
                     ) =>
             {
-                let refusal = "only queries may be sent with GET; send this with POST";
-                Response::from_errors(vec![async_graphql::ServerError::new(refusal, None)])
+                Response::from_errors(vec![async_graphql::ServerError::new(GET_REFUSAL, None)])
             }
             Ok(parsed) => {
                 let audience = self.audience();
@@ -252,6 +251,9 @@ impl async_graphql::Executor for Gateway {
 
 /// Marks a request that came as `GET /graphql`: it may only read.
 pub struct ViaGet;
+
+/// What a mutation or subscription sent with GET is told (HTTP 405, `Allow: POST`).
+pub const GET_REFUSAL: &str = "only queries may be sent with GET; send this with POST";
 
 /// The caller in a request's (or a socket's) data.
 fn caller_of(data: &async_graphql::Data) -> Option<crate::auth::Caller> {

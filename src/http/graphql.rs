@@ -60,11 +60,82 @@ where
 {
     use http_body_util::{BodyExt, LengthLimitError, Limited};
     let (parts, body) = req.into_parts();
+    if let Some(refusal) = not_json(&parts.headers) {
+        return refusal;
+    }
     match Limited::new(body, BODY_LIMIT).collect().await {
         Ok(body) => run(&http, &parts.headers, body.to_bytes()).await,
         Err(e) if e.is::<LengthLimitError>() => too_large(),
         Err(e) => unreadable(&*e),
     }
+}
+
+/// A POST whose body is not declared JSON: refused before it is read (GraphQL over HTTP asks for
+/// `application/json`; a form or text body is also what a page on another origin can send without asking).
+fn not_json(headers: &HeaderMap) -> Option<Response> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let essence = declared.and_then(|t| t.split(';').next()).map(|t| t.trim().to_ascii_lowercase());
+    if essence.as_deref() == Some("application/json") {
+        return None;
+    }
+    let said = match declared {
+        Some(t) => format!("is `{t}`"),
+        None => "is not given".to_owned(),
+    };
+    let msg = format!("a GraphQL request is sent as `content-type: application/json`; this one's content type {said}");
+    Some(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_USER_INPUT", msg))
+}
+
+/// The media type of GraphQL's answer: `application/graphql-response+json` when the caller's `Accept` prefers it
+/// (at least as much as `application/json`), else `application/json`, as a caller without `Accept` gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Json,
+    GraphqlResponse,
+}
+
+impl Answer {
+    const GRAPHQL_RESPONSE: &'static str = "application/graphql-response+json";
+
+    fn of(headers: &HeaderMap) -> Answer {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Answer::Json };
+        let weight = |wanted: &str| -> f32 {
+            accept
+                .split(',')
+                .filter_map(|part| {
+                    let mut params = part.split(';');
+                    let essence = params.next()?.trim().to_ascii_lowercase();
+                    (essence == wanted).then(|| {
+                        params
+                            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                            .next()
+                            .unwrap_or(1.0)
+                    })
+                })
+                .fold(0.0, f32::max)
+        };
+        let graphql_response = weight(Self::GRAPHQL_RESPONSE);
+        if graphql_response > 0.0 && graphql_response >= weight("application/json") {
+            Answer::GraphqlResponse
+        } else {
+            Answer::Json
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Answer::Json => "application/json",
+            Answer::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        }
+    }
+}
+
+/// Whether `response` is a request error (the document did not parse or validate, its variables did not fit, or
+/// it was refused before it ran): no data, and no error on a field's path.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// Runs one operation or a batch (at most `PAYDESK_MAX_BATCH`, and only for a signed-in caller) within one
@@ -198,7 +269,25 @@ async fn answer(http: &Http, headers: &HeaderMap, batch: BatchRequest, listed: b
             _ => None,
         })
         .max();
-    let bytes = match serde_json::to_vec(&response) {
+    // Under `application/graphql-response+json` a request error is a 400 with no `data` (GraphQL over HTTP); under
+    // `application/json` every well-formed request is a 200, as clients of that type expect.
+    let media = Answer::of(headers);
+    let request_error = match &response {
+        async_graphql::BatchResponse::Single(r) => media == Answer::GraphqlResponse && is_request_error(r),
+        async_graphql::BatchResponse::Batch(_) => false,
+    };
+    let encoded = match &response {
+        async_graphql::BatchResponse::Single(r) if request_error => {
+            #[derive(serde::Serialize)]
+            struct Refused<'a> {
+                errors: &'a [async_graphql::ServerError],
+            }
+            serde_json::to_vec(&Refused { errors: &r.errors })
+        }
+        // Written straight from the response, so that its fields keep the order they were asked in.
+        _ => serde_json::to_vec(&response),
+    };
+    let bytes = match encoded {
         Ok(b) => b,
         Err(e) => return super::ApiError(crate::error::AppError::Internal(e.into())).into_response(),
     };
@@ -210,14 +299,25 @@ async fn answer(http: &Http, headers: &HeaderMap, batch: BatchRequest, listed: b
         );
         return refuse(StatusCode::OK, "BAD_USER_INPUT", msg);
     }
+    let content_type = media.content_type();
+    // GraphQL over HTTP: a mutation asked for with GET is a 405, whatever the answer's media type.
+    let by_get = matches!(&response, async_graphql::BatchResponse::Single(r)
+        if r.errors.len() == 1 && r.errors[0].message == crate::graphql::GET_REFUSAL);
+    if by_get {
+        let headers = [(header::CONTENT_TYPE, content_type), (header::ALLOW, "POST")];
+        return (StatusCode::METHOD_NOT_ALLOWED, headers, bytes).into_response();
+    }
     match retry_after {
         Some(secs) => (
             StatusCode::TOO_MANY_REQUESTS,
-            [(header::CONTENT_TYPE, "application/json"), (header::RETRY_AFTER, &secs.to_string())],
+            [(header::CONTENT_TYPE, content_type), (header::RETRY_AFTER, &secs.to_string())],
             bytes,
         )
             .into_response(),
-        None => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        None if request_error => {
+            (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
     }
 }
 

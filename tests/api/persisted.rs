@@ -70,7 +70,8 @@ async fn a_hash_not_known_yet_is_registered_once_and_then_known_to_every_instanc
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("SHA-256"), "{body}");
     let mutation = "mutation { holdPayouts(input: { reason: \"x\" }) { reason } }";
-    let (_, body) = get(&app, &app.admin(), &[("query", mutation.to_owned())]).await;
+    let (status, body) = get(&app, &app.admin(), &[("query", mutation.to_owned())]).await;
+    assert_eq!(status, 405, "GraphQL over HTTP: a mutation by GET is not allowed: {body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("only queries may be sent with GET"), "{body}");
     let holds = app.gql_ok(&app.admin(), "{ payoutHolds { reason } }", json!({})).await;
     assert_eq!(holds["payoutHolds"], json!([]), "nothing was held");
@@ -141,7 +142,8 @@ async fn get_runs_only_the_query_it_names_however_many_operations_the_document_h
                \"by GET\" }) { reason } } query D { me { role } }";
     for name in ["operationName", "operation_name"] {
         for _ in 0..6 {
-            let (_, body) = get(&app, &admin, &[("query", doc.to_owned()), (name, "B".to_owned())]).await;
+            let (status, body) = get(&app, &admin, &[("query", doc.to_owned()), (name, "B".to_owned())]).await;
+            assert_eq!(status, 405, "{name}: {body}");
             assert!(
                 body["errors"][0]["message"].as_str().unwrap_or_default().contains("only queries may be sent with GET"),
                 "{name}: {body}"
