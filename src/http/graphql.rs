@@ -253,11 +253,18 @@ async fn answer(http: &Http, headers: &HeaderMap, batch: BatchRequest, listed: b
         let msg = format!("the request ran longer than {ms} ms and was stopped; ask for fewer rows or fields");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", msg);
     };
-    // A mutation over its caller's money budget makes the whole answer a 429, with when to come back.
+    // A mutation over its caller's money budget makes the answer a 429, with when to come back, when nothing in it
+    // ran; when some operations or aliases did run, a 200 (with `Retry-After`) whose errors name those that did
+    // not, so that a client retrying on 429 never repeats what committed.
     let responses: &[async_graphql::Response] = match &response {
         async_graphql::BatchResponse::Single(r) => std::slice::from_ref(r),
         async_graphql::BatchResponse::Batch(rs) => rs,
     };
+    let ran = |r: &async_graphql::Response| match &r.data {
+        async_graphql::Value::Object(fields) => fields.values().any(|v| *v != async_graphql::Value::Null),
+        _ => false,
+    };
+    let ran_any = responses.iter().any(ran);
     let retry_after = responses
         .iter()
         .flat_map(|r| r.errors.iter())
@@ -309,7 +316,7 @@ async fn answer(http: &Http, headers: &HeaderMap, batch: BatchRequest, listed: b
     }
     match retry_after {
         Some(secs) => (
-            StatusCode::TOO_MANY_REQUESTS,
+            if ran_any { StatusCode::OK } else { StatusCode::TOO_MANY_REQUESTS },
             [(header::CONTENT_TYPE, content_type), (header::RETRY_AFTER, &secs.to_string())],
             bytes,
         )

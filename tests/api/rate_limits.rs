@@ -142,3 +142,33 @@ async fn the_money_budget_is_one_per_caller_over_http_and_the_socket_alike() {
     let d = app.gql_ok(&app.admin(), pending, json!({})).await;
     assert_eq!(d["payoutRequests"]["totalCount"], 3, "three in all, whatever the transport");
 }
+
+#[tokio::test]
+async fn when_the_money_budget_runs_out_part_way_the_answer_names_what_ran_and_is_no_429() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_per_caller = 100;
+        c.rate_limit_money = 2;
+    })
+    .await;
+    let f = Uuid::new_v4();
+    app.fund(f, "5000.00").await;
+    let token = app.token(entity::status::Role::Freelancer, f);
+    let one = |alias: &str| {
+        format!("{alias}: requestPayout(input: {{ freelancerId: \"{f}\", amount: \"100.00\" }}) {{ id }}")
+    };
+    // Three aliases, a budget of two: two commit, the third is refused, and the status says not to retry it all.
+    let request = format!("mutation {{ {} {} {} }}", one("a"), one("b"), one("c"));
+    let (status, retry, body) = post(&app, Some(&token), &request, &[]).await;
+    assert_eq!(status, 200, "two of them ran: a 429 would have a client send them again: {body}");
+    assert!(retry.is_some_and(|r| r >= 1), "when to come back for the rest");
+    assert!(body["data"]["a"]["id"].is_string() && body["data"]["b"]["id"].is_string(), "{body}");
+    assert!(body["data"]["c"].is_null(), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["c"]), "the error names the one that did not run: {body}");
+    // Nothing ran: a 429.
+    let (status, _, body) = post(&app, Some(&token), &format!("mutation {{ {} }}", one("d")), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    let pending = "{ payoutRequests(filter: { status: PENDING }) { totalCount } }";
+    let d = app.gql_ok(&app.admin(), pending, json!({})).await;
+    assert_eq!(d["payoutRequests"]["totalCount"], 2, "exactly what the answers said ran");
+}
