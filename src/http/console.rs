@@ -32,14 +32,23 @@ const FILES: [(&str, &[u8], &str); 16] = [
 ];
 
 /// `GET /console`: the page. When the console signs in at the identity provider, the page may also talk to the
-/// provider's origin (its discovery document and token endpoint), and to nothing else.
+/// provider's origin (its discovery document) and to that of the token endpoint the discovery document names (on
+/// another origin at Google and Cognito), and to nothing else.
 pub async fn page(State(http): State<super::Http>) -> Response {
     let html = include_str!("../../assets/console/index.html");
     let mut response =
         guarded(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], html));
     if let Some(origin) = sign_in(&http).and_then(|(issuer, ..)| url::Url::parse(issuer).ok()) {
-        let origin = origin.origin().ascii_serialization();
-        let policy = POLICY.replace("connect-src 'self'", &format!("connect-src 'self' {origin}"));
+        let mut origins = vec![origin.origin().ascii_serialization()];
+        if let Some(token) = match &http.state.idp {
+            Some(idp) => idp.token_origin().await,
+            None => None,
+        } {
+            if !origins.contains(&token) {
+                origins.push(token);
+            }
+        }
+        let policy = POLICY.replace("connect-src 'self'", &format!("connect-src 'self' {}", origins.join(" ")));
         if let Ok(value) = HeaderValue::from_str(&policy) {
             response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
         }

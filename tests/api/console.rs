@@ -265,3 +265,31 @@ async fn staff_sign_in_to_the_console_at_the_identity_provider_with_pkce() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PAYDESK_CONSOLE_CLIENT_ID needs PAYDESK_OIDC_ISSUER"));
 }
+
+#[tokio::test]
+async fn the_console_may_reach_a_token_endpoint_the_provider_keeps_on_another_origin() {
+    // A provider as Google and Cognito are: its issuer on one origin, its token endpoint on another.
+    use axum::{routing::get, Json, Router};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let tokens = "http://127.0.0.1:9/oauth2/token";
+    let discovery = json!({
+        "issuer": issuer, "jwks_uri": format!("{issuer}/jwks"), "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": tokens,
+    });
+    let provider = Router::new()
+        .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
+        .route("/jwks", get(|| async { Json(json!({ "keys": [] })) }));
+    tokio::spawn(async move { axum::serve(listener, provider).await.unwrap() });
+    let configured = issuer.clone();
+    let app = TestApp::spawn_with(move |c| {
+        c.oidc_issuer = Some(configured);
+        c.jwt_audience = Some("paydesk".into());
+        c.console_client_id = Some("paydesk-console".into());
+    })
+    .await;
+    let page = app.http.get(app.url("/console")).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains(&format!("connect-src 'self' {issuer} http://127.0.0.1:9;")), "{policy}");
+    assert!(!policy.contains("/oauth2"), "origins only: {policy}");
+}

@@ -129,6 +129,8 @@ pub struct Provider {
     /// Tokens already verified, with the `kid` of the key that signed them: one is taken again only while that key
     /// is still in the provider's key set.
     verified: quick_cache::sync::Cache<String, (Identity, String)>,
+    /// The origin of the token endpoint the discovery document names, once read (the console's page may talk to it).
+    token_origin: RwLock<Option<String>>,
 }
 
 impl Provider {
@@ -141,11 +143,28 @@ impl Provider {
             refreshing: tokio::sync::Mutex::new(None),
             reads: AtomicU64::new(0),
             verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
+            token_origin: RwLock::default(),
         })
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The origin of the provider's token endpoint, as its discovery document names it (Google's and Cognito's are
+    /// not the issuer's); read once, and again after a read that failed.
+    pub async fn token_origin(&self) -> Option<String> {
+        if let Some(origin) = self.token_origin.read().ok().and_then(|o| o.clone()) {
+            return Some(origin);
+        }
+        let issuer = self.settings.issuer.trim_end_matches('/');
+        let found = self.get_json(&format!("{issuer}/.well-known/openid-configuration")).await.ok()?;
+        let endpoint = url::Url::parse(found["token_endpoint"].as_str()?).ok()?;
+        let origin = endpoint.origin().ascii_serialization();
+        if let Ok(mut kept) = self.token_origin.write() {
+            *kept = Some(origin.clone());
+        }
+        Some(origin)
     }
 
     /// Reads the keys once now, then every `keys_ttl` for as long as the process runs.
