@@ -162,6 +162,15 @@ pub struct Config {
     #[arg(long, env = "PAYDESK_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub idempotency_retention_days: u32,
+    /// Webhook deliveries refused unread (a signature that does not hold, a body over the size limit) that one
+    /// address may have stored a minute; beyond it they are answered 429 and only counted. 0: no limit.
+    #[arg(long, env = "PAYDESK_WEBHOOK_REJECTS_PER_MINUTE", default_value_t = 30)]
+    pub webhook_rejects_per_minute: u32,
+    /// Days a refused webhook delivery (its headers, size, hash and first 4 KiB) is kept; older ones are deleted
+    /// hourly. 0: keep them; at most 36500.
+    #[arg(long, env = "PAYDESK_REJECTED_WEBHOOK_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub rejected_webhook_retention_days: u32,
     /// How long a payment's credit waits before it can be paid out (`0s`: at once; e.g. `7d`, `36h`); an admin
     /// may set another for one wallet (`setFundsHold`). At most 366 days.
     #[arg(long, env = "PAYDESK_FUNDS_HOLD", default_value = "0s", value_parser = crate::domain::hold::parse)]

@@ -46,6 +46,7 @@ pub async fn build_state(
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
+    let rejections = services::webhooks::Rejections::new(settings.webhook_rejects_per_minute);
     let state = state::AppState {
         cashfree,
         events,
@@ -55,6 +56,7 @@ pub async fn build_state(
         jwt: Arc::new(auth::JwtKeys::new(jwt_secret)),
         idp: settings_oidc.map(auth::oidc::Provider::new),
         metrics,
+        rejections,
     };
     if jobs == Jobs::None {
         return Ok(state);
@@ -79,6 +81,7 @@ pub async fn build_state(
     services::transfers::spawn_sweeper(state.clone());
     services::refunds::spawn_sweeper(state.clone());
     services::retention::spawn(state.clone(), background.clone());
+    services::webhooks::spawn_bursts(state.clone());
     services::funds::spawn(background.clone());
     services::history::spawn_chainer(background.clone(), config.history_link.max(std::time::Duration::from_millis(50)));
     services::settlements::spawn_poller(state.clone());

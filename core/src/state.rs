@@ -51,6 +51,10 @@ pub struct Settings {
     /// How long events and idempotency keys are kept (`None`: for good).
     pub event_retention: Option<chrono::Duration>,
     pub idempotency_retention: Option<chrono::Duration>,
+    /// How long a refused webhook delivery is kept (`None`: for good).
+    pub rejected_webhook_retention: Option<chrono::Duration>,
+    /// Refused webhook deliveries one address may have stored a minute (0: no limit).
+    pub webhook_rejects_per_minute: u32,
     /// How long a payment's credit waits before it is available (`PAYDESK_FUNDS_HOLD`), unless its wallet says.
     pub funds_hold: std::time::Duration,
     /// Whether a lost dispute returns the platform's fee on it to the wallet (`PAYDESK_DISPUTE_FEE_POLICY=return`).
@@ -183,6 +187,8 @@ impl Settings {
             notify_poll: std::time::Duration::from_millis(config.notify_poll_ms.max(10)),
             event_retention: retention(config.event_retention_days),
             idempotency_retention: retention(config.idempotency_retention_days),
+            rejected_webhook_retention: retention(config.rejected_webhook_retention_days),
+            webhook_rejects_per_minute: config.webhook_rejects_per_minute,
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",
             history_signer: config
@@ -286,6 +292,8 @@ pub struct AppState {
     pub cashfree: Arc<crate::cashfree::Cashfree>,
     /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
     pub events: crate::events::EventBus,
+    /// Webhook deliveries refused unread, per address: what may still be stored, and the bursts to alert on.
+    pub rejections: Arc<crate::services::webhooks::Rejections>,
 }
 
 /// A retention setting in days: 0 keeps everything.

@@ -26,6 +26,7 @@ mod m20261207_000002_provider_objects;
 mod m20261207_000003_journal_provider_objects;
 mod m20261207_000004_signed_checkpoints;
 mod m20261207_000005_erasure_gate;
+mod m20261207_000006_refused_webhooks;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_journal_provider_objects::Migration),
             Box::new(m20261207_000004_signed_checkpoints::Migration),
             Box::new(m20261207_000005_erasure_gate::Migration),
+            Box::new(m20261207_000006_refused_webhooks::Migration),
         ]
     }
 }

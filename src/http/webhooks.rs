@@ -3,12 +3,13 @@
 use super::Http;
 use crate::services::webhooks;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
 use serde_json::json;
+use std::net::SocketAddr;
 
 /// Largest webhook body read whole; Cashfree's are a few KB.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -31,14 +32,15 @@ async fn read_body(body: Body) -> Result<Vec<u8>, Vec<u8>> {
     Ok(bytes)
 }
 
-/// The headers the webhook pipeline reads or keeps.
-fn kept(headers: &HeaderMap) -> webhooks::Headers {
+/// The headers the webhook pipeline reads or keeps, and the address the delivery came from.
+fn kept(http: &Http, peer: SocketAddr, headers: &HeaderMap) -> webhooks::Headers {
     webhooks::Headers::new(headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())))
+        .from(http.limits.client(peer, headers))
 }
 
 /// Runs a delivery of `S` through the pipeline, the body read up to `BODY_LIMIT`.
-async fn take<S: webhooks::Source>(http: &Http, headers: &HeaderMap, body: Body) -> Response {
-    let headers = kept(headers);
+async fn take<S: webhooks::Source>(http: &Http, peer: SocketAddr, headers: &HeaderMap, body: Body) -> Response {
+    let headers = kept(http, peer, headers);
     let receipt = match read_body(body).await {
         Ok(body) => webhooks::receive::<S>(&http.state, &headers, &body).await,
         Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
@@ -49,24 +51,36 @@ async fn take<S: webhooks::Source>(http: &Http, headers: &HeaderMap, body: Body)
 /// Answers 200 for accepted and duplicate deliveries, 401 for a bad signature, 400 for a malformed body,
 /// 413 (still recorded) for a body over the limit, 503 when no secret is configured, 5xx only when a retry
 /// can help.
-pub async fn cashfree(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
-    take::<webhooks::Payments>(&http, &headers, body).await
+pub async fn cashfree(State(http): State<Http>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
+    take::<webhooks::Payments>(&http, peer.0, &headers, body).await
 }
 
 /// `POST /api/webhooks/cashfree/payouts`: transfer outcomes, answered like payment webhooks.
-pub async fn cashfree_payouts(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
-    take::<crate::services::transfers::Transfers>(&http, &headers, body).await
+pub async fn cashfree_payouts(State(http): State<Http>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
+    take::<crate::services::transfers::Transfers>(&http, peer.0, &headers, body).await
 }
 
 /// `POST /api/webhooks/cashfree/payouts/v1`: Payouts' V1 webhooks, form-encoded and signed in the body
 /// (`LOW_BALANCE_ALERT` is acted on), answered like the others.
-pub async fn cashfree_payouts_v1(State(http): State<Http>, headers: HeaderMap, body: Body) -> Response {
-    let headers = kept(&headers);
+pub async fn cashfree_payouts_v1(State(http): State<Http>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
+    let headers = kept(&http, peer.0, &headers);
     let receipt = match read_body(body).await {
         Ok(body) => webhooks::payouts_v1::receive(&http.state, &headers, &body).await,
         Err(prefix) => webhooks::receive_too_large(&http.state, &headers, &prefix, BODY_LIMIT).await,
     };
     answer(&http, receipt)
+}
+
+/// The connection's peer (the front door always gives it; a caller without one is taken as the local host).
+pub struct Peer(SocketAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(Peer(peer.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))))
+    }
 }
 
 /// The receipt as JSON, its status and code from the verdict, counted by outcome.
@@ -83,6 +97,7 @@ fn answer(http: &Http, receipt: webhooks::Receipt) -> Response {
         Verdict::BadSignature => (StatusCode::UNAUTHORIZED, Some("INVALID_SIGNATURE")),
         Verdict::Malformed => (StatusCode::BAD_REQUEST, Some("BAD_USER_INPUT")),
         Verdict::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Some("BAD_USER_INPUT")),
+        Verdict::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")),
         Verdict::Unconfigured | Verdict::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, Some("UNAVAILABLE")),
         Verdict::Failed => (StatusCode::INTERNAL_SERVER_ERROR, Some("INTERNAL")),
     };
@@ -91,5 +106,9 @@ fn answer(http: &Http, receipt: webhooks::Receipt) -> Response {
         None => json!({ "outcome": outcome, "webhookId": id, "message": message }),
         Some(code) => json!({ "error": { "code": code, "message": message }, "outcome": outcome, "webhookId": id }),
     };
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    if let Verdict::Throttled(secs) = receipt.verdict {
+        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    }
+    response
 }

@@ -67,7 +67,9 @@ async fn a_request_whose_body_trickles_in_is_cut_off_with_408() {
     let app = TestApp::spawn_with(|c| c.request_timeout_ms = 500).await;
     for path in ["/graphql", "/api/webhooks/cashfree", "/api/admin/approve-payout"] {
         let (mut read, mut write) = TcpStream::connect(app.addr).await.unwrap().into_split();
-        let head = format!("POST {path} HTTP/1.1\r\nHost: paydesk\r\nContent-Length: 1000\r\n\r\n{{");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: paydesk\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        );
         write.write_all(head.as_bytes()).await.unwrap();
         let trickle = tokio::spawn(async move {
             for _ in 0..50 {

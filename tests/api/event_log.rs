@@ -14,12 +14,24 @@ const EVENTS: &str = "query($a: String, $n: Int, $k: [EventKind!]) { events(afte
     pageInfo { hasNextPage endCursor } } }";
 const LIVE_ALERTS: &str = "subscription($a: String) { alerts(after: $a) { cursor kind message } }";
 
-/// A delivery with a wrong signature: recorded, refused, and a WARNING `signature_rejected` alert.
+/// A delivery with a wrong signature, from an address of its own (the server trusts one proxy hop): recorded,
+/// refused, and a WARNING `signature_rejected` alert (one a burst from an address).
 async fn refused_delivery(app: &TestApp, n: usize) {
     let ts = chrono::Utc::now().timestamp().to_string();
     let body = format!(r#"{{"attempt": {n}}}"#);
-    let (status, _) = app.deliver(&body, &[("x-webhook-timestamp", ts), ("x-webhook-signature", "bad".into())]).await;
+    let from = format!("10.9.{}.{}", n / 256, n % 256);
+    let headers = [("x-webhook-timestamp", ts), ("x-webhook-signature", "bad".into()), ("x-forwarded-for", from)];
+    let (status, _) = app.deliver(&body, &headers).await;
     assert_eq!(status, 401);
+}
+
+/// A server that takes the client's address from one trusted proxy hop.
+async fn spawn_with(tweak: impl FnOnce(&mut paydesk::config::Config)) -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.trusted_proxy_hops = 1;
+        tweak(c);
+    })
+    .await
 }
 
 fn messages(edges: &Value) -> Vec<String> {
@@ -28,7 +40,7 @@ fn messages(edges: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn alerts_are_listed_newest_first_and_the_log_reads_forward_by_cursor() {
-    let app = TestApp::spawn().await;
+    let app = spawn_with(|_| {}).await;
     for n in 0..3 {
         refused_delivery(&app, n).await;
     }
@@ -75,7 +87,7 @@ async fn alerts_are_listed_newest_first_and_the_log_reads_forward_by_cursor() {
 /// any order, aliased, twice or beside nested objects, comes back as async-graphql's own path (a fragment) gives it.
 #[tokio::test]
 async fn alert_and_event_rows_answer_every_field_as_a_fragment_does() {
-    let app = TestApp::spawn().await;
+    let app = spawn_with(|_| {}).await;
     refused_delivery(&app, 0).await;
     let f = Uuid::new_v4();
     app.fund(f, "1000.00").await;
@@ -110,7 +122,7 @@ async fn alert_and_event_rows_answer_every_field_as_a_fragment_does() {
 
 #[tokio::test]
 async fn a_bot_that_reconnects_with_its_last_cursor_gets_what_it_missed_then_live_alerts() {
-    let app = TestApp::spawn().await;
+    let app = spawn_with(|_| {}).await;
     let mut bot = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
     bot.subscribe("a", LIVE_ALERTS, json!({})).await;
     refused_delivery(&app, 0).await;
@@ -145,7 +157,7 @@ async fn a_bot_that_reconnects_with_its_last_cursor_gets_what_it_missed_then_liv
 
 #[tokio::test]
 async fn a_slow_alerts_subscriber_is_caught_up_from_the_table_and_misses_nothing() {
-    let app = TestApp::spawn_with(|c| c.event_buffer = 2).await;
+    let app = spawn_with(|c| c.event_buffer = 2).await;
     let mut bot = Subscriber::connect(&app, &app.admin(), "graphql-transport-ws").await;
     bot.subscribe("a", LIVE_ALERTS, json!({})).await;
     // Twenty alerts committed at once: far more than the 2-event buffer holds.
@@ -170,7 +182,7 @@ async fn a_slow_alerts_subscriber_is_caught_up_from_the_table_and_misses_nothing
 
 #[tokio::test]
 async fn refused_approvals_land_in_the_audit_log() {
-    let app = TestApp::spawn().await;
+    let app = spawn_with(|_| {}).await;
     let f = Uuid::new_v4();
     app.fund(f, "1000.00").await;
     let id = app.request_payout(f, "100.00").await["data"]["requestPayout"]["id"].clone();
@@ -193,7 +205,7 @@ async fn refused_approvals_land_in_the_audit_log() {
 /// that resumes from the last deleted cursor, or later, misses nothing and replays as before.
 #[tokio::test]
 async fn a_cursor_from_before_what_retention_kept_is_refused_not_replayed_with_a_gap() {
-    let app = TestApp::spawn().await;
+    let app = spawn_with(|_| {}).await;
     let admin = app.admin();
     for n in 0..4 {
         refused_delivery(&app, n).await;

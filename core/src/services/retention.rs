@@ -28,11 +28,16 @@ const EVENTS: &str = "events";
 pub struct Swept {
     pub events: u64,
     pub idempotency_keys: u64,
+    pub refused_webhooks: u64,
 }
 
 /// Sweeps now and then every hour, on `background` (statements not counted as requests' work).
 pub fn spawn(state: AppState, background: DatabaseConnection) {
-    if state.settings.event_retention.is_none() && state.settings.idempotency_retention.is_none() {
+    let settings = &state.settings;
+    if settings.event_retention.is_none()
+        && settings.idempotency_retention.is_none()
+        && settings.rejected_webhook_retention.is_none()
+    {
         return;
     }
     tokio::spawn(async move {
@@ -59,7 +64,40 @@ pub async fn sweep(state: &AppState, db: &DatabaseConnection) -> AppResult<Swept
     if let Some(cutoff) = state.settings.idempotency_retention.and_then(|keep| now.checked_sub_signed(keep)) {
         swept.idempotency_keys = keys(db, cutoff).await?;
     }
+    if let Some(cutoff) = state.settings.rejected_webhook_retention.and_then(|keep| now.checked_sub_signed(keep)) {
+        swept.refused_webhooks = refused_webhooks(db, cutoff).await?;
+    }
     Ok(swept)
+}
+
+/// Deletes the webhook deliveries refused unread (never chained) received before `cutoff`; returns how many.
+async fn refused_webhooks(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    use entity::payment_webhook as webhook;
+    let refused = sea_orm::sea_query::Expr::cust(format!(
+        "{} AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'webhooks' AND l.row_id = payment_webhooks.id)",
+        crate::services::history::REFUSED_UNREAD
+    ));
+    let mut deleted = 0;
+    loop {
+        let old: Vec<uuid::Uuid> = webhook::Entity::find()
+            .select_only()
+            .column(webhook::Column::Id)
+            .filter(webhook::Column::ReceivedAt.lt(cutoff))
+            .filter(refused.clone())
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if old.is_empty() {
+            return Ok(deleted);
+        }
+        let count = old.len() as u64;
+        let gone = webhook::Entity::delete_many().filter(webhook::Column::Id.is_in(old)).filter(refused.clone());
+        deleted += gone.exec(db).await?.rows_affected;
+        if count < BATCH {
+            return Ok(deleted);
+        }
+    }
 }
 
 /// Deletes events created before `cutoff`, oldest first, keeping the newest event of all; returns how many.

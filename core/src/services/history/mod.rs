@@ -64,11 +64,20 @@ enum Which<'a> {
 
 /// `NOT EXISTS` a link of `chain` naming the row of `table`.
 fn unlinked(chain: Chain, table: &str) -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust(format!(
+    let unlinked = format!(
         "NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = '{}' AND l.row_id = {table}.id)",
         chain.name()
-    ))
+    );
+    match chain {
+        // A delivery refused unread (anyone can send one) is not chained: it is kept for a while, then deleted.
+        Chain::Webhooks => Expr::cust(format!("{unlinked} AND NOT ({REFUSED_UNREAD})")),
+        _ => Expr::cust(unlinked),
+    }
 }
+
+/// The deliveries refused unread: a signature that did not hold, or a body over the limit (never read whole).
+pub const REFUSED_UNREAD: &str =
+    "payment_webhooks.signature_valid = false AND payment_webhooks.outcome IN ('rejected_signature', 'malformed')";
 
 /// The rows `which` names, of `E`'s table.
 fn select<E: Chained>(which: &Which<'_>) -> sea_orm::Select<E> {

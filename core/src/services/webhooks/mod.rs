@@ -6,8 +6,10 @@
 pub mod fields;
 mod payment;
 pub mod payouts_v1;
+mod rejections;
 
 pub use payment::{apply_pulled, reprocess, Payments};
+pub use rejections::{spawn_bursts, Rejections};
 
 use crate::error::AppError;
 use crate::events::{Alert, AlertKind};
@@ -37,6 +39,9 @@ pub enum Verdict {
     Malformed,
     /// Its body is over the size limit; its first bytes were kept.
     TooLarge,
+    /// Refused unread, and its address has had as many such deliveries stored this minute as it may: not stored;
+    /// the seconds until one may be again.
+    Throttled(u64),
     /// Something paydesk depends on is down: a retry later can help.
     Unavailable,
     /// Applying it failed; a retry may help.
@@ -78,7 +83,7 @@ impl Receipt {
 /// The headers of a delivery that paydesk reads or keeps for the record: the `x-webhook-*` ones, the idempotency
 /// key, the content type and the user agent. Names are lower case, as HTTP/1.1 servers hand them over.
 #[derive(Debug, Clone, Default)]
-pub struct Headers(Vec<(String, Vec<u8>)>);
+pub struct Headers(Vec<(String, Vec<u8>)>, Option<std::net::IpAddr>);
 
 impl Headers {
     /// Keeps, of `all` (name, raw value), the headers above; the rest are dropped.
@@ -86,7 +91,13 @@ impl Headers {
         let kept = |n: &str| {
             n.starts_with("x-webhook-") || n == "x-idempotency-key" || n == "content-type" || n == "user-agent"
         };
-        Self(all.into_iter().filter(|(n, _)| kept(n)).map(|(n, v)| (n.to_owned(), v.to_vec())).collect())
+        Self(all.into_iter().filter(|(n, _)| kept(n)).map(|(n, v)| (n.to_owned(), v.to_vec())).collect(), None)
+    }
+
+    /// The address the delivery came from (the trusted proxies' entry, else the peer).
+    pub fn from(mut self, address: std::net::IpAddr) -> Self {
+        self.1 = Some(address);
+        self
     }
 
     /// The first value of `name`, trimmed, if it is present, printable ASCII and not empty.
@@ -167,27 +178,57 @@ pub(crate) async fn unconfigured(state: &AppState, headers: &Headers, body: &[u8
     Receipt::new(Verdict::Unconfigured, WebhookOutcome::Failed, id, why)
 }
 
-/// Records a delivery of `source` whose signature does not hold (`why`), with a WARNING `signature_rejected`.
-pub(crate) async fn rejected(state: &AppState, headers: &Headers, body: &[u8], source: &str, why: String) -> Receipt {
-    tracing::warn!(%why, source, "webhook signature rejected");
-    let outcome = WebhookOutcome::RejectedSignature;
-    let id = record(&state.db, row(headers.to_json(), body, false), outcome, why.clone()).await;
-    let mut alert = Alert::new(Severity::Warning, AlertKind::SignatureRejected, format!("{source} refused: {why}"));
-    alert.webhook_id = id;
-    state.events.alert(&state.db, alert).await;
-    Receipt::new(Verdict::BadSignature, outcome, id, why)
+/// Of a delivery refused unread, the bytes of its body that are kept: anyone can send one, so no more than this.
+pub const REFUSED_KEPT: usize = 4 * 1024;
+
+/// Records a delivery refused unread (`why`, answered `verdict`, `outcome`), not chained and kept for
+/// `PAYDESK_REJECTED_WEBHOOK_RETENTION_DAYS`: its headers, its size, the SHA-256 of what was read, and its first
+/// [`REFUSED_KEPT`] bytes; at most `PAYDESK_WEBHOOK_REJECTS_PER_MINUTE` a minute from one address (beyond, 429,
+/// nothing stored), and one WARNING `signature_rejected` alert a burst, with counts after.
+async fn refused(
+    state: &AppState,
+    headers: &Headers,
+    body: &[u8],
+    source: &str,
+    why: String,
+    (verdict, outcome): (Verdict, WebhookOutcome),
+) -> Receipt {
+    match verdict {
+        Verdict::BadSignature => tracing::warn!(%why, source, address = ?headers.1, "webhook signature rejected"),
+        _ => tracing::warn!(%why, source, address = ?headers.1, "webhook refused unread"),
+    }
+    let noted = state.rejections.refused(headers.1, source, &why);
+    if let Some(secs) = noted.throttled {
+        if let Some(message) = noted.alert {
+            rejections::raise(state, message, None).await;
+        }
+        let msg = format!("{why}; too many refused deliveries from this address: try again in {secs} s");
+        return Receipt::new(Verdict::Throttled(secs), outcome, None, msg);
+    }
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+    let kept = &body[..body.len().min(REFUSED_KEPT)];
+    let part = match kept.len() < body.len() {
+        true => format!("its first {} kept", kept.len()),
+        false => "kept whole".to_owned(),
+    };
+    let stored = format!("{why} (the body read: {} bytes, SHA-256 {digest}; {part})", body.len());
+    let id = record(&state.db, row(headers.to_json(), kept, false), outcome, stored).await;
+    if let Some(message) = noted.alert {
+        rejections::raise(state, message, id).await;
+    }
+    Receipt::new(verdict, outcome, id, why)
 }
 
-/// Records a delivery whose body was larger than `limit` bytes: its first bytes are kept (`prefix`), it is
-/// MALFORMED, and nothing else is done with it (its signature cannot be checked over a body not read whole).
+/// Records a delivery of `source` whose signature does not hold (`why`), as [`refused`] does.
+pub(crate) async fn rejected(state: &AppState, headers: &Headers, body: &[u8], source: &str, why: String) -> Receipt {
+    refused(state, headers, body, source, why, (Verdict::BadSignature, WebhookOutcome::RejectedSignature)).await
+}
+
+/// Records a delivery whose body was larger than `limit` bytes, as [`refused`] does: MALFORMED, and nothing else is
+/// done with it (its signature cannot be checked over a body not read whole).
 pub async fn receive_too_large(state: &AppState, headers: &Headers, prefix: &[u8], limit: usize) -> Receipt {
-    let msg = format!(
-        "too large: the body is over {} KiB (Cashfree's are a few KB); its first {} bytes are stored",
-        limit / 1024,
-        prefix.len()
-    );
-    let id = record(&state.db, row(headers.to_json(), prefix, false), WebhookOutcome::Malformed, msg.clone()).await;
-    Receipt::new(Verdict::TooLarge, WebhookOutcome::Malformed, id, msg)
+    let msg = format!("too large: the body is over {} KiB (Cashfree's are a few KB)", limit / 1024);
+    refused(state, headers, prefix, "webhook", msg, (Verdict::TooLarge, WebhookOutcome::Malformed)).await
 }
 
 /// `Base64(HMAC-SHA256(secret, timestamp ‖ body))` matches `signature` for one of `secrets`; constant time.
