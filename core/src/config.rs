@@ -162,6 +162,12 @@ pub struct Config {
     #[arg(long, env = "PAYDESK_IDEMPOTENCY_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub idempotency_retention_days: u32,
+    /// Days a persisted document (automatic persisted queries) is kept after it was last run by its hash; older
+    /// ones are deleted hourly, and a client that sends the hash again is asked for the text. 0: keep them; at most
+    /// 36500.
+    #[arg(long, env = "PAYDESK_PERSISTED_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub persisted_retention_days: u32,
     /// Webhook deliveries refused unread (a signature that does not hold, a body over the size limit) that one
     /// address may have stored a minute; beyond it they are answered 429 and only counted. 0: no limit.
     #[arg(long, env = "PAYDESK_WEBHOOK_REJECTS_PER_MINUTE", default_value_t = 30)]

@@ -51,6 +51,8 @@ pub struct Settings {
     /// How long events and idempotency keys are kept (`None`: for good).
     pub event_retention: Option<chrono::Duration>,
     pub idempotency_retention: Option<chrono::Duration>,
+    /// How long a persisted document is kept after its last use (`None`: for good).
+    pub persisted_retention: Option<chrono::Duration>,
     /// How long a refused webhook delivery is kept (`None`: for good).
     pub rejected_webhook_retention: Option<chrono::Duration>,
     /// Refused webhook deliveries one address may have stored a minute (0: no limit).
@@ -188,6 +190,7 @@ impl Settings {
             event_retention: retention(config.event_retention_days),
             idempotency_retention: retention(config.idempotency_retention_days),
             rejected_webhook_retention: retention(config.rejected_webhook_retention_days),
+            persisted_retention: retention(config.persisted_retention_days),
             webhook_rejects_per_minute: config.webhook_rejects_per_minute,
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",

@@ -10,9 +10,11 @@ pub struct Model {
     pub hash: String,
     pub body: String,
     pub created_at: DateTimeUtc,
+    /// When it was last run by its hash, as an instance noted it (at most hourly); none since it was registered.
+    pub used_at: Option<DateTimeUtc>,
 }
 
-crate::by_position!(hash, body, created_at);
+crate::by_position!(hash, body, created_at, used_at);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

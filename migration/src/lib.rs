@@ -27,6 +27,7 @@ mod m20261207_000003_journal_provider_objects;
 mod m20261207_000004_signed_checkpoints;
 mod m20261207_000005_erasure_gate;
 mod m20261207_000006_refused_webhooks;
+mod m20261207_000007_persisted_used_at;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_signed_checkpoints::Migration),
             Box::new(m20261207_000005_erasure_gate::Migration),
             Box::new(m20261207_000006_refused_webhooks::Migration),
+            Box::new(m20261207_000007_persisted_used_at::Migration),
         ]
     }
 }

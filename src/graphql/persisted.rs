@@ -19,11 +19,15 @@ use std::sync::Arc;
 
 /// Texts remembered by hash on this instance, so a known hash costs no query.
 const REMEMBERED: usize = 4096;
+/// How often an instance notes that a document is still used (its `used_at`), which retention reads.
+const NOTED_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The persisted documents of this deployment.
 pub struct Persisted {
     db: DatabaseConnection,
     remembered: quick_cache::sync::Cache<String, Arc<str>>,
+    /// When this instance last noted each document's use in the database.
+    noted: quick_cache::sync::Cache<String, std::time::Instant>,
     trusted: Option<Arc<Trusted>>,
 }
 
@@ -35,7 +39,9 @@ fn error(code: &str, message: impl Into<String>) -> ServerError {
 
 impl Persisted {
     pub fn new(db: DatabaseConnection, trusted: Option<Arc<Trusted>>) -> Self {
-        Persisted { db, remembered: quick_cache::sync::Cache::new(REMEMBERED), trusted }
+        let (remembered, noted) =
+            (quick_cache::sync::Cache::new(REMEMBERED), quick_cache::sync::Cache::new(REMEMBERED));
+        Persisted { db, remembered, noted, trusted }
     }
 
     /// Gives `request` its document's text when it names a persisted one, keeps a new one it registers, and in
@@ -46,6 +52,7 @@ impl Persisted {
         if let Some(hash) = named(request)? {
             if request.query.is_empty() {
                 request.query = self.text_of(&hash, admin).await?.to_string();
+                self.note_use(&hash);
             } else {
                 let actual = hex::encode(Sha256::digest(request.query.as_bytes()));
                 if actual != hash {
@@ -96,6 +103,30 @@ impl Persisted {
         }
     }
 
+    /// Notes, at most hourly per instance and without waiting for it, that the document `hash` is still run: a
+    /// document unused for `PAYDESK_PERSISTED_RETENTION_DAYS` is forgotten (a client sends its text again).
+    fn note_use(&self, hash: &str) {
+        if self.trusted.as_ref().is_some_and(|t| t.text_of(hash).is_some()) {
+            return; // the manifest's, never stored
+        }
+        if self.noted.get(hash).is_some_and(|at| at.elapsed() < NOTED_EVERY) {
+            return;
+        }
+        self.noted.insert(hash.to_owned(), std::time::Instant::now());
+        let (db, hash) = (self.db.clone(), hash.to_owned());
+        tokio::spawn(async move {
+            use sea_orm::{sea_query::Expr, ColumnTrait, QueryFilter};
+            let noted = document::Entity::update_many()
+                .col_expr(document::Column::UsedAt, Expr::value(crate::clock::now()))
+                .filter(document::Column::Hash.eq(hash))
+                .exec(&db)
+                .await;
+            if let Err(e) = noted {
+                tracing::warn!(error = %e, "could not note a persisted document's use");
+            }
+        });
+    }
+
     /// Keeps `text` under `hash` (once; a failure to store only means it is not kept). Called only for a document
     /// that parsed and validated: text that is not GraphQL, or not this schema's, is never stored.
     pub async fn keep(&self, Keep { hash, text }: Keep) {
@@ -107,6 +138,7 @@ impl Persisted {
             hash: sea_orm::Set(hash.to_owned()),
             body: sea_orm::Set(text.to_owned()),
             created_at: sea_orm::Set(crate::clock::now()),
+            used_at: sea_orm::Set(None),
         };
         let stored =
             document::Entity::insert(row).on_conflict_do_nothing_on([document::Column::Hash]).exec(&self.db).await;

@@ -189,3 +189,50 @@ async fn only_a_document_that_parses_and_validates_is_kept() {
     let body = post(&app, &ops, json!({ "extensions": persisted(&sha(QUERY)) })).await;
     assert!(body["data"]["payoutHolds"].is_array(), "{body}");
 }
+
+#[tokio::test]
+async fn a_document_nobody_runs_for_its_retention_is_forgotten_and_one_in_use_is_kept() {
+    let app = TestApp::spawn().await;
+    let ops = app.token(entity::status::Role::Ops, uuid::Uuid::new_v4());
+    let (used, idle) = ("{ payoutHolds { reason } }", "{ me { role } }");
+    for text in [used, idle] {
+        let body = post(&app, &ops, json!({ "query": text, "extensions": persisted(&sha(text)) })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    // Two more instances (each sweeps as it starts: nothing is old yet).
+    let (second, third) = (app.spawn_second().await, app.spawn_second().await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Both registered, and last run, longer ago than the retention (30 days by default).
+    let long_ago: sea_orm::Value = (chrono::Utc::now() - chrono::Duration::days(31)).into();
+    tamper(&app, "UPDATE persisted_documents SET created_at = $1, used_at = $1", vec![long_ago]).await;
+    // One is run by its hash again, on an instance that has not noted its use yet.
+    let by_hash = |text: &str| json!({ "extensions": persisted(&sha(text)) });
+    let body = post(&second, &ops, by_hash(used)).await;
+    assert!(body["data"]["payoutHolds"].is_array(), "{body}");
+    let noted = async {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let recent = chrono::Utc::now() - chrono::Duration::days(1);
+        for _ in 0..100 {
+            let found = entity::persisted_document::Entity::find()
+                .filter(entity::persisted_document::Column::UsedAt.gt(recent))
+                .all(&app.state.db)
+                .await
+                .unwrap();
+            if !found.is_empty() {
+                return found.into_iter().map(|d| d.hash).collect::<Vec<_>>();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Vec::new()
+    };
+    assert_eq!(noted.await, [sha(used)], "its use is noted");
+    let swept = paydesk::services::retention::sweep(&app.state, &app.state.db).await.unwrap();
+    assert_eq!(swept.persisted_documents, 1, "{swept:?}");
+    // An instance that never ran them: the one in use is known, the idle one is asked for its text again.
+    let body = post(&third, &ops, by_hash(used)).await;
+    assert!(body["data"]["payoutHolds"].is_array(), "{body}");
+    let body = post(&third, &ops, by_hash(idle)).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{body}");
+    let body = post(&third, &ops, json!({ "query": idle, "extensions": persisted(&sha(idle)) })).await;
+    assert_eq!(body["data"]["me"]["role"], "OPS", "and registered again: {body}");
+}

@@ -29,6 +29,7 @@ pub struct Swept {
     pub events: u64,
     pub idempotency_keys: u64,
     pub refused_webhooks: u64,
+    pub persisted_documents: u64,
 }
 
 /// Sweeps now and then every hour, on `background` (statements not counted as requests' work).
@@ -37,6 +38,7 @@ pub fn spawn(state: AppState, background: DatabaseConnection) {
     if settings.event_retention.is_none()
         && settings.idempotency_retention.is_none()
         && settings.rejected_webhook_retention.is_none()
+        && settings.persisted_retention.is_none()
     {
         return;
     }
@@ -67,7 +69,38 @@ pub async fn sweep(state: &AppState, db: &DatabaseConnection) -> AppResult<Swept
     if let Some(cutoff) = state.settings.rejected_webhook_retention.and_then(|keep| now.checked_sub_signed(keep)) {
         swept.refused_webhooks = refused_webhooks(db, cutoff).await?;
     }
+    if let Some(cutoff) = state.settings.persisted_retention.and_then(|keep| now.checked_sub_signed(keep)) {
+        swept.persisted_documents = persisted_documents(db, cutoff).await?;
+    }
     Ok(swept)
+}
+
+/// Deletes the persisted documents not run by their hash since `cutoff` (nor registered since); returns how many.
+async fn persisted_documents(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    use entity::persisted_document as document;
+    let unused = sea_orm::Condition::any().add(document::Column::UsedAt.lt(cutoff)).add(
+        sea_orm::Condition::all().add(document::Column::UsedAt.is_null()).add(document::Column::CreatedAt.lt(cutoff)),
+    );
+    let mut deleted = 0;
+    loop {
+        let old: Vec<String> = document::Entity::find()
+            .select_only()
+            .column(document::Column::Hash)
+            .filter(unused.clone())
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if old.is_empty() {
+            return Ok(deleted);
+        }
+        let count = old.len() as u64;
+        let gone = document::Entity::delete_many().filter(document::Column::Hash.is_in(old)).filter(unused.clone());
+        deleted += gone.exec(db).await?.rows_affected;
+        if count < BATCH {
+            return Ok(deleted);
+        }
+    }
 }
 
 /// Deletes the webhook deliveries refused unread (never chained) received before `cutoff`; returns how many.
