@@ -393,7 +393,8 @@ def checked(*command):
                           text=True, capture_output=True)
     took = time.time() - started
     if done.returncode == 0:
-        return took, "clean (" + done.stdout.splitlines()[0] + ")"
+        said = [line for line in done.stdout.splitlines() if line.startswith(("history: checked", "checked "))]
+        return took, "clean (" + "; ".join(said) + ")"
     return took, f"NOT clean (exit {done.returncode}): {done.stdout[-300:]}{done.stderr[-300:]}"
 
 
