@@ -324,6 +324,45 @@ async fn verify_since_a_checkpoint_it_verified_walks_only_what_came_after() {
 }
 
 #[tokio::test]
+async fn rows_written_without_a_hash_never_stop_the_chainer_however_many() {
+    let (app, double) = spawn_with_double(|_| {}).await;
+    some_history(&app, &double).await;
+    linked(&app).await;
+    // More than a chainer's batch of audit entries written now by something other than paydesk, with no hash.
+    use sea_orm::EntityTrait;
+    let now = chrono::Utc::now();
+    let foreign = (0..1_100).map(|_| entity::audit_log::ActiveModel {
+        id: sea_orm::Set(Uuid::now_v7()),
+        actor_id: sea_orm::Set(None),
+        actor_role: sea_orm::Set(entity::status::Role::System),
+        action: sea_orm::Set("payment.succeeded".into()),
+        entity_type: sea_orm::Set("payment".into()),
+        entity_id: sea_orm::Set(Uuid::now_v7()),
+        before: sea_orm::Set(None),
+        after: sea_orm::Set(None),
+        reason: sea_orm::Set(None),
+        created_at: sea_orm::Set(now),
+        content_hash: sea_orm::Set(None),
+    });
+    for part in foreign.collect::<Vec<_>>().chunks(100) {
+        entity::audit_log::Entity::insert_many(part.to_vec()).exec(&app.state.db).await.unwrap();
+    }
+    // What paydesk writes after them is linked all the same.
+    let f = some_history(&app, &double).await;
+    let approved = format!(
+        "SELECT a.id FROM audit_log a JOIN payout_requests p ON p.id = a.entity_id \
+         WHERE a.action = 'payout.approved' AND p.freelancer_id = '{f}'"
+    );
+    let approved = if on_postgres() {
+        one_id(&app, &approved).await
+    } else {
+        let blob = format!("X'{}'", f.simple());
+        one_id(&app, &approved.replace(&format!("'{f}'"), &blob)).await
+    };
+    link_of(&app, "audit", approved).await;
+}
+
+#[tokio::test]
 async fn two_instances_writing_at_once_keep_one_valid_chain() {
     let (app, double) = spawn_with_double(|_| {}).await;
     let second = app.spawn_second().await;

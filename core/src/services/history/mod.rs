@@ -136,19 +136,27 @@ async fn sealed_of<E: Chained>(
     which: &Which<'_>,
     unsealed: Unsealed,
 ) -> AppResult<Vec<Hashed>> {
-    let rows: Vec<(Uuid, DateTime<Utc>, Option<Vec<u8>>)> = select::<E>(which)
-        .select_only()
-        .column(E::id())
-        .column(E::written())
-        .column(E::sealed())
-        .into_tuple()
-        .all(db)
-        .await?;
+    let read = |q: sea_orm::Select<E>| {
+        q.select_only()
+            .column(E::id())
+            .column(E::written())
+            .column(E::sealed())
+            .into_tuple::<(Uuid, DateTime<Utc>, Option<Vec<u8>>)>()
+    };
+    let mut rows = read(select::<E>(which)).all(db).await?;
     // Looked up only when a row without a hash is met: rows written since hashes were kept all have one.
     let before = match unsealed {
         Unsealed::HashOlderThanSealed if rows.iter().any(|r| r.2.is_none()) => first_sealed::<E>(db).await?,
         _ => None,
     };
+    // Rows without a hash written since hashes were kept (removed by someone, or written by someone other than
+    // paydesk) are never linked; the chainer reads past them, however many there are, or they would stop it.
+    if let (Some(t), Which::Unlinked { .. }) = (before, which) {
+        if rows.iter().any(|r| r.2.is_none() && r.1 >= t) {
+            let linkable = sea_orm::Condition::any().add(E::sealed().is_not_null()).add(E::written().lt(t));
+            rows = read(select::<E>(which).filter(linkable)).all(db).await?;
+        }
+    }
     let hashes = |written: DateTime<Utc>| unsealed == Unsealed::Hash || before.is_none_or(|t| written < t);
     let unsealed: Vec<Uuid> = rows.iter().filter(|r| r.2.is_none() && hashes(r.1)).map(|r| r.0).collect();
     let mut hashed_now: HashMap<Uuid, Vec<u8>> = if unsealed.is_empty() {
