@@ -44,6 +44,9 @@ WEBHOOK_SECRET = "bench-webhook-secret"
 HISTORY_KEY = "6a1f3c5e7b9d2f4a6c8e0b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a"
 CACHE = Path.home() / ".cache" / "paydesk-bench"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "paydesk-target"))
+# `debug` runs the test build (a smoke run checks the suite still works; its figures mean nothing).
+PROFILE = os.environ.get("BENCH_PROFILE", "release")
+BINARY = TARGET / PROFILE / "paydesk"
 WORK = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
 
 
@@ -60,7 +63,7 @@ def fresh_database():
     name = URL.rsplit("/", 1)[1].split("?")[0]
     sh("psql", admin_url(), "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     sh("psql", admin_url(), "-qc", f"CREATE DATABASE {name}")
-    paydesk = str(TARGET / "release" / "paydesk")
+    paydesk = str(BINARY)
     # The data set is written as books were kept before the journal: migrating again carries them over into the
     # journal, as it does an existing deployment's, and reconcile checks the result.
     sh(paydesk, "migrate", "--database-url", URL)
@@ -100,7 +103,7 @@ def paydesk_env(database_url, port):
 
 def serve_paydesk(database_url, port):
     """A release paydesk on `database_url`, answering at `port` once this returns."""
-    proc = subprocess.Popen([str(TARGET / "release" / "paydesk"), "serve"], env=paydesk_env(database_url, port),
+    proc = subprocess.Popen([str(BINARY), "serve"], env=paydesk_env(database_url, port),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(f"http://127.0.0.1:{port}/healthz")
     return proc
@@ -108,7 +111,7 @@ def serve_paydesk(database_url, port):
 
 def admin_token(binary=None):
     """An admin's token for a benchmarked paydesk (signed with its `JWT_SECRET`), made by `binary`'s `token`."""
-    binary = binary or str(TARGET / "release" / "paydesk")
+    binary = binary or str(BINARY)
     return sh(binary, "token", "--role", "admin", "--sub", "0193a000-0000-7000-8000-0000000000aa", "--ttl", "2h",
               env=dict(os.environ, JWT_SECRET="bench")).strip()
 
@@ -220,8 +223,8 @@ def main():
     for tool in ("wrk", "pgbench", "psql", "npm"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed (wrk: apt-get install wrk)")
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True,
-                   env=dict(os.environ, CARGO_TARGET_DIR=str(TARGET)))
+    build = ["cargo", "build", "-q"] + (["--release"] if PROFILE == "release" else [])
+    subprocess.run(build, cwd=ROOT, check=True, env=dict(os.environ, CARGO_TARGET_DIR=str(TARGET)))
     if not os.environ.get("SKIP_GENERATE"):
         fresh_database()
     databases = os.environ.get("DATABASES", "postgres sqlite").split()
@@ -389,7 +392,7 @@ def checked(*command):
     """Runs `paydesk <command>` on the benchmark database: (seconds it took, clean and its first line, or what it
     found)."""
     started = time.time()
-    done = subprocess.run([str(TARGET / "release" / "paydesk"), *command], env=paydesk_env(URL, PAYDESK_PORT),
+    done = subprocess.run([str(BINARY), *command], env=paydesk_env(URL, PAYDESK_PORT),
                           text=True, capture_output=True)
     took = time.time() - started
     if done.returncode == 0:
@@ -699,7 +702,7 @@ def copy_to_sqlite(only=None):
     """Copies the data set into a new SQLite file, or adds `only` some rows (a WHERE clause by table) it lacks."""
     sqlite3 = sqlite3_module()
     if only is None:
-        sh(str(TARGET / "release" / "paydesk"), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
+        sh(str(BINARY), "migrate", "--database-url", f"sqlite://{LITE}?mode=rwc")
     con = sqlite3.connect(LITE)
     started = time.time()
     tables = ("freelancer_wallets", "payments", "payout_requests", "wallet_transactions", "journal_entries",
