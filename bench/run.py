@@ -546,6 +546,44 @@ def compare_writes(title, unit, sql, paydesk_run):
               f"{100 * p[0] / s[0]:.0f}% |", flush=True)
 
 
+def undo(sql):
+    """Takes back what pgbench wrote (its share of the turns), as one transaction with the history's triggers off
+    for this session: its rows carry no content hash, written outside paydesk, so the history would rightly name
+    them as inserted out of order, and `verify` below would not be clean."""
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+       "BEGIN; SET LOCAL session_replication_role = replica; " + sql + " COMMIT;")
+
+
+UNDO_APPROVALS = """
+CREATE TEMP TABLE pgb ON COMMIT DROP AS
+  SELECT p.id, p.wallet_id, p.amount FROM payout_requests p JOIN bench_approve b ON b.id = p.id WHERE p.status = 'paid';
+UPDATE freelancer_wallets w SET balance = w.balance + t.total
+  FROM (SELECT wallet_id, sum(amount) AS total FROM pgb GROUP BY wallet_id) t WHERE w.id = t.wallet_id;
+DELETE FROM journal_postings WHERE entry_id IN (SELECT id FROM journal_entries WHERE payout_request_id IN (SELECT id FROM pgb));
+DELETE FROM journal_entries WHERE payout_request_id IN (SELECT id FROM pgb);
+DELETE FROM wallet_transactions WHERE payout_request_id IN (SELECT id FROM pgb);
+DELETE FROM notifications WHERE payout_request_id IN (SELECT id FROM pgb);
+DELETE FROM audit_log WHERE action = 'payout.approved' AND entity_id IN (SELECT id FROM pgb);
+UPDATE payout_requests SET status = 'pending', decided_by = NULL, decided_at = NULL WHERE id IN (SELECT id FROM pgb);
+"""
+
+UNDO_WEBHOOKS = """
+CREATE TEMP TABLE pgb ON COMMIT DROP AS
+  SELECT id, freelancer_id, net_amount FROM payments WHERE cf_payment_id LIKE 'pgb%';
+UPDATE freelancer_wallets w SET balance = w.balance - t.total
+  FROM (SELECT freelancer_id, sum(net_amount) AS total FROM pgb GROUP BY freelancer_id) t
+  WHERE w.freelancer_id = t.freelancer_id;
+DELETE FROM journal_postings WHERE entry_id IN (SELECT id FROM journal_entries WHERE payment_id IN (SELECT id FROM pgb));
+DELETE FROM journal_entries WHERE payment_id IN (SELECT id FROM pgb);
+DELETE FROM wallet_transactions WHERE payment_id IN (SELECT id FROM pgb);
+DELETE FROM notifications WHERE payment_id IN (SELECT id FROM pgb);
+DELETE FROM audit_log WHERE action = 'payment.succeeded' AND entity_id IN (SELECT id FROM pgb);
+DELETE FROM payment_webhooks WHERE idempotency_key LIKE 'pgb:%';
+UPDATE payments SET status = 'pending', platform_fee = NULL, net_amount = NULL, cf_payment_id = NULL,
+       payment_method = NULL, paid_at = NULL WHERE id IN (SELECT id FROM pgb);
+"""
+
+
 def turns(table, key, source):
     """Numbers pgbench's share of `source` (rows with a `key` column) in `table`; each transaction takes the next one
     through a sequence, as paydesk's clients are handed theirs by id: neither side searches for work."""
@@ -571,6 +609,7 @@ def approvals(token):
                    "reserve, ledger row, notification, audit entry, event)", "approvals", APPROVE_SQL, approve)
     left = one("SELECT count(*) FROM payout_requests WHERE status = 'pending'")
     print(f"\n({left} payouts still pending)")
+    undo(UNDO_APPROVALS)
 
 WEBHOOK_SQL = """BEGIN;
 UPDATE payments SET status = 'success', platform_fee = amount / 10, net_amount = amount - amount / 10,
@@ -681,6 +720,7 @@ def webhooks():
     compare_writes("webhook ingest: signed PAYMENT_SUCCESS deliveries for pending orders (recorded, verified, payment "
                    "settled, wallet credited, notification, event) vs pgbench running the same transaction",
                    "webhooks", WEBHOOK_SQL, deliver)
+    undo(UNDO_WEBHOOKS)
 
 
 
