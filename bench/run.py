@@ -136,8 +136,8 @@ def linked(port, token, label):
         time.sleep(1)
     links = sum(c["seq"] for c in chains)
     took = time.time() - started
-    print(f"history ({label}): {links - before:,} rows linked in {took:.0f} s ({links:,} in all), "
-          f"{1e6 * took / max(links - before, 1):.0f} µs a row", flush=True)
+    rate = f", {1e6 * took / (links - before):.0f} µs a row" if links > before else ""
+    print(f"history ({label}): {links - before:,} rows linked in {took:.0f} s ({links:,} in all){rate}", flush=True)
 
 
 def start_postgraphile():
