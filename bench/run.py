@@ -129,7 +129,15 @@ def linked(port, token, label):
     query = {"query": "{ historyCheckpoint { chains { seq unlinked } } }"}
     before = None
     while True:
-        chains = graphql(port, query, token)["data"]["historyCheckpoint"]["chains"]
+        try:
+            chains = graphql(port, query, token)["data"]["historyCheckpoint"]["chains"]
+        except RuntimeError as e:
+            # While a SQLite copy's whole history is linked, the single writer may keep a read waiting past the
+            # request timeout: ask again.
+            if "TIMEOUT" not in str(e):
+                raise
+            time.sleep(1)
+            continue
         before = sum(c["seq"] for c in chains) if before is None else before
         if all(c["unlinked"] == 0 for c in chains):
             break
@@ -162,7 +170,11 @@ def graphql(port, body, token=None):
     if token:
         headers["authorization"] = f"Bearer {token}"
     req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(body).encode(), headers=headers)
-    return json.loads(urllib.request.urlopen(req).read())
+    try:
+        return json.loads(urllib.request.urlopen(req).read())
+    except urllib.error.HTTPError as e:
+        # Say what paydesk said, not only its status.
+        raise RuntimeError(f"paydesk at port {port} answered {e.code}: {e.read().decode(errors='replace')[:500]}")
 
 
 def wrk(port, body, token, conns, lua_extra="", duration=None):

@@ -65,3 +65,14 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// Runs `statements` in order on PostgreSQL (triggers and functions SQLite has no use for); nothing elsewhere.
+pub(crate) async fn on_postgres(m: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    if m.get_database_backend() != sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for sql in statements {
+        m.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}

@@ -5,7 +5,6 @@
 //! SQLite has no triggers to guard; there `verify` alone tells.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -69,23 +68,11 @@ END $$"#;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for sql in UP {
-            m.get_connection().execute_unprepared(sql).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = m.get_connection();
-        db.execute_unprepared(BEFORE).await?;
-        db.execute_unprepared("DROP TABLE history_erasure_gate").await?;
-        db.execute_unprepared("DROP FUNCTION paydesk_erasure_gate()").await?;
-        Ok(())
+        crate::on_postgres(m, &[BEFORE, "DROP TABLE history_erasure_gate", "DROP FUNCTION paydesk_erasure_gate()"])
+            .await
     }
 }

@@ -3,7 +3,6 @@
 //! through only such a one that no history link names. Every other delivery stays append-only.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -34,22 +33,10 @@ const DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for sql in UP {
-            m.get_connection().execute_unprepared(sql).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for sql in DOWN {
-            m.get_connection().execute_unprepared(sql).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, DOWN).await
     }
 }

@@ -109,16 +109,22 @@ async fn the_client_address_is_the_trusted_proxys_entry_and_probes_and_webhooks_
     assert!(retry.is_some_and(|r| (1..=30).contains(&r)), "{retry:?}");
 }
 
-#[tokio::test]
-async fn the_money_budget_is_one_per_caller_over_http_and_the_socket_alike() {
+/// A server whose callers may move money `budget` times a minute, and a funded freelancer with a token.
+async fn with_money_budget(budget: u32) -> (TestApp, Uuid, String) {
     let app = TestApp::spawn_with(|c| {
         c.rate_limit_per_caller = 100;
-        c.rate_limit_money = 3;
+        c.rate_limit_money = budget;
     })
     .await;
     let f = Uuid::new_v4();
     app.fund(f, "5000.00").await;
     let token = app.token(entity::status::Role::Freelancer, f);
+    (app, f, token)
+}
+
+#[tokio::test]
+async fn the_money_budget_is_one_per_caller_over_http_and_the_socket_alike() {
+    let (app, f, token) = with_money_budget(3).await;
     let request =
         format!("mutation {{ requestPayout(input: {{ freelancerId: \"{f}\", amount: \"100.00\" }}) {{ id }} }}");
     assert_eq!(post(&app, Some(&token), &request, &[]).await.0, 200, "one over HTTP");
@@ -145,14 +151,7 @@ async fn the_money_budget_is_one_per_caller_over_http_and_the_socket_alike() {
 
 #[tokio::test]
 async fn when_the_money_budget_runs_out_part_way_the_answer_names_what_ran_and_is_no_429() {
-    let app = TestApp::spawn_with(|c| {
-        c.rate_limit_per_caller = 100;
-        c.rate_limit_money = 2;
-    })
-    .await;
-    let f = Uuid::new_v4();
-    app.fund(f, "5000.00").await;
-    let token = app.token(entity::status::Role::Freelancer, f);
+    let (app, f, token) = with_money_budget(2).await;
     let one = |alias: &str| {
         format!("{alias}: requestPayout(input: {{ freelancerId: \"{f}\", amount: \"100.00\" }}) {{ id }}")
     };

@@ -81,26 +81,7 @@ async fn persisted_documents(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> 
     let unused = sea_orm::Condition::any().add(document::Column::UsedAt.lt(cutoff)).add(
         sea_orm::Condition::all().add(document::Column::UsedAt.is_null()).add(document::Column::CreatedAt.lt(cutoff)),
     );
-    let mut deleted = 0;
-    loop {
-        let old: Vec<String> = document::Entity::find()
-            .select_only()
-            .column(document::Column::Hash)
-            .filter(unused.clone())
-            .limit(BATCH)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if old.is_empty() {
-            return Ok(deleted);
-        }
-        let count = old.len() as u64;
-        let gone = document::Entity::delete_many().filter(document::Column::Hash.is_in(old)).filter(unused.clone());
-        deleted += gone.exec(db).await?.rows_affected;
-        if count < BATCH {
-            return Ok(deleted);
-        }
-    }
+    delete_matching::<document::Entity, String>(db, document::Column::Hash, unused).await
 }
 
 /// Deletes the webhook deliveries refused unread (never chained) received before `cutoff`; returns how many.
@@ -110,23 +91,26 @@ async fn refused_webhooks(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> App
         "{} AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'webhooks' AND l.row_id = payment_webhooks.id)",
         crate::services::history::REFUSED_UNREAD
     ));
+    let old = sea_orm::Condition::all().add(webhook::Column::ReceivedAt.lt(cutoff)).add(refused);
+    delete_matching::<webhook::Entity, uuid::Uuid>(db, webhook::Column::Id, old).await
+}
+
+/// Deletes the rows of `E` that `matching` holds for, [`BATCH`] at a time, naming each batch by its `key`s (and
+/// checking `matching` again as it deletes); returns how many.
+async fn delete_matching<E, K>(db: &DatabaseConnection, key: E::Column, matching: sea_orm::Condition) -> AppResult<u64>
+where
+    E: EntityTrait,
+    K: sea_orm::TryGetable + Into<sea_orm::Value>,
+{
     let mut deleted = 0;
     loop {
-        let old: Vec<uuid::Uuid> = webhook::Entity::find()
-            .select_only()
-            .column(webhook::Column::Id)
-            .filter(webhook::Column::ReceivedAt.lt(cutoff))
-            .filter(refused.clone())
-            .limit(BATCH)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let old: Vec<K> =
+            E::find().select_only().column(key).filter(matching.clone()).limit(BATCH).into_tuple().all(db).await?;
         if old.is_empty() {
             return Ok(deleted);
         }
         let count = old.len() as u64;
-        let gone = webhook::Entity::delete_many().filter(webhook::Column::Id.is_in(old)).filter(refused.clone());
-        deleted += gone.exec(db).await?.rows_affected;
+        deleted += E::delete_many().filter(key.is_in(old)).filter(matching.clone()).exec(db).await?.rows_affected;
         if count < BATCH {
             return Ok(deleted);
         }

@@ -118,21 +118,24 @@ pub async fn checkpoint_daily(db: &DatabaseConnection, signer: Option<&Signer>) 
         txn.rollback().await?;
         return Ok(0);
     }
-    crate::services::notifications::notify(
-        &txn,
-        crate::services::notifications::New {
-            recipient_id: Uuid::nil(),
-            kind: CHECKPOINT_KIND,
-            severity: entity::status::Severity::Info,
-            title: format!("History checkpoint {day}"),
-            body: body.to_string(),
-            payment_id: None,
-            payout_request_id: None,
-        },
-    )
-    .await?;
+    send(&txn, CHECKPOINT_KIND, format!("History checkpoint {day}"), &body).await?;
     txn.commit().await?;
     Ok(1)
+}
+
+/// A checkpoint (`body`) on its way to the marketplace's callback, as a notification of `kind`, in `txn`.
+async fn send(txn: &impl ConnectionTrait, kind: &'static str, title: String, body: &Value) -> AppResult<()> {
+    let note = crate::services::notifications::New {
+        recipient_id: Uuid::nil(),
+        kind,
+        severity: entity::status::Severity::Info,
+        title,
+        body: body.to_string(),
+        payment_id: None,
+        payout_request_id: None,
+    };
+    crate::services::notifications::notify(txn, note).await?;
+    Ok(())
 }
 
 /// Heads as a checkpoint carries them, with what its signature covers.
@@ -253,19 +256,7 @@ pub async fn checkpoint_signed(
     // Out of the database at once: the marketplace keeps what it was sent, where no one holding the database reaches.
     let body = json!({ "takenAt": time(now), "heads": stored_heads, "publicKey": signer.public_hex(),
                        "signature": hex::encode(&signature) });
-    crate::services::notifications::notify(
-        &txn,
-        crate::services::notifications::New {
-            recipient_id: Uuid::nil(),
-            kind: SIGNED_CHECKPOINT_KIND,
-            severity: entity::status::Severity::Info,
-            title: format!("History checkpoint at {}", time(now)),
-            body: body.to_string(),
-            payment_id: None,
-            payout_request_id: None,
-        },
-    )
-    .await?;
+    send(&txn, SIGNED_CHECKPOINT_KIND, format!("History checkpoint at {}", time(now)), &body).await?;
     txn.commit().await?;
     Ok(taken)
 }
