@@ -44,7 +44,8 @@ async fn status_of(app: &TestApp, id: &str) -> Value {
 #[tokio::test]
 #[ignore = "needs Chromium and `npm ci --prefix tests/console`: .ci/run installs them and runs this with --include-ignored"]
 async fn admins_ops_and_freelancers_run_payouts_from_the_console_in_a_real_browser() {
-    let app = TestApp::spawn().await;
+    // One trusted proxy hop: the forged deliveries come from addresses of their own, each its own burst.
+    let app = TestApp::spawn_with(|c| c.trusted_proxy_hops = 1).await;
     let (approved_wallet, approve) = pending(&app, "300.00").await;
     let (_, reject) = pending(&app, "200.00").await;
     let (bulk_wallet, bulk_ok) = pending(&app, "300.00").await;

@@ -72,11 +72,13 @@ async function proxy(target) {
   };
 }
 
-/// Sends Cashfree's webhook route a delivery with a forged signature, which raises a `signature_rejected` alert.
+/// Sends Cashfree's webhook route a delivery with a forged signature, which raises a `signature_rejected` alert: each
+/// from an address of its own (the server trusts one proxy hop), as an alert is raised once a burst per address.
+let forged = 0;
 const forge = () => fetch(`${url}/api/webhooks/cashfree`, {
   method: "POST",
   headers: { "content-type": "application/json", "x-webhook-signature": "forged",
-    "x-webhook-timestamp": String(Math.floor(Date.now() / 1000)) },
+    "x-webhook-timestamp": String(Math.floor(Date.now() / 1000)), "x-forwarded-for": `10.7.0.${++forged}` },
   body: JSON.stringify({ type: "PAYMENT_SUCCESS_WEBHOOK", data: {} }),
 });
 
