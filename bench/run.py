@@ -37,7 +37,19 @@ URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/p
 DURATION = int(os.environ.get("DURATION", "5"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
-PAYDESK_PORT, POSTGRAPHILE_PORT = 3100, 5100
+
+
+def free_port():
+    """A port nothing listens on now: several runs, or anything else on the machine, never collide."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Each side's port: given (`PAYDESK_PORT`, `POSTGRAPHILE_PORT`, `SQLITE_PORT`), or a free one.
+PAYDESK_PORT = int(os.environ.get("PAYDESK_PORT") or free_port())
+POSTGRAPHILE_PORT = int(os.environ.get("POSTGRAPHILE_PORT") or free_port())
 WEBHOOK_SECRET = "bench-webhook-secret"
 # The history's signing key (a seed made for the suite, nothing else's): the server signs checkpoints with it and
 # `paydesk verify --since` checks them.
@@ -51,7 +63,13 @@ WORK = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
 
 
 def sh(*args, **kw):
-    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+    """Runs a tool; when it fails, stops the run with the tool's own words (pgbench's "too many clients already", say),
+    not a bare exit status."""
+    done = subprocess.run(args, text=True, capture_output=True, **kw)
+    if done.returncode != 0:
+        said = (done.stderr.strip() or done.stdout.strip())[-2000:]
+        sys.exit(f"{Path(args[0]).name} {' '.join(map(str, args[1:4]))} ... failed (exit {done.returncode}):\n{said}")
+    return done.stdout
 
 
 def admin_url():
@@ -187,7 +205,9 @@ def wrk(port, body, token, conns, lua_extra="", duration=None):
         + '    io.stderr:write(body:sub(1, 300) .. "\\n")\n  end\nend\n')
     threads = min(conns, 2)
     done = subprocess.run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration or DURATION}s", "--latency", "-s",
-                           str(script), f"http://127.0.0.1:{port}/graphql"], check=True, text=True, capture_output=True)
+                           str(script), f"http://127.0.0.1:{port}/graphql"], text=True, capture_output=True)
+    if done.returncode != 0:
+        sys.exit(f"wrk against port {port} failed (exit {done.returncode}):\n{(done.stderr or done.stdout)[-2000:]}")
     out = done.stdout
     if done.stderr.strip():
         failed = len(done.stderr.strip().split("\n"))
@@ -742,7 +762,7 @@ def webhooks():
 # through Python's sqlite3 module, one process per connection, with values bound as paydesk binds them (SQLite plans
 # `status = 'pending'` and `status = ?` differently): no HTTP, no JSON, no GraphQL.
 
-SQLITE_PORT = 3200
+SQLITE_PORT = int(os.environ.get("SQLITE_PORT") or free_port())
 LITE = WORK / "bench.db"
 
 
