@@ -811,13 +811,37 @@ def copy_to_sqlite(only=None):
     print(f"SQLite {'rows added' if only else 'copy made'} in {time.time() - started:.0f} s", flush=True)
 
 
+def linked_sqlite_version():
+    """The SQLite version paydesk links: the one bundled with the `libsqlite3-sys` that Cargo.lock names, read from
+    cargo's registry (where building paydesk put it); None when it is not there."""
+    locked = re.search(r'name = "libsqlite3-sys"\nversion = "([^"]+)"', (ROOT / "Cargo.lock").read_text())
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    for header in home.glob(f"registry/src/*/libsqlite3-sys-{locked.group(1)}/sqlite3/sqlite3.h") if locked else []:
+        found = re.search(r'#define SQLITE_VERSION\s+"([^"]+)"', header.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+    return None
+
+
 def sqlite3_module():
-    """pysqlite3-binary when installed (`pip install pysqlite3-binary`: SQLite 3.51, as paydesk links), else Python's
-    own, whose older SQLite may plan the same query differently (3.40 scans the list's index by time)."""
+    """The sqlite3 module of the ceiling: pysqlite3-binary (installed here if missing), whose SQLite is the release
+    paydesk links (3.51): Python's own (3.40) plans the same query differently, and a ceiling that does not run the
+    same engine is not a ceiling. Refuses to go on with another release."""
     try:
         import pysqlite3 as module
     except ImportError:
-        import sqlite3 as module
+        print("installing pysqlite3-binary (the SQLite ceiling runs the SQLite paydesk links)", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "pysqlite3-binary"], check=False)
+        try:
+            import pysqlite3 as module
+        except ImportError:
+            sys.exit("the SQLite ceiling needs pysqlite3-binary (`pip install pysqlite3-binary`), which could not be "
+                     "installed: Python's own sqlite3 runs another SQLite than paydesk's")
+    linked = linked_sqlite_version()
+    if linked and linked.split(".")[:2] != module.sqlite_version.split(".")[:2]:
+        sys.exit(f"the SQLite ceiling would run SQLite {module.sqlite_version} where paydesk links {linked}: install a "
+                 f"pysqlite3-binary of the same release")
     return module
 
 
