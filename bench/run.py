@@ -571,11 +571,52 @@ def compare_writes(title, unit, sql, paydesk_run):
         sh("psql", URL, "-qc", "VACUUM")
         return run()
 
-    for c in CONNS:
-        p, s = rounds(lambda: vacuumed(lambda: paydesk_run(c, seconds)),
-                      lambda: vacuumed(lambda: pgbench(sql, c, seconds)))
-        print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
-              f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+    with Waits() as waits:
+        for c in CONNS:
+            p, s = rounds(lambda: vacuumed(lambda: paydesk_run(c, seconds)),
+                          lambda: vacuumed(lambda: pgbench(sql, c, seconds)))
+            print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+    print(f"\n(the history's chainer kept up: no row paydesk wrote waited more than {waits.longest:.1f} s to be "
+          f"linked, over {waits.samples} samples)", flush=True)
+
+
+# The age of the oldest row paydesk wrote (it carries a content hash) that no history link names yet, over the three
+# chained tables, looking only at the last ten minutes.
+UNLINKED_AGE = """SELECT COALESCE(EXTRACT(EPOCH FROM now() - LEAST(
+  (SELECT min(created_at) FROM audit_log r WHERE created_at > now() - interval '10 minutes'
+     AND content_hash IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'audit' AND l.row_id = r.id)),
+  (SELECT min(created_at) FROM journal_entries r WHERE created_at > now() - interval '10 minutes'
+     AND content_hash IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'journal' AND l.row_id = r.id)),
+  (SELECT min(received_at) FROM payment_webhooks r WHERE received_at > now() - interval '10 minutes'
+     AND content_hash IS NOT NULL AND signature_valid
+     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'webhooks' AND l.row_id = r.id)))), 0)"""
+
+
+class Waits:
+    """Samples, twice a second while a write comparison runs, how long the oldest row paydesk wrote has waited for
+    its history link: the chainer must keep up under the write load (a few of its 5 s periods at most)."""
+
+    def __enter__(self):
+        import threading
+        self.longest, self.samples, self.stop = 0.0, 0, threading.Event()
+
+        def sample():
+            while not self.stop.wait(0.5):
+                age = subprocess.run(["psql", URL, "-Atc", UNLINKED_AGE], text=True, capture_output=True).stdout
+                if age.strip():
+                    self.longest = max(self.longest, float(age))
+                    self.samples += 1
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.thread.join()
 
 
 def undo(sql):
