@@ -5,7 +5,8 @@
 //! business logic is `paydesk_core`, re-exported here under the same names.
 
 pub use paydesk_core::{
-    auth, build_state, cashfree, clock, config, db, domain, error, events, metrics, services, state, traces, Jobs,
+    auth, budgets, build_state, cashfree, clock, config, db, domain, error, events, metrics, services, state, traces,
+    Jobs,
 };
 
 pub mod backup;

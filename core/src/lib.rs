@@ -3,6 +3,7 @@
 //! and return domain types and `AppError`; the server (`src/`) maps them to statuses and codes.
 
 pub mod auth;
+pub mod budgets;
 pub mod cashfree;
 pub mod clock;
 pub mod config;

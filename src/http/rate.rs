@@ -1,4 +1,4 @@
-//! Rate limits, kept by `governor` on each instance: a budget of requests a minute for each client address (every
+//! Rate limits, kept on each instance ([`crate::budgets`]): a budget of requests a minute for each client address (every
 //! route but health, metrics and Cashfree's webhooks, which are signed and deduplicated and must never be turned
 //! away), one for each signed-in caller, and a smaller one for each caller's mutations that move money. A budget
 //! refills evenly over the minute and may be spent at once. Over it: `429 Too Many Requests` with `Retry-After`
@@ -8,19 +8,14 @@
 //! the one the outermost trusted proxy appended. Entries further left are whatever the client wrote, and are never
 //! read; without hops the header is ignored and the connection's peer is the client.
 
+use crate::budgets::{forget_idle, keyed, Keyed};
 use crate::error::AppError;
 use crate::state::Settings;
 use axum::http::HeaderMap;
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use uuid::Uuid;
-
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
 /// The budgets of this instance.
 pub struct Limits {
@@ -30,30 +25,14 @@ pub struct Limits {
     hops: usize,
 }
 
-fn keyed<K: Hash + Eq + Clone>(per_minute: u32) -> Option<Keyed<K>> {
-    NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
-}
-
-/// Forgets the keys whose budget is full again, and gives back the room they took.
-fn forget_idle<K: Hash + Eq + Clone>(limiter: &Option<Keyed<K>>) {
-    if let Some(l) = limiter {
-        l.retain_recent();
-        l.shrink_to_fit();
-    }
-}
-
 /// Spends one request of `key`'s budget, or says (`what`, made only then) when the next one may come.
 fn spend<K: Hash + Eq + Clone>(
     limiter: &Option<Keyed<K>>,
     key: &K,
     what: impl FnOnce() -> String,
 ) -> Result<(), AppError> {
-    let Some(limiter) = limiter else { return Ok(()) };
-    limiter.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        AppError::RateLimited(format!("{}; try again in {secs} s", what()), secs.max(1))
-    })
+    crate::budgets::spend(limiter, key)
+        .map_err(|secs| AppError::RateLimited(format!("{}; try again in {secs} s", what()), secs))
 }
 
 impl Limits {

@@ -2,15 +2,12 @@
 //! how many may still be stored this minute (`PAYDESK_WEBHOOK_REJECTS_PER_MINUTE`, kept by `governor`), and the
 //! bursts they come in, so that a flood raises one alert with a count instead of one alert a delivery.
 
+use crate::budgets::Keyed;
 use crate::events::{Alert, AlertKind};
 use crate::state::AppState;
 use entity::status::Severity;
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,7 +31,7 @@ struct Burst {
 
 /// Refused deliveries, per address.
 pub struct Rejections {
-    stored: Option<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>,
+    stored: Option<Keyed<IpAddr>>,
     bursts: Mutex<HashMap<IpAddr, Burst>>,
 }
 
@@ -53,8 +50,7 @@ fn key(from: Option<IpAddr>) -> IpAddr {
 impl Rejections {
     /// `per_minute` refused deliveries stored per address (0: every one).
     pub fn new(per_minute: u32) -> Arc<Self> {
-        let stored = NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Arc::new(Rejections { stored, bursts: Mutex::default() })
+        Arc::new(Rejections { stored: crate::budgets::keyed(per_minute), bursts: Mutex::default() })
     }
 
     /// A delivery from `from` refused for `why` (`source`: "webhook", "payout webhook"): whether it may be stored,
@@ -65,12 +61,7 @@ impl Rejections {
 
     fn refused_at(&self, now: Instant, from: Option<IpAddr>, source: &str, why: &str) -> Noted {
         let address = key(from);
-        let throttled = self.stored.as_ref().and_then(|l| {
-            l.check_key(&address).err().map(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-            })
-        });
+        let throttled = crate::budgets::spend(&self.stored, &address).err();
         let mut bursts = self.bursts.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = bursts.get(&address).is_none_or(|b| now.duration_since(b.last_seen) > QUIET);
         if fresh {
@@ -100,9 +91,7 @@ impl Rejections {
             }
         }
         bursts.retain(|_, b| now.duration_since(b.last_seen) <= QUIET || b.refused > 0);
-        if let Some(l) = &self.stored {
-            l.retain_recent();
-        }
+        crate::budgets::forget_idle(&self.stored);
         due
     }
 }
