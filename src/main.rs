@@ -248,6 +248,17 @@ async fn cashfree_double(args: DoubleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A checkpoint kept in `file` (as `signed_heads_of` reads it), named by the file in findings.
+fn kept_checkpoint(file: &std::path::Path) -> anyhow::Result<paydesk::services::history::SignedHeads> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let mut heads = paydesk::services::history::signed_heads_of(&json)
+        .with_context(|| format!("reading the heads in {}", file.display()))?;
+    heads.kept_in = Some(file.display().to_string());
+    Ok(heads)
+}
+
 /// `verify`: the history chains, the checkpoint if one is given, and the books; exit code 1 on any finding.
 async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let url = match &args.file {
@@ -271,13 +282,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             vec![path.clone()]
         };
         for file in files {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-            let mut heads = paydesk::services::history::signed_heads_of(&json)
-                .with_context(|| format!("reading the heads in {}", file.display()))?;
-            heads.kept_in = Some(file.display().to_string());
-            kept.push(heads);
+            kept.push(kept_checkpoint(&file)?);
         }
     }
     let key = match (&args.public_key, &args.signing_key) {
@@ -298,13 +303,8 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let since = match &args.since {
         Some(file) if file.exists() => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-            let mut heads = paydesk::services::history::signed_heads_of(&json)
-                .with_context(|| format!("reading the heads in {}", file.display()))?;
+            let heads = kept_checkpoint(file)?;
             anyhow::ensure!(heads.signature.is_some(), "{} holds no signed checkpoint", file.display());
-            heads.kept_in = Some(file.display().to_string());
             Some(heads)
         }
         _ => None,
@@ -321,10 +321,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
     if let (Some(file), Some(newest)) = (&args.since, &history.newest) {
         // Only ever forward: a run that began from a newer checkpoint keeps it.
-        let ahead = since
-            .as_ref()
-            .is_none_or(|s| newest.heads.iter().any(|(c, seq, _)| s.heads.iter().any(|h| h.0 == *c && *seq > h.1)));
-        if ahead {
+        if since.as_ref().is_none_or(|s| newest.goes_past(s)) {
             let kept = serde_json::to_string_pretty(&newest.to_json())?;
             // Whole or not at all: a run stopped half way leaves the last one's file as it was.
             let part = file.with_extension("part");

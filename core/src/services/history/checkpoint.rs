@@ -170,6 +170,11 @@ impl SignedHeads {
         out
     }
 
+    /// Whether some chain's head in this checkpoint is further on than in `other`.
+    pub fn goes_past(&self, other: &SignedHeads) -> bool {
+        self.heads.iter().any(|(chain, seq, _)| other.heads.iter().any(|h| h.0 == *chain && *seq > h.1))
+    }
+
     /// How findings name it: `at <instant>` or `day <day>`, and where it was kept.
     pub fn name(&self) -> String {
         match &self.kept_in {
@@ -215,8 +220,8 @@ pub async fn checkpoint_signed(
     } else {
         db.begin().await?
     };
-    let heads = heads(&txn).await?;
-    if heads.iter().all(|h| h.seq == 0) {
+    let heads = as_triples(&heads(&txn).await?);
+    if heads.iter().all(|h| h.1 == 0) {
         txn.rollback().await?;
         return Ok(0);
     }
@@ -230,20 +235,21 @@ pub async fn checkpoint_signed(
             return Ok(0);
         }
         // Nothing new since: that checkpoint still says all there is to say.
-        if last.heads == as_triples(&heads) {
+        if last.heads == heads {
             txn.rollback().await?;
             return Ok(0);
         }
     }
-    let signature = signer.sign(&signed_message(&label_at(now), &as_triples(&heads)));
-    let stored_heads: Vec<Value> =
-        heads.iter().map(|h| json!({ "chain": h.chain.name(), "seq": h.seq, "hash": hex::encode(&h.hash) })).collect();
+    let label = label_at(now);
+    let signature = signer.sign(&signed_message(&label, &heads));
+    let signed = SignedHeads { label, heads, signature: Some(signature.clone()), kept_in: None };
+    let mut body = signed.to_json();
     let row = history_signed_checkpoint::ActiveModel {
         period: Set(start),
         taken_at: Set(now),
-        heads: Set(json!(stored_heads)),
+        heads: Set(body["heads"].clone()),
         public_key: Set(signer.public_hex()),
-        signature: Set(signature.clone()),
+        signature: Set(signature),
     };
     let taken = history_signed_checkpoint::Entity::insert(row)
         .on_conflict(OnConflict::column(history_signed_checkpoint::Column::Period).do_nothing().to_owned())
@@ -254,9 +260,8 @@ pub async fn checkpoint_signed(
         return Ok(0);
     }
     // Out of the database at once: the marketplace keeps what it was sent, where no one holding the database reaches.
-    let body = json!({ "takenAt": time(now), "heads": stored_heads, "publicKey": signer.public_hex(),
-                       "signature": hex::encode(&signature) });
-    send(&txn, SIGNED_CHECKPOINT_KIND, format!("History checkpoint at {}", time(now)), &body).await?;
+    body["publicKey"] = json!(signer.public_hex());
+    send(&txn, SIGNED_CHECKPOINT_KIND, format!("History checkpoint {}", signed.label), &body).await?;
     txn.commit().await?;
     Ok(taken)
 }

@@ -292,10 +292,7 @@ pub async fn verify(
                 starts.insert(*chain, (Cursor { seq: *seq, prev: hash.clone() }, written));
             }
             verified.since = Some(since.name());
-            let newer = |c: &SignedHeads| {
-                c.heads.iter().any(|(chain, seq, _)| since.heads.iter().any(|h| h.0 == *chain && *seq > h.1))
-            };
-            signed.retain(newer);
+            signed.retain(|c| c.goes_past(since));
         } else {
             verified.findings.extend(held);
         }
