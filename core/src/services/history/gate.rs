@@ -42,14 +42,22 @@ pub async fn open(txn: &impl ConnectionTrait, signer: &Signer, id: Uuid) -> AppR
     if txn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }
-    set_up(txn, signer).await?;
-    let row = txn
-        .query_one_raw(statement(
+    let gate = || {
+        statement(
             "SELECT public_key, generation, remaining, next_hash FROM history_erasure_gate WHERE id = 1 FOR UPDATE",
             vec![],
-        ))
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the erasure gate is missing")))?;
+        )
+    };
+    // Set up at start; here only if it was not (a start that could not, or a gate handed over since).
+    let row = match txn.query_one_raw(gate()).await? {
+        Some(row) => row,
+        None => {
+            set_up(txn, signer).await?;
+            txn.query_one_raw(gate())
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the erasure gate is missing")))?
+        }
+    };
     let (public, generation, remaining, next): (String, i32, i32, Vec<u8>) = (
         row.try_get("", "public_key")?,
         row.try_get("", "generation")?,
