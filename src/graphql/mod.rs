@@ -166,8 +166,7 @@ impl Gateway {
                         audience.known.execute(request).await
                     } else {
                         let response = audience.full.execute(request).await;
-                        // Validation's errors have no path; a field's errors always have one.
-                        if response.errors.iter().all(|e| !e.path.is_empty()) {
+                        if !stopped_before_running(&response) {
                             parsed.passed_validation(self.signed_in);
                         }
                         response
@@ -186,9 +185,9 @@ impl Gateway {
                 response
             }
         };
-        // A document sent with its hash is kept once it parsed and validated (their errors have no path; a field's
-        // always has one): text that is not an operation of this schema is never stored.
-        if let Some(keep) = keep.filter(|_| response.errors.iter().all(|e| !e.path.is_empty())) {
+        // A document sent with its hash is kept once it parsed and validated: text that is not an operation of this
+        // schema is never stored.
+        if let Some(keep) = keep.filter(|_| !stopped_before_running(&response)) {
             self.schemas.persisted.keep(keep).await;
         }
         fill_codes(&mut response);
@@ -254,6 +253,12 @@ pub struct ViaGet;
 
 /// What a mutation or subscription sent with GET is told (HTTP 405, `Allow: POST`).
 pub const GET_REFUSAL: &str = "only queries may be sent with GET; send this with POST";
+
+/// Whether `response` has an error from before the operation ran (parsing, validation, a refusal): those have no
+/// path, and a field's errors always have one.
+fn stopped_before_running(response: &Response) -> bool {
+    response.errors.iter().any(|e| e.path.is_empty())
+}
 
 /// The caller in a request's (or a socket's) data.
 fn caller_of(data: &async_graphql::Data) -> Option<crate::auth::Caller> {
