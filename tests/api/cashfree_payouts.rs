@@ -117,9 +117,10 @@ async fn failed_and_reversed_transfers_return_the_money_and_alert() {
     assert!(clean, "{report}");
 
     use sea_orm::ConnectionTrait;
-    let sql =
-        format!("DELETE FROM wallet_transactions WHERE kind = 'payout_return' AND payout_request_id = '{reversed}'");
-    let sql = if on_postgres() { sql } else { sql.replace(&format!("'{reversed}'"), &format!("X'{}'", tid)) };
+    let sql = format!(
+        "DELETE FROM wallet_transactions WHERE kind = 'payout_return' AND payout_request_id = {}",
+        uuid_literal(Uuid::parse_str(&reversed).unwrap())
+    );
     app.state.db.execute_unprepared(&sql).await.unwrap();
     let (clean, report) = app.reconcile();
     assert!(!clean && report.contains(&format!("payout {reversed}: REVERSED with 1 debits and 0 returns")), "{report}");

@@ -110,6 +110,15 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
 }
 
+/// `id` as a literal in this run's SQL: text on PostgreSQL, the 16-byte blob SQLite keeps.
+pub fn uuid_literal(id: Uuid) -> String {
+    if on_postgres() {
+        format!("'{id}'")
+    } else {
+        format!("X'{}'", id.simple())
+    }
+}
+
 /// A fresh database: a temp SQLite file, or `CREATE DATABASE` on the server `TEST_DATABASE_URL` names.
 pub async fn fresh_database() -> (String, Scratch) {
     match std::env::var("TEST_DATABASE_URL") {

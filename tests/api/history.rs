@@ -351,14 +351,10 @@ async fn rows_written_without_a_hash_never_stop_the_chainer_however_many() {
     let f = some_history(&app, &double).await;
     let approved = format!(
         "SELECT a.id FROM audit_log a JOIN payout_requests p ON p.id = a.entity_id \
-         WHERE a.action = 'payout.approved' AND p.freelancer_id = '{f}'"
+         WHERE a.action = 'payout.approved' AND p.freelancer_id = {}",
+        uuid_literal(f)
     );
-    let approved = if on_postgres() {
-        one_id(&app, &approved).await
-    } else {
-        let blob = format!("X'{}'", f.simple());
-        one_id(&app, &approved.replace(&format!("'{f}'"), &blob)).await
-    };
+    let approved = one_id(&app, &approved).await;
     link_of(&app, "audit", approved).await;
 }
 
