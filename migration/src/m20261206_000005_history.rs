@@ -42,8 +42,8 @@ BEGIN
           HINT = 'a legally required erasure goes through eraseHistoryRecord (docs/OPERATIONS.md, "Erasure")';
 END $$"#;
 
-/// Refuses a change unless the transaction's erasure names this row.
-const ERASABLE: &str = r#"
+/// Refuses a change unless the transaction's erasure names this row (until the erasure gate replaced it).
+pub(crate) const ERASABLE: &str = r#"
 CREATE FUNCTION paydesk_erasable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND current_setting('paydesk.erasure', true) = OLD.id::text THEN

@@ -54,17 +54,6 @@ BEGIN
 END $$"#,
 ];
 
-/// The function as the history's migration made it, for `down`.
-const BEFORE: &str = r#"CREATE OR REPLACE FUNCTION paydesk_erasable() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'UPDATE' AND current_setting('paydesk.erasure', true) = OLD.id::text THEN
-    RETURN NEW;
-  END IF;
-  RAISE EXCEPTION 'paydesk: % on % refused: this history is append-only', TG_OP, TG_TABLE_NAME
-    USING ERRCODE = 'insufficient_privilege',
-          HINT = 'a legally required erasure goes through eraseHistoryRecord (docs/OPERATIONS.md, "Erasure")';
-END $$"#;
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -72,7 +61,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, &[BEFORE, "DROP TABLE history_erasure_gate", "DROP FUNCTION paydesk_erasure_gate()"])
+        // The function as the history's migration made it.
+        let before =
+            super::m20261206_000005_history::ERASABLE.replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1);
+        crate::on_postgres(m, &[&before, "DROP TABLE history_erasure_gate", "DROP FUNCTION paydesk_erasure_gate()"])
             .await
     }
 }
