@@ -356,6 +356,8 @@ async fn rows_written_without_a_hash_never_stop_the_chainer_however_many() {
     );
     let approved = one_id(&app, &approved).await;
     link_of(&app, "audit", approved).await;
+    // Nor are they counted as waiting for a link: the checkpoint's `unlinked` comes back to 0.
+    linked(&app).await;
 }
 
 #[tokio::test]

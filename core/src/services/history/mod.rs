@@ -117,6 +117,11 @@ enum Unsealed {
     HashOlderThanSealed,
 }
 
+/// The rows the chainer links, given when the oldest sealed row was written: those with a kept hash, and older ones.
+fn linkable<E: Chained>(first_sealed: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any().add(E::sealed().is_not_null()).add(E::written().lt(first_sealed))
+}
+
 /// When the oldest row of `E` its writer sealed was written, if any was.
 async fn first_sealed<E: Chained>(db: &impl ConnectionTrait) -> AppResult<Option<DateTime<Utc>>> {
     Ok(E::find()
@@ -153,8 +158,7 @@ async fn sealed_of<E: Chained>(
     // paydesk) are never linked; the chainer reads past them, however many there are, or they would stop it.
     if let (Some(t), Which::Unlinked { .. }) = (before, which) {
         if rows.iter().any(|r| r.2.is_none() && r.1 >= t) {
-            let linkable = sea_orm::Condition::any().add(E::sealed().is_not_null()).add(E::written().lt(t));
-            rows = read(select::<E>(which).filter(linkable)).all(db).await?;
+            rows = read(select::<E>(which).filter(linkable::<E>(t))).all(db).await?;
         }
     }
     let hashes = |written: DateTime<Utc>| unsealed == Unsealed::Hash || before.is_none_or(|t| written < t);
@@ -268,11 +272,17 @@ async fn looking_back(
 
 async fn unlinked_of<E: Chained>(db: &impl ConnectionTrait, from: Option<DateTime<Utc>>) -> AppResult<u64> {
     let which = Which::Unlinked { from, limit: 10_000 };
-    let ids: Vec<Uuid> = select::<E>(&which).select_only().column(E::id()).into_tuple().all(db).await?;
+    let mut q = select::<E>(&which);
+    // A row without a hash written since hashes were kept is never linked (`sealed_of`): it is not waiting.
+    if let Some(t) = first_sealed::<E>(db).await? {
+        q = q.filter(linkable::<E>(t));
+    }
+    let ids: Vec<Uuid> = q.select_only().column(E::id()).into_tuple().all(db).await?;
     Ok(ids.len() as u64)
 }
 
-/// Rows of `chain` not linked yet that the chainer will link (counted up to 10,000), reading only their ids.
+/// Rows of `chain` not linked yet that the chainer will link (counted up to 10,000), reading only their ids; a row
+/// it will never link (its hash removed) is not counted here: `verify` names it once the head is past it.
 async fn unlinked_recent(db: &impl ConnectionTrait, chain: Chain) -> AppResult<u64> {
     let head = head(db, chain).await?;
     let from = linking_from(db, chain, head.as_ref()).await?;
@@ -306,7 +316,7 @@ use content::{digest, journal_content, time, Chained, GENESIS};
 pub use content::{link_hash, Chain};
 pub use erase::erase;
 pub use gate::set_up as set_up_erasure_gate;
-pub use signing::{PublicKey, Signer};
+pub use signing::{PublicKey, PublicKeys, Signer};
 pub use verify::{
     against_signed, heads_of, signed_heads_of, spawn_verifier, verify, Cursor, Finding, Verified, Verifier,
 };
