@@ -115,10 +115,11 @@ pub struct VerifyArgs {
     /// chain is walked from its first link.
     #[arg(long, value_name = "FILE")]
     pub since: Option<std::path::PathBuf>,
-    /// The history's public key (hex), to check signed checkpoints and erasures with; by default the one of
-    /// `PAYDESK_HISTORY_SIGNING_KEY` when that is set.
-    #[arg(long, env = "PAYDESK_HISTORY_PUBLIC_KEY")]
-    pub public_key: Option<String>,
+    /// The history's public key (hex), to check signed checkpoints and erasures with; after a rotation also the
+    /// retired ones, comma-separated or the flag repeated (what a retired key signed still verifies). By default
+    /// the one of `PAYDESK_HISTORY_SIGNING_KEY` when that is set.
+    #[arg(long, env = "PAYDESK_HISTORY_PUBLIC_KEY", value_delimiter = ',')]
+    pub public_key: Vec<String>,
     #[arg(long, env = "PAYDESK_HISTORY_SIGNING_KEY", hide = true, hide_env_values = true)]
     pub signing_key: Option<String>,
 }

@@ -285,12 +285,18 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             kept.push(kept_checkpoint(&file)?);
         }
     }
-    let key = match (&args.public_key, &args.signing_key) {
-        (Some(public), _) => Some(paydesk::services::history::PublicKey::parse(public).context("--public-key")?),
-        (None, Some(secret)) if !secret.trim().is_empty() => {
-            Some(paydesk::services::history::Signer::from_setting(secret)?.public())
+    use paydesk::services::history::{PublicKey, PublicKeys, Signer};
+    let public: Vec<PublicKey> = args
+        .public_key
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| PublicKey::parse(k).with_context(|| format!("--public-key {k}")))
+        .collect::<anyhow::Result<_>>()?;
+    let key = match &args.signing_key {
+        Some(secret) if public.is_empty() && !secret.trim().is_empty() => {
+            Some(PublicKeys::from(Signer::from_setting(secret)?.public()))
         }
-        _ => None,
+        _ => PublicKeys::of(public),
     };
     // The checkpoint an earlier clean run verified through: signed, or it vouches for nothing.
     if let Some(file) = &args.since {

@@ -198,6 +198,10 @@ pub struct Config {
     /// checkpoints are not signed and nothing can be erased.
     #[arg(long, env = "PAYDESK_HISTORY_SIGNING_KEY", hide_env_values = true)]
     pub history_signing_key: Option<String>,
+    /// The public keys of signing keys used before a rotation (comma-separated, hex or base64): the checkpoints
+    /// and erasures they signed still verify. A key that may have leaked is not retired but removed.
+    #[arg(long, env = "PAYDESK_HISTORY_RETIRED_KEYS", value_delimiter = ',')]
+    pub history_retired_keys: Vec<String>,
     /// How often one instance signs every chain's head (`history_signed_checkpoints`), e.g. `1m`.
     #[arg(long, env = "PAYDESK_HISTORY_CHECKPOINT", default_value = "1m", value_parser = humantime::parse_duration)]
     pub history_checkpoint: std::time::Duration,

@@ -63,6 +63,9 @@ pub struct Settings {
     pub dispute_returns_fee: bool,
     /// The key that signs the history's checkpoints and erasures (`PAYDESK_HISTORY_SIGNING_KEY`), if set.
     pub history_signer: Option<crate::services::history::Signer>,
+    /// What the history's signatures are checked with: the signing key's public key and the retired ones
+    /// (`PAYDESK_HISTORY_RETIRED_KEYS`), if any.
+    pub history_keys: Option<crate::services::history::PublicKeys>,
     /// How often a signed checkpoint is taken.
     pub history_checkpoint: std::time::Duration,
     /// The longest a token may still have to live when used (`PAYDESK_JWT_MAX_TTL`).
@@ -140,6 +143,12 @@ impl Settings {
         let reserves = crate::domain::money::Reserves::parse(payout_reserve, &config.payout_reserves)
             .map_err(|e| anyhow::anyhow!("PAYOUT_RESERVES: {e}"))?;
         let oidc = oidc(config)?;
+        let history_signer = config
+            .history_signing_key
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())
+            .map(crate::services::history::Signer::from_setting)
+            .transpose()?;
         Ok(Self {
             hs256: oidc.is_none() || config.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()),
             oidc,
@@ -194,12 +203,8 @@ impl Settings {
             webhook_rejects_per_minute: config.webhook_rejects_per_minute,
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",
-            history_signer: config
-                .history_signing_key
-                .as_deref()
-                .filter(|k| !k.trim().is_empty())
-                .map(crate::services::history::Signer::from_setting)
-                .transpose()?,
+            history_signer: history_signer.clone(),
+            history_keys: history_keys(history_signer.as_ref(), &config.history_retired_keys)?,
             history_checkpoint: config.history_checkpoint.max(std::time::Duration::from_secs(1)),
             jwt_max_ttl: config.jwt_max_ttl,
             settlement_poll: (!config.settlement_poll.is_zero()).then_some(config.settlement_poll),
@@ -300,6 +305,20 @@ pub struct AppState {
 }
 
 /// A retention setting in days: 0 keeps everything.
+/// The history's public keys: the signing key's and the retired ones, each 32 bytes in hex or base64.
+fn history_keys(
+    signer: Option<&crate::services::history::Signer>,
+    retired: &[String],
+) -> anyhow::Result<Option<crate::services::history::PublicKeys>> {
+    use crate::services::history::{PublicKey, PublicKeys, Signer};
+    let retired = retired
+        .iter()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| PublicKey::parse(k).map_err(|e| anyhow::anyhow!("PAYDESK_HISTORY_RETIRED_KEYS: {k}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(PublicKeys::of(signer.map(Signer::public).into_iter().chain(retired)))
+}
+
 fn retention(days: u32) -> Option<chrono::Duration> {
     (days > 0).then(|| chrono::Duration::days(i64::from(days)))
 }

@@ -1,5 +1,5 @@
-//! `GET /history/public-key`: the Ed25519 public key the history's checkpoints and erasures are signed with
-//! (public: anyone may check them); `GET /history/checkpoint`: the latest signed checkpoint (admin, ops), to keep
+//! `GET /history/public-key`: the Ed25519 public key the history's checkpoints and erasures are signed with, and
+//! the keys a rotation retired (public: anyone may check them); `GET /history/checkpoint`: the latest signed checkpoint (admin, ops), to keep
 //! outside the database and hand to `paydesk verify --checkpoint`.
 
 use super::{caller, Http};
@@ -16,7 +16,11 @@ pub async fn public_key(State(http): State<Http>) -> Result<Json<Value>, super::
         )
         .into());
     };
-    Ok(Json(json!({ "algorithm": "Ed25519", "publicKey": signer.public_hex() })))
+    // Keys retired by a rotation still vouch for what they signed: a verifier needs them too.
+    let public = signer.public_hex();
+    let retired: Vec<String> =
+        http.state.settings.history_keys.iter().flat_map(|k| k.to_hex()).filter(|k| *k != public).collect();
+    Ok(Json(json!({ "algorithm": "Ed25519", "publicKey": public, "retiredKeys": retired })))
 }
 
 pub async fn checkpoint(State(http): State<Http>, headers: HeaderMap) -> Result<Json<Value>, super::error::ApiError> {

@@ -837,3 +837,79 @@ async fn signed_checkpoints_find_a_chain_rewritten_with_fresh_hashes_or_cut() {
     }
     assert!(seen.iter().any(|a| a["message"].as_str().unwrap().contains("checkpoint at")), "{:?}", alerts(&app).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_key_rotation_what_the_retired_key_signed_still_verifies() {
+    // The first key signs checkpoints and an erasure; its own background check runs once, at start.
+    let (app, double) = spawn_with_double(|c| {
+        c.history_checkpoint = Duration::from_secs(3);
+        c.history_verify = Duration::from_secs(3600);
+    })
+    .await;
+    some_history(&app, &double).await;
+    let approval = one_id(&app, "SELECT id FROM audit_log WHERE action = 'payout.approved'").await;
+    let erase = "mutation($i: EraseHistoryRecordInput!) { eraseHistoryRecord(input: $i) }";
+    let i = json!({ "i": { "chain": "AUDIT", "id": approval, "reason": "GDPR art. 17 request #9" } });
+    assert_eq!(app.gql_ok(&app.admin(), erase, i).await["eraseHistoryRecord"], true);
+    signed_now(&app).await;
+    let old = history_public_key();
+
+    // Rotated: an instance signs with a new key, the old one retired, and writes and signs more.
+    let new = paydesk::services::history::Signer::from_seed([9; 32]);
+    let rotated = |c: &mut paydesk::config::Config| {
+        wire_to(c, &double);
+        c.history_signing_key = Some(new.seed_hex());
+        c.history_checkpoint = Duration::from_secs(1);
+        c.history_verify = Duration::from_millis(200);
+    };
+    let second = app
+        .spawn_second_with(|c| {
+            rotated(c);
+            c.history_retired_keys = vec![old.clone()];
+        })
+        .await;
+    let public: Value = second.http.get(second.url("/history/public-key")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&public["publicKey"], &public["retiredKeys"]), (&json!(new.public_hex()), &json!([old])), "{public}");
+    some_history(&second, &double).await;
+    // (The first instance, not restarted, still signs with the old key every third second: a rolling rotation.)
+    let mut by_new = false;
+    for _ in 0..100 {
+        by_new = signed_now(&second).await["publicKey"] == new.public_hex().as_str();
+        if by_new {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(by_new, "the rotated instance signed nothing");
+
+    // The auditor given both keys: clean. Given only the new one: what the old key signed is vouched for by none.
+    let both = format!("{},{old}", new.public_hex());
+    let (ok, out) = paydesk(&second, &["verify", "--public-key", &both]);
+    assert!(ok && out.contains("held against"), "{out}");
+    let (ok, out) = paydesk(&second, &["verify", "--public-key", &new.public_hex()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "audit entry {approval} was edited after it was written: its erasure record is not signed"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("is not signed by the history's key: forged, or edited"), "the old checkpoints: {out}");
+
+    // The rotated instance's background check has gone round the chains and found nothing; one not told of the
+    // retired key finds the erasure.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(tampered(&second).await, 0);
+    let third = app.spawn_second_with(rotated).await;
+    for _ in 0..100 {
+        if tampered(&third).await > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("an instance that does not trust the retired key never said so");
+}
+
+async fn tampered(app: &TestApp) -> usize {
+    alerts(app).await.into_iter().filter(|a| a["kind"] == "history_tampered").count()
+}

@@ -98,6 +98,36 @@ impl PublicKey {
     }
 }
 
+/// The keys the history's signatures are checked with: the one it signs with now and those it signed with before a
+/// rotation (retired, still trusted for what they signed). A signature holds if one of them made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeys(Vec<PublicKey>);
+
+impl PublicKeys {
+    /// None when there is no key at all.
+    pub fn of(keys: impl IntoIterator<Item = PublicKey>) -> Option<PublicKeys> {
+        let mut keys: Vec<PublicKey> = keys.into_iter().collect();
+        keys.dedup();
+        (!keys.is_empty()).then_some(PublicKeys(keys))
+    }
+
+    /// Each key, in hex.
+    pub fn to_hex(&self) -> Vec<String> {
+        self.0.iter().map(PublicKey::to_hex).collect()
+    }
+
+    /// Whether one of the keys signed `message` with `signature`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0.iter().any(|k| k.verifies(message, signature))
+    }
+}
+
+impl From<PublicKey> for PublicKeys {
+    fn from(key: PublicKey) -> PublicKeys {
+        PublicKeys(vec![key])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +142,8 @@ mod tests {
         assert!(!Signer::from_seed([8; 32]).public().verifies(b"heads", &sig));
         assert_eq!(Signer::from_setting(&key.seed_hex()).unwrap().public(), key.public());
         assert!(Signer::from_setting("not a key").is_err());
+        let rotated = PublicKeys::of([Signer::from_seed([8; 32]).public(), public]).unwrap();
+        assert!(rotated.verifies(b"heads", &sig), "a retired key still vouches for what it signed");
+        assert!(PublicKeys::of([]).is_none());
     }
 }

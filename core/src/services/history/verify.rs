@@ -89,7 +89,7 @@ fn unexplained(
     l: &link::Model,
     now: &[u8],
     erasures: &HashMap<(Chain, Uuid), Erasure>,
-    key: Option<&PublicKey>,
+    key: Option<&PublicKeys>,
 ) -> Option<String> {
     let (what, id) = (chain.row(), l.row_id);
     let edited = format!("{what} {id} was edited after it was written");
@@ -121,7 +121,7 @@ async fn verify_slice(
     cursor: &mut Cursor,
     limit: u64,
     erasures: &HashMap<(Chain, Uuid), Erasure>,
-    key: Option<&PublicKey>,
+    key: Option<&PublicKeys>,
 ) -> AppResult<(Vec<Finding>, bool)> {
     let links = link::Entity::find()
         .filter(link::Column::Chain.eq(chain.name()))
@@ -269,7 +269,7 @@ impl std::fmt::Display for Verified {
 /// a finding and every chain is walked whole.
 pub async fn verify(
     db: &impl ConnectionTrait,
-    key: Option<&PublicKey>,
+    key: Option<&PublicKeys>,
     since: Option<&SignedHeads>,
 ) -> AppResult<Verified> {
     let mut signed = stored_checkpoints(db).await?;
@@ -332,7 +332,7 @@ impl Verifier {
     /// One tick: returns the findings it raised now.
     pub async fn tick(&mut self, state: &AppState, db: &DatabaseConnection) -> AppResult<u64> {
         let erasures = erasures(db).await?;
-        let key = state.settings.history_signer.as_ref().map(Signer::public);
+        let key = state.settings.history_keys.clone();
         let mut raised = 0;
         // The latest signed checkpoint vouches for each chain up to its head: a chain rewritten or cut below it is
         // found at once, wherever the slices stand.
@@ -433,7 +433,7 @@ pub fn signed_heads_of(json: &Value) -> anyhow::Result<SignedHeads> {
 pub async fn against_signed(
     db: &impl ConnectionTrait,
     checkpoints: &[SignedHeads],
-    key: Option<&PublicKey>,
+    key: Option<&PublicKeys>,
 ) -> AppResult<Vec<Finding>> {
     let mut found = Vec::new();
     // Each chain's links at the checkpoints' heads, read a few hundred at a time.
