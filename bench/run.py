@@ -571,14 +571,13 @@ def compare_writes(title, unit, sql, paydesk_run):
         sh("psql", URL, "-qc", "VACUUM")
         return run()
 
-    with Waits() as waits:
+    with Waits(postgres_unlinked_age) as waits:
         for c in CONNS:
             p, s = rounds(lambda: vacuumed(lambda: paydesk_run(c, seconds)),
                           lambda: vacuumed(lambda: pgbench(sql, c, seconds)))
             print(f"| {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
                   f"{100 * p[0] / s[0]:.0f}% |", flush=True)
-    print(f"\n(the history's chainer kept up: no row paydesk wrote waited more than {waits.longest:.1f} s to be "
-          f"linked, over {waits.samples} samples)", flush=True)
+    waits.report()
 
 
 # The age of the oldest row paydesk wrote (it carries a content hash) that no history link names yet, over the three
@@ -595,9 +594,33 @@ UNLINKED_AGE = """SELECT COALESCE(EXTRACT(EPOCH FROM now() - LEAST(
      AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'webhooks' AND l.row_id = r.id)))), 0)"""
 
 
+def postgres_unlinked_age():
+    return subprocess.run(["psql", URL, "-Atc", UNLINKED_AGE], text=True, capture_output=True).stdout
+
+
+# The same on SQLite, where times are RFC 3339 text in UTC (compared as text, so the time index serves; julianday
+# reads them for the age).
+LITE_UNLINKED_AGE = "SELECT (julianday('now') - julianday(min(t))) * 86400 FROM (" + " UNION ALL ".join(
+    f"""SELECT min({time}) AS t FROM {table} r WHERE {time} > strftime('%Y-%m-%dT%H:%M:%f', 'now', '-10 minutes')
+    AND content_hash IS NOT NULL{extra}
+    AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = '{chain}' AND l.row_id = r.id)"""
+    for table, time, chain, extra in [("audit_log", "created_at", "audit", ""),
+                                      ("journal_entries", "created_at", "journal", ""),
+                                      ("payment_webhooks", "received_at", "webhooks", " AND signature_valid")]) + ")"
+
+
+def sqlite_unlinked_age():
+    (age,) = lite_one(LITE_UNLINKED_AGE)[0]
+    return "0" if age is None else str(age)
+
+
 class Waits:
     """Samples, twice a second while a write comparison runs, how long the oldest row paydesk wrote has waited for
-    its history link: the chainer must keep up under the write load (a few of its 5 s periods at most)."""
+    its history link (`age` reads it, in seconds): the chainer must keep up under the write load (a few of its 5 s
+    periods at most)."""
+
+    def __init__(self, age):
+        self.age = age
 
     def __enter__(self):
         import threading
@@ -605,7 +628,7 @@ class Waits:
 
         def sample():
             while not self.stop.wait(0.5):
-                age = subprocess.run(["psql", URL, "-Atc", UNLINKED_AGE], text=True, capture_output=True).stdout
+                age = self.age()
                 if age.strip():
                     self.longest = max(self.longest, float(age))
                     self.samples += 1
@@ -617,6 +640,10 @@ class Waits:
     def __exit__(self, *_):
         self.stop.set()
         self.thread.join()
+
+    def report(self):
+        print(f"\n(the history's chainer kept up: no row paydesk wrote waited more than {self.longest:.1f} s to be "
+              f"linked, over {self.samples} samples)", flush=True)
 
 
 def undo(sql):
@@ -1039,24 +1066,26 @@ def sqlite_suite(token):
         print(f"\nSQLite writes ({seconds} s each) against the same transaction through sqlite3\n", flush=True)
         print("| write | conns | paydesk per s | p50 ms | p99 ms | sqlite3 same transaction per s | p50 ms | p99 ms | of ceiling |")
         print("|" + " --- |" * 9)
-        for c in CONNS:
-            ids = WORK / "pending-lite.txt"
-            ids.write_text("\n".join(str(uuid.UUID(bytes=r[0])) for r in lite_one(
-                "SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at")) + "\n")
-            p = wrk(SQLITE_PORT, {}, token, c, APPROVE_LUA % (ids, min(c, 2)), seconds)
-            s = lite_ceiling(lite_approve, c, seconds)
-            print(f"| approvals | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
-                  f"{100 * p[0] / s[0]:.0f}% |", flush=True)
-        for c in CONNS:
-            # paydesk takes every other pending order, the ceiling the rest.
-            pending = lite_one("SELECT order_id, amount FROM payments WHERE status = 'pending' ORDER BY order_id")
-            theirs = [order for order, _ in pending[0::2]]
-            path = WORK / "webhooks-lite.txt"
-            write_deliveries(path, pending[1::2])
-            p = wrk(SQLITE_PORT, {}, None, c, WEBHOOK_LUA % (path, min(c, 2)), seconds)
-            s = lite_ceiling(lite_webhook, c, seconds, theirs)
-            print(f"| webhook ingest | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | "
-                  f"{s[2]:.2f} | {100 * p[0] / s[0]:.0f}% |", flush=True)
+        with Waits(sqlite_unlinked_age) as waits:
+            for c in CONNS:
+                ids = WORK / "pending-lite.txt"
+                ids.write_text("\n".join(str(uuid.UUID(bytes=r[0])) for r in lite_one(
+                    "SELECT id FROM payout_requests WHERE status = 'pending' ORDER BY created_at")) + "\n")
+                p = wrk(SQLITE_PORT, {}, token, c, APPROVE_LUA % (ids, min(c, 2)), seconds)
+                s = lite_ceiling(lite_approve, c, seconds)
+                print(f"| approvals | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | "
+                      f"{100 * p[0] / s[0]:.0f}% |", flush=True)
+            for c in CONNS:
+                # paydesk takes every other pending order, the ceiling the rest.
+                pending = lite_one("SELECT order_id, amount FROM payments WHERE status = 'pending' ORDER BY order_id")
+                theirs = [order for order, _ in pending[0::2]]
+                path = WORK / "webhooks-lite.txt"
+                write_deliveries(path, pending[1::2])
+                p = wrk(SQLITE_PORT, {}, None, c, WEBHOOK_LUA % (path, min(c, 2)), seconds)
+                s = lite_ceiling(lite_webhook, c, seconds, theirs)
+                print(f"| webhook ingest | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {s[0]:.0f} | {s[1]:.2f} | "
+                      f"{s[2]:.2f} | {100 * p[0] / s[0]:.0f}% |", flush=True)
+        waits.report()
     finally:
         proc.terminate()
 
