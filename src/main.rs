@@ -25,6 +25,11 @@ fn main() -> anyhow::Result<()> {
     };
     let telemetry = paydesk::telemetry::init(&log_format)?;
     let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command));
+    // Whatever the command, a database behind a pooler it cannot work through is said so, with what to do.
+    let outcome = outcome.map_err(|e| match paydesk::db::behind_transaction_pooler(&format!("{e:#}")) {
+        Some(hint) => e.context(hint),
+        None => e,
+    });
     telemetry.shutdown();
     outcome
 }

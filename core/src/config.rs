@@ -11,12 +11,22 @@ pub struct Config {
     /// Database to use: `sqlite://FILE?mode=rwc` (embedded) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://paydesk.db?mode=rwc")]
     pub database_url: String,
+    /// Where the event listener's one PostgreSQL connection goes, if not to `DATABASE_URL`: a direct address of
+    /// the database when `DATABASE_URL` goes through a connection pooler (PgBouncer), since a LISTEN lives as long
+    /// as its session.
+    #[arg(long, env = "PAYDESK_DATABASE_LISTEN_URL", hide_env_values = true)]
+    pub database_listen_url: Option<String>,
     /// PostgreSQL connections this instance opens at most for reads, and as many for writes and background work,
-    /// plus one that listens for events (SQLite always has one). A few per core of the database server: more only
-    /// queue inside PostgreSQL.
-    #[arg(long, env = "PAYDESK_DB_POOL_SIZE", default_value_t = crate::db::POOL_SIZE,
+    /// plus one that listens for events (SQLite always has one): at most twice this and one per instance, and
+    /// when idle this and one. A few per core of the database server: more only queue inside PostgreSQL.
+    /// By default four per core of this machine (4 to 32).
+    #[arg(long, env = "PAYDESK_DB_POOL_SIZE", default_value_t = crate::db::default_pool_size(),
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
+    /// How long a PostgreSQL connection may sit unused before this instance closes it, e.g. `1m`: an instance with
+    /// nothing to read gives its read connections back.
+    #[arg(long, env = "PAYDESK_DB_IDLE_CLOSE", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub db_idle_close: std::time::Duration,
     /// Address the HTTP server listens on.
     #[arg(long, env = "PAYDESK_ADDR", default_value = "0.0.0.0:3000")]
     pub addr: SocketAddr,

@@ -93,6 +93,9 @@ impl From<DbErr> for AppError {
             tracing::error!(error = %e, "database unavailable");
             return Self::Unavailable("the database is unavailable; try again shortly".into());
         }
+        if let Some(hint) = crate::db::behind_transaction_pooler(&e.to_string()) {
+            return Self::Internal(anyhow::Error::from(e).context(hint));
+        }
         Self::Internal(e.into())
     }
 }

@@ -381,7 +381,11 @@ impl EventBus {
     /// connection is down, and a connection can die without a word (a proxy or a NAT that drops it silently);
     /// so after every lost connection the reader LISTENs again on a new one before it reads the table, and while
     /// anybody here subscribes it also reads the table every `SWEEP` whatever it was told.
-    pub async fn listen(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
+    ///
+    /// `listen_url`, when given, is where the LISTEN connection goes instead of `db`'s pool: a direct connection
+    /// when `db` goes through a pooler that hands sessions out per transaction (a LISTEN lives as long as its
+    /// session).
+    pub async fn listen(&self, db: &DatabaseConnection, listen_url: Option<&str>) -> anyhow::Result<()> {
         if self.backend != DbBackend::Postgres {
             let mut reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest(db).await? };
             let wake = self.wake.clone();
@@ -393,7 +397,13 @@ impl EventBus {
             });
             return Ok(());
         }
-        let pool = db.get_postgres_connection_pool().clone();
+        let pool = match listen_url {
+            Some(url) => sea_orm::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(PATIENCE)
+                .connect_lazy(url)?,
+            None => db.get_postgres_connection_pool().clone(),
+        };
         let mut listener = listener(&pool).await?;
         let reader = Reader { db: db.clone(), tx: self.tx.clone(), last: newest(db).await? };
         let shared = Arc::new(tokio::sync::Mutex::new(reader));

@@ -40,12 +40,13 @@ pub async fn build_state(
     let settings_oidc = settings.oidc.clone();
     let metrics = Arc::new(metrics::Metrics::default());
     let db::Handles { db, background, reads } =
-        db::open(&config.database_url, config.db_pool_size, metrics.sql_statements.clone()).await?;
+        db::open(&config.database_url, config.db_pool_size, config.db_idle_close, metrics.sql_statements.clone())
+            .await?;
     if migrate {
         db::migrate(&db).await?;
     }
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
-    events.listen(&background).await?;
+    events.listen(&background, config.database_listen_url.as_deref().filter(|u| !u.is_empty())).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
     let rejections = services::webhooks::Rejections::new(settings.webhook_rejects_per_minute);
     let state = state::AppState {

@@ -40,6 +40,7 @@ mod operations;
 mod ops_security;
 mod payouts;
 mod persisted;
+mod pooler;
 mod provider_amounts;
 mod rate_limits;
 mod refunds;

@@ -9,11 +9,22 @@ use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
-/// PostgreSQL connections a server opens at most unless told otherwise (`PAYDESK_DB_POOL_SIZE`). On a 2-core
-/// database server, 20 served the benchmark's lists and nested reads at 8 and 32 clients 7-23% slower than 8:
-/// more connections than the server has cores to run them only take turns inside PostgreSQL, and the pool hands
-/// out its idle connections in turn, so each request also lands on a colder backend.
-pub const POOL_SIZE: u32 = 8;
+/// PostgreSQL connections a server opens at most for reads (and as many for writes) unless told otherwise
+/// (`PAYDESK_DB_POOL_SIZE`): four per core of this machine, at least 4 and at most 32. On a 2-core database server,
+/// 20 served the benchmark's lists and nested reads at 8 and 32 clients 7-23% slower than 8: more connections than
+/// the server has cores to run them only take turns inside PostgreSQL, and the pool hands out its idle
+/// connections in turn, so each request also lands on a colder backend. paydesk usually runs on a machine the size
+/// of the database's, so its own core count is the measure it has.
+pub fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 4).unwrap_or(32).clamp(4, 32)
+}
+
+/// How long a connection may sit unused in a pool before it is closed, unless told otherwise
+/// (`PAYDESK_DB_IDLE_CLOSE`): an instance with nothing to read gives its read connections back to the database, so
+/// idle instances do not use up `max_connections`. (The write pool, which the background jobs share, hands its
+/// connections out in turn, so its jobs keep most of them in use; it closes what even they leave.)
+pub const IDLE_CLOSE: Duration = Duration::from_secs(60);
 
 /// How long a request waits for a PostgreSQL connection, or for a new one to open, before it answers UNAVAILABLE:
 /// a server that is down must be reported in seconds, not hang requests.
@@ -26,7 +37,7 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Opens the database at `url` (a pool of the default size), counting every statement it runs into `statements`.
 pub async fn connect(url: &str, statements: Counter) -> anyhow::Result<DatabaseConnection> {
-    Ok(connect_pair(url, POOL_SIZE, statements).await?.0)
+    Ok(connect_pair(url, default_pool_size(), IDLE_CLOSE, statements).await?.0)
 }
 
 /// What a server works through (see [`open`]).
@@ -45,9 +56,9 @@ const IDLE_IN_TRANSACTION: &str = "15s";
 /// Opens the database at `url` for a server, counting the statements of requests into `statements`. On
 /// PostgreSQL, requests' writes and background work share a pool of at most `pool_size` (and one more connection
 /// for the event listener), and reads get a pool of up to `pool_size` of their own, opened as they are needed.
-pub async fn open(url: &str, pool_size: u32, statements: Counter) -> anyhow::Result<Handles> {
-    let (db, background) = connect_pair(url, pool_size, statements.clone()).await?;
-    let reads = Reads::new(db.clone(), url, pool_size, statements)?;
+pub async fn open(url: &str, pool_size: u32, idle_close: Duration, statements: Counter) -> anyhow::Result<Handles> {
+    let (db, background) = connect_pair(url, pool_size, idle_close, statements.clone()).await?;
+    let reads = Reads::new(db.clone(), url, pool_size, idle_close, statements)?;
     Ok(Handles { db, background, reads })
 }
 
@@ -60,6 +71,7 @@ pub async fn open(url: &str, pool_size: u32, statements: Counter) -> anyhow::Res
 async fn connect_pair(
     url: &str,
     pool_size: u32,
+    idle_close: Duration,
     statements: Counter,
 ) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -67,7 +79,8 @@ async fn connect_pair(
     // On PostgreSQL, one more than asked: the event listener keeps one connection for its LISTEN for good, and
     // without it a pool of one would have none left for requests.
     opts.max_connections(if sqlite { 1 } else { pool_size.max(1) + 1 })
-        .min_connections(if sqlite { 1 } else { pool_size.clamp(1, 2) })
+        .min_connections(1)
+        .idle_timeout(if sqlite { None } else { Some(idle_close) })
         // A SQLite file cannot be down, and its one connection may be busy with a queue of writes: it waits longer.
         .acquire_timeout(if sqlite { Duration::from_secs(10) } else { PG_WAIT })
         .connect_timeout(PG_WAIT)
@@ -156,6 +169,20 @@ pub async fn applied_migrations(db: &DatabaseConnection) -> anyhow::Result<Vec<S
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+/// What to do when an error's text (`said`) shows the connection goes through a pooler that hands out a session
+/// per transaction (PgBouncer before 1.21 in transaction mode): the driver names its prepared statements (`sqlx_s_1`, …) and keeps
+/// them for the session, so another client's statement of the same name is met ("already exists") or one's own
+/// is gone ("does not exist").
+pub fn behind_transaction_pooler(said: &str) -> Option<&'static str> {
+    let named = said.contains("prepared statement \"sqlx_s_");
+    (named && (said.contains("already exists") || said.contains("does not exist"))).then_some(
+        "the database connection goes through a pooler in transaction mode that cannot follow prepared \
+         statements (PgBouncer before 1.21): run it in session mode, or PgBouncer 1.21+ with \
+         max_prepared_statements set; give the event listener a direct connection (PAYDESK_DATABASE_LISTEN_URL); \
+         docs/OPERATIONS.md",
+    )
 }
 
 /// Begins a transaction that writes. On SQLite it takes the file's write lock at once (`BEGIN IMMEDIATE`): a

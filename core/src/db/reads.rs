@@ -20,6 +20,7 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where reads go: every query through the read pool on PostgreSQL, through the main handle otherwise. Cheap to
 /// clone. Implements [`ConnectionTrait`], so every SeaORM select runs on it unchanged; statements it is asked to
@@ -46,7 +47,13 @@ impl Reads {
 
     /// Reads beside `db` (the main handle, whose statements count into `statements`): on PostgreSQL, a pool of at
     /// most `pool_size` connections to `url` of their own, opened as they are first needed.
-    pub(super) fn new(db: DatabaseConnection, url: &str, pool_size: u32, statements: Counter) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        db: DatabaseConnection,
+        url: &str,
+        pool_size: u32,
+        idle_close: Duration,
+        statements: Counter,
+    ) -> anyhow::Result<Self> {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(Self { db, postgres: None });
         }
@@ -60,8 +67,26 @@ impl Reads {
             .recycle_timeout(Some(PG_WAIT))
             .runtime(deadpool::Runtime::Tokio1)
             .build()?;
+        close_idle(pool.weak(), idle_close);
         Ok(Self { db, postgres: Some(PgReads { pool, statements }) })
     }
+}
+
+/// Closes the read connections unused for `idle_close`, for as long as the pool lives: an instance with nothing to
+/// read holds none.
+fn close_idle(pool: deadpool::managed::WeakPool<Connector>, idle_close: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(idle_close / 4);
+        loop {
+            tick.tick().await;
+            let Some(pool) = pool.upgrade() else { return };
+            let idle = pool.retain(|_, metrics| metrics.last_used() < idle_close).removed;
+            drop(pool);
+            for conn in idle {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        }
+    });
 }
 
 /// Opens and vets the read pool's connections.
