@@ -13,10 +13,13 @@ measured and how to read it.
                                        # reconcile; several: ONLY="webhooks reconcile")
     DATABASES=sqlite bench/run.py      # just SQLite (default: "postgres sqlite")
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable  (dropped and re-created!)
+    BENCH_STRICT=1 BENCH_SCALE=100 BENCH_PROFILE=debug DURATION=1 ROUNDS=1 CONNS="1 2" SOCKETS=20 bench/run.py
+                                       # the smoke run .ci/run makes: every part on a data set a hundredth the
+                                       # size, on the test build; it checks the suite still runs, not speed
 
 Needs: cargo, psql, pgbench, wrk (apt-get install wrk), node and npm (PostGraphile 4.14.1 is installed into
-~/.cache/paydesk-bench on first use), Python's websockets (pip) for the memory per WebSocket; for SQLite,
-pysqlite3-binary (pip) gives the ceiling the SQLite version paydesk links. The data set comes from
+~/.cache/paydesk-bench on first use); Python's websockets (for the memory per WebSocket) and, for SQLite,
+pysqlite3-binary (the ceiling runs the SQLite version paydesk links) are installed with pip when missing. The data set comes from
 bench/generate-postgres.sql.
 """
 
@@ -34,6 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Without TLS, as PostGraphile's driver connects by default: all three clients talk to PostgreSQL alike.
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/paydesk_bench?sslmode=disable")
+# Divides the data set's every count (`generate-postgres.sql`): 100 is the smoke run's (a few thousand rows).
+SCALE = int(os.environ.get("BENCH_SCALE", "1"))
+# Any answer that is an error stops the run (the smoke run's check that every shape still works).
+STRICT = os.environ.get("BENCH_STRICT") == "1"
 DURATION = int(os.environ.get("DURATION", "5"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNS = [int(c) for c in os.environ.get("CONNS", "1 8 32").split()]
@@ -90,7 +97,8 @@ def fresh_database():
     since = len(names) - names.index("m20261206_000001_journal")
     sh(paydesk, "migrate", "--database-url", URL, "down", str(since))
     started = time.time()
-    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "bench" / "generate-postgres.sql"))
+    sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"scale={SCALE}", "-f",
+       str(ROOT / "bench" / "generate-postgres.sql"))
     print(f"data set generated in {time.time() - started:.0f} s", flush=True)
     started = time.time()
     sh(paydesk, "migrate", "--database-url", URL)
@@ -211,7 +219,10 @@ def wrk(port, body, token, conns, lua_extra="", duration=None):
     out = done.stdout
     if done.stderr.strip():
         failed = len(done.stderr.strip().split("\n"))
-        print(f"  !! {failed} answers were errors, e.g. {done.stderr.strip().splitlines()[0][:200]}", flush=True)
+        said = f"{failed} answers were errors, e.g. {done.stderr.strip().splitlines()[0][:200]}"
+        if STRICT:
+            sys.exit(f"paydesk at port {port}: {said}")
+        print(f"  !! {said}", flush=True)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     return rps, ms(pct["50"]), ms(pct["99"])
@@ -312,7 +323,7 @@ def sockets(token, pid):
     (graphql-transport-ws, acknowledged), then each given a `payoutRequested` subscription; memory read once every
     socket has been answered and the server had a second to settle."""
     import asyncio
-    import websockets
+    websockets = installed("websockets", "websockets", "the memory per WebSocket is measured with it")
 
     async def measure():
         url = f"ws://127.0.0.1:{PAYDESK_PORT}/graphql/ws"
@@ -347,11 +358,11 @@ def sockets(token, pid):
 
 
 def reconcile():
-    """`paydesk reconcile` over at least a million ledger rows: the data set's after the writes, plus balanced filler
+    """`paydesk reconcile` over at least a million ledger rows (divided by `SCALE`): the data set's after the writes, plus balanced filler
     (a credit and its reversal on one wallet, dated before the data set, so no balance or read changes), removed
     afterwards."""
     have = int(one("SELECT count(*) FROM wallet_transactions"))
-    pairs = max(0, (1_000_000 - have + 1) // 2)
+    pairs = max(0, (1_000_000 // SCALE - have + 1) // 2)
     sh("psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", f"""
         INSERT INTO wallet_transactions (id, wallet_id, kind, amount, balance_after, reference, description, created_at)
         SELECT gen_random_uuid(), w.id, 'adjustment', s.sign * (100 + g % 900), 0, 'filler:' || g || ':' || s.sign,
@@ -451,6 +462,57 @@ def paydesk_reads(payout_id):
     ]
 
 
+# The reads users make since the first three: (name, paydesk's query, PostGraphile's or None, pgbench's SQL).
+NEWER_READS = [
+    ("journal page (20 entries, their lines)",
+     {"query": "{ journal(first: 20) { nodes { id kind reference createdAt lines { line account walletId amount "
+               "currency } } } }"},
+     {"query": "{ allJournalEntries(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id kind reference "
+               "createdAt journalPostingsByEntryId(orderBy: [PRIMARY_KEY_ASC]) { nodes { line account walletId amount "
+               "currency } } } } }"},
+     "SELECT e.id, e.kind, e.reference, e.created_at, p.line, p.account, p.wallet_id, p.amount, p.currency FROM "
+     "(SELECT id, kind, reference, created_at FROM journal_entries ORDER BY created_at DESC, id DESC LIMIT 21) e "
+     "JOIN journal_postings p ON p.entry_id = e.id ORDER BY e.created_at DESC, e.id DESC, p.line;\n"),
+    ("wallets with balances (20)",
+     {"query": "{ wallets(first: 20) { nodes { id balance pendingPayouts available pendingBalance availableBalance } } }"},
+     None,
+     "SELECT w.id, w.balance, (SELECT COALESCE(SUM(amount), 0) FROM payout_requests p WHERE p.wallet_id = w.id "
+     "AND p.status = 'pending') FROM (SELECT id, balance FROM freelancer_wallets ORDER BY created_at DESC, id DESC "
+     "LIMIT 21) w;\n"),
+    ("payout queue page (the console's)",
+     {"query": "query Queue($after: String) { payoutRequests(first: 50, after: $after, filter: { status: [PENDING] }, "
+               "orderBy: { field: CREATED_AT, direction: ASC }) { totalCount pageInfo { hasNextPage endCursor } nodes { "
+               "id freelancerId amount currency note createdAt approvable notApprovableReason approvalsNeeded "
+               "firstApprovedBy riskFlags { rule reason } wallet { balance reserve available } } } }"},
+     None,
+     "SELECT p.id, p.freelancer_id, p.amount, p.currency, p.note, p.created_at, w.balance FROM payout_requests p "
+     "JOIN freelancer_wallets w ON w.id = p.wallet_id WHERE p.status = 'pending' ORDER BY p.created_at, p.id LIMIT 51;\n"
+     "SELECT count(*) FROM payout_requests WHERE status = 'pending';\n"),
+    ("trial balance (INR, now)",
+     {"query": "{ trialBalance(currency: \"INR\") { total balanced accounts { account debits credits balance } } }"},
+     None,
+     "SELECT account, SUM(amount) FILTER (WHERE amount < 0), SUM(amount) FILTER (WHERE amount > 0) FROM "
+     "journal_postings WHERE currency = 'INR' GROUP BY account;\n"),
+]
+
+
+def beside_the_books(token):
+    """What the trial balance does to the payout queue's reads: the pending list at the highest concurrency alone,
+    then while one client asks for the trial balance without pause."""
+    import threading
+    pending, books = paydesk_reads(None)[0][1], NEWER_READS[3][1]
+    c = max(CONNS)
+    alone = wrk(PAYDESK_PORT, pending, token, c)
+    beside = threading.Thread(target=lambda: wrk(PAYDESK_PORT, books, token, 1, duration=DURATION + 1))
+    beside.start()
+    time.sleep(0.5)
+    during = wrk(PAYDESK_PORT, pending, token, c)
+    beside.join()
+    print(f"\npending list (50) at {c} connections: {alone[0]:.0f} req/s (p99 {alone[2]:.2f} ms) alone, "
+          f"{during[0]:.0f} req/s (p99 {during[2]:.2f} ms) while one client reads the trial balance without pause",
+          flush=True)
+
+
 def reads(token, pid):
     some_payout = one("SELECT id FROM payout_requests WHERE status = 'paid' ORDER BY created_at LIMIT 1")
     # For each shape: PostGraphile's query and pgbench's SQL.
@@ -470,13 +532,16 @@ def reads(token, pid):
          f"SELECT id, amount, currency, status, created_at, freelancer_id FROM payout_requests WHERE id = '{some_payout}';\n"),
     ]
     shapes = [(name, ours, g, sql) for (name, ours), (g, sql) in zip(paydesk_reads(some_payout), others)]
+    shapes += NEWER_READS
     for name, ours, theirs, _ in shapes:
-        a, b = graphql(PAYDESK_PORT, ours, token), graphql(POSTGRAPHILE_PORT, theirs)
+        a = graphql(PAYDESK_PORT, ours, token)
+        b = graphql(POSTGRAPHILE_PORT, theirs) if theirs else {}
         assert "errors" not in a and "errors" not in b, (name, a, b)
     # Warm both servers (connection pools, statement caches) at the highest concurrency before measuring.
     for name, ours, theirs, _ in shapes:
         wrk(PAYDESK_PORT, ours, token, max(CONNS), duration=3)
-        wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS), duration=3)
+        if theirs:
+            wrk(POSTGRAPHILE_PORT, theirs, None, max(CONNS), duration=3)
     rows = []
     print(f"\nreads (median of {ROUNDS} runs of {DURATION} s each, the three taking turns; client and servers share "
           "the machine)\n", flush=True)
@@ -485,12 +550,18 @@ def reads(token, pid):
     print("|" + " --- |" * 13)
     for name, ours, theirs, sql in shapes:
         for c in CONNS:
-            p, g, s = rounds(lambda: wrk(PAYDESK_PORT, ours, token, c), lambda: wrk(POSTGRAPHILE_PORT, theirs, None, c),
+            # A shape PostGraphile cannot answer (sums, flags, the books) is measured against pgbench alone.
+            none = lambda: (float("nan"),) * 3
+            p, g, s = rounds(lambda: wrk(PAYDESK_PORT, ours, token, c),
+                             (lambda: wrk(POSTGRAPHILE_PORT, theirs, None, c)) if theirs else none,
                              lambda: pgbench(sql, c))
-            line = (f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | "
-                    f"{s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | {p[0] / g[0]:.2f}x | {100 * p[0] / s[0]:.0f}% |")
+            versus = f"{p[0] / g[0]:.2f}x" if theirs else "no peer"
+            peer = f"{g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f}" if theirs else "— | — | —"
+            line = (f"| {name} | {c} | {p[0]:.0f} | {p[1]:.2f} | {p[2]:.2f} | {peer} | "
+                    f"{s[0]:.0f} | {s[1]:.2f} | {s[2]:.2f} | {versus} | {100 * p[0] / s[0]:.0f}% |")
             print(line, flush=True)
             rows.append(line)
+    beside_the_books(token)
     print(f"\npaydesk's peak RSS so far (all reads, up to {max(CONNS)} connections): {rss_mib(pid):.1f} MiB", flush=True)
 
 
@@ -891,21 +962,27 @@ def linked_sqlite_version():
     return None
 
 
+def installed(module, package, why):
+    """Imports `module`, installing PyPI's `package` first if it is missing (`why` says what needs it)."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        print(f"installing {package} ({why})", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "--root-user-action=ignore", package], check=False)
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        sys.exit(f"{package} could not be installed (`pip install {package}`): {why}")
+
+
 def sqlite3_module():
     """The sqlite3 module of the ceiling: pysqlite3-binary (installed here if missing), whose SQLite is the release
     paydesk links (3.51): Python's own (3.40) plans the same query differently, and a ceiling that does not run the
     same engine is not a ceiling. Refuses to go on with another release."""
-    try:
-        import pysqlite3 as module
-    except ImportError:
-        print("installing pysqlite3-binary (the SQLite ceiling runs the SQLite paydesk links)", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "pysqlite3-binary"], check=False)
-        try:
-            import pysqlite3 as module
-        except ImportError:
-            sys.exit("the SQLite ceiling needs pysqlite3-binary (`pip install pysqlite3-binary`), which could not be "
-                     "installed: Python's own sqlite3 runs another SQLite than paydesk's")
+    module = installed("pysqlite3", "pysqlite3-binary", "the SQLite ceiling runs the SQLite paydesk links: "
+                       "Python's own sqlite3 runs another")
     linked = linked_sqlite_version()
     if linked and linked.split(".")[:2] != module.sqlite_version.split(".")[:2]:
         sys.exit(f"the SQLite ceiling would run SQLite {module.sqlite_version} where paydesk links {linked}: install a "
