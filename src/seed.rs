@@ -3,8 +3,9 @@
 //! twice: it does nothing if the demo data is already there.
 
 use crate::auth::Principal;
+use crate::clock::at_time;
 use crate::services::payments::{self, Attempt};
-use crate::services::{at_time, payouts};
+use crate::services::payouts;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use entity::status::{PaymentStatus, Role};

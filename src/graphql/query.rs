@@ -299,7 +299,7 @@ impl Query {
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn trial_balance(&self, ctx: &Context<'_>, at: Option<DateTime>, currency: String) -> Result<TrialBalance> {
         let currency = crate::domain::money::currency(&currency)?;
-        let at = at.unwrap_or(DateTime(crate::services::now()));
+        let at = at.unwrap_or(DateTime(crate::clock::now()));
         let balances =
             crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, Some(&currency), Some(at.0)).await?;
         Ok(TrialBalance::new(at, currency, balances))
@@ -331,7 +331,7 @@ impl Query {
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn history_checkpoint(&self, ctx: &Context<'_>) -> Result<HistoryCheckpoint> {
         let heads = crate::services::history::checkpoint(&state(ctx).reads, principal(ctx)?).await?;
-        Ok(HistoryCheckpoint::new(crate::services::now(), heads))
+        Ok(HistoryCheckpoint::new(crate::clock::now(), heads))
     }
 
     /// Everything about one payout in one answer: the request, its wallet, the wallet's recent ledger, the

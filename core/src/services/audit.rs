@@ -128,7 +128,7 @@ pub struct Entry {
 pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> AppResult<audit_log::Model> {
     let (actor_id, actor_role) = entry.actor.parts();
     let mut row = audit_log::Model {
-        id: super::new_id(),
+        id: crate::clock::new_id(),
         actor_id,
         actor_role,
         action: <&str>::from(entry.action).to_owned(),
@@ -137,7 +137,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> AppResult<audit_
         before: entry.before,
         after: entry.after,
         reason: entry.reason,
-        created_at: super::now(),
+        created_at: crate::clock::now(),
         content_hash: None,
     };
     row.content_hash = Some(super::history::content::seal::<audit_log::Entity>(&row));

@@ -74,7 +74,7 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
     let name = crate::domain::text::label("name", Some(b.name.clone()), 100)?
         .ok_or_else(|| AppError::BadInput("name must not be empty".into()))?;
     let (kind, masked, details) = instrument(&b)?;
-    let mut cf_id = format!("b{}", super::new_id().simple());
+    let mut cf_id = format!("b{}", crate::clock::new_id().simple());
     if state.cashfree.configured(Api::Payouts) {
         let body = json!(CreateBeneficiary {
             beneficiary_id: cf_id.clone(),
@@ -90,9 +90,9 @@ pub async fn register(state: &AppState, who: Principal, b: NewBeneficiary) -> Ap
         }
     }
     let before = by_freelancer(&state.db, b.freelancer_id).await?;
-    let now = super::now();
+    let now = crate::clock::now();
     let row = beneficiary::ActiveModel {
-        id: Set(before.as_ref().map_or_else(super::new_id, |m| m.id)),
+        id: Set(before.as_ref().map_or_else(crate::clock::new_id, |m| m.id)),
         freelancer_id: Set(b.freelancer_id),
         kind: Set(kind.into()),
         name: Set(name),

@@ -58,7 +58,7 @@ pub async fn sweep(state: &AppState, http: &reqwest::Client) -> AppResult<usize>
             .await?;
         return Ok(0);
     };
-    let now = super::now();
+    let now = crate::clock::now();
     let due = notification::Entity::find()
         .filter(notification::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
         .filter(notification::Column::NextAttemptAt.lte(now))
@@ -102,7 +102,7 @@ async fn attempt(
         notification = %n.id, attempt = attempts);
     crate::traces::continue_trace(&span, n.traceparent.as_deref().map(|t| ("traceparent", t)));
     let outcome = crate::traces::within(span, post(http, cb, &n, attempts)).await;
-    let done = super::now();
+    let done = crate::clock::now();
     let mut update = notification::Entity::update_many()
         .col_expr(notification::Column::DeliveryAttempts, Expr::value(attempts))
         .col_expr(notification::Column::LastAttemptAt, Expr::value(done))
@@ -200,7 +200,7 @@ pub async fn redeliver(state: &AppState, who: Principal, id: Uuid, reason: &str)
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found("notification", id))?;
-    let now = super::now();
+    let now = crate::clock::now();
     let txn = crate::db::begin(&state.db).await?;
     let queued = notification::Entity::update_many()
         .col_expr(notification::Column::DeliveryStatus, Expr::value(DeliveryStatus::Pending))

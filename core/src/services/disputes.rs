@@ -161,9 +161,9 @@ async fn first_sight(
     w: &wallet::Model,
     r: &Report,
 ) -> AppResult<dispute::Model> {
-    let now = super::now();
+    let now = crate::clock::now();
     let fresh = dispute::ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(crate::clock::new_id()),
         cf_dispute_id: Set(r.cf_dispute_id.clone()),
         payment_id: Set(p.id),
         freelancer_id: Set(p.freelancer_id),
@@ -201,7 +201,7 @@ async fn save(
     r: &Report,
     change: Option<(DisputeStatus, Money, i32)>,
 ) -> AppResult<dispute::Model> {
-    let now = super::now();
+    let now = crate::clock::now();
     let mut update = dispute::Entity::update_many()
         .col_expr(dispute::Column::CfStatus, Expr::value(r.cf_status.clone()))
         .col_expr(dispute::Column::RespondBy, Expr::value(r.respond_by.or(d.respond_by)))
@@ -230,7 +230,7 @@ async fn hold(
 ) -> AppResult<dispute::Model> {
     // The payment's row lock: refunds and other disputes of this payment wait here, and see what this one holds.
     let fresh = payment::Entity::update_many()
-        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(payment::Column::Id.eq(p.id))
         .exec_with_returning(db)
         .await?
@@ -429,7 +429,7 @@ async fn lose(
         )
         .await?;
     } else {
-        let id = super::new_id();
+        let id = crate::clock::new_id();
         let entry = journal::Entry {
             id,
             kind: EntryKind::DisputeLost,
@@ -439,7 +439,7 @@ async fn lose(
             payment_id: Some(p.id),
             payout_request_id: None,
             description: "dispute lost",
-            at: super::now(),
+            at: crate::clock::now(),
             lines,
         };
         journal::book(db, entry).await?;

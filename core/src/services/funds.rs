@@ -54,7 +54,7 @@ pub fn available_of(balance: Money, pending: Money) -> Money {
 /// process's clock.
 pub async fn database_now(db: &impl ConnectionTrait) -> AppResult<DateTime<Utc>> {
     if db.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(super::now());
+        return Ok(crate::clock::now());
     }
     let row = db
         .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT CURRENT_TIMESTAMP AS now"))
@@ -132,12 +132,12 @@ async fn release_batch(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult
         .exec_with_returning(&txn)
         .await?;
     let mut by_wallet: BTreeMap<Uuid, Money> = BTreeMap::new();
-    let at = super::now();
+    let at = crate::clock::now();
     for credit in &taken {
         journal::book(
             &txn,
             journal::Entry {
-                id: super::new_id(),
+                id: crate::clock::new_id(),
                 kind: EntryKind::FundsReleased,
                 reference: format!("release:{}", credit.credit_id),
                 books: None,
@@ -203,7 +203,7 @@ pub async fn set_hold(
     let secs = hold.map(|h| h.as_secs() as i64);
     let after = wallet::Entity::update_many()
         .col_expr(wallet::Column::FundsHoldSecs, Expr::value(secs))
-        .col_expr(wallet::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(wallet::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(wallet::Column::Id.eq(before.id))
         .exec_with_returning(&txn)
         .await?

@@ -108,7 +108,7 @@ pub async fn open_order(
             row.cf_order_id = Set(Some(cf_order_id));
             row.payment_session_id = Set(session);
             row.link_url = Set(link_url);
-            row.updated_at = Set(super::now());
+            row.updated_at = Set(crate::clock::now());
             Ok(row.update(&state.db).await?)
         }
         Err(e) => {
@@ -116,7 +116,7 @@ pub async fn open_order(
             let mut row = created.clone().into_active_model();
             row.status = Set(PaymentStatus::Cancelled);
             row.failure_reason = Set(Some(format!("not created at Cashfree: {why}")));
-            row.updated_at = Set(super::now());
+            row.updated_at = Set(crate::clock::now());
             row.update(&state.db).await?;
             audit::record(
                 &state.db,

@@ -103,7 +103,7 @@ pub async fn place(state: &AppState, who: Principal, freelancer: Option<Uuid>, r
         freelancer_id: Set(freelancer),
         reason: Set(reason.clone()),
         placed_by: Set(who.id),
-        placed_at: Set(super::now()),
+        placed_at: Set(crate::clock::now()),
     }
     .insert(&txn)
     .await?;
@@ -156,7 +156,7 @@ pub async fn place_by_system(txn: &impl ConnectionTrait, freelancers: &[Uuid], r
             freelancer_id: Set(Some(f)),
             reason: Set(reason.to_owned()),
             placed_by: Set(Uuid::nil()),
-            placed_at: Set(super::now()),
+            placed_at: Set(crate::clock::now()),
         }
         .insert(txn)
         .await?;

@@ -106,7 +106,7 @@ pub async fn remember(db: &impl ConnectionTrait, who: Principal, key: &Key, resu
         key: Set(key.key.clone()),
         fingerprint: Set(key.fingerprint.clone()),
         result_id: Set(result_id),
-        created_at: Set(super::now()),
+        created_at: Set(crate::clock::now()),
     }
     .insert(db)
     .await?;

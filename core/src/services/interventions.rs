@@ -72,7 +72,7 @@ pub async fn verify_payment(
         .await?
         .ok_or_else(|| AppError::not_found("payment", id))?
         .into_active_model();
-    row.verified_at = Set(Some(super::now()));
+    row.verified_at = Set(Some(crate::clock::now()));
     row.verified_by = Set(Some(who.id));
     let after = row.update(&txn).await?;
     audit::record(
@@ -153,7 +153,7 @@ pub async fn adjust_ledger(
             entry: EntryKind::Adjustment,
             against: vec![super::journal::Line::on(Account::Adjustments, amount.negate())],
             amount,
-            reference: format!("adjustment:{}", super::new_id()),
+            reference: format!("adjustment:{}", crate::clock::new_id()),
             books: None,
             payment_id: None,
             payout_request_id: None,

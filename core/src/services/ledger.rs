@@ -69,7 +69,7 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             p.reference
         )));
     }
-    let now = super::now();
+    let now = crate::clock::now();
     let mut update = wallet::Entity::update_many()
         .col_expr(wallet::Column::Balance, Expr::col(wallet::Column::Balance).add(p.amount.minor()))
         .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
@@ -100,7 +100,7 @@ pub async fn post(db: &impl ConnectionTrait, p: Posting<'_>) -> AppResult<Posted
             super::funds::when_more(db, &current).await?
         )));
     };
-    let id = super::new_id();
+    let id = crate::clock::new_id();
     if let Some(at) = p.pending_until {
         pending::ActiveModel {
             credit_id: Set(id),

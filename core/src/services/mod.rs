@@ -32,8 +32,6 @@ pub mod transfers;
 pub mod wallets;
 pub mod webhooks;
 
-pub use crate::clock::{at_time, new_id, now};
-
 /// How long one run of a background job every `period` may take: five periods, and at least a minute (its work is
 /// claimed in the database and idempotent, so a run stopped half way is finished by a later one).
 pub fn job_limit(period: std::time::Duration) -> std::time::Duration {

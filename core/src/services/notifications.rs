@@ -21,9 +21,9 @@ pub struct New {
 
 /// Writes `n`, inside the caller's transaction.
 pub async fn notify(db: &impl ConnectionTrait, n: New) -> AppResult<notification::Model> {
-    let now = super::now();
+    let now = crate::clock::now();
     Ok(notification::ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(crate::clock::new_id()),
         recipient_id: Set(n.recipient_id),
         kind: Set(n.kind.to_owned()),
         severity: Set(n.severity),
@@ -58,6 +58,6 @@ pub async fn mark_read(db: &impl ConnectionTrait, who: Principal, id: Uuid) -> A
         return Ok(row);
     }
     let mut active = row.into_active_model();
-    active.read_at = Set(Some(super::now()));
+    active.read_at = Set(Some(crate::clock::now()));
     Ok(active.update(db).await?)
 }

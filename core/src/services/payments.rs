@@ -38,7 +38,7 @@ pub async fn create_order(
     order: NewOrder,
     key: Option<&super::idempotency::Key>,
 ) -> AppResult<payment::Model> {
-    let id = super::new_id();
+    let id = crate::clock::new_id();
     let order_id = match order.order_id.map(|s| s.trim().to_owned()) {
         Some(o) if valid_order_id(&o) => o,
         Some(o) => {
@@ -62,7 +62,7 @@ pub async fn create_order(
             wallet.currency, order.currency
         )));
     }
-    let now = super::now();
+    let now = crate::clock::now();
     let created = payment::ActiveModel {
         id: Set(id),
         order_id: Set(order_id),
@@ -171,7 +171,7 @@ pub async fn apply_attempt(
     a: &Attempt,
 ) -> AppResult<Applied> {
     let fee_percent = settings.platform_fee_percent;
-    let now = super::now();
+    let now = crate::clock::now();
     let not_final = payment::Column::Status.is_not_in([PaymentStatus::Success, PaymentStatus::Refunded]);
     let mut update = payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value(a.status))
@@ -292,7 +292,7 @@ pub fn refunded_by(amount: Money) -> sea_orm::UpdateMany<payment::Entity> {
     payment::Entity::update_many()
         .col_expr(payment::Column::RefundedAmount, refunded_after)
         .col_expr(payment::Column::Status, status_after.into())
-        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(crate::clock::now()))
 }
 
 /// A refund as Cashfree reported it.

@@ -97,7 +97,7 @@ async fn start_once(
             let txn = crate::db::begin(&state.db).await?;
             refund::Entity::update_many()
                 .col_expr(refund::Column::CfRefundId, Expr::value(cf.clone()))
-                .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+                .col_expr(refund::Column::UpdatedAt, Expr::value(crate::clock::now()))
                 .filter(refund::Column::Id.eq(started.id))
                 .exec(&txn)
                 .await?;
@@ -164,7 +164,7 @@ async fn book(
         .add(Expr::col(payment::Column::DisputedAmount))
         .add(Expr::col(payment::Column::RefundingAmount))
         .add(amount.minor());
-    let now = super::now();
+    let now = crate::clock::now();
     let reserved = payment::Entity::update_many()
         .col_expr(payment::Column::RefundingAmount, Expr::col(payment::Column::RefundingAmount).add(amount.minor()))
         .col_expr(payment::Column::UpdatedAt, Expr::value(now))
@@ -195,7 +195,7 @@ async fn book(
         .ok_or_else(|| AppError::NotFound(format!("the freelancer of order {} has no wallet", p.order_id)))?;
     let fee_share = amount.percent(state.settings.platform_fee_percent).unwrap_or_default();
     let debit = Money::from_minor(amount.minor() - fee_share.minor());
-    let id = super::new_id();
+    let id = crate::clock::new_id();
     let created = refund::ActiveModel {
         id: Set(id),
         refund_id: Set(format!("pdr_{}", id.simple())),
@@ -305,7 +305,7 @@ pub async fn settle(
     let moved = refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(to))
         .col_expr(refund::Column::CfRefundId, Expr::value(cf_refund_id.or_else(|| r.cf_refund_id.clone())))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(refund::Column::Id.eq(r.id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .exec_with_returning(db)
@@ -333,7 +333,7 @@ pub async fn settle(
     journal::book(
         db,
         journal::Entry {
-            id: super::new_id(),
+            id: crate::clock::new_id(),
             kind: EntryKind::RefundPaid,
             reference: format!("refund-paid:{}", after.refund_id),
             // Cashfree names the refund it paid; a report without its id is still booked once, by our reference.
@@ -342,7 +342,7 @@ pub async fn settle(
             payment_id: Some(after.payment_id),
             payout_request_id: None,
             description: "refund paid by Cashfree",
-            at: super::now(),
+            at: crate::clock::now(),
             lines: vec![
                 Line::on(Account::RefundsPayable, after.amount.negate()),
                 Line::on(Account::GatewayClearing, after.amount),
@@ -360,7 +360,7 @@ pub async fn settle(
 async fn revive(db: &impl ConnectionTrait, r: &refund::Model, cf_status: &str) -> AppResult<refund::Model> {
     let revived = refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(RefundStatus::Succeeded))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(refund::Column::Id.eq(r.id))
         .filter(refund::Column::Status.eq(RefundStatus::Failed))
         .exec_with_returning(db)
@@ -385,7 +385,7 @@ async fn undo(db: &impl ConnectionTrait, r: &refund::Model, why: &str) -> AppRes
     let failed = refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(RefundStatus::Failed))
         .col_expr(refund::Column::FailureReason, Expr::value(why.chars().take(500).collect::<String>()))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(refund::Column::Id.eq(r.id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .exec_with_returning(db)
@@ -401,7 +401,7 @@ async fn undo(db: &impl ConnectionTrait, r: &refund::Model, why: &str) -> AppRes
 async fn undo_money(db: &impl ConnectionTrait, r: &refund::Model, why: &str) -> AppResult<()> {
     payment::Entity::update_many()
         .col_expr(payment::Column::RefundingAmount, Expr::col(payment::Column::RefundingAmount).sub(r.amount.minor()))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(payment::Column::Id.eq(r.payment_id))
         .exec(db)
         .await?;
@@ -466,7 +466,7 @@ const QUIET: chrono::Duration = chrono::Duration::seconds(2);
 /// finished, and undoes those it has no record of (its 404: the ask never reached it, so the money goes back). Safe on
 /// every instance at once: settling and undoing each move a PENDING refund once.
 pub async fn sweep(state: &AppState) -> AppResult<usize> {
-    let quiet_since = super::now() - QUIET;
+    let quiet_since = crate::clock::now() - QUIET;
     let stuck = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .filter(refund::Column::UpdatedAt.lt(quiet_since))
@@ -500,7 +500,9 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
         }
         // Its create call may still be under way (Cashfree answering slowly): not found yet is not never made, and
         // undoing it now would lose a refund Cashfree then pays.
-        Err(CallError::Refused { status: 404, .. }) if r.asked_until.is_some_and(|until| super::now() < until) => {
+        Err(CallError::Refused { status: 404, .. })
+            if r.asked_until.is_some_and(|until| crate::clock::now() < until) =>
+        {
             ask_again(&txn, r).await?;
         }
         Err(CallError::Refused { status: 404, .. }) => {
@@ -518,7 +520,7 @@ async fn look_up(state: &AppState, r: &refund::Model) -> AppResult<()> {
 /// Leaves a refund still PENDING to be asked about again after another quiet spell.
 async fn ask_again(db: &impl ConnectionTrait, r: &refund::Model) -> AppResult<()> {
     refund::Entity::update_many()
-        .col_expr(refund::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(refund::Column::Id.eq(r.id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .exec(db)

@@ -58,7 +58,7 @@ pub fn spawn(state: AppState, background: DatabaseConnection) {
 
 /// Deletes events and idempotency keys older than the settings allow.
 pub async fn sweep(state: &AppState, db: &DatabaseConnection) -> AppResult<Swept> {
-    let now = super::now();
+    let now = crate::clock::now();
     let mut swept = Swept::default();
     if let Some(cutoff) = state.settings.event_retention.and_then(|keep| now.checked_sub_signed(keep)) {
         swept.events = events(db, cutoff).await?;
@@ -136,7 +136,8 @@ async fn events(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64
         let txn = crate::db::begin(db).await?;
         deleted += event::Entity::delete_many().filter(event::Column::Seq.lte(through)).exec(&txn).await?.rows_affected;
         // The mark only moves forward, whichever instance's sweep commits last.
-        let row = mark::ActiveModel { name: Set(EVENTS.into()), through: Set(through), updated_at: Set(super::now()) };
+        let row =
+            mark::ActiveModel { name: Set(EVENTS.into()), through: Set(through), updated_at: Set(crate::clock::now()) };
         let forward = Expr::cust(
             "CASE WHEN excluded.through > retention_marks.through THEN excluded.through ELSE retention_marks.through END",
         );

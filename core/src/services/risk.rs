@@ -24,7 +24,7 @@ pub async fn assess(
     w: &wallet::Model,
     amount: Money,
 ) -> AppResult<Vec<RiskFlag>> {
-    let now = super::now();
+    let now = crate::clock::now();
     let mut flags = Vec::new();
     if rules.requests_per_hour > 0 {
         let recent = payout::Entity::find()

@@ -130,7 +130,7 @@ pub async fn reconcile_on_demand(
             actor: Actor::User(who),
             action: Action::SettlementsReconciled,
             entity_type: Subject::Settlement,
-            entity_id: super::new_id(),
+            entity_id: crate::clock::new_id(),
             before: None,
             after: Some(serde_json::json!({
                 "from": time(from), "to": time(to), "fetched": run.fetched, "recorded": run.recorded,
@@ -262,14 +262,15 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
         (Some(u), _) => format!("{detail} (settlement UTR {u})"),
         (None, _) => format!("{detail} (no settlement UTR yet)"),
     };
-    let id = super::new_id();
-    let paid_at =
-        instant(&e.payment_details.payment_time).or(ours.as_ref().and_then(|p| p.paid_at)).unwrap_or_else(super::now);
+    let id = crate::clock::new_id();
+    let paid_at = instant(&e.payment_details.payment_time)
+        .or(ours.as_ref().and_then(|p| p.paid_at))
+        .unwrap_or_else(crate::clock::now);
     // Booked only what settles a payment of ours as recorded (its charges may still disagree): never an amount that
     // is not the payment's, nor a payment settled already.
     let books = matches!(status, Status::Matched | Status::FeeMismatch);
     let payment_id = ours.as_ref().filter(|_| books).map(|p| p.id);
-    let entry_id = payment_id.map(|_| super::new_id());
+    let entry_id = payment_id.map(|_| crate::clock::new_id());
     let settled_payment = ours.as_ref().and_then(|p| p.cf_payment_id.clone());
     let row = line::ActiveModel {
         id: Set(id),
@@ -290,7 +291,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
         service_tax: Set(tax),
         detail: Set(detail),
         journal_entry_id: Set(entry_id),
-        created_at: Set(super::now()),
+        created_at: Set(crate::clock::now()),
     };
     let inserted = line::Entity::insert(row)
         .on_conflict(OnConflict::column(line::Column::EventId).do_nothing().to_owned())
@@ -317,7 +318,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
                 payment_id: Some(pid),
                 payout_request_id: None,
                 description: "payment settled to the bank by Cashfree",
-                at: super::now(),
+                at: crate::clock::now(),
                 lines: vec![
                     Line::on(Account::GatewayClearing, amount),
                     Line::on(Account::Bank, settled.negate()),
@@ -337,7 +338,7 @@ async fn record(db: &DatabaseConnection, e: &ReconEvent) -> AppResult<Option<lin
 /// MISSING_AT_PROVIDER line (once). Returns the new ones.
 async fn missing_at_provider(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<line::Model>> {
     let db = &state.db;
-    let cutoff = super::now() - state.settings.settlement_grace;
+    let cutoff = crate::clock::now() - state.settings.settlement_grace;
     let until = to.min(cutoff);
     if until <= from {
         return Ok(Vec::new());
@@ -355,7 +356,7 @@ async fn missing_at_provider(state: &AppState, from: DateTime<Utc>, to: DateTime
         .await?;
     let mut found = Vec::new();
     for p in unsettled {
-        let id = super::new_id();
+        let id = crate::clock::new_id();
         let paid_at = p.paid_at.unwrap_or(p.created_at);
         let row = line::ActiveModel {
             id: Set(id),
@@ -383,7 +384,7 @@ async fn missing_at_provider(state: &AppState, from: DateTime<Utc>, to: DateTime
                 time(paid_at)
             )),
             journal_entry_id: Set(None),
-            created_at: Set(super::now()),
+            created_at: Set(crate::clock::now()),
         };
         let inserted = line::Entity::insert(row)
             .on_conflict(OnConflict::column(line::Column::EventId).do_nothing().to_owned())
@@ -400,7 +401,7 @@ async fn missing_at_provider(state: &AppState, from: DateTime<Utc>, to: DateTime
 
 /// One scheduled poll: claims the current window (once across instances) and reconciles the last days.
 pub async fn poll(state: &AppState, period: std::time::Duration) -> AppResult<u64> {
-    let now = super::now();
+    let now = crate::clock::now();
     let secs = period.as_secs().max(1) as i64;
     let window = format!("poll:{}:{}", secs, now.timestamp().div_euclid(secs));
     let claimed = entity::settlement_poll::Entity::insert(entity::settlement_poll::ActiveModel {

@@ -134,7 +134,7 @@ async fn look_up(state: &AppState, p: &payout::Model) -> AppResult<payout::Model
 async fn mark(state: &AppState, id: Uuid, status: &str, cf_transfer_id: Option<&str>) -> AppResult<payout::Model> {
     let update = payout::Entity::update_many()
         .col_expr(payout::Column::TransferStatus, Expr::value(status.chars().take(300).collect::<String>()))
-        .col_expr(payout::Column::UpdatedAt, Expr::value(super::now()));
+        .col_expr(payout::Column::UpdatedAt, Expr::value(crate::clock::now()));
     let update = match cf_transfer_id {
         Some(cf) => update.col_expr(payout::Column::CfTransferId, Expr::value(cf.to_owned())),
         None => update,
@@ -162,7 +162,7 @@ async fn book_charges(
     journal::book(
         db,
         journal::Entry {
-            id: super::new_id(),
+            id: crate::clock::new_id(),
             kind: EntryKind::TransferCharges,
             reference,
             books: Some(Booked::TransferCharged { transfer_id: &transfer_id(p.id) }),
@@ -200,7 +200,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         other => return Ok((mark(state, id, other, report.cf_transfer_id.as_deref()).await?, true)),
     };
     debug_assert!(from.iter().all(|&f| crate::domain::status::payout_can_move(f, to)), "{from:?} -> {to:?}");
-    let now = super::now();
+    let now = crate::clock::now();
     let txn = crate::db::begin(&state.db).await?;
     let moved = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(to))
@@ -224,7 +224,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         let charged = match (to, now.status, report.charges) {
             (PayoutStatus::Paid, PayoutStatus::Paid, Some(charges)) => {
                 let txn = crate::db::begin(&state.db).await?;
-                let booked = book_charges(&txn, &now, charges, super::now()).await?;
+                let booked = book_charges(&txn, &now, charges, crate::clock::now()).await?;
                 txn.commit().await?;
                 booked
             }
@@ -237,7 +237,7 @@ pub async fn settle_once(state: &AppState, id: Uuid, report: Report) -> AppResul
         journal::book(
             &txn,
             journal::Entry {
-                id: super::new_id(),
+                id: crate::clock::new_id(),
                 kind: EntryKind::PayoutPaid,
                 reference: format!("payout-paid:{id}"),
                 books: Some(Booked::TransferPaid { transfer_id: &transfer_id(id) }),
@@ -493,7 +493,7 @@ async fn apply_transfer(state: &AppState, mut row: webhook::ActiveModel, event: 
 /// transfer Cashfree does not know is sent again). Safe on several instances at once: `settle` is idempotent
 /// and Cashfree deduplicates transfers by id.
 pub async fn sweep(state: &AppState) -> AppResult<usize> {
-    let quiet_since = super::now() - chrono::Duration::seconds(2);
+    let quiet_since = crate::clock::now() - chrono::Duration::seconds(2);
     let stuck = payout::Entity::find()
         .filter(payout::Column::Status.eq(PayoutStatus::Processing))
         .filter(payout::Column::UpdatedAt.lt(quiet_since))

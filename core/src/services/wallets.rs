@@ -11,9 +11,9 @@ pub async fn open(db: &impl ConnectionTrait, freelancer_id: Uuid, currency: &str
     if let Some(found) = by_freelancer(db, freelancer_id).await? {
         return Ok(found);
     }
-    let now = super::now();
+    let now = crate::clock::now();
     let fresh = wallet::ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(crate::clock::new_id()),
         freelancer_id: Set(freelancer_id),
         currency: Set(currency.to_owned()),
         balance: Set(Money::ZERO),

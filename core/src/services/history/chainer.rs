@@ -40,7 +40,7 @@ async fn link_chain(db: &DatabaseConnection, chain: Chain, back: Duration) -> Ap
             break;
         }
         let (mut seq, mut prev) = head.map(|h| (h.seq, h.hash)).unwrap_or((0, GENESIS.to_vec()));
-        let now = crate::services::now();
+        let now = crate::clock::now();
         let links: Vec<link::ActiveModel> = rows
             .iter()
             .map(|r| {

@@ -82,7 +82,7 @@ async fn heads_of_day(db: &impl ConnectionTrait, end: DateTime<Utc>) -> AppResul
 /// marketplace's callback as a notification (signed like every other). A day before anything was linked has no
 /// checkpoint. Returns 1 when it took yesterday's.
 pub async fn checkpoint_daily(db: &DatabaseConnection, signer: Option<&Signer>) -> AppResult<u64> {
-    let now = crate::services::now();
+    let now = crate::clock::now();
     let today = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let day = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
     if history_checkpoint::Entity::find_by_id(day.clone()).one(db).await?.is_some() {
@@ -209,7 +209,7 @@ pub async fn checkpoint_signed(
     signer: &Signer,
     period: std::time::Duration,
 ) -> AppResult<u64> {
-    let now = crate::services::now();
+    let now = crate::clock::now();
     let step = i64::try_from(period.as_micros()).unwrap_or(i64::MAX).max(1);
     let start = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros() / step * step).unwrap_or(now);
     if history_signed_checkpoint::Entity::find_by_id(start).one(db).await?.is_some() {

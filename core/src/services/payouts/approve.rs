@@ -60,7 +60,7 @@ pub async fn approve_many(
         )));
     }
     let note = text::note("note", note)?;
-    let batch = crate::services::new_id();
+    let batch = crate::clock::new_id();
     let mut seen = std::collections::HashSet::new();
     let mut outcomes = Vec::with_capacity(ids.len());
     for id in ids.into_iter().filter(|id| seen.insert(*id)) {
@@ -250,7 +250,7 @@ async fn first_approval(
     if let Some(why) = short_of_reserve(&w, p.amount, state.settings.reserves.of(&w.currency)) {
         return Err(AppError::ReserveViolation(format!("{why}{}", crate::services::funds::when_more(&txn, &w).await?)));
     }
-    let now = crate::services::now();
+    let now = crate::clock::now();
     let marked = payout::Entity::update_many()
         .col_expr(payout::Column::FirstApprovedBy, Expr::value(who.id))
         .col_expr(payout::Column::FirstApprovedAt, Expr::value(now))

@@ -78,7 +78,7 @@ async fn request_once(
     // Touching the row takes its lock (PostgreSQL) so concurrent requests on one wallet queue up here and
     // each sees the others' pending amounts.
     let touched = wallet::Entity::update_many()
-        .col_expr(wallet::Column::UpdatedAt, Expr::value(super::now()))
+        .col_expr(wallet::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(wallet::Column::FreelancerId.eq(req.freelancer_id))
         .exec(&txn)
         .await?;
@@ -109,9 +109,9 @@ async fn request_once(
         )));
     }
     let flags = super::risk::assess(&txn, &state.settings.risk, &w, req.amount).await?;
-    let now = super::now();
+    let now = crate::clock::now();
     let created = payout::ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(crate::clock::new_id()),
         wallet_id: Set(w.id),
         freelancer_id: Set(req.freelancer_id),
         amount: Set(req.amount),
@@ -172,7 +172,7 @@ async fn decide(
     note: Option<String>,
 ) -> AppResult<(payout::Model, payout::Model)> {
     debug_assert!(crate::domain::status::payout_can_move(PayoutStatus::Pending, to), "pending -> {to:?}");
-    let now = super::now();
+    let now = crate::clock::now();
     let moved = payout::Entity::update_many()
         .col_expr(payout::Column::Status, Expr::value(to))
         .col_expr(payout::Column::DecidedBy, Expr::value(who.id))
