@@ -28,6 +28,7 @@ mod m20261207_000004_signed_checkpoints;
 mod m20261207_000005_erasure_gate;
 mod m20261207_000006_refused_webhooks;
 mod m20261207_000007_persisted_used_at;
+mod m20261207_000008_sealed_rows_index;
 
 /// paydesk's migrations, oldest first.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_erasure_gate::Migration),
             Box::new(m20261207_000006_refused_webhooks::Migration),
             Box::new(m20261207_000007_persisted_used_at::Migration),
+            Box::new(m20261207_000008_sealed_rows_index::Migration),
         ]
     }
 }
