@@ -116,18 +116,7 @@ async fn three_instances_through_pgbouncer_keep_the_books_and_hear_each_other() 
 
     // Payments split across the instances, all at once.
     let f = Uuid::new_v4();
-    let mut work = Vec::new();
-    for i in 0..30 {
-        let target = apps[i % 3];
-        let order = format!("ord_pgb_{i}_{}", f.simple());
-        work.push(async move {
-            target.create_order(f, "10.00", &order).await;
-            let body =
-                payment_body("PAYMENT_SUCCESS_WEBHOOK", &order, &format!("cf{i}{}", rand_digits()), "SUCCESS", "10.00");
-            let (status, _) = target.deliver_signed(&body).await;
-            assert_eq!(status, 200);
-        });
-    }
+    let work = (0..30).map(|i| apps[i % 3].fund(f, "10.00"));
     futures_util::future::join_all(work).await;
 
     // Payouts requested on one instance, approved on another, paid through Cashfree's double.
@@ -152,9 +141,7 @@ async fn three_instances_through_pgbouncer_keep_the_books_and_hear_each_other() 
 
     // Every delivery processed once, the wallet credited for each, and the background jobs (the history's chainer
     // among them) kept up: reconcile and verify are clean through the same pooler.
-    let wallet =
-        one.gql_ok(&one.admin(), "query($f: UUID!) { wallet(freelancerId: $f) { balance } }", json!({ "f": f })).await;
-    assert_eq!(wallet["wallet"]["balance"], "270.00", "30 payments of 10.00, less the 10% fee");
+    assert_eq!(one.balance(f).await, "270.00", "30 payments of 10.00, less the 10% fee");
     for _ in 0..100 {
         let (ok, out) = paydesk(&one, &["verify"]);
         if ok && !out.contains("not linked yet") {
