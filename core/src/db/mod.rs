@@ -181,7 +181,7 @@ pub fn behind_transaction_pooler(said: &str) -> Option<&'static str> {
         "the database connection goes through a pooler in transaction mode that cannot follow prepared \
          statements (PgBouncer before 1.21): run it in session mode, or PgBouncer 1.21+ with \
          max_prepared_statements set; give the event listener a direct connection (PAYDESK_DATABASE_LISTEN_URL); \
-         docs/OPERATIONS.md",
+         docs/CONFIGURATION.md, \"Connections\"",
     )
 }
 
