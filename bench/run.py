@@ -102,6 +102,9 @@ def fresh_database():
     print(f"data set generated in {time.time() - started:.0f} s", flush=True)
     started = time.time()
     sh(paydesk, "migrate", "--database-url", URL)
+    # The journal the migration wrote gets its statistics as autovacuum would give them: without them PostgreSQL
+    # guesses thousands of lines an entry and compiles each journal read with its JIT (50 ms instead of 1).
+    sh("psql", URL, "-qc", "VACUUM (ANALYZE)")
     print(f"journal carried over in {time.time() - started:.0f} s", flush=True)
 
 
@@ -470,9 +473,11 @@ NEWER_READS = [
      {"query": "{ allJournalEntries(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id kind reference "
                "createdAt journalPostingsByEntryId(orderBy: [PRIMARY_KEY_ASC]) { nodes { line account walletId amount "
                "currency } } } } }"},
+     # The lines by each entry's key (a plain join lets the planner hash all 800,000 lines).
      "SELECT e.id, e.kind, e.reference, e.created_at, p.line, p.account, p.wallet_id, p.amount, p.currency FROM "
      "(SELECT id, kind, reference, created_at FROM journal_entries ORDER BY created_at DESC, id DESC LIMIT 21) e "
-     "JOIN journal_postings p ON p.entry_id = e.id ORDER BY e.created_at DESC, e.id DESC, p.line;\n"),
+     "CROSS JOIN LATERAL (SELECT line, account, wallet_id, amount, currency FROM journal_postings "
+     "WHERE entry_id = e.id ORDER BY line) p;\n"),
     ("wallets with balances (20)",
      {"query": "{ wallets(first: 20) { nodes { id balance pendingPayouts available pendingBalance availableBalance } } }"},
      None,
