@@ -291,12 +291,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     use paydesk::services::history::{PublicKey, PublicKeys, Signer};
-    let public: Vec<PublicKey> = args
-        .public_key
-        .iter()
-        .filter(|k| !k.trim().is_empty())
-        .map(|k| PublicKey::parse(k).with_context(|| format!("--public-key {k}")))
-        .collect::<anyhow::Result<_>>()?;
+    let public = PublicKey::parse_all(&args.public_key).context("--public-key")?;
     let key = match &args.signing_key {
         Some(secret) if public.is_empty() && !secret.trim().is_empty() => {
             Some(PublicKeys::from(Signer::from_setting(secret)?.public()))

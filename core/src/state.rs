@@ -149,6 +149,7 @@ impl Settings {
             .filter(|k| !k.trim().is_empty())
             .map(crate::services::history::Signer::from_setting)
             .transpose()?;
+        let history_keys = history_keys(history_signer.as_ref(), &config.history_retired_keys)?;
         Ok(Self {
             hs256: oidc.is_none() || config.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()),
             oidc,
@@ -203,8 +204,8 @@ impl Settings {
             webhook_rejects_per_minute: config.webhook_rejects_per_minute,
             funds_hold: config.funds_hold,
             dispute_returns_fee: config.dispute_fee_policy == "return",
-            history_signer: history_signer.clone(),
-            history_keys: history_keys(history_signer.as_ref(), &config.history_retired_keys)?,
+            history_signer,
+            history_keys,
             history_checkpoint: config.history_checkpoint.max(std::time::Duration::from_secs(1)),
             jwt_max_ttl: config.jwt_max_ttl,
             settlement_poll: (!config.settlement_poll.is_zero()).then_some(config.settlement_poll),
@@ -304,21 +305,17 @@ pub struct AppState {
     pub rejections: Arc<crate::services::webhooks::Rejections>,
 }
 
-/// A retention setting in days: 0 keeps everything.
 /// The history's public keys: the signing key's and the retired ones, each 32 bytes in hex or base64.
 fn history_keys(
     signer: Option<&crate::services::history::Signer>,
     retired: &[String],
 ) -> anyhow::Result<Option<crate::services::history::PublicKeys>> {
     use crate::services::history::{PublicKey, PublicKeys, Signer};
-    let retired = retired
-        .iter()
-        .filter(|k| !k.trim().is_empty())
-        .map(|k| PublicKey::parse(k).map_err(|e| anyhow::anyhow!("PAYDESK_HISTORY_RETIRED_KEYS: {k}: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let retired = PublicKey::parse_all(retired).map_err(|e| anyhow::anyhow!("PAYDESK_HISTORY_RETIRED_KEYS: {e}"))?;
     Ok(PublicKeys::of(signer.map(Signer::public).into_iter().chain(retired)))
 }
 
+/// A retention setting in days: 0 keeps everything.
 fn retention(days: u32) -> Option<chrono::Duration> {
     (days > 0).then(|| chrono::Duration::days(i64::from(days)))
 }

@@ -87,6 +87,15 @@ impl PublicKey {
         VerifyingKey::from_bytes(&bytes).map(PublicKey).map_err(|e| anyhow::anyhow!("not an Ed25519 public key: {e}"))
     }
 
+    /// Public keys as a setting or flag lists them (blanks skipped); an error names the key that is not one.
+    pub fn parse_all(texts: &[String]) -> anyhow::Result<Vec<PublicKey>> {
+        texts
+            .iter()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| PublicKey::parse(k).map_err(|e| anyhow::anyhow!("{k}: {e}")))
+            .collect()
+    }
+
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.as_bytes())
     }
