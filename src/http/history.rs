@@ -1,6 +1,6 @@
 //! `GET /history/public-key`: the Ed25519 public key the history's checkpoints and erasures are signed with, and
-//! the keys a rotation retired (public: anyone may check them); `GET /history/checkpoint`: the latest signed checkpoint (admin, ops), to keep
-//! outside the database and hand to `paydesk verify --checkpoint`.
+//! the keys a rotation retired (public: anyone may check them); `GET /history/checkpoint`: the latest signed
+//! checkpoint (admin, ops), to keep outside the database and hand to `paydesk verify --checkpoint`.
 
 use super::{caller, Http};
 use crate::error::AppError;

@@ -172,9 +172,9 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// What to do when an error's text (`said`) shows the connection goes through a pooler that hands out a session
-/// per transaction (PgBouncer before 1.21 in transaction mode): the driver names its prepared statements (`sqlx_s_1`, …) and keeps
-/// them for the session, so another client's statement of the same name is met ("already exists") or one's own
-/// is gone ("does not exist").
+/// per transaction (PgBouncer before 1.21 in transaction mode): the driver names its prepared statements
+/// (`sqlx_s_1`, …) and keeps them for the session, so another client's statement of the same name is met ("already
+/// exists") or one's own is gone ("does not exist").
 pub fn behind_transaction_pooler(said: &str) -> Option<&'static str> {
     let named = said.contains("prepared statement \"sqlx_s_");
     (named && (said.contains("already exists") || said.contains("does not exist"))).then_some(
