@@ -110,6 +110,15 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
 }
 
+/// The one number `sql` answers, read straight from the app's database (a count, a sum).
+pub async fn one_i64(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let row =
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
 /// `id` as a literal in this run's SQL: text on PostgreSQL, the 16-byte blob SQLite keeps.
 pub fn uuid_literal(id: Uuid) -> String {
     if on_postgres() {

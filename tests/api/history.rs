@@ -198,7 +198,7 @@ async fn an_edited_deleted_or_inserted_row_is_named_by_verify_and_the_background
     // The running server found them too, each as one CRITICAL alert.
     let mut seen = Vec::new();
     for _ in 0..150 {
-        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        seen = tampered(&app).await;
         if seen.len() >= 4 {
             break;
         }
@@ -209,7 +209,7 @@ async fn an_edited_deleted_or_inserted_row_is_named_by_verify_and_the_background
         assert!(seen.iter().any(|a| a["message"].as_str().unwrap().contains(&id.to_string())), "{id} in {seen:?}");
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let again = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").count();
+    let again = tampered(&app).await.len();
     assert_eq!(again, seen.len(), "each finding is raised once");
 }
 
@@ -389,23 +389,15 @@ async fn two_instances_writing_at_once_keep_one_valid_chain() {
     let c = linked(&app).await;
     let (ok, out) = paydesk(&app, &["verify"]);
     assert!(ok, "{out}");
-    let count = |sql: &str| one_count(&app, sql.to_owned());
     for (chain, table) in [("AUDIT", "audit_log"), ("JOURNAL", "journal_entries"), ("WEBHOOKS", "payment_webhooks")] {
         let seq =
             c["chains"].as_array().unwrap().iter().find(|h| h["chain"] == chain).unwrap()["seq"].as_i64().unwrap();
-        let rows = count(&format!("SELECT COUNT(*) FROM {table}")).await;
+        let rows = one_i64(&app, &format!("SELECT COUNT(*) FROM {table}")).await;
         assert!(seq >= 30 && seq <= rows, "{chain}: {seq} links of {rows} rows");
     }
-    let rows = count("SELECT COUNT(*) FROM payment_webhooks").await;
-    let links = count("SELECT COUNT(*) FROM history_links WHERE chain = 'webhooks'").await;
+    let rows = one_i64(&app, "SELECT COUNT(*) FROM payment_webhooks").await;
+    let links = one_i64(&app, "SELECT COUNT(*) FROM history_links WHERE chain = 'webhooks'").await;
     assert_eq!(rows, links, "every delivery linked once");
-}
-
-async fn one_count(app: &TestApp, sql: String) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &app.state.db;
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-    row.try_get_by_index(0).unwrap()
 }
 
 #[tokio::test]
@@ -701,7 +693,7 @@ async fn a_forged_erasure_hides_no_edit_and_an_erased_record_stays_as_erased() {
     // The running server says so too.
     let mut seen = Vec::new();
     for _ in 0..150 {
-        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        seen = tampered(&app).await;
         if seen.iter().any(|a| a["message"].as_str().unwrap().contains("not signed")) {
             break;
         }
@@ -829,7 +821,7 @@ async fn signed_checkpoints_find_a_chain_rewritten_with_fresh_hashes_or_cut() {
     // The running server finds the rewrite too, naming the checkpoint.
     let mut seen = Vec::new();
     for _ in 0..150 {
-        seen = alerts(&app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect();
+        seen = tampered(&app).await;
         if seen.iter().any(|a| a["message"].as_str().unwrap().contains("checkpoint at")) {
             break;
         }
@@ -899,10 +891,10 @@ async fn after_a_key_rotation_what_the_retired_key_signed_still_verifies() {
     // The rotated instance's background check has gone round the chains and found nothing; one not told of the
     // retired key finds the erasure.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(tampered(&second).await, 0);
+    assert_eq!(tampered(&second).await.len(), 0);
     let third = app.spawn_second_with(rotated).await;
     for _ in 0..100 {
-        if tampered(&third).await > 0 {
+        if !tampered(&third).await.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -910,6 +902,7 @@ async fn after_a_key_rotation_what_the_retired_key_signed_still_verifies() {
     panic!("an instance that does not trust the retired key never said so");
 }
 
-async fn tampered(app: &TestApp) -> usize {
-    alerts(app).await.into_iter().filter(|a| a["kind"] == "history_tampered").count()
+/// The `history_tampered` alerts raised so far.
+async fn tampered(app: &TestApp) -> Vec<Value> {
+    alerts(app).await.into_iter().filter(|a| a["kind"] == "history_tampered").collect()
 }

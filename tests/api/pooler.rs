@@ -154,15 +154,9 @@ async fn three_instances_through_pgbouncer_keep_the_books_and_hear_each_other() 
     let (ok, out) = paydesk(&one, &["reconcile"]);
     assert!(ok, "{out}");
     // Each instance LISTENs on its direct connection, the only sessions under that name.
-    let listening = format!(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'paydesk-listener' AND query LIKE 'LISTEN%' \
-         AND datname = '{}'",
-        url::Url::parse(&one.db_url).unwrap().path().trim_start_matches('/')
-    );
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &one.state.db;
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), listening)).await.unwrap().unwrap();
-    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 3);
+    let listening = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'paydesk-listener' \
+                     AND query LIKE 'LISTEN%' AND datname = current_database()";
+    assert_eq!(one_i64(&one, listening).await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,8 +185,7 @@ async fn behind_pgbouncer_in_transaction_mode_paydesk_says_what_to_change() {
 async fn sessions(app: &TestApp) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
     let db = sea_orm::Database::connect(&app.db_url).await.unwrap();
-    let name = url::Url::parse(&app.db_url).unwrap().path().trim_start_matches('/').to_owned();
-    let sql = format!("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
+    let sql = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
     let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
     let n = row.try_get_by_index::<i64>(0).unwrap();
     db.close().await.unwrap();

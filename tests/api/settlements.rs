@@ -172,14 +172,6 @@ async fn a_scheduled_poll_claims_each_window_once_across_instances() {
     assert_eq!(entries, 1, "booked once");
 }
 
-async fn one_i64(app: &TestApp, sql: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &app.state.db;
-    let row =
-        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
-    row.try_get_by_index(0).unwrap()
-}
-
 #[tokio::test]
 async fn a_settlement_webhook_reconciles_the_settlement_at_once() {
     let (app, double) = spawn_with_double(|c| c.settlement_poll = Duration::ZERO).await;
