@@ -465,6 +465,9 @@ def paydesk_reads(payout_id):
     ]
 
 
+TRIAL_BALANCE = {"query": "{ trialBalance(currency: \"INR\") { total balanced accounts { account debits credits "
+                           "balance } } }"}
+
 # The reads users make since the first three: (name, paydesk's query, PostGraphile's or None, pgbench's SQL).
 NEWER_READS = [
     ("journal page (20 entries, their lines)",
@@ -493,9 +496,7 @@ NEWER_READS = [
      "SELECT p.id, p.freelancer_id, p.amount, p.currency, p.note, p.created_at, w.balance FROM payout_requests p "
      "JOIN freelancer_wallets w ON w.id = p.wallet_id WHERE p.status = 'pending' ORDER BY p.created_at, p.id LIMIT 51;\n"
      "SELECT count(*) FROM payout_requests WHERE status = 'pending';\n"),
-    ("trial balance (INR, now)",
-     {"query": "{ trialBalance(currency: \"INR\") { total balanced accounts { account debits credits balance } } }"},
-     None,
+    ("trial balance (INR, now)", TRIAL_BALANCE, None,
      "SELECT account, SUM(amount) FILTER (WHERE amount < 0), SUM(amount) FILTER (WHERE amount > 0) FROM "
      "journal_postings WHERE currency = 'INR' GROUP BY account;\n"),
 ]
@@ -505,7 +506,7 @@ def beside_the_books(token):
     """What the trial balance does to the payout queue's reads: the pending list at the highest concurrency alone,
     then while one client asks for the trial balance without pause."""
     import threading
-    pending, books = paydesk_reads(None)[0][1], NEWER_READS[3][1]
+    pending, books = paydesk_reads(None)[0][1], TRIAL_BALANCE
     c = max(CONNS)
     alone = wrk(PAYDESK_PORT, pending, token, c)
     beside = threading.Thread(target=lambda: wrk(PAYDESK_PORT, books, token, 1, duration=DURATION + 1))
@@ -657,32 +658,32 @@ def compare_writes(title, unit, sql, paydesk_run):
 
 
 # The age of the oldest row paydesk wrote (it carries a content hash) that no history link names yet, over the three
-# chained tables, looking only at the last ten minutes.
-UNLINKED_AGE = """SELECT COALESCE(EXTRACT(EPOCH FROM now() - LEAST(
-  (SELECT min(created_at) FROM audit_log r WHERE created_at > now() - interval '10 minutes'
-     AND content_hash IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'audit' AND l.row_id = r.id)),
-  (SELECT min(created_at) FROM journal_entries r WHERE created_at > now() - interval '10 minutes'
-     AND content_hash IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'journal' AND l.row_id = r.id)),
-  (SELECT min(received_at) FROM payment_webhooks r WHERE received_at > now() - interval '10 minutes'
-     AND content_hash IS NOT NULL AND signature_valid
-     AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'webhooks' AND l.row_id = r.id)))), 0)"""
+# chained tables, looking only at the last ten minutes: (table, when its row was written, chain, what else a row
+# the chainer links has).
+CHAINED = [("audit_log", "created_at", "audit", ""), ("journal_entries", "created_at", "journal", ""),
+           ("payment_webhooks", "received_at", "webhooks", " AND signature_valid")]
+
+
+def unlinked_age(since, age):
+    """The query for that age on one database: `since` is the start of the last ten minutes as that database writes
+    it, `age` the seconds from a time `t` to now."""
+    return f"SELECT {age} FROM (" + " UNION ALL ".join(
+        f"""SELECT min({time}) AS t FROM {table} r WHERE {time} > {since} AND content_hash IS NOT NULL{extra}
+        AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = '{chain}' AND l.row_id = r.id)"""
+        for table, time, chain, extra in CHAINED) + ") AS oldest"
+
+
+UNLINKED_AGE = unlinked_age("now() - interval '10 minutes'", "COALESCE(EXTRACT(EPOCH FROM now() - min(t)), 0)")
 
 
 def postgres_unlinked_age():
     return subprocess.run(["psql", URL, "-Atc", UNLINKED_AGE], text=True, capture_output=True).stdout
 
 
-# The same on SQLite, where times are RFC 3339 text in UTC (compared as text, so the time index serves; julianday
-# reads them for the age).
-LITE_UNLINKED_AGE = "SELECT (julianday('now') - julianday(min(t))) * 86400 FROM (" + " UNION ALL ".join(
-    f"""SELECT min({time}) AS t FROM {table} r WHERE {time} > strftime('%Y-%m-%dT%H:%M:%f', 'now', '-10 minutes')
-    AND content_hash IS NOT NULL{extra}
-    AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = '{chain}' AND l.row_id = r.id)"""
-    for table, time, chain, extra in [("audit_log", "created_at", "audit", ""),
-                                      ("journal_entries", "created_at", "journal", ""),
-                                      ("payment_webhooks", "received_at", "webhooks", " AND signature_valid")]) + ")"
+# On SQLite times are RFC 3339 text in UTC (compared as text, so the time index serves; julianday reads them for
+# the age).
+LITE_UNLINKED_AGE = unlinked_age("strftime('%Y-%m-%dT%H:%M:%f', 'now', '-10 minutes')",
+                                 "(julianday('now') - julianday(min(t))) * 86400")
 
 
 def sqlite_unlinked_age():
