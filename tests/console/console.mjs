@@ -18,7 +18,8 @@ const browser = await chromium.launch({
     "--disable-component-update", "--disable-sync"],
 });
 const report = { consoleErrors: [], axe: {} };
-const timeout = 10000;
+// Generous: under a loaded CI machine a page may take seconds to answer; a step that never comes still fails.
+const timeout = 20000;
 
 /// A signed-in page at `width` px; console errors (a Content-Security-Policy refusal among them) are collected.
 async function signedIn(token, width, options = {}) {

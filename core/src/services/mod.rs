@@ -42,13 +42,22 @@ pub fn job_limit(period: std::time::Duration) -> std::time::Duration {
 /// work the database's claims share out among all of them. Says how many it handled when any, and when it failed (it
 /// tries again at the next tick). A run that takes longer than [`job_limit`] is stopped, as a request would be: one
 /// stuck on a database connection that went silent lets go of it instead of holding a pool slot for good.
-pub fn every<F, Fut>(period: std::time::Duration, what: &'static str, mut job: F)
+pub fn every<F, Fut>(period: std::time::Duration, what: &'static str, job: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = crate::error::AppResult<u64>> + Send,
+{
+    every_after(std::time::Duration::ZERO, period, what, job)
+}
+
+/// As [`every`], first run `delay` after now.
+pub fn every_after<F, Fut>(delay: std::time::Duration, period: std::time::Duration, what: &'static str, mut job: F)
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = crate::error::AppResult<u64>> + Send,
 {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + delay, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let limit = job_limit(period);
         loop {

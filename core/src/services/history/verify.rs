@@ -379,10 +379,16 @@ pub fn spawn_verifier(state: AppState, background: DatabaseConnection, period: s
     });
     if let Some(signer) = signer.clone() {
         let db = background.clone();
-        crate::services::every(every_checkpoint, "signed history checkpoints taken", move || {
-            let (db, signer) = (db.clone(), signer.clone());
-            async move { checkpoint_signed(&db, &signer, every_checkpoint).await }
-        });
+        // The first a period after start: a checkpoint signs what a period brought, never a server's first moments.
+        crate::services::every_after(
+            every_checkpoint,
+            every_checkpoint,
+            "signed history checkpoints taken",
+            move || {
+                let (db, signer) = (db.clone(), signer.clone());
+                async move { checkpoint_signed(&db, &signer, every_checkpoint).await }
+            },
+        );
     }
     crate::services::every(period, "history checkpoints sent", move || {
         let (db, signer) = (background.clone(), signer.clone());
