@@ -11,6 +11,7 @@ pub use paydesk_core::{
 
 pub mod backup;
 pub mod cli;
+pub mod commands;
 pub mod double;
 pub mod graphql;
 pub mod http;
