@@ -3,7 +3,7 @@
 //! its integrity, its migrations and its books. PostgreSQL is backed up with `pg_dump` (see docs/OPERATIONS.md, "Backups").
 
 use crate::domain::money::Reserves;
-use crate::services::reconcile;
+use crate::services::books::reconcile;
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use std::fmt;

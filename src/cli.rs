@@ -3,7 +3,6 @@
 use clap::{Args, Parser, Subcommand};
 use paydesk_core::config::Config;
 use rust_decimal::Decimal;
-use std::net::SocketAddr;
 
 /// paydesk: the GraphQL back end through which admins and ops run a marketplace's payments and payouts.
 ///
@@ -69,9 +68,6 @@ pub enum Command {
     /// `PAYDESK_HISTORY_SIGNING_KEY`, kept outside the database) and its public key (for the docs and
     /// `paydesk verify --public-key`).
     HistoryKey,
-    /// Run a local stand-in for Cashfree (development only): point `CASHFREE_BASE_URL` at it to try the whole
-    /// loop (order, link, payment, payout transfer) on one machine.
-    CashfreeDouble(DoubleArgs),
 }
 
 /// The database a subcommand works on.
@@ -163,29 +159,6 @@ pub struct BackupArgs {
     /// Only check an existing backup file: opens it as a restore would and checks its books.
     #[arg(long, conflicts_with = "to")]
     pub check: Option<std::path::PathBuf>,
-}
-
-/// Flags of `cashfree-double`; the credentials are the ones paydesk is given.
-#[derive(Debug, Args)]
-pub struct DoubleArgs {
-    #[arg(long, env = "CASHFREE_CLIENT_ID")]
-    pub cashfree_client_id: Option<String>,
-    /// Signs the double's payment webhooks (the first, when several are given).
-    #[arg(long, env = "CASHFREE_CLIENT_SECRET", value_delimiter = ',', hide_env_values = true)]
-    pub cashfree_client_secret: Vec<String>,
-    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_ID")]
-    pub cashfree_payout_client_id: Option<String>,
-    #[arg(long, env = "CASHFREE_PAYOUT_CLIENT_SECRET", hide_env_values = true)]
-    pub cashfree_payout_client_secret: Option<String>,
-    /// Address the double listens on.
-    #[arg(long, default_value = "127.0.0.1:8787")]
-    pub listen: SocketAddr,
-    /// paydesk's base URL, where the double sends its signed webhooks.
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    pub paydesk_url: String,
-    /// Transfers succeed by themselves this long after they are created (`0s`: only when told).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub complete_transfers_after: std::time::Duration,
 }
 
 /// What `migrate` does.

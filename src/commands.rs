@@ -1,8 +1,8 @@
 //! What each subcommand of the `paydesk` binary does: `serve` (default), `migrate`, `schema`, `token`, `seed-demo`,
-//! `reconcile`, `verify`, `backup`, `cashfree-double`. Here in the library rather than in `main.rs`, so the binary
+//! `reconcile`, `verify`, `backup`. Here in the library rather than in `main.rs`, so the binary
 //! instantiates no generic code of its own: an optimised build compiles the server once.
 
-use crate::cli::{BackupArgs, Cli, Command, DbArgs, DoubleArgs, MigrateAction, VerifyArgs};
+use crate::cli::{BackupArgs, Cli, Command, DbArgs, MigrateAction, VerifyArgs};
 use crate::config::Config;
 use anyhow::Context;
 use entity::status::Role;
@@ -63,14 +63,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ..on_database(args.db)
             };
             let state = crate::build_state(&config, b"reconcile", false, crate::Jobs::None).await?;
-            let report = crate::services::reconcile::run(&state.db, &state.settings.reserves).await?;
+            let report = crate::services::books::reconcile::run(&state.db, &state.settings.reserves).await?;
             print!("{report}");
             if !report.is_clean() {
                 std::process::exit(1);
             }
             Ok(())
         }
-        Command::CashfreeDouble(args) => cashfree_double(args).await,
         Command::SeedDemo(db) => {
             let state = crate::build_state(&on_database(db), b"seed", true, crate::Jobs::None).await?;
             crate::seed::demo(&state).await
@@ -79,19 +78,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::ExportJournal(args) => {
             let state = crate::build_state(&on_database(args.db), b"export", false, crate::Jobs::None).await?;
             let format = match args.format.as_str() {
-                "csv" => crate::services::export::Format::Csv,
-                _ => crate::services::export::Format::Beancount,
+                "csv" => crate::services::books::export::Format::Csv,
+                _ => crate::services::books::export::Format::Beancount,
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let n = crate::services::export::journal(&state.db, format, args.from, args.to, &mut out).await?;
+            let n = crate::services::books::export::journal(&state.db, format, args.from, args.to, &mut out).await?;
             std::io::Write::flush(&mut out)?;
             eprintln!("{n} journal entries written");
             Ok(())
         }
         Command::Verify(args) => verify(args).await,
         Command::HistoryKey => {
-            let key = crate::services::history::Signer::from_seed(rand::random());
+            let key = crate::services::evidence::history::Signer::from_seed(rand::random());
             println!("PAYDESK_HISTORY_SIGNING_KEY={}", key.seed_hex());
             println!("public key: {}", key.public_hex());
             Ok(())
@@ -210,50 +209,12 @@ async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()
     Ok(())
 }
 
-/// Runs the Cashfree double with the credentials paydesk is configured with, until Ctrl-C.
-async fn cashfree_double(args: DoubleArgs) -> anyhow::Result<()> {
-    let need = |v: &Option<String>, name: &str| {
-        v.clone()
-            .filter(|s| !s.is_empty())
-            .with_context(|| format!("{name} is not set: the double accepts the same credentials paydesk sends"))
-    };
-    let double = crate::double::Double::start(
-        crate::double::DoubleConfig {
-            pg_client_id: need(&args.cashfree_client_id, "CASHFREE_CLIENT_ID")?,
-            pg_secret: need(
-                &args.cashfree_client_secret.first().map(|s| s.trim().to_owned()),
-                "CASHFREE_CLIENT_SECRET",
-            )?,
-            payout_client_id: need(&args.cashfree_payout_client_id, "CASHFREE_PAYOUT_CLIENT_ID")?,
-            payout_secret: need(&args.cashfree_payout_client_secret, "CASHFREE_PAYOUT_CLIENT_SECRET")?,
-            paydesk_url: args.paydesk_url.trim_end_matches('/').to_owned(),
-            complete_transfers_after: (!args.complete_transfers_after.is_zero())
-                .then_some(args.complete_transfers_after),
-        },
-        args.listen,
-    )
-    .await
-    .with_context(|| format!("listening on {}", args.listen))?;
-    println!(
-        "Cashfree double at {url}; webhooks go to {paydesk}.\n\
-         Start paydesk with CASHFREE_BASE_URL={url} and the same CASHFREE_* credentials.\n\
-         Pay an order:      curl -X POST {url}/__double/orders/ORDER_ID/pay?status=SUCCESS\n\
-         End a transfer:    curl -X POST {url}/__double/transfers/PAYOUT_ID/FAILED\n\
-         Inject a fault:    curl -X POST {url}/__double/faults -H 'content-type: application/json' \\\n\
-         \x20                    -d '{{\"path\":\"/payout/transfers\",\"status\":503}}'",
-        url = double.url(),
-        paydesk = args.paydesk_url,
-    );
-    tokio::signal::ctrl_c().await?;
-    Ok(())
-}
-
 /// A checkpoint kept in `file` (as `signed_heads_of` reads it), named by the file in findings.
-fn kept_checkpoint(file: &std::path::Path) -> anyhow::Result<crate::services::history::SignedHeads> {
+fn kept_checkpoint(file: &std::path::Path) -> anyhow::Result<crate::services::evidence::history::SignedHeads> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-    let mut heads = crate::services::history::signed_heads_of(&json)
+    let mut heads = crate::services::evidence::history::signed_heads_of(&json)
         .with_context(|| format!("reading the heads in {}", file.display()))?;
     heads.kept_in = Some(file.display().to_string());
     Ok(heads)
@@ -285,7 +246,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             kept.push(kept_checkpoint(&file)?);
         }
     }
-    use crate::services::history::{PublicKey, PublicKeys, Signer};
+    use crate::services::evidence::history::{PublicKey, PublicKeys, Signer};
     let public = PublicKey::parse_all(&args.public_key).context("--public-key")?;
     let key = match &args.signing_key {
         Some(secret) if public.is_empty() && !secret.trim().is_empty() => {
@@ -310,12 +271,11 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let db =
-        sea_orm::Database::connect(&url).await.with_context(|| format!("opening {}", crate::db::redact(&url)))?;
-    let mut history = crate::services::history::verify(&db, key.as_ref(), since.as_ref()).await?;
-    history.findings.extend(crate::services::history::against_signed(&db, &kept, key.as_ref()).await?);
+    let db = sea_orm::Database::connect(&url).await.with_context(|| format!("opening {}", crate::db::redact(&url)))?;
+    let mut history = crate::services::evidence::history::verify(&db, key.as_ref(), since.as_ref()).await?;
+    history.findings.extend(crate::services::evidence::history::against_signed(&db, &kept, key.as_ref()).await?);
     print!("{history}");
-    let books = crate::services::reconcile::run(&db, &Default::default()).await?;
+    let books = crate::services::books::reconcile::run(&db, &Default::default()).await?;
     print!("{books}");
     if !history.is_clean() || !books.is_clean() {
         std::process::exit(1);

@@ -32,6 +32,14 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Ops)
     }
 
+    /// Only staff (admin, ops) may read this.
+    pub fn require_staff(&self) -> Result<(), AppError> {
+        if self.is_staff() {
+            return Ok(());
+        }
+        Err(AppError::Forbidden("only admin and ops may read this".into()))
+    }
+
     /// Whether the caller holds one of `roles`: FORBIDDEN, naming the caller's role, if not. Every service that
     /// changes state asks this first, whoever calls it (GraphQL, REST, the command line).
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {

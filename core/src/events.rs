@@ -10,7 +10,7 @@
 //! the table every second, for a connection that died without a word. Subscribers read a bounded broadcast, so a
 //! slow one never blocks a mutation; one that falls behind is told how many events it missed.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::event as stored;
 use entity::payout_request as payout;
@@ -525,6 +525,23 @@ impl Reader {
             }
         }
     }
+}
+
+/// The name of the event log's row in `retention_marks`: events through its `through` were deleted.
+pub const RETENTION_MARK: &str = "events";
+
+/// Refuses to resume the event log after `cursor` when retention has deleted events after it: they cannot be
+/// replayed, and a replay that skipped them would look whole.
+pub async fn resumable(db: &impl ConnectionTrait, cursor: i64) -> AppResult<()> {
+    let Some(mark) = entity::retention_mark::Entity::find_by_id(RETENTION_MARK).one(db).await? else { return Ok(()) };
+    if cursor < mark.through {
+        return Err(AppError::EventsMissed(format!(
+            "events through cursor {} were deleted (PAYDESK_EVENT_RETENTION_DAYS), so what came after cursor {cursor} \
+             cannot be replayed whole; start again without `after` and re-read current state from the lists",
+            mark.through
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
+pub mod notifications;
 pub mod services;
 pub mod state;
 pub mod traces;
@@ -48,7 +51,7 @@ pub async fn build_state(
     let events = events::EventBus::new(db.get_database_backend(), config.event_buffer);
     events.listen(&background, config.database_listen_url.as_deref().filter(|u| !u.is_empty())).await?;
     let cashfree = Arc::new(cashfree::Cashfree::new(config, events.clone(), db.clone(), metrics.clone()));
-    let rejections = services::webhooks::Rejections::new(settings.webhook_rejects_per_minute);
+    let rejections = budgets::rejections::Rejections::new(settings.webhook_rejects_per_minute);
     let state = state::AppState {
         cashfree,
         events,
@@ -70,7 +73,7 @@ pub async fn build_state(
         Some(signer) => {
             tracing::info!(public_key = %signer.public_hex(), "history checkpoints are signed");
             // The erasure gate answers to this key from the first start on (PostgreSQL).
-            if let Err(e) = services::history::set_up_erasure_gate(&state.db, signer).await {
+            if let Err(e) = services::evidence::history::set_up_erasure_gate(&state.db, signer).await {
                 tracing::warn!(error = %e, "could not set the erasure gate up; the first erasure will try again");
             }
         }
@@ -80,19 +83,22 @@ pub async fn build_state(
              elsewhere would catch; `paydesk history-key` makes a key (docs/OPERATIONS.md)"
         ),
     }
-    services::transfers::spawn_sweeper(state.clone());
-    services::refunds::spawn_sweeper(state.clone());
-    services::retention::spawn(state.clone(), background.clone());
+    services::payouts::transfers::spawn_sweeper(state.clone());
+    services::payments::refunds::spawn_sweeper(state.clone());
+    services::operations::retention::spawn(state.clone(), background.clone());
     services::webhooks::spawn_bursts(state.clone());
-    services::funds::spawn(background.clone());
-    services::history::spawn_chainer(background.clone(), config.history_link.max(std::time::Duration::from_millis(50)));
-    services::settlements::spawn_poller(state.clone());
-    services::payout_account::spawn(state.clone());
-    services::history::spawn_verifier(
+    services::books::funds::spawn(background.clone());
+    services::evidence::history::spawn_chainer(
+        background.clone(),
+        config.history_link.max(std::time::Duration::from_millis(50)),
+    );
+    services::payments::settlements::spawn_poller(state.clone());
+    services::payouts::payout_account::spawn(state.clone());
+    services::evidence::history::spawn_verifier(
         state.clone(),
         background.clone(),
         config.history_verify.max(std::time::Duration::from_millis(50)),
     );
-    services::delivery::spawn(state.clone(), background);
+    services::operations::delivery::spawn(state.clone(), background);
     Ok(state)
 }

@@ -62,10 +62,10 @@ pub struct Settings {
     /// Whether a lost dispute returns the platform's fee on it to the wallet (`PAYDESK_DISPUTE_FEE_POLICY=return`).
     pub dispute_returns_fee: bool,
     /// The key that signs the history's checkpoints and erasures (`PAYDESK_HISTORY_SIGNING_KEY`), if set.
-    pub history_signer: Option<crate::services::history::Signer>,
+    pub history_signer: Option<crate::domain::signing::Signer>,
     /// What the history's signatures are checked with: the signing key's public key and the retired ones
     /// (`PAYDESK_HISTORY_RETIRED_KEYS`), if any.
-    pub history_keys: Option<crate::services::history::PublicKeys>,
+    pub history_keys: Option<crate::domain::signing::PublicKeys>,
     /// How often a signed checkpoint is taken.
     pub history_checkpoint: std::time::Duration,
     /// The longest a token may still have to live when used (`PAYDESK_JWT_MAX_TTL`).
@@ -147,7 +147,7 @@ impl Settings {
             .history_signing_key
             .as_deref()
             .filter(|k| !k.trim().is_empty())
-            .map(crate::services::history::Signer::from_setting)
+            .map(crate::domain::signing::Signer::from_setting)
             .transpose()?;
         let history_keys = history_keys(history_signer.as_ref(), &config.history_retired_keys)?;
         Ok(Self {
@@ -302,15 +302,15 @@ pub struct AppState {
     /// Live events for subscriptions (fed by LISTEN/NOTIFY on PostgreSQL).
     pub events: crate::events::EventBus,
     /// Webhook deliveries refused unread, per address: what may still be stored, and the bursts to alert on.
-    pub rejections: Arc<crate::services::webhooks::Rejections>,
+    pub rejections: Arc<crate::budgets::rejections::Rejections>,
 }
 
 /// The history's public keys: the signing key's and the retired ones, each 32 bytes in hex or base64.
 fn history_keys(
-    signer: Option<&crate::services::history::Signer>,
+    signer: Option<&crate::domain::signing::Signer>,
     retired: &[String],
-) -> anyhow::Result<Option<crate::services::history::PublicKeys>> {
-    use crate::services::history::{PublicKey, PublicKeys, Signer};
+) -> anyhow::Result<Option<crate::domain::signing::PublicKeys>> {
+    use crate::domain::signing::{PublicKey, PublicKeys, Signer};
     let retired = PublicKey::parse_all(retired).map_err(|e| anyhow::anyhow!("PAYDESK_HISTORY_RETIRED_KEYS: {e}"))?;
     Ok(PublicKeys::of(signer.map(Signer::public).into_iter().chain(retired)))
 }

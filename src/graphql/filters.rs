@@ -55,9 +55,9 @@ pub struct ListOrder {
     pub direction: Direction,
 }
 
-impl From<ListOrder> for crate::services::read::Sort {
+impl From<ListOrder> for crate::services::reads::Sort {
     fn from(o: ListOrder) -> Self {
-        use crate::services::read::SortBy;
+        use crate::services::reads::SortBy;
         let by = match o.field {
             OrderField::CreatedAt => SortBy::Created,
             OrderField::Amount => SortBy::Amount,
@@ -232,7 +232,7 @@ impl WalletTransactionFilter {
             c = c.add(ledger::Column::WalletId.eq(v));
         }
         if let Some(v) = self.freelancer_id {
-            c = c.add(crate::services::read::of_freelancer(v));
+            c = c.add(crate::services::reads::of_freelancer(v));
         }
         if let Some(k) = self.kind {
             c = c.add(ledger::Column::Kind.is_in(k.into_iter().map(entity::status::LedgerKind::from)));
@@ -323,11 +323,11 @@ pub(crate) fn page_request<N: crate::graphql::types::columns::FromColumns>(
     last: Option<i32>,
     before: Option<String>,
     order_by: Option<ListOrder>,
-) -> crate::services::read::PageRequest {
+) -> crate::services::reads::PageRequest {
     let want_total = ctx.look_ahead().field("totalCount").exists();
     let sort = order_by.unwrap_or_default().into();
     let columns = crate::graphql::types::columns::selected::<N>(ctx);
-    crate::services::read::PageRequest { first, after, last, before, want_total, sort, columns }
+    crate::services::reads::PageRequest { first, after, last, before, want_total, sort, columns }
 }
 
 /// `col` begins with `prefix`, exactly. substr, not LIKE: `_` is common in ids, and LIKE's case rules differ between

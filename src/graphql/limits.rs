@@ -29,7 +29,7 @@ const KNOWN_DIRECTIVES: [&str; 2] = ["skip", "include"];
 /// The complexity of a list field: its page size (`first`, else `last`, else the default page) times what each
 /// row selects. Used by every field that returns a page.
 pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let rows = first.or(last).map_or(crate::services::read::DEFAULT_PAGE as usize, |n| n.max(1) as usize);
+    let rows = first.or(last).map_or(crate::services::reads::DEFAULT_PAGE as usize, |n| n.max(1) as usize);
     rows.saturating_mul(child_complexity.max(1)).saturating_add(1)
 }
 

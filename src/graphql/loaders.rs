@@ -1,8 +1,8 @@
-//! DataLoaders: each nested relation costs one batched read per page (`services::batches`), however many rows the
+//! DataLoaders: each nested relation costs one batched read per page (`services::reads::batches`), however many rows the
 //! page holds.
 
 use crate::error::AppError;
-use crate::services::batches;
+use crate::services::reads::batches;
 use async_graphql::dataloader::Loader;
 use entity::{freelancer_wallet as wallet, payment, payout_request as payout, wallet_transaction as ledger};
 use entity::{Columns, Money};
@@ -55,7 +55,7 @@ impl Loader<LinesOfEntry> for Db {
     type Error = Arc<AppError>;
     async fn load(&self, keys: &[LinesOfEntry]) -> Res<HashMap<LinesOfEntry, Self::Value>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let lines = crate::services::journal::lines_of(&self.0, &ids).await.map_err(Arc::new)?;
+        let lines = crate::services::books::journal::lines_of(&self.0, &ids).await.map_err(Arc::new)?;
         Ok(grouped(lines, |l| LinesOfEntry(l.entry_id)))
     }
 }
@@ -69,7 +69,7 @@ impl Loader<DisputesOfPayment> for Db {
     type Error = Arc<AppError>;
     async fn load(&self, keys: &[DisputesOfPayment]) -> Res<HashMap<DisputesOfPayment, Self::Value>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let disputes = crate::services::disputes::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
+        let disputes = crate::services::payments::disputes::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
         Ok(grouped(disputes, |d| DisputesOfPayment(d.payment_id)))
     }
 }
@@ -83,7 +83,7 @@ impl Loader<RefundsOfPayment> for Db {
     type Error = Arc<AppError>;
     async fn load(&self, keys: &[RefundsOfPayment]) -> Res<HashMap<RefundsOfPayment, Self::Value>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let refunds = crate::services::refunds::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
+        let refunds = crate::services::payments::refunds::of_payments(&self.0, &ids).await.map_err(Arc::new)?;
         Ok(grouped(refunds, |r| RefundsOfPayment(r.payment_id)))
     }
 }

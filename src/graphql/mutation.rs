@@ -9,7 +9,10 @@ use crate::domain::money::{amount, currency, positive_amount};
 use crate::error::AppError;
 use crate::graphql::error::Result;
 use crate::graphql::scalars::Decimal;
-use crate::services::{beneficiaries, delivery, gateway, holds, interventions, notifications, payments, payouts};
+use crate::notifications;
+use crate::services::operations::{delivery, interventions};
+use crate::services::payments::{self, gateway};
+use crate::services::payouts::{self, beneficiaries, holds};
 use async_graphql::{Context, InputObject, Object};
 use entity::status::Role;
 use uuid::Uuid;
@@ -304,9 +307,14 @@ impl Mutation {
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn link_identity(&self, ctx: &Context<'_>, input: LinkIdentityInput) -> Result<IdentityLink> {
         let s = state(ctx);
-        let linked =
-            crate::services::identities::link(s, principal(ctx)?, input.issuer, input.subject, input.freelancer_id)
-                .await?;
+        let linked = crate::services::operations::identities::link(
+            s,
+            principal(ctx)?,
+            input.issuer,
+            input.subject,
+            input.freelancer_id,
+        )
+        .await?;
         Ok(linked.into())
     }
 
@@ -334,13 +342,13 @@ impl Mutation {
     async fn create_refund(&self, ctx: &Context<'_>, input: CreateRefundInput) -> Result<Refund> {
         spend_money(ctx)?;
         let amount = positive_amount("amount", input.amount.0)?;
-        let req = crate::services::refunds::NewRefund {
+        let req = crate::services::payments::refunds::NewRefund {
             payment_id: input.payment_id,
             amount,
             reason: input.reason,
             idempotency_key: idempotency_key(ctx, input.idempotency_key)?,
         };
-        Ok(crate::services::refunds::start(state(ctx), principal(ctx)?, req).await?.into())
+        Ok(crate::services::payments::refunds::start(state(ctx), principal(ctx)?, req).await?.into())
     }
 
     /// Sets how long one wallet's payment credits wait before they can be paid out, for credits from now on
@@ -351,8 +359,14 @@ impl Mutation {
             .hold
             .map(|h| crate::domain::hold::parse(&h).map_err(|why| AppError::BadInput(format!("hold: {why}"))))
             .transpose()?;
-        let w = crate::services::funds::set_hold(state(ctx), principal(ctx)?, input.freelancer_id, hold, &input.reason)
-            .await?;
+        let w = crate::services::books::funds::set_hold(
+            state(ctx),
+            principal(ctx)?,
+            input.freelancer_id,
+            hold,
+            &input.reason,
+        )
+        .await?;
         Ok(w.into())
     }
 
@@ -365,9 +379,13 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ReconcileSettlementsInput,
     ) -> Result<SettlementRun> {
-        let run =
-            crate::services::settlements::reconcile_on_demand(state(ctx), principal(ctx)?, input.from.0, input.to.0)
-                .await?;
+        let run = crate::services::payments::settlements::reconcile_on_demand(
+            state(ctx),
+            principal(ctx)?,
+            input.from.0,
+            input.to.0,
+        )
+        .await?;
         Ok(run.into())
     }
 
@@ -380,7 +398,8 @@ impl Mutation {
         let chain = input.chain.into();
         let state = state(ctx);
         let signer = state.settings.history_signer.as_ref();
-        crate::services::history::erase(&state.db, signer, principal(ctx)?, chain, input.id, &input.reason).await?;
+        crate::services::evidence::history::erase(&state.db, signer, principal(ctx)?, chain, input.id, &input.reason)
+            .await?;
         Ok(true)
     }
 

@@ -5,8 +5,8 @@ use super::guards::{principal, state, RoleGuard, ANYONE, STAFF};
 use super::types::*;
 use crate::graphql::error::Result;
 use crate::graphql::scalars::DateTime;
-use crate::services::read;
-use crate::services::reports::{self, Party, Range};
+use crate::services::reads;
+use crate::services::reads::reports::{self, Party, Range};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object};
 use uuid::Uuid;
@@ -30,7 +30,7 @@ async fn ranked(
 
 /// A page of the event log as a connection whose cursors are sequence numbers.
 fn log_connection<T: PlainFields>(
-    page: read::Page<crate::events::Stored, i64>,
+    page: reads::Page<crate::events::Stored, i64>,
     node: impl Fn(crate::events::Stored) -> Option<T>,
 ) -> Connection<i64, Inline<T>> {
     let mut conn = Connection::new(page.has_previous, page.has_next);
@@ -65,7 +65,7 @@ impl Query {
     /// A freelancer's beneficiary (masked), or null if none is registered or it is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn beneficiary(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Beneficiary>> {
-        let found = crate::services::beneficiaries::read(state(ctx), principal(ctx)?, freelancer_id).await?;
+        let found = crate::services::payouts::beneficiaries::read(state(ctx), principal(ctx)?, freelancer_id).await?;
         Ok(found.map(Beneficiary::from))
     }
 
@@ -81,8 +81,8 @@ impl Query {
     ) -> Result<Connection<i64, Inline<Alert>>> {
         let before = parse_cursor("before", before.as_deref())?;
         let filter = crate::events::Filter::alerts(min_severity.unwrap_or(Severity::Info).into());
-        let page =
-            read::event_log(&state(ctx).reads, principal(ctx)?, read::LogPage::Before(before), first, &filter).await?;
+        let page = reads::event_log(&state(ctx).reads, principal(ctx)?, reads::LogPage::Before(before), first, &filter)
+            .await?;
         Ok(log_connection(page, |s| match s.event {
             crate::events::Event::Alert(a) => Some(Alert::new(s.seq, a)),
             _ => None,
@@ -105,14 +105,14 @@ impl Query {
             min_severity: None,
         };
         let page =
-            read::event_log(&state(ctx).reads, principal(ctx)?, read::LogPage::After(after), first, &filter).await?;
+            reads::event_log(&state(ctx).reads, principal(ctx)?, reads::LogPage::After(after), first, &filter).await?;
         Ok(log_connection(page, |s| Some(EventRecord::from(s))))
     }
 
     /// Holds on payouts in force (admin, ops): the freeze first, if any, then per freelancer.
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn payout_holds(&self, ctx: &Context<'_>) -> Result<Vec<PayoutHold>> {
-        Ok(crate::services::holds::list(&state(ctx).reads).await?.into_iter().map(Into::into).collect())
+        Ok(crate::services::payouts::holds::list(&state(ctx).reads).await?.into_iter().map(Into::into).collect())
     }
 
     /// Whether this instance reaches Cashfree's APIs, as its circuit breakers see it (admin, ops).
@@ -125,7 +125,7 @@ impl Query {
     /// One payment, or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn payment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Payment>> {
-        Ok(read::payment(&state(ctx).reads, principal(ctx)?, id).await?.map(Payment::from))
+        Ok(reads::payment(&state(ctx).reads, principal(ctx)?, id).await?.map(Payment::from))
     }
 
     /// Wallets, newest first. A freelancer sees only their own.
@@ -150,7 +150,7 @@ impl Query {
     /// A freelancer's wallet, or null if they have none or it is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn wallet(&self, ctx: &Context<'_>, freelancer_id: Uuid) -> Result<Option<Wallet>> {
-        Ok(read::wallet(&state(ctx).reads, principal(ctx)?, freelancer_id).await?.map(Wallet::from))
+        Ok(reads::wallet(&state(ctx).reads, principal(ctx)?, freelancer_id).await?.map(Wallet::from))
     }
 
     /// Payout requests, newest first. Freelancers see only their own.
@@ -175,7 +175,7 @@ impl Query {
     /// One payout request, or null if it does not exist or is not yours.
     #[graphql(guard = "RoleGuard(ANYONE)")]
     async fn payout_request(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutRequest>> {
-        Ok(read::payout_request(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutRequest::from))
+        Ok(reads::payout_request(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutRequest::from))
     }
 
     /// Every Cashfree webhook delivery, newest first, valid or not (admin, ops).
@@ -290,7 +290,8 @@ impl Query {
     async fn accounts(&self, ctx: &Context<'_>, currency: Option<String>) -> Result<Vec<AccountBalance>> {
         let currency = currency.map(|c| crate::domain::money::currency(&c)).transpose()?;
         let balances =
-            crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, currency.as_deref(), None).await?;
+            crate::services::books::journal::balances(&state(ctx).reads, principal(ctx)?, currency.as_deref(), None)
+                .await?;
         Ok(balances.into_iter().map(Into::into).collect())
     }
 
@@ -301,7 +302,8 @@ impl Query {
         let currency = crate::domain::money::currency(&currency)?;
         let at = at.unwrap_or(DateTime(crate::clock::now()));
         let balances =
-            crate::services::journal::balances(&state(ctx).reads, principal(ctx)?, Some(&currency), Some(at.0)).await?;
+            crate::services::books::journal::balances(&state(ctx).reads, principal(ctx)?, Some(&currency), Some(at.0))
+                .await?;
         Ok(TrialBalance::new(at, currency, balances))
     }
 
@@ -320,9 +322,15 @@ impl Query {
     ) -> Result<SettlementReconciliation> {
         let statuses: Vec<_> = status.unwrap_or_default().into_iter().map(Into::into).collect();
         let first = u64::try_from(first.clamp(1, 5000)).unwrap_or(500);
-        let rows =
-            crate::services::settlements::lines(&state(ctx).reads, principal(ctx)?, from.0, to.0, &statuses, first)
-                .await?;
+        let rows = crate::services::payments::settlements::lines(
+            &state(ctx).reads,
+            principal(ctx)?,
+            from.0,
+            to.0,
+            &statuses,
+            first,
+        )
+        .await?;
         Ok(SettlementReconciliation::new(from, to, rows))
     }
 
@@ -330,7 +338,7 @@ impl Query {
     /// `paydesk verify` can later prove nothing before them changed. A day's heads also go to the callback.
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn history_checkpoint(&self, ctx: &Context<'_>) -> Result<HistoryCheckpoint> {
-        let heads = crate::services::history::checkpoint(&state(ctx).reads, principal(ctx)?).await?;
+        let heads = crate::services::evidence::history::checkpoint(&state(ctx).reads, principal(ctx)?).await?;
         Ok(HistoryCheckpoint::new(crate::clock::now(), heads))
     }
 
@@ -338,7 +346,7 @@ impl Query {
     /// audit entries and the notifications about it (admin, ops).
     #[graphql(guard = "RoleGuard(STAFF)")]
     async fn payout_investigation(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<PayoutInvestigation>> {
-        Ok(read::investigate(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
+        Ok(reads::investigate(&state(ctx).reads, principal(ctx)?, id).await?.map(PayoutInvestigation::from))
     }
 
     /// What happened to the orders created in `[from, to)`: counts by status, success rate, gross, fees and
@@ -421,8 +429,8 @@ impl Query {
     /// Records by global ids, in the order asked (null where one does not exist or is not yours); at most 100.
     #[graphql(guard = "RoleGuard(ANYONE)", complexity = "ids.len() * child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<async_graphql::ID>) -> Result<Vec<Option<Node>>> {
-        if ids.len() as u64 > read::MAX_PAGE {
-            return Err(crate::error::AppError::BadInput(format!("at most {} ids at once", read::MAX_PAGE)).into());
+        if ids.len() as u64 > reads::MAX_PAGE {
+            return Err(crate::error::AppError::BadInput(format!("at most {} ids at once", reads::MAX_PAGE)).into());
         }
         let (db, who) = (&state(ctx).reads, principal(ctx)?);
         let mut found = Vec::with_capacity(ids.len());
@@ -451,11 +459,11 @@ async fn list<E, N>(
     order_by: Option<ListOrder>,
 ) -> Result<Conn<N>>
 where
-    E: read::Listed,
+    E: reads::Listed,
     E::Model: Sync + entity::ByPosition,
     N: From<E::Model> + super::types::columns::FromColumns + super::types::PlainFields,
 {
     let req = page_request::<N>(ctx, first, after, last, before, order_by);
-    let page = read::list::<E>(&state(ctx).reads, principal(ctx)?, cond, req).await?;
+    let page = reads::list::<E>(&state(ctx).reads, principal(ctx)?, cond, req).await?;
     Ok(connection(page, N::from))
 }

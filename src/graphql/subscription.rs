@@ -52,7 +52,7 @@ pub async fn replay<T: Send + 'static>(
     use tokio::sync::broadcast::error::RecvError;
     const BATCH: u64 = 200;
     if let Some(cursor) = after {
-        crate::services::retention::resumable(&state.db, cursor).await?;
+        crate::events::resumable(&state.db, cursor).await?;
     }
     Ok(async_stream::try_stream! {
         // Subscribe before reading the table, so nothing committed in between is missed.

@@ -470,7 +470,7 @@ async fn serve_socket(
                 let token = ["Authorization", "authorization"]
                     .iter()
                     .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-                match crate::services::identities::session(&state, token.as_deref()).await {
+                match crate::services::operations::identities::session(&state, token.as_deref()).await {
                     (Caller::Invalid(why), _) => Err(async_graphql::Error::new(format!("{REFUSED}{why}"))),
                     (Caller::Anonymous, _) => Err(async_graphql::Error::new(format!(
                         "{REFUSED}send {{\"Authorization\": \"Bearer <JWT>\"}} in connection_init's payload"

@@ -29,7 +29,7 @@ pub async fn checkpoint(State(http): State<Http>, headers: HeaderMap) -> Result<
     if !who.is_staff() {
         return Err(AppError::Forbidden("only admin and ops may read the history's checkpoints".into()).into());
     }
-    match crate::services::history::latest_signed(&http.state.db).await? {
+    match crate::services::evidence::history::latest_signed(&http.state.db).await? {
         Some(c) => Ok(Json(c)),
         None => Err(AppError::NotFound(
             "no signed checkpoint yet: one is taken every PAYDESK_HISTORY_CHECKPOINT once PAYDESK_HISTORY_SIGNING_KEY \

@@ -63,7 +63,7 @@ pub async fn scrape(State(http): State<Http>, headers: HeaderMap) -> Response {
         let why = "metrics need `Authorization: Bearer <PAYDESK_METRICS_TOKEN>` or an admin or ops JWT";
         return super::ApiError(crate::error::AppError::Unauthenticated(why.into())).into_response();
     }
-    match crate::services::reports::money_totals(&s.db).await {
+    match crate::services::reads::reports::money_totals(&s.db).await {
         Ok(totals) => {
             for t in totals {
                 s.metrics.money_totals(&t.currency, t.balances, t.pending_payouts);

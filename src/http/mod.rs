@@ -162,5 +162,5 @@ fn cors(config: &crate::state::Cors) -> Option<tower_http::cors::CorsLayer> {
 /// The caller named by a request's `Authorization` header.
 pub async fn caller(state: &AppState, headers: &axum::http::HeaderMap) -> crate::auth::Caller {
     let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    crate::services::identities::session(state, value).await.0
+    crate::services::operations::identities::session(state, value).await.0
 }

@@ -5,7 +5,7 @@
 
 use super::{caller, Http};
 use crate::error::AppError;
-use crate::services::reports::{self, Granularity, Range};
+use crate::services::reads::reports::{self, Granularity, Range};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -108,7 +108,7 @@ pub async fn settlements_csv(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, super::ApiError> {
-    use crate::services::settlements::{self, Status};
+    use crate::services::payments::settlements::{self, Status};
     let who = staff(&http, &headers, "settlements").await?;
     let (from, to) = (instant("from", p.from)?, instant("to", p.to)?);
     let mut statuses = Vec::new();

@@ -52,12 +52,12 @@ async fn take<S: webhooks::Source>(http: &Http, peer: SocketAddr, headers: &Head
 /// 413 (still recorded) for a body over the limit, 503 when no secret is configured, 5xx only when a retry
 /// can help.
 pub async fn cashfree(State(http): State<Http>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
-    take::<webhooks::Payments>(&http, peer.0, &headers, body).await
+    take::<paydesk_core::services::payments::webhook::Payments>(&http, peer.0, &headers, body).await
 }
 
 /// `POST /api/webhooks/cashfree/payouts`: transfer outcomes, answered like payment webhooks.
 pub async fn cashfree_payouts(State(http): State<Http>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
-    take::<crate::services::transfers::Transfers>(&http, peer.0, &headers, body).await
+    take::<crate::services::payouts::transfers::Transfers>(&http, peer.0, &headers, body).await
 }
 
 /// `POST /api/webhooks/cashfree/payouts/v1`: Payouts' V1 webhooks, form-encoded and signed in the body

@@ -65,12 +65,12 @@ pub const HISTORY_KEY: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b3269197
 
 /// The public key of [`HISTORY_KEY`], as `paydesk verify --public-key` takes it.
 pub fn history_public_key() -> String {
-    paydesk::services::history::Signer::from_setting(HISTORY_KEY).unwrap().public_hex()
+    paydesk::services::evidence::history::Signer::from_setting(HISTORY_KEY).unwrap().public_hex()
 }
 
 /// A server wired to a Cashfree double of its own (Payment Gateway and Payouts credentials set); the double
 /// sends its webhooks to the server.
-pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std::sync::Arc<paydesk::double::Double>) {
+pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std::sync::Arc<cashfree_double::Double>) {
     let double = double().await;
     let app = TestApp::spawn_with(|c| {
         wire_to(c, &double);
@@ -82,7 +82,7 @@ pub async fn spawn_with_double(tweak: impl FnOnce(&mut Config)) -> (TestApp, std
 }
 
 /// Settings that point a server at `double` with the test credentials.
-pub fn wire_to(c: &mut Config, double: &paydesk::double::Double) {
+pub fn wire_to(c: &mut Config, double: &cashfree_double::Double) {
     c.cashfree_client_id = Some(CF_CLIENT_ID.into());
     c.cashfree_payout_client_id = Some(CF_PAYOUT_ID.into());
     c.cashfree_payout_client_secret = vec![CF_PAYOUT_SECRET.into()];
@@ -93,8 +93,8 @@ pub fn wire_to(c: &mut Config, double: &paydesk::double::Double) {
 }
 
 /// A Cashfree double that takes the test credentials; `send_webhooks_to` says where its webhooks go.
-pub async fn double() -> std::sync::Arc<paydesk::double::Double> {
-    let config = paydesk::double::DoubleConfig {
+pub async fn double() -> std::sync::Arc<cashfree_double::Double> {
+    let config = cashfree_double::DoubleConfig {
         pg_client_id: CF_CLIENT_ID.into(),
         pg_secret: CF_SECRET.into(),
         payout_client_id: CF_PAYOUT_ID.into(),
@@ -102,7 +102,7 @@ pub async fn double() -> std::sync::Arc<paydesk::double::Double> {
         paydesk_url: String::new(),
         complete_transfers_after: None,
     };
-    paydesk::double::Double::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("the double starts")
+    cashfree_double::Double::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("the double starts")
 }
 
 /// Whether this run is against PostgreSQL.
@@ -346,7 +346,7 @@ impl TestApp {
 }
 
 /// A freelancer paid 1000.00 gross (900.00 net) through a Cashfree order, with a bank account registered.
-pub async fn funded_freelancer(app: &TestApp, double: &paydesk::double::Double) -> Uuid {
+pub async fn funded_freelancer(app: &TestApp, double: &cashfree_double::Double) -> Uuid {
     let f = Uuid::new_v4();
     let order = format!("ord_{}", f.simple());
     let q = "mutation($i: CreatePaymentOrderInput!) { createPaymentOrder(input: $i) { id } }";

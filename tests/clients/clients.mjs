@@ -1,6 +1,6 @@
 // Runs paydesk's GraphQL API through the clients marketplace frontends use, Apollo Client and urql, configured as
 // their documentation says, and prints what each request carried and what each client got back, as one JSON object
-// for the Rust test that started the servers (tests/api/clients.rs) to check.
+// for the Rust test that started the servers (tests/api/surface/clients.rs) to check.
 //
 //   node clients.mjs manifest                      the Apollo persisted-query manifest of operations/*.graphql
 //   node clients.mjs apq URL1 URL2 TOKEN           automatic persisted queries; the second clients talk to URL2

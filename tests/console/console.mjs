@@ -1,6 +1,6 @@
 // Drives the console in Debian's headless Chromium (playwright-core, no downloaded browser) as an admin, an ops
 // person and a freelancer would, and prints one JSON report of what they saw for the Rust test that set up the
-// server and its data (tests/api/console.rs). Accessibility is checked with axe-core in the same browser.
+// server and its data (tests/api/operations/console.rs). Accessibility is checked with axe-core in the same browser.
 //
 //   node console.mjs '{"url": …, "admin": TOKEN, "ops": TOKEN, "freelancer": TOKEN, "shots": DIR, "payouts": {…},
 //                      "webhookSecret": …}'

@@ -1,6 +1,6 @@
 // Signs in to the console at the identity provider, in Debian's headless Chromium: the console's button, the
 // provider's login page, back to the console with a token from the code exchange (PKCE). Prints one
-// JSON report for tests/api/console.rs.
+// JSON report for tests/api/operations/console.rs.
 //
 //   node signin.mjs '{"url": …, "login": "admin"}'
 

@@ -5,6 +5,7 @@
 //! after repeated failures calls fail fast for a while, a CRITICAL alert says Cashfree is down, and an INFO
 //! alert says when it answers again.
 
+pub mod fields;
 mod health;
 pub mod payloads;
 
@@ -385,5 +386,13 @@ fn describe(e: reqwest::Error) -> String {
         "could not connect".into()
     } else {
         e.without_url().to_string()
+    }
+}
+
+/// A Cashfree call's failure as the caller should see it.
+pub fn call_error(e: CallError) -> crate::error::AppError {
+    match e {
+        CallError::Refused { message, .. } => crate::error::AppError::BadInput(format!("Cashfree refused: {message}")),
+        other => crate::error::AppError::Unavailable(format!("{other}; try again shortly")),
     }
 }

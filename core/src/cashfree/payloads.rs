@@ -2,7 +2,7 @@
 //! answers, and what its webhooks carry. Only the fields paydesk uses are named (docs/CASHFREE.md lists them);
 //! others are ignored. Leaves are lenient where Cashfree has varied (ids as strings or numbers, amounts as numbers
 //! or strings, free text that may be absent or "NA"); what a field must be to be trusted is checked where the
-//! payload becomes a domain value (`services::webhooks`, `services::transfers`), naming the field.
+//! payload becomes a domain value (`services::webhooks`, `services::payouts::transfers`), naming the field.
 
 use rust_decimal::Decimal;
 use serde::de::{DeserializeOwned, Error as _};

@@ -4,6 +4,7 @@ pub mod hold;
 pub mod money;
 pub mod risk;
 pub mod signature;
+pub mod signing;
 pub mod status;
 pub mod text;
 pub mod trusted;

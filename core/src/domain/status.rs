@@ -10,7 +10,7 @@ pub fn api_name<E: sea_orm::ActiveEnum<Value = String>>(status: &E) -> String {
 /// Whether a payout request may move from `from` to `to`: an admin decides a pending request (paid at once in
 /// manual mode, PROCESSING while a Cashfree transfer runs, rejected, or cancelled); a transfer ends PAID or FAILED;
 /// the bank can reverse a transfer, paid or still reported as under way. The services' conditional updates move a
-/// payout only along these (`services::payouts::decide`, `services::transfers::settle_once` check it in debug
+/// payout only along these (`services::payouts::decide`, `services::payouts::transfers::settle_once` check it in debug
 /// builds, so every test that moves a payout checks its move).
 pub fn payout_can_move(from: PayoutStatus, to: PayoutStatus) -> bool {
     use PayoutStatus::*;

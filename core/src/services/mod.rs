@@ -1,75 +1,22 @@
-//! Services: the only place with business logic and SQL. Handlers and resolvers parse and call one; each service
-//! that changes state checks the caller's role itself.
+//! Services: the only place with business logic and SQL, in rooms by domain. Handlers and resolvers parse and call
+//! one; each service that changes state checks the caller's role itself. A room imports only rooms below it, never
+//! one above, and payments and payouts do not know each other:
+//!
+//! - `operations`: what admins and ops do by hand and what runs for them (interventions, identities, delivery of
+//!   notifications, retention); over `payments`.
+//! - `payments` (orders, refunds, disputes, settlements, Cashfree's Payment Gateway and its webhooks), `payouts`
+//!   (requests, approval, transfers, beneficiaries, holds, risk, the Payouts account) and `reads` (lists and rows for
+//!   the API, batched relations, reports); over the two below.
+//! - `books` (the ledger, the journal, funds availability, wallets, reconciliation, the export) and `webhooks` (the
+//!   pipeline every provider delivery goes through: recorded, authenticated, claimed once).
+//! - `evidence`: the audit trail and the history's hash chains, checkpoints and erasures.
+//!
+//! Below them all, in the crate root: the kernel (`clock`, `idempotency`, `jobs`, `events`, `notifications`).
 
-pub mod audit;
-pub mod batches;
-pub mod beneficiaries;
-pub mod delivery;
-pub mod disputes;
-pub mod export;
-pub mod funding;
-pub mod funds;
-pub mod gateway;
-pub mod history;
-pub mod holds;
-pub mod idempotency;
-pub mod identities;
-pub mod interventions;
-pub mod journal;
-pub mod ledger;
-pub mod notifications;
+pub mod books;
+pub mod evidence;
+pub mod operations;
 pub mod payments;
-pub mod payout_account;
 pub mod payouts;
-pub mod read;
-pub mod reconcile;
-pub mod refunds;
-pub mod reports;
-pub mod retention;
-pub mod risk;
-pub mod settlements;
-pub mod transfers;
-pub mod wallets;
+pub mod reads;
 pub mod webhooks;
-
-/// How long one run of a background job every `period` may take: five periods, and at least a minute (its work is
-/// claimed in the database and idempotent, so a run stopped half way is finished by a later one).
-pub fn job_limit(period: std::time::Duration) -> std::time::Duration {
-    (period * 5).max(std::time::Duration::from_secs(60))
-}
-
-/// Runs `job` now and then every `period`, for as long as the process lives: a background job of one instance, whose
-/// work the database's claims share out among all of them. Says how many it handled when any, and when it failed (it
-/// tries again at the next tick). A run that takes longer than [`job_limit`] is stopped, as a request would be: one
-/// stuck on a database connection that went silent lets go of it instead of holding a pool slot for good.
-pub fn every<F, Fut>(period: std::time::Duration, what: &'static str, job: F)
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::error::AppResult<u64>> + Send,
-{
-    every_after(std::time::Duration::ZERO, period, what, job)
-}
-
-/// As [`every`], first run `delay` after now.
-pub fn every_after<F, Fut>(delay: std::time::Duration, period: std::time::Duration, what: &'static str, mut job: F)
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::error::AppResult<u64>> + Send,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + delay, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let limit = job_limit(period);
-        loop {
-            tick.tick().await;
-            match tokio::time::timeout(limit, job()).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(n, "{what}"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "{what}: failed; will try again"),
-                Err(_) => {
-                    tracing::warn!(limit_secs = limit.as_secs(), "{what}: stopped after its time limit; will try again")
-                }
-            }
-        }
-    });
-}

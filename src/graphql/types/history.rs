@@ -1,13 +1,13 @@
 //! The history chains as the API shows them: each chain's head, to keep outside the database as evidence.
 
 use crate::graphql::scalars::DateTime;
-use crate::services::history::Head;
+use crate::services::evidence::history::Head;
 use async_graphql::{Enum, SimpleObject};
 use uuid::Uuid;
 
 /// A chained history: audit entries, journal entries with their postings, or stored webhook deliveries.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "paydesk_core::services::history::Chain")]
+#[graphql(remote = "paydesk_core::services::evidence::history::Chain")]
 pub enum HistoryChain {
     Audit,
     Journal,

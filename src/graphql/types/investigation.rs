@@ -1,7 +1,7 @@
 //! `PayoutInvestigation`: one payout with everything that explains it.
 
 use super::{AuditEntry, Notification, PayoutFunding, PayoutRequest, Wallet, WalletTransaction};
-use crate::services::read::Investigation;
+use crate::services::reads::Investigation;
 use async_graphql::SimpleObject;
 
 /// A payout and what explains it, for answering "what happened to this payout?" in one query.

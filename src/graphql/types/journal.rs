@@ -4,7 +4,7 @@ use super::{loader_error, Account, BalanceSide, JournalEntryKind};
 use crate::graphql::error::Result;
 use crate::graphql::loaders::{Db, LinesOfEntry};
 use crate::graphql::scalars::{DateTime, Decimal};
-use crate::services::journal::Balance;
+use crate::services::books::journal::Balance;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, SimpleObject};
 use entity::status::Side;

@@ -50,7 +50,7 @@ pub use wallet::Wallet;
 pub use webhook::PaymentWebhook;
 
 use crate::error::AppError;
-use crate::services::read::{Key, Page};
+use crate::services::reads::{Key, Page};
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::SimpleObject;
 
@@ -74,12 +74,12 @@ impl CursorType for Cursor {
     type Error = String;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        let key = crate::services::read::parse_cursor(s);
+        let key = crate::services::reads::parse_cursor(s);
         key.map(Cursor).ok_or_else(|| format!("cursor {s:?} is not one this API issued"))
     }
 
     fn encode_cursor(&self) -> String {
-        crate::services::read::encode_cursor(self.0)
+        crate::services::reads::encode_cursor(self.0)
     }
 }
 
@@ -105,9 +105,9 @@ pub(crate) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error 
 
 /// Nested lists take `first`, capped like top-level pages.
 pub(crate) fn nested_first(first: Option<i32>) -> Result<u64, AppError> {
-    let max = crate::services::read::MAX_PAGE;
+    let max = crate::services::reads::MAX_PAGE;
     match first {
-        None => Ok(crate::services::read::DEFAULT_PAGE),
+        None => Ok(crate::services::reads::DEFAULT_PAGE),
         Some(n) if n >= 0 && (n as u64) <= max => Ok(n as u64),
         Some(n) => Err(AppError::BadInput(format!("first must be between 0 and {max}, not {n}"))),
     }

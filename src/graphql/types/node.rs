@@ -5,7 +5,7 @@
 use super::{AuditEntry, Notification, Payment, PaymentWebhook, PayoutRequest, Wallet, WalletTransaction};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::services::read;
+use crate::services::reads;
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID};
@@ -73,13 +73,13 @@ fn parse(id: &str) -> AppResult<(String, Uuid)> {
 pub async fn fetch(db: &impl ConnectionTrait, who: Principal, id: &str) -> AppResult<Option<Node>> {
     let (typename, id) = parse(id)?;
     Ok(match typename.as_str() {
-        "Payment" => read::payment(db, who, id).await?.map(|m| Node::Payment(m.into())),
-        "Wallet" => read::wallet_by_id(db, who, id).await?.map(|m| Node::Wallet(m.into())),
-        "PayoutRequest" => read::payout_request(db, who, id).await?.map(|m| Node::PayoutRequest(m.into())),
-        "WalletTransaction" => read::ledger_row(db, who, id).await?.map(|m| Node::WalletTransaction(m.into())),
-        "Notification" => read::notification(db, who, id).await?.map(|m| Node::Notification(m.into())),
-        "AuditEntry" => read::audit_entry(db, who, id).await?.map(|m| Node::AuditEntry(m.into())),
-        "PaymentWebhook" => read::webhook(db, who, id).await?.map(|m| Node::PaymentWebhook(m.into())),
+        "Payment" => reads::payment(db, who, id).await?.map(|m| Node::Payment(m.into())),
+        "Wallet" => reads::wallet_by_id(db, who, id).await?.map(|m| Node::Wallet(m.into())),
+        "PayoutRequest" => reads::payout_request(db, who, id).await?.map(|m| Node::PayoutRequest(m.into())),
+        "WalletTransaction" => reads::ledger_row(db, who, id).await?.map(|m| Node::WalletTransaction(m.into())),
+        "Notification" => reads::notification(db, who, id).await?.map(|m| Node::Notification(m.into())),
+        "AuditEntry" => reads::audit_entry(db, who, id).await?.map(|m| Node::AuditEntry(m.into())),
+        "PaymentWebhook" => reads::webhook(db, who, id).await?.map(|m| Node::PaymentWebhook(m.into())),
         _ => None,
     })
 }

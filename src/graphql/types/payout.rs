@@ -100,7 +100,7 @@ impl PayoutRequest {
     /// earlier debit), with their payments and the settlement UTRs that brought that money to the bank. For a
     /// payout not yet approved: the credits it would take now.
     async fn funded_by(&self, ctx: &Context<'_>) -> Result<Vec<super::PayoutFunding>> {
-        let rows = crate::services::funding::funded_by(&state(ctx).reads, &self.row).await?;
+        let rows = crate::services::books::funding::funded_by(&state(ctx).reads, &self.row).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

@@ -2,7 +2,7 @@
 
 use super::PaymentStatus;
 use crate::graphql::scalars::Decimal;
-use crate::services::reports as r;
+use crate::services::reads::reports as r;
 use async_graphql::{Enum, SimpleObject};
 use chrono::NaiveDate;
 
@@ -131,7 +131,7 @@ impl From<r::PayoutStats> for PayoutStats {
 
 /// How the financial report groups time (weeks start on Monday; all in UTC).
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "crate::services::reports::Granularity")]
+#[graphql(remote = "crate::services::reads::reports::Granularity")]
 pub enum Granularity {
     Day,
     Week,

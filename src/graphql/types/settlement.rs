@@ -2,15 +2,15 @@
 
 use super::{Payment, WalletTransaction};
 use crate::graphql::scalars::{DateTime, Decimal};
-use crate::services::funding::Funding;
-use crate::services::settlements::{self, Status, Total};
+use crate::services::books::funding::Funding;
+use crate::services::payments::settlements::{self, Status, Total};
 use async_graphql::{Enum, SimpleObject};
 use entity::settlement_line as line;
 use uuid::Uuid;
 
 /// How a payment's settlement compares with paydesk's records.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "paydesk_core::services::settlements::Status")]
+#[graphql(remote = "paydesk_core::services::payments::settlements::Status")]
 pub enum SettlementStatus {
     /// Settled as recorded: amount, charges and what reached the bank agree.
     Matched,

@@ -86,7 +86,7 @@ impl Wallet {
     /// How long this wallet's payment credits wait before they are available (`7days`, `0s`): its own hold if an
     /// admin set one (`setFundsHold`), else `PAYDESK_FUNDS_HOLD`.
     async fn funds_hold(&self, ctx: &Context<'_>) -> String {
-        crate::domain::hold::format(crate::services::funds::hold(&state(ctx).settings, self.own_hold))
+        crate::domain::hold::format(crate::services::books::funds::hold(&state(ctx).settings, self.own_hold))
     }
 
     /// Whether `fundsHold` is this wallet's own (set by an admin) rather than the setting.
@@ -116,7 +116,7 @@ impl Wallet {
     ) -> Result<Conn<WalletTransaction>> {
         let cond = Condition::all().add(entity::wallet_transaction::Column::WalletId.eq(self.id));
         let req = page_request::<WalletTransaction>(ctx, first, after, last, before, order_by);
-        let page = crate::services::read::list::<entity::wallet_transaction::Entity>(
+        let page = crate::services::reads::list::<entity::wallet_transaction::Entity>(
             &state(ctx).reads,
             principal(ctx)?,
             cond,
@@ -145,7 +145,7 @@ impl Wallet {
 
 impl Wallet {
     fn available_money(&self) -> Money {
-        crate::services::funds::available_of(self.balance_money, self.pending_money)
+        crate::services::books::funds::available_of(self.balance_money, self.pending_money)
     }
 
     async fn pending(&self, ctx: &Context<'_>) -> Result<Money> {

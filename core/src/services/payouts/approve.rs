@@ -8,9 +8,10 @@ use crate::auth::Principal;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
-use crate::services::audit::{self, Action, Actor, Subject};
-use crate::services::journal::{Booked, Line};
-use crate::services::{ledger, notifications};
+use crate::notifications;
+use crate::services::books::journal::{Booked, Line};
+use crate::services::books::ledger;
+use crate::services::evidence::audit::{self, Action, Actor, Subject};
 use crate::state::AppState;
 use entity::status::{Account, EntryKind, LedgerKind, PayoutStatus, Severity};
 use entity::{freelancer_wallet as wallet, payout_request as payout, Money};
@@ -134,8 +135,8 @@ async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppR
     let mut forced = None;
     if by_transfer || four_eyes.is_some() {
         let p = existing(&state.db, id).await?;
-        if let Some(short) =
-            crate::services::payout_account::short_for(state, p.amount).filter(|_| p.status == PayoutStatus::Pending)
+        if let Some(short) = crate::services::payouts::payout_account::short_for(state, p.amount)
+            .filter(|_| p.status == PayoutStatus::Pending)
         {
             if !force {
                 return Err(AppError::InvalidState(short));
@@ -154,15 +155,17 @@ async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppR
                 Some(_) => {}
             }
         }
-        if by_transfer && crate::services::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none() {
+        if by_transfer
+            && crate::services::payouts::beneficiaries::by_freelancer(&state.db, p.freelancer_id).await?.is_none()
+        {
             return Err(AppError::InvalidState(no_beneficiary(p.freelancer_id)));
         }
     }
     let to = if by_transfer { PayoutStatus::Processing } else { PayoutStatus::Paid };
     let txn = crate::db::begin(&state.db).await?;
     let (before, after) = decide(&txn, who, id, to, note.clone()).await?;
-    crate::services::holds::check(&txn, after.freelancer_id).await?;
-    let transfer = crate::services::transfers::transfer_id(id);
+    crate::services::payouts::holds::check(&txn, after.freelancer_id).await?;
+    let transfer = crate::services::payouts::transfers::transfer_id(id);
     let posted = ledger::post(
         &txn,
         ledger::Posting {
@@ -225,7 +228,7 @@ async fn approve_in_txn(state: &AppState, approval: &Approval, id: Uuid) -> AppR
     state.events.commit_with(txn, Event::PayoutStatusChanged { payout: after.clone() }).await?;
     if by_transfer {
         state.metrics.payout("approved");
-        return crate::services::transfers::send(state, &after).await;
+        return crate::services::payouts::transfers::send(state, &after).await;
     }
     state.metrics.payout("paid");
     state.metrics.money_moved("payouts_paid", &after.currency, after.amount);
@@ -242,13 +245,16 @@ async fn first_approval(
 ) -> AppResult<payout::Model> {
     let who = approval.who;
     let txn = crate::db::begin(&state.db).await?;
-    crate::services::holds::check(&txn, p.freelancer_id).await?;
+    crate::services::payouts::holds::check(&txn, p.freelancer_id).await?;
     let w = wallet::Entity::find_by_id(p.wallet_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("wallet", p.wallet_id))?;
     if let Some(why) = short_of_reserve(&w, p.amount, state.settings.reserves.of(&w.currency)) {
-        return Err(AppError::ReserveViolation(format!("{why}{}", crate::services::funds::when_more(&txn, &w).await?)));
+        return Err(AppError::ReserveViolation(format!(
+            "{why}{}",
+            crate::services::books::funds::when_more(&txn, &w).await?
+        )));
     }
     let now = crate::clock::now();
     let marked = payout::Entity::update_many()

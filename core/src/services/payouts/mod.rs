@@ -2,11 +2,12 @@
 //! debit, never taking the available balance below the reserve) and rejecting, and what stands in a payout's way
 //! (`gates`). Each decision is one transaction with its ledger row and journal entry, notification and audit entry.
 
-use super::audit::{self, Action, Actor, Subject};
-use super::{idempotency, ledger, notifications};
 use crate::auth::roles;
 use crate::auth::Principal;
-use crate::domain::risk;
+use crate::services::books::ledger;
+use crate::services::evidence::audit::{self, Action, Actor, Subject};
+use crate::{idempotency, notifications};
+
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::events::{Alert, AlertKind, Event};
@@ -18,6 +19,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 mod approve;
+pub mod beneficiaries;
+pub mod holds;
+pub mod payout_account;
+pub mod risk;
+pub mod transfers;
 pub use approve::{approve, approve_many, Bulk, BULK_MAX};
 
 /// A request to be paid out.
@@ -91,24 +97,24 @@ async fn request_once(
             return existing(&txn, id).await;
         }
     }
-    super::holds::check(&txn, req.freelancer_id).await?;
-    let w = super::wallets::by_freelancer(&txn, req.freelancer_id)
+    crate::services::payouts::holds::check(&txn, req.freelancer_id).await?;
+    let w = crate::services::books::wallets::by_freelancer(&txn, req.freelancer_id)
         .await?
         .ok_or_else(|| AppError::not_found("wallet of freelancer", req.freelancer_id))?;
     let reserve = state.settings.reserves.of(&w.currency);
     let pending = pending_total(&txn, w.id).await?;
-    let free = super::funds::available(&w);
+    let free = crate::services::books::funds::available(&w);
     let available = free.checked_sub(reserve).and_then(|m| m.checked_sub(pending)).unwrap_or(Money::ZERO);
     if req.amount > available {
         return Err(AppError::ReserveViolation(format!(
             "at most {} {cur} can be requested: the available balance of {free} less the reserve of {reserve} and \
              {pending} already requested{}",
             available.max(Money::ZERO),
-            super::funds::when_more(&txn, &w).await?,
+            crate::services::books::funds::when_more(&txn, &w).await?,
             cur = w.currency,
         )));
     }
-    let flags = super::risk::assess(&txn, &state.settings.risk, &w, req.amount).await?;
+    let flags = crate::services::payouts::risk::assess(&txn, &state.settings.risk, &w, req.amount).await?;
     let now = crate::clock::now();
     let created = payout::ActiveModel {
         id: Set(crate::clock::new_id()),
@@ -125,7 +131,7 @@ async fn request_once(
         cf_transfer_id: Set(None),
         transfer_status: Set(None),
         failure_reason: Set(None),
-        risk_flags: Set(risk::encode(&flags)),
+        risk_flags: Set(crate::domain::risk::encode(&flags)),
         first_approved_by: Set(None),
         first_approved_at: Set(None),
         created_at: Set(now),
@@ -263,7 +269,7 @@ fn no_beneficiary(freelancer: Uuid) -> String {
 
 /// Why paying `amount` out of `w` would break the reserve, if it would: only available funds count.
 fn short_of_reserve(w: &wallet::Model, amount: Money, reserve: Money) -> Option<String> {
-    let free = super::funds::available(w);
+    let free = crate::services::books::funds::available(w);
     free.checked_sub(amount).is_none_or(|left| left < reserve).then(|| {
         let pending = if w.pending_balance == Money::ZERO {
             String::new()
@@ -291,7 +297,7 @@ pub async fn gates(
     db: &impl ConnectionTrait,
     freelancers: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, Gate>> {
-    let holds = super::holds::in_force(db, freelancers).await?;
+    let holds = crate::services::payouts::holds::in_force(db, freelancers).await?;
     let with_beneficiary: std::collections::HashSet<Uuid> = entity::beneficiary::Entity::find()
         .select_only()
         .column(entity::beneficiary::Column::FreelancerId)
@@ -304,8 +310,10 @@ pub async fn gates(
     Ok(freelancers
         .iter()
         .map(|f| {
-            let gate =
-                Gate { held: holds.get(f).map(super::holds::refusal), has_beneficiary: with_beneficiary.contains(f) };
+            let gate = Gate {
+                held: holds.get(f).map(crate::services::payouts::holds::refusal),
+                has_beneficiary: with_beneficiary.contains(f),
+            };
             (*f, gate)
         })
         .collect())
@@ -338,7 +346,7 @@ pub fn blocker(
     if state.cashfree.configured(crate::cashfree::Api::Payouts) && !gate.has_beneficiary {
         return Some(no_beneficiary(p.freelancer_id));
     }
-    if let Some(short) = super::payout_account::short_for(state, p.amount) {
+    if let Some(short) = crate::services::payouts::payout_account::short_for(state, p.amount) {
         return Some(short);
     }
     if p.first_approved_by == Some(who.id) {

@@ -3,13 +3,10 @@
 //! dedupe key and apply the event. A `Receipt` says how it ended; the edge picks the answer's status from its
 //! `Verdict`, so that Cashfree retries only when a retry can help.
 
-pub mod fields;
-mod payment;
 pub mod payouts_v1;
 mod rejections;
 
-pub use payment::{apply_pulled, reprocess, Payments};
-pub use rejections::{spawn_bursts, Rejections};
+pub use rejections::spawn_bursts;
 
 use crate::error::AppError;
 use crate::events::{Alert, AlertKind};
@@ -286,7 +283,7 @@ pub(crate) fn row(headers: Value, body: &[u8], signature_valid: bool) -> webhook
 /// every change to its id or content.
 fn sealed(mut row: webhook::ActiveModel) -> Result<webhook::ActiveModel, DbErr> {
     let model = row.clone().try_into_model()?;
-    row.content_hash = Set(Some(crate::services::history::content::seal::<webhook::Entity>(&model)));
+    row.content_hash = Set(Some(crate::services::evidence::history::content::seal::<webhook::Entity>(&model)));
     Ok(row)
 }
 
