@@ -8,7 +8,7 @@ under callgrind on the benchmark database, warmed with 30 requests of a shape, a
 after another on one keep-alive connection:
 
     bench/instructions.py                              # the release build, every read shape
-    bench/instructions.py /tmp/before/paydesk target/release/paydesk     # two builds side by side
+    bench/instructions.py /tmp/before/paydesk target/dist/paydesk        # two builds side by side
     N=50 SHAPES="0 2" bench/instructions.py            # fewer requests; shapes by index (0 list, 1 nested, 2 single)
 
 What it counts: user-space instructions of the whole server process (every thread), so runtime, HTTP, GraphQL,

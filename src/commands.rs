@@ -7,7 +7,7 @@ use crate::config::Config;
 use anyhow::Context;
 use entity::status::Role;
 use migration::{Migrator, MigratorTrait};
-use rand::RngCore;
+use rand::Rng;
 use std::time::Duration;
 
 /// Telemetry starts before the runtime and ends after it, so the spans still queued at exit are sent.

@@ -209,3 +209,25 @@ fn the_configuration_table_is_the_settings_serve_reads() {
     assert!(missing.is_empty(), "read by the server, missing from docs/CONFIGURATION.md's table: {missing:?}");
     assert!(unknown.is_empty(), "in docs/CONFIGURATION.md's table, not read by the server: {unknown:?}");
 }
+
+/// docs/GUARANTEES.md names, for each guarantee, the test that holds it (`books/journal.rs::name`, or `…::name` for
+/// the file named before): each of those tests is there.
+#[test]
+fn every_test_the_guarantees_name_is_there() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/GUARANTEES.md")).unwrap();
+    let (mut file, mut named) = (String::new(), 0);
+    for span in doc.split('`').skip(1).step_by(2) {
+        let Some((path, test)) = span.split_once("::").filter(|(path, _)| path.ends_with(".rs") || *path == "…")
+        else {
+            continue;
+        };
+        if path != "…" {
+            file = path.to_owned();
+        }
+        let source = std::fs::read_to_string(format!("{root}{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(source.contains(&format!("fn {test}(")), "docs/GUARANTEES.md names {file}::{test}, which is not there");
+        named += 1;
+    }
+    assert!(named > 20, "only {named} tests named");
+}
