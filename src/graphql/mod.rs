@@ -28,7 +28,7 @@ const MAX_DEPTH: usize = 24;
 
 /// The schema's shape and its own limits, without extensions: an extension would wrap every field's resolution.
 fn plain() -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+    Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_directives(8)
