@@ -23,11 +23,6 @@ mod money_in;
 mod money_out;
 mod operations;
 
-pub use books::*;
-pub use money_in::*;
-pub use money_out::*;
-pub use operations::*;
-
 // Writes: one root per domain, merged into one type (a comment, not a doc: the schema describes no root).
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Mutation(

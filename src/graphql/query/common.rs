@@ -6,8 +6,6 @@ use super::*;
 #[derive(Default)]
 pub struct RootQuery;
 
-// Each GraphQL argument is a parameter: a list's filter, four Relay arguments and its order are eight.
-#[allow(clippy::too_many_arguments)]
 #[Object]
 impl RootQuery {
     /// Any record by its global id (`globalId`), or null if it does not exist or is not yours.

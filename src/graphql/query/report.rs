@@ -6,8 +6,6 @@ use super::*;
 #[derive(Default)]
 pub struct ReportsQuery;
 
-// Each GraphQL argument is a parameter: a list's filter, four Relay arguments and its order are eight.
-#[allow(clippy::too_many_arguments)]
 #[Object]
 impl ReportsQuery {
     /// What happened to the orders created in `[from, to)`: counts by status, success rate, gross, fees and

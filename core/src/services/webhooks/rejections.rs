@@ -1,12 +1,11 @@
 //! The alerts of refused webhook deliveries: raised as a burst starts, then every minute with the counts since
 //! (`crate::budgets::rejections` keeps the bursts).
 
+use crate::budgets::rejections::ALERT_EVERY;
 use crate::events::{Alert, AlertKind};
 use crate::state::AppState;
 use entity::status::Severity;
 use std::time::Instant;
-
-const ALERT_EVERY: std::time::Duration = crate::budgets::rejections::ALERT_EVERY;
 
 /// Raises a WARNING `signature_rejected` alert.
 pub(crate) async fn raise(state: &AppState, message: String, webhook_id: Option<uuid::Uuid>) {
